@@ -103,7 +103,7 @@ public final class Main {
             throw new UsageException("excessive parameter" + (rest.size() > 1 ? "s" : "") + " for command "
                     + operands.getFirst() + ": " + String.join(" ", rest));
         }
-        if ((cmd.equals("dump") || cmd.equals("pre-dump")) && o.pid == 0) throw new UsageException("pid not specified (-t PID)");
+        if ((cmd.equals("dump") || cmd.equals("pre-dump")) && o.pid == 0) throw new UsageException("pid not specified: use -t PID");
         if (cmd.equals("pre-dump") && o.lazyPages) throw new UsageException("Cannot pre-dump with --lazy-pages");
         if (!o.inheritFd.isEmpty() && !cmd.equals("restore")) throw new UsageException("--inherit-fd is restore-only option");
         if (cmd.equals("restore") && o.restoreSibling && !o.restoreDetached) {
