@@ -39,4 +39,7 @@ public final class Options {
     public final List<String> external = new ArrayList<>();
     public final List<String> inheritFd = new ArrayList<>();
     public final List<String> execCmd = new ArrayList<>();
+    public final List<String> actionScript = new ArrayList<>(); // --action-script
+    /** Set by the RPC worker when the client asked for notify_scripts; see org.jcriu.action.Actions. */
+    public ActionHook notifier;
 }
