@@ -120,4 +120,7 @@ public final class Options {
     public boolean extra;                 // --extra
     public boolean experimental;          // --experimental (--all sets both)
     public String feature;                // --feature NAME
+
+    /** Set by the RPC worker when the client asked for notify_scripts; see org.jcriu.action.Actions. */
+    public ActionHook notifier;
 }
