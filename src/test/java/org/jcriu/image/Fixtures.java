@@ -1,0 +1,60 @@
+package org.jcriu.image;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * The CRIU 4.2 fixture images under the shared directory next to the repository
+ * ({@code ../shared}; a worktree under /work/wt also finds {@code ../../shared}). Tests skip
+ * when it is absent.
+ */
+public final class Fixtures {
+    private Fixtures() {
+    }
+
+    public static Path root() {
+        String prop = System.getProperty("jcriu.fixtures");
+        if (prop != null) {
+            return Path.of(prop);
+        }
+        for (String c : new String[] {"../shared/fixtures/criu-4.2", "../../shared/fixtures/criu-4.2"}) {
+            Path p = Path.of(c).toAbsolutePath().normalize();
+            if (Files.isDirectory(p)) {
+                return p;
+            }
+        }
+        return null;
+    }
+
+    /** Dump directories (those with an inventory.img). */
+    public static List<Path> dumps() {
+        Path r = root();
+        if (r == null) {
+            return List.of();
+        }
+        try (Stream<Path> s = Files.list(r)) {
+            return s.filter(p -> Files.exists(p.resolve("inventory.img"))).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Every image file of every dump (not crit/, COMMAND or raw pages). */
+    public static List<Path> images() {
+        return dumps().stream().flatMap(d -> {
+            try (Stream<Path> s = Files.list(d)) {
+                return s.filter(p -> Files.isRegularFile(p) && !p.getFileName().toString().equals("COMMAND")).sorted().toList().stream();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }).toList();
+    }
+
+    public static boolean isRaw(Path p) {
+        return p.getFileName().toString().matches("pages-\\d+\\.img");
+    }
+}
