@@ -9,6 +9,7 @@ import java.util.List;
 
 import org.jcriu.CriuException;
 import org.jcriu.compel.Task;
+import org.jcriu.files.FileRestorer;
 import org.jcriu.image.ImageDir;
 import org.jcriu.image.ImageType;
 import org.jcriu.image.proto.RegFileEntry;
@@ -42,14 +43,17 @@ final class MemoryRestorer {
     private final TaskImages img;
     private final ImageDir dir;
     private final PageSource pages;
+    private final FileRestorer files;
     private final Path root;
     private final long gadget;
     private final long park;
     /** Protection each VMA is mapped with at first: write added where pages must be written. */
     private final int[] firstProt;
 
-    MemoryRestorer(Task task, TaskImages img, ImageDir dir, PageSource pages, Path root, long gadget, long park) {
+    MemoryRestorer(Task task, TaskImages img, ImageDir dir, PageSource pages, FileRestorer files, Path root, long gadget,
+            long park) {
         this.task = task;
+        this.files = files;
         this.img = img;
         this.dir = dir;
         this.pages = pages;
@@ -141,20 +145,31 @@ final class MemoryRestorer {
         if (r != to) throw new CriuException(String.format("mremap of 0x%x to 0x%x landed at 0x%x", from, to, r));
     }
 
+    /**
+     * The dumped vDSO (its pages are in the dump) must export the same symbols at the same
+     * offsets as this kernel's: then the running kernel's vDSO serves the task's saved pointers.
+     */
     private void checkVdsoText(Vma vdso) {
         List<PageRun> runs = PagePlan.inside(img.pages(), vdso);
         if (runs.isEmpty()) return;
+        byte[] dumped = new byte[(int) vdso.size()];
         try (Arena a = Arena.ofConfined()) {
             for (PageRun r : runs) {
-                MemorySegment dumped = a.allocate(r.bytes());
-                pages.read(r, 0, dumped);
-                byte[] here = task.read(r.vaddr(), (int) r.bytes());
-                if (!Arrays.equals(here, dumped.toArray(JAVA_BYTE))) {
-                    throw new CriuException(String.format("The vDSO at 0x%x differs from the dumped one (%s): the task was "
-                            + "dumped on another kernel, which jcriu cannot restore yet", r.vaddr(), pages.where(r, 0)));
-                }
+                MemorySegment buf = a.allocate(r.bytes());
+                pages.read(r, 0, buf);
+                MemorySegment.copy(buf, JAVA_BYTE, 0, dumped, (int) (r.vaddr() - vdso.start()), (int) r.bytes());
             }
         }
+        byte[] here = task.read(vdso.start(), (int) vdso.size());
+        if (Arrays.equals(here, dumped)) return;
+        var want = VdsoSymbols.of(dumped);
+        var have = VdsoSymbols.of(here);
+        if (want.isEmpty() || !want.equals(have)) {
+            throw new CriuException(String.format("The vDSO at 0x%x (%s) exports other symbols or offsets than this kernel's: "
+                    + "the task was dumped on another kernel, which jcriu cannot restore yet (dumped %s, here %s)",
+                    vdso.start(), pages.where(runs.get(0), 0), want, have));
+        }
+        LOG.info("vDSO differs from the dumped one but exports the same %d symbols at the same offsets", want.size());
     }
 
     /** Maps every dumped VMA at its address; writable first wherever pages are to be written. */
@@ -217,8 +232,8 @@ final class MemoryRestorer {
         int acc = v.fdflags() & Linux.O_ACCMODE;
         if (acc == Linux.O_WRONLY) acc = Linux.O_RDWR; // mmap needs read access in any case
         try {
-            return Remote.open(task, MappedFiles.path(f, root), acc | Linux.O_CLOEXEC);
-        } catch (ErrnoException e) {
+            return files.openForMap(task, v.shmid(), acc | Linux.O_CLOEXEC);
+        } catch (CriuException e) {
             throw new CriuException(e.errno(), "Can't open " + MappedFiles.path(f, root) + " to map " + v + ": " + e.getMessage(), e);
         }
     }
