@@ -1,0 +1,495 @@
+package org.jcriu.compel;
+
+import org.jcriu.CriuException;
+import org.jcriu.log.Log;
+import org.jcriu.log.Logger;
+import org.jcriu.sys.Errno;
+import org.jcriu.sys.ErrnoException;
+import org.jcriu.sys.Linux;
+import org.jcriu.sys.Nr;
+import org.jcriu.sys.Sys;
+import org.jcriu.sys.WaitStatus;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+
+/**
+ * A thread seized with ptrace and held in a ptrace-stop, into which single syscalls can be
+ * injected (CRIU's compel, without a parasite blob). Every method must run on the {@link Tracer}
+ * thread.
+ *
+ * <p>Injection: the registers are set to {@code rax = nr, rip = <syscall; int3>, args}, the task
+ * is continued, and the int3's SIGTRAP stops it again with the result in {@code rax}. The code
+ * lives either in a patched word of an executable mapping (the vDSO first, whose content is never
+ * dumped; the original bytes go back on detach) or in a gadget page mapped for the purpose
+ * ({@link #mapGadget}), which a restore needs once the seed's own text is gone. {@code orig_rax}
+ * is set to -1 for every injection: a task stopped inside a syscall would otherwise have the
+ * kernel's restart logic rewind {@code rip} and {@code rax} on resume. The registers saved at the
+ * stop are put back on detach, so an interrupted syscall restarts by itself. All signals are
+ * blocked while injecting (they stay pending) and the mask is restored on detach.
+ */
+public final class Task implements AutoCloseable {
+    private static final Logger LOG = Log.get("compel");
+    /** Gadget: one code page, then scratch pages for arguments. */
+    public static final int GADGET_SIZE = 4 * Linux.PAGE_SIZE;
+    private static final int RED_ZONE = 128;
+
+    private final Tracer tracer;
+    private final int tid;
+    private Regs saved;
+    private long savedMask;
+    private long restoreMask;
+    private boolean masked;
+    private boolean attached;
+    private boolean groupStopped;
+    private int deferredSignal;
+    private int memFd = -1;
+    private long patchAddr;
+    private byte[] patchOrig;
+    private long gadget;
+    private int scratchUsed;
+    private final List<Integer> newChildren = new ArrayList<>();
+
+    private Task(Tracer tracer, int tid) {
+        this.tracer = tracer;
+        this.tid = tid;
+    }
+
+    /** Seizes a running (or stopped) task and stops it: PTRACE_SEIZE + PTRACE_INTERRUPT. */
+    public static Task seize(Tracer tracer, int tid) {
+        return seize(tracer, tid, 0);
+    }
+
+    public static Task seize(Tracer tracer, int tid, long options) {
+        tracer.checkThread();
+        Task t = new Task(tracer, tid);
+        try {
+            Ptrace.seize(tid, options);
+        } catch (ErrnoException e) {
+            if (e.errno() == Errno.EPERM) {
+                String tracerPid = statusField(tid, "TracerPid");
+                if (tracerPid != null && !tracerPid.equals("0")) {
+                    throw new CriuException(Errno.EPERM, "task " + tid + " is already traced by process " + tracerPid
+                            + " (a debugger?): it cannot be seized");
+                }
+            }
+            if (e.errno() == Errno.ESRCH) throw new CriuException(Errno.ESRCH, "task " + tid + " does not exist");
+            throw new CriuException(e.errno(), "cannot seize task " + tid + ": " + e.getMessage(), e);
+        }
+        t.attached = true;
+        try {
+            Ptrace.interrupt(tid);
+            t.waitFirstStop();
+        } catch (RuntimeException e) {
+            t.abandon();
+            throw e;
+        }
+        return t;
+    }
+
+    /**
+     * Takes over a task that is already traced by us, e.g. a child created by an injected clone3
+     * under PTRACE_O_TRACECLONE, by waiting for its first stop.
+     */
+    public static Task adopt(Tracer tracer, int tid) {
+        tracer.checkThread();
+        Task t = new Task(tracer, tid);
+        t.attached = true;
+        t.waitFirstStop();
+        return t;
+    }
+
+    private void waitFirstStop() {
+        while (true) {
+            WaitStatus ws = Sys.waitpid(tid, Linux.__WALL);
+            if (!ws.stopped()) {
+                attached = false;
+                throw new CriuException(Errno.ESRCH, "task " + tid + " " + ws + " while being seized");
+            }
+            int ev = ws.event();
+            if (ev == Ptrace.EVENT_STOP) {
+                // SIGTRAP: our interrupt; a stop signal: the task is in (or entering) group-stop.
+                groupStopped = ws.stopSig() != Linux.SIGTRAP;
+                break;
+            }
+            if (ev == Ptrace.EVENT_CLONE || ev == Ptrace.EVENT_FORK || ev == Ptrace.EVENT_VFORK) {
+                newChildren.add((int) Ptrace.eventMsg(tid));
+                Ptrace.cont(tid, 0);
+                continue;
+            }
+            if (ev != 0) {
+                Ptrace.cont(tid, 0);
+                continue;
+            }
+            // A signal was about to be delivered when we seized: let it be delivered (the task
+            // runs its handler as it would have), our pending interrupt stops it right after.
+            Ptrace.cont(tid, ws.stopSig());
+        }
+        saved = Ptrace.getRegs(tid);
+        savedMask = Ptrace.getSigmask(tid);
+        restoreMask = savedMask;
+    }
+
+    public int tid() {
+        return tid;
+    }
+
+    public Tracer tracer() {
+        return tracer;
+    }
+
+    /** True when the task was in group-stop (e.g. SIGSTOP-ed) when seized. */
+    public boolean wasStopped() {
+        return groupStopped;
+    }
+
+    /** Registers the task will resume with: those of the stop, unless {@link #setRegs} changed them. */
+    public Regs regs() {
+        return saved.copy();
+    }
+
+    /** Registers to resume with; applied on detach (injections use their own). */
+    public void setRegs(Regs r) {
+        saved = r.copy();
+    }
+
+    public byte[] xstate() {
+        check();
+        return Ptrace.getRegset(tid, Ptrace.NT_X86_XSTATE, Ptrace.XSTATE_MAX);
+    }
+
+    /** Applied at once: injected syscalls do not touch the FPU state. */
+    public void setXstate(byte[] xsave) {
+        check();
+        Ptrace.setRegset(tid, Ptrace.NT_X86_XSTATE, xsave);
+    }
+
+    /** Blocked signals as they were at the stop (or as set by {@link #setSigmask}). */
+    public long sigmask() {
+        return restoreMask;
+    }
+
+    /** The mask to resume with; applied on detach. */
+    public void setSigmask(long mask) {
+        restoreMask = mask;
+    }
+
+    /** Tids reported by clone/fork events during injections, in order; the list is cleared by the caller. */
+    public List<Integer> newChildren() {
+        return newChildren;
+    }
+
+    public void setOptions(long options) {
+        check();
+        Ptrace.setOptions(tid, options);
+    }
+
+    // ---------------------------------------------------------------- injected syscalls
+
+    /** Runs one syscall inside the task; throws {@link ErrnoException} when it returns -errno. */
+    public long syscall(long nr, long... args) {
+        long r = syscallRaw(nr, args);
+        if (r < 0 && r > -4096) throw new ErrnoException((int) -r, "task " + tid + ": " + SyscallNames.name(nr));
+        return r;
+    }
+
+    /** Runs one syscall inside the task and returns rax as it is (a value or -errno). */
+    public long syscallRaw(long nr, long... args) {
+        check();
+        if (args.length > 6) throw new IllegalArgumentException("a syscall takes at most 6 arguments");
+        long at = injectionPoint();
+        if (!masked) {
+            Ptrace.setSigmask(tid, ~0L);
+            masked = true;
+        }
+        Regs r = saved.copy();
+        r.set(Regs.RAX, nr).set(Regs.ORIG_RAX, -1).set(Regs.RIP, at);
+        for (int i = 0; i < args.length; i++) r.set(Regs.ARGS[i], args[i]);
+        // Clear TF so that a task being single-stepped does not trap before our int3.
+        r.set(Regs.EFLAGS, r.eflags() & ~0x100L);
+        Ptrace.setRegs(tid, r);
+        Ptrace.cont(tid, 0);
+        while (true) {
+            WaitStatus ws = Sys.waitpid(tid, Linux.__WALL);
+            if (!ws.stopped()) {
+                attached = false;
+                throw new CriuException(Errno.ESRCH, "task " + tid + " " + ws + " while running injected "
+                        + SyscallNames.name(nr));
+            }
+            int ev = ws.event();
+            if (ev != 0) {
+                if (ev == Ptrace.EVENT_CLONE || ev == Ptrace.EVENT_FORK || ev == Ptrace.EVENT_VFORK) {
+                    newChildren.add((int) Ptrace.eventMsg(tid));
+                }
+                Ptrace.cont(tid, 0);
+                continue;
+            }
+            int sig = ws.stopSig();
+            if (sig == Linux.SIGTRAP) {
+                Regs after = Ptrace.getRegs(tid);
+                if (after.rip() != at + Code.TRAP_OFFSET) {
+                    throw new CriuException(String.format("task %d: unexpected SIGTRAP at rip=0x%x while running injected %s",
+                            tid, after.rip(), SyscallNames.name(nr)));
+                }
+                return after.rax();
+            }
+            if (sig == Linux.SIGSEGV || sig == Linux.SIGBUS || sig == Linux.SIGILL || sig == Linux.SIGFPE) {
+                Regs after = Ptrace.getRegs(tid);
+                throw new CriuException(String.format("task %d: injected %s faulted with signal %d at rip=0x%x",
+                        tid, SyscallNames.name(nr), sig, after.rip()));
+            }
+            // Only unblockable signals get here (SIGSTOP); keep it for the task to see after detach.
+            deferredSignal = sig;
+            Ptrace.cont(tid, 0);
+        }
+    }
+
+    private long injectionPoint() {
+        if (gadget != 0) return gadget;
+        if (patchAddr == 0) patch(findExecutable(0));
+        return patchAddr;
+    }
+
+    private void patch(long addr) {
+        patchOrig = read(addr, Code.SYSCALL_INT3.length);
+        writeMem(addr, Code.SYSCALL_INT3);
+        patchAddr = addr;
+    }
+
+    private void unpatch() {
+        if (patchAddr == 0) return;
+        long a = patchAddr;
+        patchAddr = 0;
+        writeMem(a, patchOrig);
+    }
+
+    /** The vDSO if the task has one (never dumped, so the patch touches nothing saved), else any executable mapping. */
+    private long findExecutable(long avoid) {
+        String maps = Sys.readString("/proc/" + tid + "/maps");
+        long firstExec = 0;
+        for (String line : maps.split("\n")) {
+            if (line.isEmpty()) continue;
+            int dash = line.indexOf('-'), sp = line.indexOf(' ');
+            long start = Long.parseUnsignedLong(line, 0, dash, 16);
+            String perms = line.substring(sp + 1, sp + 5);
+            if (perms.charAt(2) != 'x' || start == avoid) continue;
+            if (line.endsWith("[vdso]")) return start;
+            if (firstExec == 0 && !line.endsWith("[vsyscall]")) firstExec = start;
+        }
+        if (firstExec == 0) throw new CriuException("task " + tid + " has no executable mapping to run injected syscalls from");
+        return firstExec;
+    }
+
+    /**
+     * Maps a gadget page ({@link #GADGET_SIZE} bytes: code, then scratch) at {@code addr}, which
+     * must be free, and injects from it from now on. Needed when the task's own text is about to
+     * be unmapped, as during restore.
+     */
+    public long mapGadget(long addr) {
+        check();
+        long a = syscall(Nr.MMAP, addr, GADGET_SIZE, Linux.PROT_READ | Linux.PROT_WRITE | Linux.PROT_EXEC,
+                Linux.MAP_PRIVATE | Linux.MAP_ANONYMOUS | Linux.MAP_FIXED_NOREPLACE, -1, 0);
+        if (a != addr) throw new CriuException(String.format("task %d: gadget mapped at 0x%x, not 0x%x", tid, a, addr));
+        byte[] page = new byte[16];
+        java.util.Arrays.fill(page, (byte) 0xcc);
+        System.arraycopy(Code.SYSCALL_INT3, 0, page, 0, Code.SYSCALL_INT3.length);
+        writeMem(a, page);
+        unpatch();
+        gadget = a;
+        scratchUsed = 0;
+        return a;
+    }
+
+    public long gadget() {
+        return gadget;
+    }
+
+    /** Unmaps the gadget, running munmap from a patched executable mapping of the task. */
+    public void unmapGadget() {
+        check();
+        if (gadget == 0) return;
+        long g = gadget;
+        gadget = 0;
+        patch(findExecutable(g));
+        syscall(Nr.MUNMAP, g, GADGET_SIZE);
+    }
+
+    // ---------------------------------------------------------------- memory
+
+    /** A scratch buffer: in the gadget's pages when there is one, else below the stack's red zone. */
+    public Scratch scratch(int len) {
+        check();
+        int size = (len + 63) & ~63;
+        if (gadget != 0) {
+            if (scratchUsed + size > GADGET_SIZE - Linux.PAGE_SIZE) throw new IllegalArgumentException("scratch too large: " + len);
+            long addr = gadget + Linux.PAGE_SIZE + scratchUsed;
+            scratchUsed += size;
+            return new Scratch(this, addr, len, null);
+        }
+        long addr = (saved.rsp() - RED_ZONE - scratchUsed - size) & ~63L;
+        scratchUsed = (int) (saved.rsp() - addr);
+        return new Scratch(this, addr, len, read(addr, len));
+    }
+
+    void releaseScratch(Scratch s, byte[] savedBytes) {
+        if (savedBytes != null) writeMem(s.addr(), savedBytes);
+        if (gadget != 0) {
+            scratchUsed = (int) Math.max(0, s.addr() - (gadget + Linux.PAGE_SIZE));
+        } else {
+            scratchUsed = (int) Math.max(0, saved.rsp() - RED_ZONE - (s.addr() + ((s.len() + 63) & ~63)));
+        }
+    }
+
+    public byte[] read(long addr, int len) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(Math.max(len, 1));
+            long n = -1;
+            try {
+                n = Sys.processVmReadv(tid, buf, addr, len);
+            } catch (ErrnoException e) {
+                if (e.errno() != Errno.EFAULT && e.errno() != Errno.EIO) throw e;
+            }
+            if (n != len) n = Sys.pread(memFd(), buf, len, addr);
+            if (n != len) throw new CriuException(String.format("task %d: short read of %d bytes at 0x%x", tid, len, addr));
+            return buf.asSlice(0, len).toArray(JAVA_BYTE);
+        }
+    }
+
+    /** Writes task memory; pages the task cannot write (text, read-only data) go through /proc/PID/mem. */
+    public void write(long addr, byte[] data) {
+        writeMem(addr, data);
+    }
+
+    public void write(long addr, MemorySegment data) {
+        long len = data.byteSize();
+        long n = -1;
+        try {
+            n = Sys.processVmWritev(tid, data, addr, len);
+        } catch (ErrnoException e) {
+            if (e.errno() != Errno.EFAULT && e.errno() != Errno.EIO) throw e;
+        }
+        if (n != len) {
+            long w = Sys.pwrite(memFd(), data, len, addr);
+            if (w != len) throw new CriuException(String.format("task %d: short write of %d bytes at 0x%x", tid, len, addr));
+        }
+    }
+
+    private void writeMem(long addr, byte[] data) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(Math.max(data.length, 1));
+            MemorySegment.copy(data, 0, buf, JAVA_BYTE, 0, data.length);
+            write(addr, buf.asSlice(0, data.length));
+        }
+    }
+
+    /** An fd on /proc/TID/mem, open while the task is attached (owned by this Task). */
+    public int memFd() {
+        if (memFd < 0) memFd = Sys.open("/proc/" + tid + "/mem", Linux.O_RDWR, 0);
+        return memFd;
+    }
+
+    // ---------------------------------------------------------------- release
+
+    public boolean attached() {
+        return attached;
+    }
+
+    /** Puts back code patches, registers and signal mask, and lets the task run (or stay stopped if it was). */
+    public void detach() {
+        release(0);
+    }
+
+    /** As {@link #detach}, but the task is left in group-stop (criu's --leave-stopped). */
+    public void detachStopped() {
+        release(Linux.SIGSTOP);
+    }
+
+    private void release(int sig) {
+        check();
+        try {
+            if (gadget != 0) unmapGadget();
+            unpatch();
+            Ptrace.setRegs(tid, saved);
+            if (masked || restoreMask != savedMask) Ptrace.setSigmask(tid, restoreMask);
+        } finally {
+            closeMem();
+        }
+        Ptrace.detach(tid, sig != 0 ? sig : deferredSignal);
+        attached = false;
+    }
+
+    /** SIGKILLs the task and reaps what wait4 reports for it (as its tracer, and as its parent if it is our child). */
+    public void kill() {
+        closeMem();
+        if (!attached) return;
+        try {
+            Sys.kill(tid, Linux.SIGKILL);
+        } catch (ErrnoException e) {
+            if (e.errno() != Errno.ESRCH) throw e;
+        }
+        attached = false;
+        while (true) {
+            WaitStatus ws;
+            try {
+                ws = Sys.waitpid(tid, Linux.__WALL);
+            } catch (ErrnoException e) {
+                if (e.errno() == Errno.ECHILD) return;
+                throw e;
+            }
+            if (ws != null && (ws.exited() || ws.signaled())) return;
+        }
+    }
+
+    /** Detaches if still attached: the safe default on any failure path. Never throws for a task that is gone. */
+    @Override
+    public void close() {
+        if (!attached) {
+            closeMem();
+            return;
+        }
+        try {
+            tracer.run(this::detach);
+        } catch (RuntimeException e) {
+            LOG.warn("could not detach from task %d cleanly: %s", tid, e.getMessage());
+            abandon();
+        }
+    }
+
+    /** Last resort: detach without restoring anything (the task may be gone). */
+    private void abandon() {
+        closeMem();
+        if (attached) {
+            Sys.raw(Nr.PTRACE, Ptrace.DETACH, tid, 0, 0);
+            attached = false;
+        }
+    }
+
+    private void closeMem() {
+        if (memFd >= 0) {
+            int fd = memFd;
+            memFd = -1;
+            Sys.close(fd);
+        }
+    }
+
+    private void check() {
+        tracer.checkThread();
+        if (!attached) throw new IllegalStateException("task " + tid + " is not attached");
+    }
+
+    static String statusField(int pid, String key) {
+        try {
+            for (String l : new String(Sys.readFile("/proc/" + pid + "/status"), StandardCharsets.UTF_8).split("\n")) {
+                if (l.startsWith(key + ":")) return l.substring(key.length() + 1).trim();
+            }
+        } catch (ErrnoException ignored) {
+            // the task is gone
+        }
+        return null;
+    }
+}

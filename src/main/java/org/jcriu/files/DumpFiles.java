@@ -1,0 +1,163 @@
+package org.jcriu.files;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.jcriu.CriuException;
+import org.jcriu.image.ImageDir;
+import org.jcriu.image.ImageType;
+import org.jcriu.image.ImageWriter;
+import org.jcriu.image.proto.FdinfoEntry;
+import org.jcriu.image.proto.FileEntry;
+import org.jcriu.log.Log;
+import org.jcriu.log.Logger;
+import org.jcriu.opts.Options;
+import org.jcriu.proc.FdInfo;
+import org.jcriu.proc.ProcFs;
+import org.jcriu.sys.ErrnoException;
+import org.jcriu.sys.Nr;
+import org.jcriu.sys.Stat;
+import org.jcriu.sys.Sys;
+
+/**
+ * The dump side's file table: gives every open file description and every file referenced by
+ * path (mappings, exe, cwd, root) an id, in the order CRIU does (mappings, then fds, then
+ * cwd/root), and writes files.img and fdinfo-ID.img. Fds that share one open file description
+ * (dup'ed, or inherited) share one id, found with kcmp(KCMP_FILE) as CRIU does.
+ */
+public final class DumpFiles {
+    private static final Logger LOG = Log.get("files");
+    private static final int KCMP_FILE = 0;
+
+    private final Options opts;
+    private final List<FileEntry> entries = new ArrayList<>();
+    private final List<FdinfoEntry> fdinfos = new ArrayList<>();
+    private final Map<String, Integer> byPath = new HashMap<>();
+    private final Map<Long, Integer> ttyInfos = new HashMap<>();
+    private final List<org.jcriu.image.proto.TtyInfoEntry> ttyInfoEntries = new ArrayList<>();
+    private int nextId = 1;
+
+    public DumpFiles(Options opts) {
+        this.opts = opts;
+    }
+
+    public Options options() {
+        return opts;
+    }
+
+    /** Lists and stats every fd of {@code pid} from /proc, in fd order. Touches nothing in the task. */
+    public static List<OpenFd> scan(int pid) {
+        Path dir = ProcFs.pidDir(pid).resolve("fd");
+        List<Integer> nums = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+            for (Path p : ds) nums.add(Integer.parseInt(p.getFileName().toString()));
+        } catch (IOException e) {
+            throw new CriuException(3, "Can't list " + dir + ": " + e.getMessage());
+        }
+        nums.sort(null);
+        List<OpenFd> out = new ArrayList<>(nums.size());
+        for (int fd : nums) {
+            String p = dir + "/" + fd;
+            String link;
+            Stat st;
+            try {
+                link = Sys.readlink(p);
+                st = Sys.stat(p);
+            } catch (ErrnoException e) {
+                throw new CriuException(e.errno(), "Can't inspect fd " + fd + " of task " + pid + ": " + e.getMessage());
+            }
+            out.add(new OpenFd(pid, fd, link, st, FdInfo.read(pid, fd)));
+        }
+        return out;
+    }
+
+    /** Checks that every fd has a handler, without writing anything. */
+    public void check(List<OpenFd> fds) {
+        for (OpenFd fd : fds) FileHandlers.classify(fd, opts);
+    }
+
+    /** Dumps the fds: one file_entry per open file description, one fdinfo_entry per fd. */
+    public void dumpFds(List<OpenFd> fds) {
+        List<OpenFd> done = new ArrayList<>();
+        List<Integer> doneIds = new ArrayList<>();
+        for (OpenFd fd : fds) {
+            FileHandler h = FileHandlers.classify(fd, opts);
+            int id = -1;
+            for (int i = 0; i < done.size(); i++) {
+                OpenFd o = done.get(i);
+                if (o.stat().dev() == fd.stat().dev() && o.stat().ino() == fd.stat().ino() && sameFile(fd.pid(), o.fd(), fd.fd())) {
+                    id = doneIds.get(i);
+                    break;
+                }
+            }
+            if (id < 0) {
+                id = nextId++;
+                // handlers that name related entries (tty-info) by this id see it as nextId - 1
+                entries.add(h.dump(fd, id, this));
+                LOG.debug("fd %d -> %s id %d (%s)", fd.fd(), h.name(), id, fd.link());
+            }
+            done.add(fd);
+            doneIds.add(id);
+            fdinfos.add(FdinfoEntry.newBuilder().setId(id).setFlags(fd.fdFlags()).setType(h.type()).setFd(fd.fd()).build());
+        }
+    }
+
+    private static boolean sameFile(int pid, int fd1, int fd2) {
+        long r = Sys.raw(Nr.KCMP, pid, pid, KCMP_FILE, fd1, fd2);
+        if (r < 0) throw new ErrnoException((int) -r, "kcmp(" + pid + ", KCMP_FILE, " + fd1 + ", " + fd2 + ")");
+        return r == 0;
+    }
+
+    /**
+     * The id of a file referenced by path rather than by an fd (a mapping, the exe, cwd, root):
+     * one reg file entry per (file, open flags), shared by every reference.
+     */
+    public int pathFile(String path, Stat st, int flags) {
+        String key = st.dev() + ":" + st.ino() + ":" + flags + ":" + path;
+        Integer id = byPath.get(key);
+        if (id != null) return id;
+        int nid = nextId++;
+        entries.add(FileHandlers.REG.dumpPath(path, st, flags, nid));
+        byPath.put(key, nid);
+        return nid;
+    }
+
+    /**
+     * The tty_info id of terminal {@code rdev}: the file id of the first fd on it; the entry is
+     * built once by {@code info} and written to tty-info.img.
+     */
+    public int ttyInfoId(long rdev, java.util.function.Supplier<org.jcriu.image.proto.TtyInfoEntry.Builder> info) {
+        Integer id = ttyInfos.get(rdev);
+        if (id != null) return id;
+        int nid = nextId - 1;
+        ttyInfos.put(rdev, nid);
+        ttyInfoEntries.add(info.get().setId(nid).build());
+        return nid;
+    }
+
+    public List<FileEntry> entries() {
+        return entries;
+    }
+
+    public List<FdinfoEntry> fdinfos() {
+        return fdinfos;
+    }
+
+    /** files.img (every file, in id order) and fdinfo-FILESID.img (every fd, in fd order). */
+    public void write(ImageDir dir, int filesId) {
+        try (ImageWriter w = dir.create(ImageType.FILES)) {
+            for (FileEntry e : entries) w.write(e);
+        }
+        try (ImageWriter w = dir.create(ImageType.FDINFO, filesId)) {
+            for (FdinfoEntry e : fdinfos) w.write(e);
+        }
+        try (ImageWriter w = dir.create(ImageType.TTY_INFO)) {
+            for (org.jcriu.image.proto.TtyInfoEntry e : ttyInfoEntries) w.write(e);
+        }
+    }
+}

@@ -1,0 +1,67 @@
+package org.jcriu.files;
+
+import java.util.List;
+import java.util.function.Predicate;
+import org.jcriu.CriuException;
+import org.jcriu.files.pipe.PipeHandler;
+import org.jcriu.files.reg.RegFileHandler;
+import org.jcriu.files.tty.TtyHandler;
+import org.jcriu.image.proto.FdTypes;
+import org.jcriu.opts.Options;
+import org.jcriu.sys.Stat;
+
+/**
+ * The ordered handler registry and the table that classifies an open fd. The first row whose
+ * test matches decides; an fd no row matches fails the dump naming the fd, its link and task.
+ */
+public final class FileHandlers {
+    public static final RegFileHandler REG = new RegFileHandler();
+    public static final PipeHandler PIPE = new PipeHandler();
+    public static final TtyHandler TTY = new TtyHandler();
+
+    /** Every handler, for lookups by image type. */
+    public static final List<FileHandler> ALL = List.of(REG, PIPE, TTY);
+
+    private record Rule(String what, Predicate<OpenFd> test, FileHandler handler) {}
+
+    // mem character devices (major 1: null, zero, full, random, urandom, kmsg...) carry no state
+    // worth saving and are reopened by path, as CRIU does; terminals have their own handler.
+    private static final List<Rule> TABLE = List.of(
+            new Rule("regular file", fd -> fd.stat().isReg() && !fd.link().endsWith(" (deleted)"), REG),
+            new Rule("directory", fd -> fd.stat().isDir(), REG),
+            new Rule("memory character device", fd -> fd.stat().isChr() && Stat.major(fd.stat().rdev()) == 1, REG),
+            new Rule("terminal", fd -> fd.stat().isChr() && TtyHandler.isTerminal(fd.stat().rdev()), TTY),
+            new Rule("pipe", fd -> fd.stat().isFifo() && fd.link().startsWith("pipe:["), PIPE));
+
+    private FileHandlers() {}
+
+    /** The handler for {@code fd}, or a CriuException naming what is not supported. */
+    public static FileHandler classify(OpenFd fd, Options opts) {
+        for (Rule r : TABLE) {
+            if (r.test().test(fd)) {
+                if (r.handler() == TTY && !opts.shellJob) {
+                    throw new CriuException(fd.describe() + " is a terminal: dump it with --shell-job (-j), "
+                            + "restore then gives the task jcriu's terminal");
+                }
+                return r.handler();
+            }
+        }
+        throw new CriuException("Can't dump " + fd.describe() + ": " + kind(fd) + " is not supported");
+    }
+
+    public static FileHandler byType(FdTypes t) {
+        for (FileHandler h : ALL) if (h.type() == t) return h;
+        throw new CriuException("no handler for files of type " + t);
+    }
+
+    private static String kind(OpenFd fd) {
+        String l = fd.link();
+        if (l.endsWith(" (deleted)")) return "an unlinked file";
+        if (l.startsWith("socket:")) return "a socket";
+        if (l.startsWith("anon_inode:")) return "an anonymous inode (" + l.substring(11) + ")";
+        if (fd.stat().isFifo()) return "a named FIFO";
+        if (fd.stat().isChr()) return "character device " + Stat.major(fd.stat().rdev()) + ":" + Stat.minor(fd.stat().rdev());
+        if (fd.stat().type() == org.jcriu.sys.Linux.S_IFBLK) return "a block device";
+        return "this kind of file";
+    }
+}

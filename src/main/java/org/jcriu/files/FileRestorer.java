@@ -1,0 +1,260 @@
+package org.jcriu.files;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import org.jcriu.CriuException;
+import org.jcriu.compel.Scratch;
+import org.jcriu.compel.Task;
+import org.jcriu.files.reg.RegFileHandler;
+import org.jcriu.files.tty.TtyHandler;
+import org.jcriu.image.ImageDir;
+import org.jcriu.image.ImageReader;
+import org.jcriu.image.ImageType;
+import org.jcriu.image.proto.FdinfoEntry;
+import org.jcriu.image.proto.FileEntry;
+import org.jcriu.image.proto.FsEntry;
+import org.jcriu.log.Log;
+import org.jcriu.log.Logger;
+import org.jcriu.opts.Options;
+import org.jcriu.sys.Linux;
+import org.jcriu.sys.Nr;
+import org.jcriu.sys.Sys;
+
+/**
+ * The restore side of files: puts back, inside one task being restored, the fds of its
+ * fdinfo-ID.img, its cwd/root/umask (fs-PID.img), and opens the files its mappings need. Every
+ * call injects syscalls, so it runs on the tracer thread; paths go through task scratch memory.
+ *
+ * <p>Use (restore engineer):
+ * <pre>{@code
+ * FileRestorer files = new FileRestorer(imageDir, opts);      // reads files.img once
+ * // on the tracer thread, task stopped, BEFORE its credentials are dropped
+ * // (fds from jcriu itself are pulled with pidfd_getfd, which needs ptrace rights over jcriu):
+ * int fd = files.openForMap(task, vma.getShmid(), openFlagsFor(vma)); ... mmap(..., fd, ...); close
+ * files.restoreFs(task, pid);                                  // chdir/chroot/umask
+ * files.restoreFds(task, ids.getFilesId());                    // every fd in place, others closed
+ * }</pre>
+ *
+ * <p>Fds of files shared with the outside are not reopened: an external pipe named by
+ * {@code --inherit-fd fd[N]:pipe:[INODE]} and, with --shell-job, the terminal become copies of
+ * jcriu's own fd N / terminal, pulled into the task with pidfd_open + pidfd_getfd (same open
+ * file description, like an fd inherited from a shell).
+ */
+public final class FileRestorer {
+    private static final Logger LOG = Log.get("files");
+
+    private final ImageDir dir;
+    private final Options opts;
+    private final Map<Integer, FileEntry> files = new HashMap<>();
+    private final Map<String, Integer> inherit = new HashMap<>();
+    private final int restorerPid = Sys.getpid();
+    private Task task;
+    /** pipe_id -> {read end, write end} made in the current task. */
+    private final Map<Integer, int[]> pipes = new HashMap<>();
+    /** Lowest fd number above every fd of the image: where pipe ends wait for their place. */
+    private int parkAt;
+
+    public FileRestorer(ImageDir dir, Options opts) {
+        this.dir = dir;
+        this.opts = opts;
+        try (ImageReader r = dir.openOptional(ImageType.FILES)) {
+            if (r != null) {
+                FileEntry e;
+                while ((e = r.read(FileEntry.parser())) != null) files.put(e.getId(), e);
+            }
+        }
+        for (String s : opts.inheritFd) parseInherit(s);
+    }
+
+    /** --inherit-fd fd[N]:KEY */
+    private void parseInherit(String s) {
+        if (!s.startsWith("fd[") || s.indexOf("]:") < 0) {
+            throw new CriuException("Bad --inherit-fd " + s + ": expected fd[N]:KEY, e.g. fd[3]:pipe:[12345]");
+        }
+        int close = s.indexOf("]:");
+        int fd = Integer.parseInt(s.substring(3, close));
+        inherit.put(s.substring(close + 2), fd);
+    }
+
+    /** The file_entry with {@code id}, or an error naming files.img. */
+    public FileEntry file(int id) {
+        FileEntry e = files.get(id);
+        if (e == null) throw new CriuException("No file with id " + id + " in " + dir.path(ImageType.FILES));
+        return e;
+    }
+
+    /** The task restore calls are working on (set by each public entry point). */
+    public Task task() {
+        return task;
+    }
+
+    public Options options() {
+        return opts;
+    }
+
+    /** Opens the file of a file mapping (vma_entry.shmid) in {@code t}; returns the task's fd, which the caller closes. */
+    public int openForMap(Task t, long fileId, int openFlags) {
+        this.task = t;
+        return FileHandlers.REG.openForMap(file((int) fileId), openFlags, this);
+    }
+
+    /** cwd, root and umask from fs-PID.img. */
+    public void restoreFs(Task t, int pid) {
+        this.task = t;
+        FsEntry fs;
+        try (ImageReader r = dir.open(ImageType.FS, pid)) {
+            fs = r.readOne(FsEntry.parser());
+        }
+        String root = file(fs.getRootId()).getReg().getName();
+        String cwd = file(fs.getCwdId()).getReg().getName();
+        if (!root.equals("/")) {
+            try (Scratch s = RegFileHandler.pathIn(t, root)) {
+                t.syscall(Nr.CHROOT, s.addr());
+            }
+        }
+        try (Scratch s = RegFileHandler.pathIn(t, cwd)) {
+            t.syscall(Nr.CHDIR, s.addr());
+        }
+        if (fs.hasUmask()) t.syscall(Nr.UMASK, fs.getUmask());
+    }
+
+    /**
+     * Installs every fd of fdinfo-FILESID.img at its number with its FD_CLOEXEC, then closes
+     * every other fd the task has (what it inherited from the seed).
+     */
+    public void restoreFds(Task t, long filesId) {
+        this.task = t;
+        pipes.clear();
+        Map<Integer, List<FdinfoEntry>> byId = new LinkedHashMap<>();
+        try (ImageReader r = dir.openOptional(ImageType.FDINFO, filesId)) {
+            if (r != null) {
+                FdinfoEntry e;
+                while ((e = r.read(FdinfoEntry.parser())) != null) byId.computeIfAbsent(e.getId(), k -> new ArrayList<>()).add(e);
+            }
+        }
+        TreeSet<Integer> wanted = new TreeSet<>();
+        for (List<FdinfoEntry> l : byId.values()) for (FdinfoEntry e : l) wanted.add(e.getFd());
+        parkAt = wanted.isEmpty() ? 3 : wanted.last() + 1;
+        for (Map.Entry<Integer, List<FdinfoEntry>> g : byId.entrySet()) {
+            FileEntry fe = file(g.getKey());
+            FileHandler h = FileHandlers.byType(fe.getType());
+            int opened;
+            try {
+                opened = h.open(fe, this);
+            } catch (CriuException ex) {
+                throw new CriuException(ex.errno(), "Can't restore fd " + g.getValue().get(0).getFd() + " of task " + t.tid()
+                        + " (" + h.name() + " file id " + fe.getId() + "): " + ex.getMessage(), ex);
+            }
+            for (FdinfoEntry e : g.getValue()) {
+                int cloexec = (e.getFlags() & Linux.FD_CLOEXEC) != 0 ? Linux.O_CLOEXEC : 0;
+                if (e.getFd() != opened) {
+                    t.syscall(Nr.DUP3, opened, e.getFd(), cloexec);
+                } else {
+                    t.syscall(Nr.FCNTL, opened, Linux.F_SETFD, cloexec != 0 ? Linux.FD_CLOEXEC : 0);
+                }
+            }
+            if (!wanted.contains(opened) && !isPipeEnd(opened)) t.syscall(Nr.CLOSE, opened);
+            LOG.debug("task %d: %s file id %d -> fds %s", t.tid(), h.name(), fe.getId(),
+                    g.getValue().stream().map(FdinfoEntry::getFd).toList());
+        }
+        for (int[] ends : pipes.values()) {
+            for (int end : ends) if (end >= 0 && !wanted.contains(end)) t.syscall(Nr.CLOSE, end);
+        }
+        pipes.clear();
+        closeOthers(t, wanted);
+    }
+
+    private void closeOthers(Task t, TreeSet<Integer> wanted) {
+        Path fdDir = Path.of("/proc", Integer.toString(t.tid()), "fd");
+        try (var ds = Files.newDirectoryStream(fdDir)) {
+            for (Path p : ds) {
+                int fd = Integer.parseInt(p.getFileName().toString());
+                if (!wanted.contains(fd)) t.syscall(Nr.CLOSE, fd);
+            }
+        } catch (java.io.IOException ex) {
+            throw new CriuException("Can't list " + fdDir + ": " + ex.getMessage());
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers for handlers
+
+    /** open(path, flags) inside the task. */
+    public int openPath(String path, int flags) {
+        try (Scratch s = RegFileHandler.pathIn(task, path)) {
+            return (int) task.syscall(Nr.OPENAT, Linux.AT_FDCWD, s.addr(), flags | Linux.O_NOCTTY, 0);
+        } catch (CriuException ex) {
+            throw new CriuException(ex.errno(), "open(" + path + ") in task " + task.tid() + ": " + ex.getMessage(), ex);
+        }
+    }
+
+    /** jcriu's fd for {@code key} from --inherit-fd fd[N]:KEY, or -1. */
+    public int inheritedFd(String key) {
+        Integer fd = inherit.get(key);
+        return fd == null ? -1 : fd;
+    }
+
+    /**
+     * A copy of jcriu's own fd {@code restorerFd} inside the task (pidfd_getfd: the same open file
+     * description), with the file status flags ({@code O_NONBLOCK}, {@code O_APPEND}) of the image.
+     */
+    public int pullFromRestorer(int restorerFd, int fileFlags) {
+        int pidfd = (int) task.syscall(Nr.PIDFD_OPEN, restorerPid, 0);
+        int fd;
+        try {
+            fd = (int) task.syscall(Nr.PIDFD_GETFD, pidfd, restorerFd, 0);
+        } finally {
+            task.syscall(Nr.CLOSE, pidfd);
+        }
+        int settable = Linux.O_APPEND | Linux.O_NONBLOCK;
+        long cur = task.syscall(Nr.FCNTL, fd, Linux.F_GETFL);
+        if ((cur & settable) != (fileFlags & settable)) {
+            task.syscall(Nr.FCNTL, fd, Linux.F_SETFL, (cur & ~settable) | (fileFlags & settable));
+        }
+        return fd;
+    }
+
+    /** The end of pipe {@code pipeId} for access mode {@code flags}, creating the pipe in the task once. */
+    public int pipeEnd(int pipeId, int flags) {
+        int[] ends = pipes.get(pipeId);
+        if (ends == null) {
+            try (Scratch s = task.scratch(8)) {
+                task.syscall(Nr.PIPE2, s.addr(), 0);
+                byte[] b = s.get(0, 8);
+                ends = new int[] {le32(b, 0), le32(b, 4)};
+            }
+            // Both ends wait above every fd of the image, so that installing another file at
+            // the number pipe2 happened to return cannot close an end still needed.
+            for (int i = 0; i < 2; i++) {
+                int parked = (int) task.syscall(Nr.FCNTL, ends[i], Linux.F_DUPFD, parkAt);
+                task.syscall(Nr.CLOSE, ends[i]);
+                ends[i] = parked;
+            }
+            pipes.put(pipeId, ends);
+        }
+        boolean write = (flags & Linux.O_ACCMODE) == Linux.O_WRONLY;
+        int fd = ends[write ? 1 : 0];
+        if ((flags & Linux.O_NONBLOCK) != 0) task.syscall(Nr.FCNTL, fd, Linux.F_SETFL, Linux.O_NONBLOCK);
+        return fd;
+    }
+
+    private boolean isPipeEnd(int fd) {
+        for (int[] ends : pipes.values()) if (ends[0] == fd || ends[1] == fd) return true;
+        return false;
+    }
+
+    /** jcriu's own fd (0, 1 or 2) that is a terminal, or -1. */
+    public int restorerTerminalFd() {
+        for (int fd = 0; fd <= 2; fd++) if (TtyHandler.isTty("/proc/self/fd/" + fd)) return fd;
+        return -1;
+    }
+
+    private static int le32(byte[] b, int o) {
+        return (b[o] & 0xff) | (b[o + 1] & 0xff) << 8 | (b[o + 2] & 0xff) << 16 | (b[o + 3] & 0xff) << 24;
+    }
+}

@@ -1,0 +1,106 @@
+package org.jcriu.files.reg;
+
+import org.jcriu.CriuException;
+import org.jcriu.compel.Scratch;
+import org.jcriu.compel.Task;
+import org.jcriu.files.DumpFiles;
+import org.jcriu.files.FileHandler;
+import org.jcriu.files.FileRestorer;
+import org.jcriu.files.OpenFd;
+import org.jcriu.image.proto.FdTypes;
+import org.jcriu.image.proto.FileEntry;
+import org.jcriu.image.proto.FownEntry;
+import org.jcriu.image.proto.RegFileEntry;
+import org.jcriu.log.Log;
+import org.jcriu.log.Logger;
+import org.jcriu.sys.ErrnoException;
+import org.jcriu.sys.Linux;
+import org.jcriu.sys.Nr;
+import org.jcriu.sys.Stat;
+import org.jcriu.sys.Sys;
+
+/**
+ * Regular files, directories and the stateless memory character devices (/dev/null, /dev/zero,
+ * /dev/urandom, ...), all reopened by path (CRIU's reg files). The size of a regular file is
+ * recorded and checked on restore: a file that changed size since the dump would hand the task a
+ * position that no longer matches the data it wrote.
+ */
+public final class RegFileHandler implements FileHandler {
+    private static final Logger LOG = Log.get("reg");
+    /** Flags that only made sense when the file was first opened. */
+    private static final int OPEN_ONLY = Linux.O_CREAT | Linux.O_EXCL | Linux.O_TRUNC | Linux.O_CLOEXEC;
+
+    static final FownEntry NO_OWNER = FownEntry.newBuilder().setUid(0).setEuid(0).setSignum(0).setPidType(0).setPid(0).build();
+
+    @Override
+    public FdTypes type() {
+        return FdTypes.REG;
+    }
+
+    @Override
+    public String name() {
+        return "reg";
+    }
+
+    @Override
+    public FileEntry dump(OpenFd fd, int id, DumpFiles files) {
+        RegFileEntry.Builder b = entry(fd.link(), fd.stat(), fd.fileFlags(), id).setPos(fd.info().pos());
+        return FileEntry.newBuilder().setType(FdTypes.REG).setId(id).setReg(b).build();
+    }
+
+    /** A file referenced by path (mapping, exe, cwd, root): position 0. */
+    public FileEntry dumpPath(String path, Stat st, int flags, int id) {
+        return FileEntry.newBuilder().setType(FdTypes.REG).setId(id).setReg(entry(path, st, flags, id)).build();
+    }
+
+    private static RegFileEntry.Builder entry(String path, Stat st, int flags, int id) {
+        if (!path.startsWith("/")) throw new CriuException("Can't dump file " + path + ": not a path jcriu can reopen");
+        RegFileEntry.Builder b = RegFileEntry.newBuilder().setId(id).setFlags(flags).setPos(0).setFown(NO_OWNER)
+                .setName(path).setMode(st.mode());
+        if (st.isReg()) b.setSize(st.size());
+        return b;
+    }
+
+    @Override
+    public int open(FileEntry e, FileRestorer r) {
+        RegFileEntry reg = e.getReg();
+        validate(reg);
+        Task task = r.task();
+        int flags = reg.getFlags() & ~OPEN_ONLY;
+        int fd = r.openPath(reg.getName(), flags);
+        if (reg.getPos() != 0) task.syscall(Nr.LSEEK, fd, reg.getPos(), Linux.SEEK_SET);
+        LOG.debug("opened %s as fd %d in task %d (flags 0%o, pos %d)", reg.getName(), fd, task.tid(), flags, reg.getPos());
+        return fd;
+    }
+
+    /** Opens the file of a mapping for mmap() in the task (no position, no O_APPEND games). */
+    public int openForMap(FileEntry e, int flags, FileRestorer r) {
+        RegFileEntry reg = e.getReg();
+        validate(reg);
+        return r.openPath(reg.getName(), flags);
+    }
+
+    private static void validate(RegFileEntry reg) {
+        Stat st;
+        try {
+            st = Sys.stat(reg.getName());
+        } catch (ErrnoException ex) {
+            throw new CriuException(ex.errno(), "Can't restore file " + reg.getName() + " (id " + reg.getId() + "): " + ex.getMessage());
+        }
+        if (reg.hasMode() && (st.mode() & Linux.S_IFMT) != (reg.getMode() & Linux.S_IFMT)) {
+            throw new CriuException(String.format("File %s (id %d) changed type since the dump: mode 0%o, expected 0%o",
+                    reg.getName(), reg.getId(), st.mode(), reg.getMode()));
+        }
+        if (reg.hasSize() && st.isReg() && st.size() != reg.getSize()) {
+            throw new CriuException(String.format("File %s (id %d) has bad size %d (expect %d)",
+                    reg.getName(), reg.getId(), st.size(), reg.getSize()));
+        }
+    }
+
+    /** Writes {@code path} into a scratch buffer of {@code task}; the caller closes it. */
+    public static Scratch pathIn(Task task, String path) {
+        Scratch s = task.scratch(path.getBytes(java.nio.charset.StandardCharsets.UTF_8).length + 1);
+        s.putString(0, path);
+        return s;
+    }
+}

@@ -1,0 +1,171 @@
+package org.jcriu.compel;
+
+import org.jcriu.CriuException;
+import org.jcriu.sys.Linux;
+import org.jcriu.sys.Nr;
+import org.jcriu.sys.Sys;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Seizing and injecting into real processes. */
+class TaskTest {
+    private Tracer tracer;
+    private final List<Integer> started = new ArrayList<>();
+
+    @BeforeEach
+    void setUp() {
+        tracer = Tracer.start();
+    }
+
+    @AfterEach
+    void tearDown() {
+        for (int pid : started) {
+            try {
+                Sys.kill(pid, Linux.SIGKILL);
+            } catch (RuntimeException ignored) {
+                // already gone
+            }
+            tracer.run(() -> {
+                try {
+                    Sys.waitpid(pid, Linux.__WALL);
+                } catch (RuntimeException ignored) {
+                    // reaped already
+                }
+            });
+        }
+        tracer.close();
+    }
+
+    private int spawnSleep() {
+        // Spawned from the tracer thread so the child is ours to reap there.
+        int pid = tracer.call(() -> Sys.posixSpawn("/bin/sleep", List.of("sleep", "1000"), List.of(), null, false));
+        started.add(pid);
+        waitState(pid, "S");
+        return pid;
+    }
+
+    private static void waitState(int pid, String state) {
+        for (int i = 0; i < 200; i++) {
+            String s = Task.statusField(pid, "State");
+            if (s != null && s.startsWith(state)) return;
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        }
+        throw new AssertionError("pid " + pid + " never reached state " + state + ": " + Task.statusField(pid, "State"));
+    }
+
+    @Test
+    void injectedGetpidAnswersAndDetachLeavesTaskUntouched() {
+        int pid = spawnSleep();
+        String mapsBefore = Sys.readString("/proc/" + pid + "/maps");
+        tracer.run(() -> {
+            Task t = Task.seize(tracer, pid);
+            Regs before = t.regs();
+            assertEquals(pid, t.syscall(Nr.GETPID));
+            assertEquals(pid, t.syscall(Nr.GETTID));
+            assertEquals(before, t.regs(), "saved registers are not changed by injections");
+            t.detach();
+        });
+        waitState(pid, "S");
+        assertEquals("0", Task.statusField(pid, "TracerPid"));
+        assertEquals(mapsBefore, Sys.readString("/proc/" + pid + "/maps"));
+        // the interrupted clock_nanosleep restarts through restart_syscall (219)
+        String sc = Sys.readString("/proc/" + pid + "/syscall").split(" ")[0];
+        assertTrue(sc.equals("219") || sc.equals("230"), "syscall after detach: " + sc);
+    }
+
+    @Test
+    void failingInjectedSyscallThrowsWithErrnoName() {
+        int pid = spawnSleep();
+        tracer.run(() -> {
+            try (Task t = Task.seize(tracer, pid)) {
+                CriuException e = assertThrows(CriuException.class, () -> t.syscall(Nr.CLOSE, 12345));
+                assertTrue(e.getMessage().contains("EBADF"), e.getMessage());
+                assertTrue(e.getMessage().contains("close"), e.getMessage());
+            }
+        });
+        waitState(pid, "S");
+        assertEquals("0", Task.statusField(pid, "TracerPid"));
+    }
+
+    @Test
+    void scratchOnStackIsPutBack() {
+        int pid = spawnSleep();
+        tracer.run(() -> {
+            try (Task t = Task.seize(tracer, pid)) {
+                long rsp = t.regs().rsp();
+                byte[] orig = t.read(rsp - 4096, 4096);
+                try (Scratch s = t.scratch(256)) {
+                    long p = s.putString(0, "/proc/self/comm");
+                    int fd = (int) t.syscall(Nr.OPENAT, Linux.AT_FDCWD, p, Linux.O_RDONLY);
+                    long n = t.syscall(Nr.READ, fd, s.addr() + 64, 64);
+                    t.syscall(Nr.CLOSE, fd);
+                    assertEquals("sleep\n", new String(s.get(64, (int) n), StandardCharsets.US_ASCII));
+                }
+                assertArrayEquals(orig, t.read(rsp - 4096, 4096));
+            }
+        });
+    }
+
+    @Test
+    void gadgetAndClone3WithSetTid() {
+        int pid = spawnSleep();
+        int want = freePid();
+        tracer.run(() -> {
+            Task t = Task.seize(tracer, pid, Ptrace.O_TRACECLONE | Ptrace.O_EXITKILL);
+            long g = t.mapGadget(0x7e0000000000L);
+            assertEquals(0x7e0000000000L, g);
+            assertTrue(Sys.readString("/proc/" + pid + "/maps").contains("7e0000000000-7e0000004000 rwxp"));
+            ByteBuffer ca = ByteBuffer.allocate(Linux.CLONE_ARGS_SIZE_VER2).order(ByteOrder.LITTLE_ENDIAN);
+            try (Scratch s = t.scratch(128)) {
+                long tidArr = s.put(96, ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putInt(want).array());
+                ca.putLong(0, Linux.CLONE_PARENT);      // flags
+                ca.putLong(32, 0);                       // exit_signal: 0 with CLONE_PARENT
+                ca.putLong(64, tidArr);                  // set_tid
+                ca.putLong(72, 1);                       // set_tid_size
+                s.put(0, ca.array());
+                long child = t.syscall(Nr.CLONE3, s.addr(), Linux.CLONE_ARGS_SIZE_VER2);
+                assertEquals(want, child);
+            }
+            assertEquals(List.of(want), t.newChildren());
+            Task c = Task.adopt(tracer, want);
+            assertEquals(want, c.syscall(Nr.GETPID));
+            assertEquals(Sys.getpid(), c.syscall(Nr.GETPPID), "CLONE_PARENT makes the clone our child");
+            c.kill();
+            t.unmapGadget();
+            assertTrue(!Sys.readString("/proc/" + pid + "/maps").contains("7e0000000000"));
+            t.detach();
+        });
+        waitState(pid, "S");
+    }
+
+    @Test
+    void seizingAMissingTaskSaysSo() {
+        CriuException e = tracer.call(() -> assertThrows(CriuException.class, () -> Task.seize(tracer, 0x3ffffff)));
+        assertTrue(e.getMessage().contains("does not exist"), e.getMessage());
+    }
+
+    private static int freePid() {
+        int last = Integer.parseInt(Sys.readString("/proc/sys/kernel/ns_last_pid").trim());
+        int max = Integer.parseInt(Sys.readString("/proc/sys/kernel/pid_max").trim());
+        for (int p = last + 500; p < max; p++) {
+            if (!new java.io.File("/proc/" + p).exists()) return p;
+        }
+        throw new AssertionError("no free pid");
+    }
+}

@@ -1,0 +1,65 @@
+package org.jcriu.testing;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs jcriu as a separate process, as users do: bin/jcriu when the cli has it, else the
+ * packaged target/jcriu.jar on the JDK 25 java. A separate process keeps jcriu's ptrace away
+ * from this JVM's process reaper; restored tasks become children of that jcriu process and are
+ * re-parented to init when it exits, like the original workloads (see {@link Workload}).
+ */
+public final class Jcriu {
+    public record Result(int exit, String stdout, String stderr) {
+        public String all() {
+            return stdout + stderr;
+        }
+    }
+
+    private Jcriu() {}
+
+    public static Result run(Object... args) {
+        return run(null, args);
+    }
+
+    /** With {@code stdin} as the child's stdin (null: /dev/null). */
+    public static Result run(ProcessBuilder.Redirect stdin, Object... args) {
+        List<String> cmd = new ArrayList<>(launcher());
+        for (Object a : args) cmd.add(String.valueOf(a));
+        try {
+            Path out = Files.createTempFile("jcriu-out", ".txt");
+            Path err = Files.createTempFile("jcriu-err", ".txt");
+            try {
+                ProcessBuilder pb = new ProcessBuilder(cmd)
+                        .redirectOutput(out.toFile()).redirectError(err.toFile())
+                        .redirectInput(stdin != null ? stdin : ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
+                Process p = pb.start();
+                if (!p.waitFor(120, TimeUnit.SECONDS)) {
+                    p.destroyForcibly();
+                    throw new IllegalStateException("jcriu timed out: " + cmd);
+                }
+                return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+            } finally {
+                Files.deleteIfExists(out);
+                Files.deleteIfExists(err);
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static List<String> launcher() {
+        Path bin = Path.of("bin", "jcriu").toAbsolutePath();
+        if (Files.isExecutable(bin)) return List.of(bin.toString());
+        String home = System.getenv().getOrDefault("JAVA_HOME", "/usr/lib/jvm/temurin-25-jdk-amd64");
+        return List.of(home + "/bin/java", "--enable-native-access=ALL-UNNAMED", "-jar",
+                Path.of("target", "jcriu.jar").toAbsolutePath().toString());
+    }
+}

@@ -1,0 +1,48 @@
+/*
+ * bigmem DIR MiB: touches MiB mebibytes of anonymous memory with a pattern (for dump throughput),
+ * writes DIR/ready, sleeps; on SIGTERM verifies the pattern and writes DIR/verdict.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop;
+static void on_term(int s) { (void)s; stop = 1; }
+
+static void put(const char *dir, const char *name, const char *text) {
+    char tmp[4096], dst[4096];
+    snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
+    snprintf(dst, sizeof dst, "%s/%s", dir, name);
+    FILE *f = fopen(tmp, "w");
+    if (!f) exit(2);
+    fputs(text, f);
+    fclose(f);
+    rename(tmp, dst);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) return 2;
+    const char *dir = argv[1];
+    size_t len = (size_t)atol(argv[2]) << 20;
+    char buf[256];
+    unsigned long *mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) return 2;
+    size_t words = len / sizeof(unsigned long);
+    for (size_t i = 0; i < words; i++) mem[i] = i * 0x9E3779B97F4A7C15UL;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_term;
+    sigaction(SIGTERM, &sa, NULL);
+    snprintf(buf, sizeof buf, "%d\n", getpid());
+    put(dir, "ready", buf);
+    while (!stop) pause();
+    for (size_t i = 0; i < words; i++)
+        if (mem[i] != i * 0x9E3779B97F4A7C15UL) {
+            snprintf(buf, sizeof buf, "FAIL word %zu\n", i);
+            put(dir, "verdict", buf);
+            return 1;
+        }
+    put(dir, "verdict", "PASS\n");
+    return 0;
+}
