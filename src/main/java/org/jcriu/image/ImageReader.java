@@ -77,9 +77,9 @@ public final class ImageReader implements AutoCloseable {
         try {
             return new BufferedInputStream(Files.newInputStream(file), 1 << 16);
         } catch (NoSuchFileException e) {
-            throw new ImageException(file.toString(), 0, "no such image file");
+            throw new ImageException(file.toString(), -1, "no such image file");
         } catch (IOException e) {
-            throw new ImageException(file.toString(), 0, "cannot open: " + e.getMessage(), e);
+            throw new ImageException(file.toString(), -1, "cannot open: " + e.getMessage(), e);
         }
     }
 

@@ -106,7 +106,7 @@ public final class ImageWriter implements AutoCloseable {
                     EnumSet.of(StandardOpenOption.WRITE, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING),
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-r--r--")))), 1 << 16);
         } catch (IOException e) {
-            throw new ImageException(file.toString(), 0, "cannot create: " + e.getMessage(), e);
+            throw new ImageException(file.toString(), -1, "cannot create: " + e.getMessage(), e);
         }
         writeMagics();
     }
