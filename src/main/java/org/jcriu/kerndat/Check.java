@@ -1,0 +1,77 @@
+package org.jcriu.kerndat;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.jcriu.CriuException;
+import org.jcriu.log.Log;
+import org.jcriu.log.Logger;
+import org.jcriu.opts.Options;
+
+/**
+ * {@code jcriu check}: probes the running kernel for what jcriu needs, answering as criu does.
+ * All required features present: "Looks good." and 0. A required one missing: each missing
+ * feature on its own line, then "Does not look good.", exit 1. Only --extra/--experimental ones
+ * missing: "Looks good but some kernel features are missing ...", exit 1.
+ * {@code --feature NAME}: "NAME is supported" and 0, or why not and 1; {@code --feature list}
+ * prints the names. Unlike criu, every missing required feature is reported, not only the first.
+ */
+public final class Check {
+    private static final Logger LOG = Log.get("check");
+    static final String GOOD = "Looks good.";
+    static final String BAD = "Does not look good.";
+    static final String MAYBE = "Looks good but some kernel features are missing\n"
+            + "which, depending on your process tree, may cause\n"
+            + "dump or restore failure.";
+
+    private Check() {}
+
+    public static int run(Options o) {
+        if (o.feature != null) return feature(o.feature);
+        List<String> missing = new ArrayList<>();
+        for (Features.Feature f : Features.category(1)) probe(f, missing);
+        if (!missing.isEmpty()) {
+            for (String m : missing) Log.msg("%s\n", m);
+            Log.msg("%s\n", BAD);
+            return 1;
+        }
+        if (o.extra) for (Features.Feature f : Features.category(2)) probe(f, missing);
+        if (o.experimental) for (Features.Feature f : Features.category(3)) probe(f, missing);
+        for (String m : missing) Log.msg("%s\n", m);
+        Log.msg("%s\n", missing.isEmpty() ? GOOD : MAYBE);
+        return missing.isEmpty() ? 0 : 1;
+    }
+
+    private static int feature(String name) {
+        if (name.equals("list")) {
+            for (String n : Features.names()) Log.msg("%s\n", n);
+            return 0;
+        }
+        Features.Feature f = Features.get(name);
+        if (f == null) throw new CriuException("Unknown feature " + name + " (see 'check --feature list')");
+        List<String> missing = new ArrayList<>();
+        probe(f, missing);
+        if (missing.isEmpty()) {
+            Log.msg("%s is supported\n", name);
+            return 0;
+        }
+        Log.msg("%s\n", missing.getFirst());
+        return 1;
+    }
+
+    /** Runs one probe; a probe that throws counts as missing, with the exception's message. */
+    static void probe(Features.Feature f, List<String> missing) {
+        String why;
+        try {
+            why = f.probe().missing();
+        } catch (Exception e) {
+            why = e.getMessage() == null ? e.toString() : e.getMessage();
+            LOG.debug("probe %s failed: %s", f.name(), e);
+        }
+        if (why == null) LOG.info("%s: ok", f.name());
+        else {
+            LOG.info("%s: missing (%s)", f.name(), why);
+            missing.add(f.name() + ": " + why);
+        }
+    }
+}
