@@ -132,7 +132,9 @@ public final class Dumper {
         // (4) Memory, before any injection: injections patch a word of the vDSO and use scratch
         // space on the stack until detach/close, and both areas are saved.
         long tMem = System.nanoTime();
+        LOG.debug("collected /proc state in %.1f ms", (tMem - tFrozen) / 1e6);
         PageScan.Result scan = PageScan.scan(pid, plan.areas());
+        LOG.debug("pagemap scanned in %.1f ms: %d pages in %d runs", (System.nanoTime() - tMem) / 1e6, scan.pagesToWrite(), scan.runs().size());
         try (ImageWriter pm = dir.create(ImageType.PAGEMAP, pid)) {
             pm.write(PagemapHead.newBuilder().setPagesId(1).build());
             for (PageScan.Run run : scan.runs()) pm.write(run.entry());
@@ -140,10 +142,12 @@ public final class Dumper {
         PageWriter pw = new PageWriter(pid);
         pw.write(scan.runs(), dir.path(ImageType.PAGES, 1), Math.max(1, Runtime.getRuntime().availableProcessors()));
         long memNs = System.nanoTime() - tMem;
+        LOG.debug("memory written in %.1f ms", memNs / 1e6);
 
         // (5) What only the task (or its tracer) can tell.
         TracerData td = tracer.call(() -> TracerData.collect(task));
         long[] robust = robustList(pid);
+        LOG.debug("tracer data and injected syscalls took %.1f ms", (System.nanoTime() - tMem - memNs) / 1e6);
 
         // (6) Images.
         ThreadInfoX86.Builder ti = ThreadInfoX86.newBuilder().setClearTidAddr(td.inj.clearTidAddr())
@@ -186,8 +190,10 @@ public final class Dumper {
         Images.writeOne(dir, ImageType.TIMENS, Images.timens(), 0);
         Images.writeOne(dir, ImageType.SECCOMP, Images.seccomp());
         long now = System.nanoTime();
-        Images.writeOne(dir, ImageType.STATS, Images.stats((tFrozen - tSeize) / 1000, (now - tFrozen) / 1000,
-                memNs / 1000, pw.writeNanos() / 1000, scan.pagesScanned(), scan.pagesToWrite(), scan.runs().size()), "dump");
+        org.jcriu.image.proto.StatsEntry stats = Images.stats((tFrozen - tSeize) / 1000, (now - tFrozen) / 1000,
+                memNs / 1000, pw.writeNanos() / 1000, scan.pagesScanned(), scan.pagesToWrite(), scan.runs().size());
+        Images.writeOne(dir, ImageType.STATS, stats, "dump");
+        if (opts.displayStats) org.jcriu.log.StatsDisplay.print(stats);
         return new Result(scan.pagesToWrite());
     }
 
