@@ -19,7 +19,7 @@ final class Implemented {
             "restore", Set.of(),
             "check", Set.of("extra", "experimental", "all", "feature"),
             "swrk", Set.of(),
-            "service", Set.of());
+            "service", Set.of("address", "restore-detached", "daemon", "pidfile", "status-fd"));
 
     private Implemented() {}
 
