@@ -2,7 +2,10 @@ package org.jcriu.image;
 
 import org.jcriu.CriuException;
 
-/** An image file that cannot be read or written: the message names the file and the byte offset. */
+/**
+ * An image file that cannot be read or written: the message names the file and the byte
+ * offset (offset -1: the failure concerns the whole file, e.g. it is missing).
+ */
 public class ImageException extends CriuException {
     private final String file;
     private final long offset;
@@ -12,7 +15,7 @@ public class ImageException extends CriuException {
     }
 
     public ImageException(String file, long offset, String what, Throwable cause) {
-        super(file + ": " + what + " at byte " + offset, cause);
+        super(offset < 0 ? file + ": " + what : file + ": " + what + " at byte " + offset, cause);
         this.file = file;
         this.offset = offset;
     }

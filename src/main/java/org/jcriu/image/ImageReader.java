@@ -77,9 +77,9 @@ public final class ImageReader implements AutoCloseable {
         try {
             return new BufferedInputStream(Files.newInputStream(file), 1 << 16);
         } catch (NoSuchFileException e) {
-            throw new ImageException(file.toString(), 0, "no such image file");
+            throw new ImageException(file.toString(), -1, "no such image file");
         } catch (IOException e) {
-            throw new ImageException(file.toString(), 0, "cannot open: " + e.getMessage(), e);
+            throw new ImageException(file.toString(), -1, "cannot open: " + e.getMessage(), e);
         }
     }
 
@@ -211,6 +211,40 @@ public final class ImageReader implements AutoCloseable {
         } catch (IOException e) {
             throw new ImageException(name, offset, "read failed: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Skips one entry by its size word alone, without reading any extra payload and without
+     * failing when the size runs past the end of the file: how crit's "info" counts entries.
+     * Returns false at a clean end of file.
+     */
+    public boolean skipEntryLoosely() {
+        long at = offset;
+        byte[] b = new byte[4];
+        int n = fill(b, 0, 4);
+        if (n == 0) {
+            return false;
+        }
+        if (n < 4) {
+            throw new ImageException(name, at, "short read: " + n + " of 4 bytes of an entry size");
+        }
+        long left = le32(b) & 0xffffffffL;
+        try {
+            while (left > 0) {
+                long k = in.skip(left);
+                if (k <= 0) {
+                    if (in.read() < 0) {
+                        break;
+                    }
+                    k = 1;
+                }
+                left -= k;
+                offset += k;
+            }
+        } catch (IOException e) {
+            throw new ImageException(name, offset, "read failed: " + e.getMessage(), e);
+        }
+        return true;
     }
 
     /** The rest of the file (ghost file contents). */

@@ -30,6 +30,20 @@ public final class ImageWriter implements AutoCloseable {
         this.type = type;
     }
 
+    /** Opens the writer for a type once it is known (crit's encode learns it from the JSON). */
+    @FunctionalInterface
+    public interface Factory {
+        ImageWriter open(ImageType type);
+    }
+
+    /** A writer onto an already open stream (crit's encode to stdout); closing closes the stream. */
+    public static ImageWriter to(String name, OutputStream stream, ImageType type) {
+        ImageWriter w = new ImageWriter(Path.of(name), type);
+        w.out = stream instanceof BufferedOutputStream ? stream : new BufferedOutputStream(stream, 1 << 16);
+        w.writeMagics();
+        return w;
+    }
+
     /** A writer for {@code file}; nothing touches the disk before the first write. */
     public static ImageWriter create(Path file, ImageType type) {
         return new ImageWriter(file, type);
@@ -92,8 +106,12 @@ public final class ImageWriter implements AutoCloseable {
                     EnumSet.of(StandardOpenOption.WRITE, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING),
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-r--r--")))), 1 << 16);
         } catch (IOException e) {
-            throw new ImageException(file.toString(), 0, "cannot create: " + e.getMessage(), e);
+            throw new ImageException(file.toString(), -1, "cannot create: " + e.getMessage(), e);
         }
+        writeMagics();
+    }
+
+    private void writeMagics() {
         if (type.isRaw()) {
             return;
         }

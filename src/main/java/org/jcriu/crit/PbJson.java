@@ -1,0 +1,195 @@
+package org.jcriu.crit;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.Descriptors.EnumValueDescriptor;
+import com.google.protobuf.Descriptors.FieldDescriptor;
+import com.google.protobuf.Message;
+import java.math.BigInteger;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.jcriu.image.proto.CriuFieldOpts;
+import org.jcriu.image.proto.OptsProto;
+
+/**
+ * Protobuf message to crit's JSON dictionary and back, driven only by descriptors and the
+ * (criu) field options, as pycriu's pb2dict does: set fields in field-number order, enums by
+ * name, bytes as base64 (quoted-printable for conv "unix_name"), and in pretty mode hex,
+ * flags, dev, dict and ipadd renderings, hex being inherited by nested messages.
+ */
+final class PbJson {
+    private PbJson() {
+    }
+
+    private static final int MINORBITS = 20;
+
+    static Map<String, Object> toMap(Message m, boolean pretty) {
+        return toMap(m, pretty, false);
+    }
+
+    private static Map<String, Object> toMap(Message m, boolean pretty, boolean parentHex) {
+        Map<String, Object> d = new LinkedHashMap<>();
+        List<FieldDescriptor> fields = new ArrayList<>(m.getAllFields().keySet());
+        fields.sort((a, b) -> Integer.compare(a.getNumber(), b.getNumber()));
+        for (FieldDescriptor f : fields) {
+            Object value = m.getField(f);
+            CriuFieldOpts o = opts(f);
+            if (f.isRepeated()) {
+                List<?> vs = (List<?>) value;
+                List<Object> out = new ArrayList<>(vs.size());
+                if (pretty && o.getIpadd()) {
+                    out.add(ipText(vs));
+                } else {
+                    for (Object v : vs) {
+                        out.add(cast(f, o, v, pretty, parentHex));
+                    }
+                }
+                d.put(f.getName(), out);
+            } else {
+                d.put(f.getName(), cast(f, o, value, pretty, parentHex));
+            }
+        }
+        return d;
+    }
+
+    static CriuFieldOpts opts(FieldDescriptor f) {
+        return f.getOptions().getExtension(OptsProto.criu);
+    }
+
+    private static Object cast(FieldDescriptor f, CriuFieldOpts o, Object v, boolean pretty, boolean hex) {
+        hex = hex || o.getHex();
+        switch (f.getJavaType()) {
+            case MESSAGE:
+                return toMap((Message) v, pretty, hex);
+            case BYTE_STRING:
+                byte[] b = ((ByteString) v).toByteArray();
+                return "unix_name".equals(o.getConv()) ? QuotedPrintable.encode(b) : Base64Lines.encode(b);
+            case ENUM:
+                return ((EnumValueDescriptor) v).getName();
+            case BOOLEAN:
+                return v;
+            case STRING:
+                return v;
+            case INT:
+            case LONG:
+                Number n = pyInt(f, v);
+                if (!pretty) {
+                    return n;
+                }
+                if (hex) {
+                    return FieldStyle.hex(n);
+                }
+                if (o.getDev()) {
+                    return dev(n.longValue(), o.getOdev());
+                }
+                if (o.hasFlags()) {
+                    List<FieldStyle.Bit> bits = FieldStyle.FLAGS.get(o.getFlags());
+                    return bits == null ? FieldStyle.hex(n) : FieldStyle.mapFlags(n.longValue(), bits);
+                }
+                if (o.hasDict()) {
+                    Map<String, Map<Long, String>> dict = FieldStyle.DICTS.get(o.getDict());
+                    Map<Long, String> names = dict == null ? null : dict.get(f.getName());
+                    String name = names == null ? null : names.get(n.longValue());
+                    return name == null ? n : name;
+                }
+                return n;
+            default:
+                throw new IllegalArgumentException("field " + f.getFullName() + " has unsupported type " + f.getType());
+        }
+    }
+
+    /** The value as Python holds it: unsigned 32/64-bit types never negative. */
+    static Number pyInt(FieldDescriptor f, Object v) {
+        switch (f.getType()) {
+            case UINT32:
+            case FIXED32:
+                return Integer.toUnsignedLong((Integer) v);
+            case UINT64:
+            case FIXED64:
+                long l = (Long) v;
+                return l >= 0 ? (Number) l : new BigInteger(Long.toUnsignedString(l));
+            case INT32:
+            case SINT32:
+            case SFIXED32:
+                return ((Integer) v).longValue();
+            default:
+                return (Long) v;
+        }
+    }
+
+    private static String dev(long v, boolean odev) {
+        if (odev) {
+            // glibc's major()/minor() of a dev_t.
+            long major = ((v >>> 8) & 0xfff) | ((v >>> 32) & ~0xfffL);
+            long minor = (v & 0xff) | ((v >>> 12) & ~0xffL);
+            return major + ":" + minor;
+        }
+        return (v >>> MINORBITS) + ":" + (v & ((1L << MINORBITS) - 1));
+    }
+
+    private static String ipText(List<?> words) {
+        byte[] b = new byte[words.size() == 1 ? 4 : 16];
+        int n = words.size() == 1 ? 1 : 4;
+        for (int i = 0; i < n; i++) {
+            // Words hold the address in network order as the kernel stores it; on a
+            // little-endian host the first byte of the address is the word's low byte.
+            int w = (Integer) words.get(i);
+            b[4 * i] = (byte) w;
+            b[4 * i + 1] = (byte) (w >>> 8);
+            b[4 * i + 2] = (byte) (w >>> 16);
+            b[4 * i + 3] = (byte) (w >>> 24);
+        }
+        try {
+            InetAddress a = InetAddress.getByAddress(b);
+            return a instanceof Inet4Address ? a.getHostAddress() : ipv6Compressed(b);
+        } catch (UnknownHostException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** RFC 5952 text, as Python's IPv6Address.compressed (IPv4-mapped stays hex). */
+    static String ipv6Compressed(byte[] b) {
+        int[] g = new int[8];
+        for (int i = 0; i < 8; i++) {
+            g[i] = (b[2 * i] & 0xff) << 8 | (b[2 * i + 1] & 0xff);
+        }
+        int bestStart = -1;
+        int bestLen = 0;
+        for (int i = 0; i < 8;) {
+            if (g[i] != 0) {
+                i++;
+                continue;
+            }
+            int j = i;
+            while (j < 8 && g[j] == 0) {
+                j++;
+            }
+            if (j - i > bestLen) {
+                bestStart = i;
+                bestLen = j - i;
+            }
+            i = j;
+        }
+        if (bestLen < 2) {
+            bestStart = -1;
+        }
+        StringBuilder s = new StringBuilder();
+        for (int i = 0; i < 8; i++) {
+            if (i == bestStart) {
+                s.append(i == 0 ? "::" : ":");
+                i += bestLen - 1;
+                continue;
+            }
+            s.append(Integer.toHexString(g[i]));
+            if (i < 7) {
+                s.append(':');
+            }
+        }
+        return s.toString();
+    }
+
+}

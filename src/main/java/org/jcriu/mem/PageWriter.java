@@ -1,0 +1,106 @@
+package org.jcriu.mem;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.jcriu.CriuException;
+import org.jcriu.log.Log;
+import org.jcriu.log.Logger;
+
+/**
+ * Writes dumped pages into a restored task from several platform threads at once. The cost of a
+ * large restore is the target's first-touch page faults taken inside process_vm_writev, and those
+ * scale with cores because each writer only takes mmap_lock for reading. Work is cut into chunks
+ * of at most {@link #CHUNK} bytes that workers pull from a shared counter, so one huge VMA is
+ * spread over all cores as well as many small ones.
+ */
+public final class PageWriter {
+    private static final Logger LOG = Log.get("pages");
+    static final long CHUNK = 4L << 20;
+
+    private final PageSource source;
+    private final RemoteWrite target;
+    private final int threads;
+
+    public PageWriter(PageSource source, RemoteWrite target, int threads) {
+        this.source = source;
+        this.target = target;
+        this.threads = Math.max(1, threads);
+    }
+
+    record Chunk(PageRun run, long offset, long len) {}
+
+    static List<Chunk> chunks(List<PageRun> runs) {
+        List<Chunk> out = new ArrayList<>();
+        for (PageRun r : runs) {
+            for (long off = 0; off < r.bytes(); off += CHUNK) {
+                out.add(new Chunk(r, off, Math.min(CHUNK, r.bytes() - off)));
+            }
+        }
+        return out;
+    }
+
+    /** Writes every run; returns the number of bytes written. Throws the first failure. */
+    public long write(List<PageRun> runs) {
+        List<Chunk> chunks = chunks(runs);
+        long total = 0;
+        for (PageRun r : runs) total += r.bytes();
+        int n = (int) Math.min(threads, chunks.size());
+        AtomicInteger next = new AtomicInteger();
+        AtomicReference<RuntimeException> failure = new AtomicReference<>();
+        Runnable worker = () -> {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment buf = arena.allocate(CHUNK, PageRun.PAGE_SIZE);
+                int i;
+                while (failure.get() == null && (i = next.getAndIncrement()) < chunks.size()) {
+                    writeChunk(chunks.get(i), buf.asSlice(0, chunks.get(i).len()));
+                }
+            } catch (RuntimeException e) {
+                failure.compareAndSet(null, e);
+            }
+        };
+        long t0 = System.nanoTime();
+        if (n <= 1) {
+            worker.run();
+        } else {
+            List<Thread> ts = new ArrayList<>();
+            for (int k = 0; k < n; k++) ts.add(Thread.ofPlatform().name("page-writer-" + k).start(worker));
+            for (Thread t : ts) {
+                try {
+                    t.join();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    failure.compareAndSet(null, new CriuException("Interrupted while writing pages"));
+                }
+            }
+        }
+        if (failure.get() != null) throw failure.get();
+        long us = (System.nanoTime() - t0) / 1000;
+        LOG.info("wrote %d bytes in %d runs with %d threads in %d us", total, runs.size(), Math.max(n, 1), us);
+        return total;
+    }
+
+    private void writeChunk(Chunk c, MemorySegment buf) {
+        source.read(c.run(), c.offset(), buf);
+        long remote = c.run().vaddr() + c.offset();
+        long done = 0;
+        while (done < c.len()) {
+            long k;
+            try {
+                k = target.write(buf.asSlice(done), remote + done);
+            } catch (CriuException e) {
+                throw new CriuException(e.errno(), String.format("Can't write pages at 0x%x (from %s): %s",
+                        remote + done, source.where(c.run(), c.offset() + done), e.getMessage()), e);
+            }
+            if (k <= 0) {
+                throw new CriuException(String.format("Can't write pages at 0x%x (from %s): the kernel copied nothing",
+                        remote + done, source.where(c.run(), c.offset() + done)));
+            }
+            done += k;
+        }
+    }
+}

@@ -1,0 +1,244 @@
+package org.jcriu.restore;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.jcriu.CriuException;
+import org.jcriu.image.ImageDir;
+import org.jcriu.image.ImageReader;
+import org.jcriu.image.ImageType;
+import org.jcriu.image.proto.CoreEntry;
+import org.jcriu.image.proto.FdinfoEntry;
+import org.jcriu.image.proto.FileEntry;
+import org.jcriu.image.proto.FsEntry;
+import org.jcriu.image.proto.InventoryEntry;
+import org.jcriu.image.proto.MmEntry;
+import org.jcriu.image.proto.PagemapEntry;
+import org.jcriu.image.proto.PagemapHead;
+import org.jcriu.image.proto.PstreeEntry;
+import org.jcriu.image.proto.TaskKobjIdsEntry;
+import org.jcriu.image.proto.VmaEntry;
+import org.jcriu.log.Log;
+import org.jcriu.log.Logger;
+import org.jcriu.mem.PageRun;
+
+/**
+ * Reads the images of a dump into {@link TaskImages} and checks that they hang together (VMAs
+ * sorted and disjoint, every dumped page inside a VMA, pages-N.img long enough) before anything
+ * is created, so that a damaged dump fails with the file and offset at fault and nothing to undo.
+ */
+public final class ImageLoader {
+    private static final Logger LOG = Log.get("restore");
+    static final int TASK_ALIVE = 1, TASK_STOPPED = 6;
+
+    private final ImageDir dir;
+
+    public ImageLoader(ImageDir dir) {
+        this.dir = dir;
+    }
+
+    /** The root task of the dump; fails for what this restorer does not handle yet. */
+    public TaskImages load() {
+        Path d = dir.dir();
+        if (!Files.isDirectory(d)) {
+            throw new CriuException("Images directory " + d + " does not exist");
+        }
+        if (!dir.exists(ImageType.INVENTORY)) {
+            throw new CriuException("No " + ImageType.INVENTORY.fileName() + " in " + d + ": not a dump directory (or empty)");
+        }
+        checkInventory();
+        List<PstreeEntry> tree = readAll(ImageType.PSTREE, PstreeEntry.parser());
+        if (tree.isEmpty()) {
+            throw new CriuException(dir.path(ImageType.PSTREE) + ": no task in the process tree");
+        }
+        if (tree.size() > 1) {
+            throw new CriuException("The dump holds " + tree.size() + " tasks: restore of a process tree is not supported yet");
+        }
+        PstreeEntry root = tree.get(0);
+        int pid = root.getPid();
+        if (root.getThreadsCount() > 1) {
+            throw new CriuException("Task " + pid + " has " + root.getThreadsCount() + " threads: multi-threaded restore is not supported yet");
+        }
+        CoreEntry core = readOne(ImageType.CORE, CoreEntry.parser(), pid);
+        checkCore(core, pid);
+        TaskKobjIdsEntry ids = dir.exists(ImageType.IDS, pid) ? readOne(ImageType.IDS, TaskKobjIdsEntry.parser(), pid)
+                : core.hasIds() ? core.getIds() : null;
+        if (ids == null) {
+            throw new CriuException("No " + ImageType.IDS.fileName(pid) + " and no ids in " + ImageType.CORE.fileName(pid));
+        }
+        MmEntry mm = readOne(ImageType.MM, MmEntry.parser(), pid);
+        List<Vma> vmas = vmas(mm, pid);
+        int[] pagesId = new int[1];
+        List<PageRun> pages = pagemap(pid, pagesId);
+        checkPages(pid, vmas, pages, pagesId[0]);
+        FsEntry fs = readOne(ImageType.FS, FsEntry.parser(), pid);
+        List<FdinfoEntry> fds = dir.exists(ImageType.FDINFO, ids.getFilesId())
+                ? readAll(ImageType.FDINFO, FdinfoEntry.parser(), ids.getFilesId()) : List.of();
+        Map<Integer, FileEntry> files = new HashMap<>();
+        for (FileEntry f : readAll(ImageType.FILES, FileEntry.parser())) files.put(f.getId(), f);
+        checkFileRefs(mm, vmas, fs, files, pid);
+        LOG.info("task %d (%s): %d VMAs, %d page runs from pages-%d.img, %d fds", pid, core.getTc().getComm(), vmas.size(),
+                pages.size(), pagesId[0], fds.size());
+        return new TaskImages(root, core, ids, mm, vmas, pagesId[0], pages, fs, fds, files);
+    }
+
+    private void checkInventory() {
+        InventoryEntry inv = readOne(ImageType.INVENTORY, InventoryEntry.parser());
+        if (inv.getImgVersion() != 2) {
+            throw new CriuException(dir.path(ImageType.INVENTORY) + ": not supported images version " + inv.getImgVersion());
+        }
+        if (!inv.getFdinfoPerId()) {
+            throw new CriuException(dir.path(ImageType.INVENTORY) + ": too old image, no longer supported (no fdinfo_per_id)");
+        }
+    }
+
+    private void checkCore(CoreEntry core, int pid) {
+        String f = dir.path(ImageType.CORE, pid).toString();
+        if (core.getMtype() != CoreEntry.March.X86_64 || !core.hasThreadInfo()) {
+            throw new CriuException(f + ": task " + pid + " was dumped on " + core.getMtype() + ", this restorer handles x86_64 only");
+        }
+        if (!core.hasTc()) {
+            throw new CriuException(f + ": no task_core_entry");
+        }
+        int state = core.getTc().getTaskState();
+        if (state != TASK_ALIVE && state != TASK_STOPPED) {
+            throw new CriuException(f + ": task " + pid + " is in state " + state + " (zombie or dead): not supported yet");
+        }
+        if (core.getThreadInfo().getGpregs().getMode() != org.jcriu.image.proto.UserX86RegsMode.NATIVE) {
+            throw new CriuException(f + ": task " + pid + " is a 32-bit (compat) task: not supported");
+        }
+    }
+
+    private List<Vma> vmas(MmEntry mm, int pid) {
+        String f = dir.path(ImageType.MM, pid).toString();
+        List<Vma> out = new ArrayList<>();
+        long prevEnd = 0;
+        for (VmaEntry e : mm.getVmasList()) {
+            Vma v = Vma.of(e);
+            if (v.is(Vma.GUARD)) continue; // MADV_GUARD_INSTALL ranges, not real VMAs
+            if ((v.start() & 0xfff) != 0 || (v.end() & 0xfff) != 0 || Long.compareUnsigned(v.end(), v.start()) <= 0) {
+                throw new CriuException(String.format("%s: bad %s (unaligned or empty)", f, v));
+            }
+            if (Long.compareUnsigned(v.start(), prevEnd) < 0) {
+                throw new CriuException(String.format("%s: %s overlaps or is out of order with the previous VMA", f, v));
+            }
+            if (v.is(Vma.UNSUPP)) {
+                throw new CriuException(String.format("%s: %s is of an unsupported kind", f, v));
+            }
+            prevEnd = v.end();
+            out.add(v);
+        }
+        if (out.isEmpty()) {
+            throw new CriuException(f + ": task " + pid + " has no VMAs");
+        }
+        return out;
+    }
+
+    private List<PageRun> pagemap(int pid, int[] pagesId) {
+        List<PageRun> runs = new ArrayList<>();
+        try (ImageReader r = dir.open(ImageType.PAGEMAP, pid)) {
+            PagemapHead head = r.readOne(PagemapHead.parser());
+            pagesId[0] = head.getPagesId();
+            long offset = 0;
+            PagemapEntry e;
+            long at = r.offset();
+            while ((e = r.read(PagemapEntry.parser())) != null) {
+                long n = e.hasNrPages() ? e.getNrPages() : e.getCompatNrPages();
+                int flags = e.getInParent() ? PageRun.PE_PARENT : e.hasFlags() ? e.getFlags() : PageRun.PE_PRESENT;
+                if ((flags & PageRun.PE_PARENT) != 0) {
+                    throw new CriuException(String.format("%s at byte %d: pages of 0x%x are in a parent image: incremental restore is not supported yet",
+                            dir.path(ImageType.PAGEMAP, pid), at, e.getVaddr()));
+                }
+                if ((e.getVaddr() & 0xfff) != 0 || n <= 0) {
+                    throw new CriuException(String.format("%s at byte %d: bad pagemap entry 0x%x x %d pages",
+                            dir.path(ImageType.PAGEMAP, pid), at, e.getVaddr(), n));
+                }
+                if ((flags & PageRun.PE_PRESENT) != 0) {
+                    runs.add(new PageRun(e.getVaddr(), n, flags, offset));
+                    offset += n * PageRun.PAGE_SIZE;
+                }
+                at = r.offset();
+            }
+        }
+        return runs;
+    }
+
+    private void checkPages(int pid, List<Vma> vmas, List<PageRun> runs, int pagesId) {
+        int vi = 0;
+        long need = 0;
+        for (PageRun run : runs) {
+            for (long a = run.vaddr(); a < run.end(); ) {
+                while (vi < vmas.size() && Long.compareUnsigned(vmas.get(vi).end(), a) <= 0) vi++;
+                if (vi == vmas.size() || !vmas.get(vi).contains(a)) {
+                    // runs are sorted by address in CRIU's pagemap; search again for a stray one
+                    vi = 0;
+                    while (vi < vmas.size() && !vmas.get(vi).contains(a)) vi++;
+                    if (vi == vmas.size()) {
+                        throw new CriuException(String.format("%s: page 0x%x (pages-%d.img offset %d) is outside every VMA of %s",
+                                dir.path(ImageType.PAGEMAP, pid), a, pagesId, run.sourceOffset() + (a - run.vaddr()),
+                                dir.path(ImageType.MM, pid).getFileName()));
+                    }
+                }
+                a = Math.min(run.end(), vmas.get(vi).end());
+            }
+            need = Math.max(need, run.sourceOffset() + run.bytes());
+        }
+        Path pages = dir.path(ImageType.PAGES, pagesId);
+        long have;
+        try {
+            have = Files.size(pages);
+        } catch (IOException e) {
+            if (need == 0) return;
+            throw new CriuException("Can't open " + pages + ": " + e.getMessage());
+        }
+        if (have < need) {
+            throw new CriuException(String.format("%s is truncated at offset %d: %s lists %d bytes of pages",
+                    pages, have, dir.path(ImageType.PAGEMAP, pid).getFileName(), need));
+        }
+        if (have > need) {
+            LOG.warn("%s has %d bytes after the last page in %s", pages, have - need, dir.path(ImageType.PAGEMAP, pid).getFileName());
+        }
+    }
+
+    private void checkFileRefs(MmEntry mm, List<Vma> vmas, FsEntry fs, Map<Integer, FileEntry> files, int pid) {
+        for (Vma v : vmas) {
+            if (v.fileBacked() && !v.is(Vma.MEMFD) && !hasReg(files, (int) v.shmid())) {
+                throw new CriuException(String.format("%s: %s maps file id %d, which files.img does not describe",
+                        dir.path(ImageType.MM, pid), v, v.shmid()));
+            }
+        }
+        if (mm.getExeFileId() != 0 && !hasReg(files, mm.getExeFileId())) {
+            throw new CriuException(dir.path(ImageType.MM, pid) + ": exe file id " + mm.getExeFileId() + " is not in files.img");
+        }
+        for (int id : new int[] {fs.getCwdId(), fs.getRootId()}) {
+            if (!hasReg(files, id)) {
+                throw new CriuException(dir.path(ImageType.FS, pid) + ": file id " + id + " (cwd/root) is not in files.img");
+            }
+        }
+    }
+
+    private static boolean hasReg(Map<Integer, FileEntry> files, int id) {
+        FileEntry f = files.get(id);
+        return f != null && f.hasReg();
+    }
+
+    private <T> T readOne(ImageType t, com.google.protobuf.Parser<T> p, Object... args) {
+        try (ImageReader r = dir.open(t, args)) {
+            return r.readOne(p);
+        }
+    }
+
+    private <T> List<T> readAll(ImageType t, com.google.protobuf.Parser<T> p, Object... args) {
+        List<T> out = new ArrayList<>();
+        try (ImageReader r = dir.open(t, args)) {
+            T m;
+            while ((m = r.read(p)) != null) out.add(m);
+        }
+        return out;
+    }
+}

@@ -1,0 +1,121 @@
+package org.jcriu.restore;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+import org.jcriu.CriuException;
+import org.jcriu.image.proto.FileEntry;
+import org.jcriu.image.proto.RegFileEntry;
+
+/**
+ * Checks, before anything is created, that every file the task maps (and its exe) is on this
+ * machine as it was dumped: same size and, when the dump recorded one, the same ELF build-id.
+ * Mapping a different libc at the dumped addresses would crash the task at its first call.
+ */
+final class MappedFiles {
+    private static final int PT_NOTE = 4, NT_GNU_BUILD_ID = 3;
+
+    private MappedFiles() {}
+
+    /** The path of a dumped file on this machine ({@code root} is -r/--root, or null). */
+    static String path(RegFileEntry f, Path root) {
+        return root == null ? f.getName() : root.resolve(f.getName().substring(1)).toString();
+    }
+
+    static void check(TaskImages img, Path root) {
+        Set<Integer> seen = new HashSet<>();
+        for (Vma v : img.vmas()) {
+            if (v.fileBacked() && seen.add((int) v.shmid())) check(img.files().get((int) v.shmid()), v.toString(), root);
+        }
+        int exe = img.mm().getExeFileId();
+        if (exe != 0 && seen.add(exe)) check(img.files().get(exe), "the executable", root);
+    }
+
+    private static void check(FileEntry fe, String what, Path root) {
+        RegFileEntry f = fe.getReg();
+        Path p = Path.of(path(f, root));
+        if (!Files.isRegularFile(p)) {
+            throw new CriuException("File " + p + " (" + what + ") does not exist on this machine");
+        }
+        long size;
+        try {
+            size = Files.size(p);
+        } catch (IOException e) {
+            throw new CriuException("Can't stat " + p + " (" + what + "): " + e.getMessage(), e);
+        }
+        if (f.hasSize() && size != f.getSize()) {
+            throw new CriuException(String.format("File %s (%s) has size %d, it was %d when dumped: not the same file",
+                    p, what, size, f.getSize()));
+        }
+        if (f.getBuildIdCount() > 0) {
+            byte[] want = words(f.getBuildIdList());
+            byte[] have = buildId(p);
+            if (have == null || !java.util.Arrays.equals(want, java.util.Arrays.copyOf(have, want.length))) {
+                throw new CriuException(String.format("File %s (%s) has build-id %s, it was %s when dumped: not the same file",
+                        p, what, have == null ? "none" : hex(have), hex(want)));
+            }
+        }
+    }
+
+    /** CRIU stores the build-id note as little-endian 32-bit words. */
+    static byte[] words(List<Integer> w) {
+        ByteBuffer b = ByteBuffer.allocate(w.size() * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (int x : w) b.putInt(x);
+        return b.array();
+    }
+
+    /** The GNU build-id of a 64-bit little-endian ELF file, from its PT_NOTE segments; null if none. */
+    static byte[] buildId(Path p) {
+        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+            ByteBuffer eh = read(ch, 0, 64);
+            if (eh == null || eh.getInt(0) != 0x464c457f || eh.get(4) != 2 || eh.get(5) != 1) return null;
+            long phoff = eh.getLong(32);
+            int phentsize = eh.getShort(54) & 0xffff, phnum = eh.getShort(56) & 0xffff;
+            for (int i = 0; i < phnum; i++) {
+                ByteBuffer ph = read(ch, phoff + (long) i * phentsize, 56);
+                if (ph == null || ph.getInt(0) != PT_NOTE) continue;
+                long off = ph.getLong(8), len = Math.min(ph.getLong(32), 1 << 16);
+                ByteBuffer n = read(ch, off, (int) len);
+                if (n == null) continue;
+                int pos = 0;
+                while (pos + 12 <= len) {
+                    int namesz = n.getInt(pos), descsz = n.getInt(pos + 4), type = n.getInt(pos + 8);
+                    int name = pos + 12, desc = name + ((namesz + 3) & ~3);
+                    if (namesz < 0 || descsz < 0 || desc + descsz > len) break;
+                    if (type == NT_GNU_BUILD_ID && namesz == 4 && n.get(name) == 'G' && n.get(name + 1) == 'N'
+                            && n.get(name + 2) == 'U') {
+                        byte[] id = new byte[descsz];
+                        n.get(desc, id);
+                        return id;
+                    }
+                    pos = desc + ((descsz + 3) & ~3);
+                }
+            }
+            return null;
+        } catch (IOException e) {
+            throw new CriuException("Can't read " + p + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static ByteBuffer read(FileChannel ch, long off, int len) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(len).order(ByteOrder.LITTLE_ENDIAN);
+        while (b.hasRemaining()) {
+            if (ch.read(b, off + b.position()) < 0) return null;
+        }
+        return b.flip();
+    }
+
+    static String hex(byte[] b) {
+        StringBuilder sb = new StringBuilder();
+        for (byte x : b) sb.append(String.format("%02x", x));
+        return sb.toString();
+    }
+}

@@ -1,0 +1,298 @@
+package org.jcriu.restore;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import org.jcriu.CriuException;
+import org.jcriu.compel.Task;
+import org.jcriu.files.FileRestorer;
+import org.jcriu.image.ImageDir;
+import org.jcriu.image.ImageType;
+import org.jcriu.image.proto.RegFileEntry;
+import org.jcriu.log.Log;
+import org.jcriu.log.Logger;
+import org.jcriu.mem.PageRun;
+import org.jcriu.mem.PageSource;
+import org.jcriu.mem.PageWriter;
+import org.jcriu.sys.Errno;
+import org.jcriu.sys.ErrnoException;
+import org.jcriu.sys.Linux;
+import org.jcriu.sys.Nr;
+import org.jcriu.sys.Sys;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+
+/**
+ * Replaces the seed's address space with the dumped one: every seed mapping goes (but the
+ * gadget and the kernel's vDSO/vvar, which are moved to their dumped addresses), every dumped
+ * VMA is mapped at its address with its protection and flags, the dumped pages are written in
+ * from worker threads, and protections that had to be widened for the writes are put back.
+ */
+final class MemoryRestorer {
+    private static final Logger LOG = Log.get("mem");
+    /** Bytes kept for parking the vDSO and vvar while the seed's layout is torn down. */
+    static final long PARK_SIZE = 1L << 20;
+    private static final int MAP_FLAGS_KEPT = Linux.MAP_SHARED | Linux.MAP_PRIVATE | Linux.MAP_ANONYMOUS
+            | Linux.MAP_GROWSDOWN | Linux.MAP_NORESERVE;
+
+    private final Task task;
+    private final TaskImages img;
+    private final ImageDir dir;
+    private final PageSource pages;
+    private final FileRestorer files;
+    private final Path root;
+    private final long gadget;
+    private final long park;
+    /** Protection each VMA is mapped with at first: write added where pages must be written. */
+    private final int[] firstProt;
+
+    MemoryRestorer(Task task, TaskImages img, ImageDir dir, PageSource pages, FileRestorer files, Path root, long gadget,
+            long park) {
+        this.task = task;
+        this.files = files;
+        this.img = img;
+        this.dir = dir;
+        this.pages = pages;
+        this.root = root;
+        this.gadget = gadget;
+        this.park = park;
+        this.firstProt = new int[img.vmas().size()];
+    }
+
+    /** Areas the restorer needs: the seed's gadget, the task's gadget, the vDSO parking lot. */
+    static long areaSize() {
+        return 2L * Task.GADGET_SIZE + PARK_SIZE;
+    }
+
+    /** Steps before the dumped VMAs can be mapped: only the gadget and the vDSO remain. */
+    void clearSeed() {
+        task.mapGadget(gadget);
+        List<MapsLine> maps = MapsLine.of(task.tid());
+        List<MapsLine> special = new ArrayList<>();
+        long runStart = -1, runEnd = -1;
+        for (MapsLine m : maps) {
+            boolean keep = m.start() == gadget || isSpecial(m) || m.path().equals("[vsyscall]");
+            if (isSpecial(m)) special.add(m);
+            if (keep) {
+                if (runStart >= 0) unmap(runStart, runEnd);
+                runStart = -1;
+                continue;
+            }
+            if (runStart < 0) runStart = m.start();
+            runEnd = m.end();
+        }
+        if (runStart >= 0) unmap(runStart, runEnd);
+        moveVdso(special);
+    }
+
+    private static boolean isSpecial(MapsLine m) {
+        return m.path().equals("[vdso]") || m.path().startsWith("[vvar");
+    }
+
+    private void unmap(long start, long end) {
+        task.syscall(Nr.MUNMAP, start, end - start);
+    }
+
+    /**
+     * The vDSO and vvar cannot be mapped from the image: they are the kernel's. They are moved to
+     * their dumped addresses with mremap (the kernel follows a moved vDSO, vdso_mremap), parked
+     * first because the dumped place may overlap where they are now. The dumped vDSO text must
+     * be this kernel's, or the task's calls into it would land in different code.
+     */
+    private void moveVdso(List<MapsLine> local) {
+        List<Vma> dumpedVvar = new ArrayList<>();
+        Vma dumpedVdso = null;
+        for (Vma v : img.vmas()) {
+            if (v.is(Vma.VVAR)) dumpedVvar.add(v);
+            else if (v.is(Vma.VDSO)) dumpedVdso = v;
+        }
+        MapsLine localVdso = null;
+        List<MapsLine> localVvar = new ArrayList<>();
+        for (MapsLine m : local) {
+            if (m.path().equals("[vdso]")) localVdso = m;
+            else localVvar.add(m);
+        }
+        if (dumpedVdso == null) {
+            for (MapsLine m : local) unmap(m.start(), m.end());
+            return;
+        }
+        if (localVdso == null) {
+            throw new CriuException("The task used a vDSO at " + Long.toHexString(dumpedVdso.start()) + " but this kernel provides none");
+        }
+        long localVvarSize = localVvar.stream().mapToLong(MapsLine::size).sum();
+        long dumpedVvarSize = dumpedVvar.stream().mapToLong(Vma::size).sum();
+        if (localVdso.size() != dumpedVdso.size() || localVvarSize != dumpedVvarSize) {
+            throw new CriuException(String.format("vDSO layout differs from the dump: vdso %d bytes + vvar %d bytes here, "
+                    + "%d + %d dumped (dumped on another kernel?)", localVdso.size(), localVvarSize, dumpedVdso.size(), dumpedVvarSize));
+        }
+        // park everything, keeping relative positions, then put each piece at its dumped place
+        long base = local.get(0).start();
+        for (MapsLine m : local) mremap(m.start(), m.size(), park + (m.start() - base));
+        long vvarTo = dumpedVvar.isEmpty() ? 0 : dumpedVvar.get(0).start();
+        long localVvarStart = localVvar.isEmpty() ? 0 : localVvar.get(0).start();
+        for (MapsLine m : localVvar) mremap(park + (m.start() - base), m.size(), vvarTo + (m.start() - localVvarStart));
+        mremap(park + (localVdso.start() - base), localVdso.size(), dumpedVdso.start());
+        checkVdsoText(dumpedVdso);
+    }
+
+    private void mremap(long from, long size, long to) {
+        if (from == to) return;
+        long r = task.syscall(Nr.MREMAP, from, size, size, Linux.MREMAP_MAYMOVE | Linux.MREMAP_FIXED, to);
+        if (r != to) throw new CriuException(String.format("mremap of 0x%x to 0x%x landed at 0x%x", from, to, r));
+    }
+
+    /**
+     * The dumped vDSO (its pages are in the dump) must export the same symbols at the same
+     * offsets as this kernel's: then the running kernel's vDSO serves the task's saved pointers.
+     */
+    private void checkVdsoText(Vma vdso) {
+        List<PageRun> runs = PagePlan.inside(img.pages(), vdso);
+        if (runs.isEmpty()) return;
+        byte[] dumped = new byte[(int) vdso.size()];
+        try (Arena a = Arena.ofConfined()) {
+            for (PageRun r : runs) {
+                MemorySegment buf = a.allocate(r.bytes());
+                pages.read(r, 0, buf);
+                MemorySegment.copy(buf, JAVA_BYTE, 0, dumped, (int) (r.vaddr() - vdso.start()), (int) r.bytes());
+            }
+        }
+        byte[] here = task.read(vdso.start(), (int) vdso.size());
+        if (Arrays.equals(here, dumped)) return;
+        var want = VdsoSymbols.of(dumped);
+        var have = VdsoSymbols.of(here);
+        if (want.isEmpty() || !want.equals(have)) {
+            throw new CriuException(String.format("The vDSO at 0x%x (%s) exports other symbols or offsets than this kernel's: "
+                    + "the task was dumped on another kernel, which jcriu cannot restore yet (dumped %s, here %s)",
+                    vdso.start(), pages.where(runs.get(0), 0), want, have));
+        }
+        LOG.info("vDSO differs from the dumped one but exports the same %d symbols at the same offsets", want.size());
+    }
+
+    /** Maps every dumped VMA at its address; writable first wherever pages are to be written. */
+    void mapVmas() {
+        List<Vma> vmas = img.vmas();
+        boolean[] hasPages = PagePlan.vmasWithPages(vmas, img.pages());
+        int openId = -1, openFd = -1;
+        try {
+            for (int i = 0; i < vmas.size(); i++) {
+                Vma v = vmas.get(i);
+                if (v.special()) continue;
+                checkSupported(v);
+                int prot = v.prot() | (hasPages[i] ? Linux.PROT_WRITE : 0);
+                firstProt[i] = prot;
+                int flags = (v.flags() & MAP_FLAGS_KEPT) | Linux.MAP_FIXED_NOREPLACE;
+                int fd = -1;
+                if (v.fileBacked()) {
+                    if (openId != (int) v.shmid()) {
+                        if (openFd >= 0) Remote.close(task, openFd);
+                        openFd = -1;
+                        openId = (int) v.shmid();
+                        openFd = openMapped(v);
+                    }
+                    fd = openFd;
+                    flags &= ~Linux.MAP_ANONYMOUS;
+                }
+                long r;
+                try {
+                    r = task.syscall(Nr.MMAP, v.start(), v.size(), prot, flags, fd, fd >= 0 ? v.pgoff() : 0);
+                } catch (ErrnoException e) {
+                    throw new CriuException(e.errno(), String.format("Can't map %s (%s): %s", v, describe(v), e.getMessage()), e);
+                }
+                if (r != v.start()) throw new CriuException(String.format("%s was mapped at 0x%x", v, r));
+            }
+        } finally {
+            if (openFd >= 0) Remote.close(task, openFd);
+        }
+        LOG.info("mapped %d VMAs", vmas.size());
+    }
+
+    private void checkSupported(Vma v) {
+        String what = v.is(Vma.ANON_SHARED) ? "shared anonymous memory"
+                : v.is(Vma.SYSVIPC) ? "SysV shared memory"
+                : v.is(Vma.SOCKET) ? "a socket mapping"
+                : v.is(Vma.AIORING) ? "an AIO ring"
+                : v.is(Vma.MEMFD) ? "a memfd mapping"
+                : v.is(Vma.SHSTK) ? "a shadow stack" : null;
+        if (what != null) {
+            throw new CriuException(String.format("%s of %s is %s: not supported yet", v, dir.path(ImageType.MM, img.pid()).getFileName(), what));
+        }
+    }
+
+    private String describe(Vma v) {
+        if (!v.fileBacked()) return "anonymous";
+        return MappedFiles.path(img.files().get((int) v.shmid()).getReg(), root) + " at offset " + v.pgoff();
+    }
+
+    private int openMapped(Vma v) {
+        RegFileEntry f = img.files().get((int) v.shmid()).getReg();
+        int acc = v.fdflags() & Linux.O_ACCMODE;
+        if (acc == Linux.O_WRONLY) acc = Linux.O_RDWR; // mmap needs read access in any case
+        try {
+            return files.openForMap(task, v.shmid(), acc | Linux.O_CLOEXEC);
+        } catch (CriuException e) {
+            throw new CriuException(e.errno(), "Can't open " + MappedFiles.path(f, root) + " to map " + v + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Writes the dumped pages from {@code threads} workers; returns the byte count. */
+    long writePages(int threads) {
+        List<PageRun> runs = PagePlan.writable(img.vmas(), img.pages());
+        int pid = task.tid();
+        MemFallback mem = new MemFallback(pid);
+        try {
+            return new PageWriter(pages, (local, remote) -> {
+                try {
+                    return Sys.processVmWritev(pid, local, remote, local.byteSize());
+                } catch (ErrnoException e) {
+                    if (e.errno() != Errno.EFAULT) throw e;
+                    return mem.write(local, remote);
+                }
+            }, threads).write(runs);
+        } finally {
+            mem.close();
+        }
+    }
+
+    /** Puts back the dumped protections that mapVmas widened, then the VMAs' madvise bits. */
+    void finish() {
+        List<Vma> vmas = img.vmas();
+        for (int i = 0; i < vmas.size(); i++) {
+            Vma v = vmas.get(i);
+            if (v.special()) continue;
+            if (firstProt[i] != v.prot()) task.syscall(Nr.MPROTECT, v.start(), v.size(), v.prot());
+            for (int bit = 0; bit < 64; bit++) {
+                if ((v.madv() & (1L << bit)) == 0) continue;
+                try {
+                    task.syscall(Nr.MADVISE, v.start(), v.size(), bit);
+                } catch (ErrnoException e) {
+                    LOG.warn("madvise(%d) on %s: %s", bit, v, e.getMessage());
+                }
+            }
+        }
+        if (img.mm().getThpDisabled()) task.syscall(Nr.PRCTL, Linux.PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+
+    /** /proc/PID/mem for the pages process_vm_writev cannot reach, opened on first need. */
+    private static final class MemFallback {
+        private final int pid;
+        private int fd = -1;
+
+        MemFallback(int pid) {
+            this.pid = pid;
+        }
+
+        synchronized long write(MemorySegment local, long remote) {
+            if (fd < 0) fd = Sys.open("/proc/" + pid + "/mem", Linux.O_RDWR | Linux.O_CLOEXEC, 0);
+            return Sys.memWrite(fd, local, remote, local.byteSize());
+        }
+
+        synchronized void close() {
+            if (fd >= 0) Sys.close(fd);
+            fd = -1;
+        }
+    }
+}

@@ -1,0 +1,160 @@
+package org.jcriu.restore;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+
+import org.jcriu.CriuException;
+import org.jcriu.compel.Regs;
+import org.jcriu.compel.Task;
+import org.jcriu.compel.Tracer;
+import org.jcriu.files.FileRestorer;
+import org.jcriu.image.ImageDir;
+import org.jcriu.image.ImageType;
+import org.jcriu.image.proto.UserX86RegsEntry;
+import org.jcriu.log.Log;
+import org.jcriu.log.Logger;
+import org.jcriu.mem.LocalPageSource;
+import org.jcriu.opts.Options;
+import org.jcriu.sys.Errno;
+import org.jcriu.sys.ErrnoException;
+import org.jcriu.sys.Linux;
+import org.jcriu.sys.Sys;
+import org.jcriu.sys.WaitStatus;
+
+/**
+ * {@code criu restore}: brings the dumped process back with its PID, memory, files and state.
+ * The images are read and checked first; then a task is created from a seed ({@link TaskCreator}),
+ * filled by injected syscalls (memory, files, signals, limits, credentials), given its registers
+ * and let go. Any failure kills what was created: nothing half-built survives.
+ */
+public final class Restorer {
+    private static final Logger LOG = Log.get("restore");
+
+    private final Options opts;
+    private final ImageDir dir;
+
+    private Restorer(Options opts) {
+        this.opts = opts;
+        this.dir = new ImageDir(opts.imagesDir != null ? opts.imagesDir : Path.of("."));
+    }
+
+    /**
+     * Restores the dump in {@code opts.imagesDir}. With --restore-detached returns 0 once the task
+     * runs; otherwise waits for it and returns its exit status (128 + signal if it was killed).
+     */
+    public static int run(Options opts) {
+        return new Restorer(opts).restore();
+    }
+
+    private int restore() {
+        long t0 = System.nanoTime();
+        TaskImages img = new ImageLoader(dir).load();
+        MappedFiles.check(img, opts.root);
+        TaskCreator.checkPidFree(img.pid());
+        FileRestorer files = new FileRestorer(dir, opts);
+        int pid = img.pid();
+        try (Tracer tracer = Tracer.start();
+                LocalPageSource pages = new LocalPageSource(dir.path(ImageType.PAGES, img.pagesId()))) {
+            tracer.run(() -> build(tracer, img, files, pages));
+        }
+        LOG.info("Restore finished successfully. Task %d resumed in %d ms", pid, (System.nanoTime() - t0) / 1_000_000);
+        if (opts.restoreDetached) return 0;
+        return waitRoot(pid);
+    }
+
+    /** Everything that touches the task; runs on the tracer thread. */
+    private void build(Tracer tracer, TaskImages img, FileRestorer files, LocalPageSource pages) {
+        TaskCreator.Created created = TaskCreator.create(tracer, img.pid(), img.vmas(), MemoryRestorer.areaSize());
+        Task task = created.task();
+        boolean done = false;
+        try {
+            fill(task, img, files, pages, created.area());
+            finish(task, img);
+            done = true;
+        } finally {
+            if (!done) task.kill();
+        }
+    }
+
+    private void fill(Task task, TaskImages img, FileRestorer files, LocalPageSource pages, long area) {
+        MemoryRestorer mem = new MemoryRestorer(task, img, dir, pages, files, opts.root, area + Task.GADGET_SIZE,
+                area + 2L * Task.GADGET_SIZE);
+        mem.clearSeed();
+        MmRestorer.restore(task, img, opts.root);
+        mem.mapVmas();
+        long t = System.nanoTime();
+        long bytes = mem.writePages(Runtime.getRuntime().availableProcessors());
+        LOG.info("pages: %d bytes in %d us", bytes, (System.nanoTime() - t) / 1000);
+        mem.finish();
+        TaskStateRestorer state = new TaskStateRestorer(task, img);
+        state.restoreIds(opts.shellJob);
+        files.restoreFds(task, img.ids().getFilesId());
+        files.restoreFs(task, img.pid());
+        state.restoreSignals();
+        state.restoreRlimits();
+        state.restoreMisc();
+        state.restoreCreds();
+    }
+
+    /** Registers, FPU state and signal mask, then the task runs (or stays stopped). */
+    private void finish(Task task, TaskImages img) {
+        var ti = img.core().getThreadInfo();
+        task.setXstate(XsaveImage.build(ti.getFpregs(), task.xstate()));
+        task.setRegs(regs(ti.getGpregs()));
+        var th = img.core().getThreadCore();
+        task.setSigmask(th.hasBlkSigset() ? th.getBlkSigset() : img.core().getTc().getBlkSigset());
+        if (opts.pidfile != null) writePidfile(opts.pidfile, img.pid());
+        boolean stopped = opts.leaveStopped || img.core().getTc().getTaskState() == ImageLoader.TASK_STOPPED;
+        if (stopped) {
+            task.detachStopped();
+        } else {
+            task.detach();
+        }
+    }
+
+    /** user_x86_regs_entry has the kernel's user_regs_struct order. */
+    static Regs regs(UserX86RegsEntry g) {
+        return Regs.of(new long[] {g.getR15(), g.getR14(), g.getR13(), g.getR12(), g.getBp(), g.getBx(), g.getR11(),
+                g.getR10(), g.getR9(), g.getR8(), g.getAx(), g.getCx(), g.getDx(), g.getSi(), g.getDi(), g.getOrigAx(),
+                g.getIp(), g.getCs(), g.getFlags(), g.getSp(), g.getSs(), g.getFsBase(), g.getGsBase(), g.getDs(),
+                g.getEs(), g.getFs(), g.getGs()});
+    }
+
+    /** CRIU's write_pidfile: decimal pid, no newline, created exclusively with mode 0600. */
+    static void writePidfile(Path path, int pid) {
+        try {
+            Files.write(Files.createFile(path, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"))),
+                    Integer.toString(pid).getBytes(StandardCharsets.US_ASCII), StandardOpenOption.WRITE);
+        } catch (FileAlreadyExistsException e) {
+            throw new CriuException("pidfile: Can't open " + path + ": File exists");
+        } catch (IOException e) {
+            throw new CriuException("pidfile: Can't write pid " + pid + " to " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The task is our child (CLONE_PARENT) with exit_signal 0, so only __WALL finds it. */
+    private static int waitRoot(int pid) {
+        while (true) {
+            WaitStatus ws;
+            try {
+                ws = Sys.waitpid(pid, Linux.__WALL);
+            } catch (ErrnoException e) {
+                if (e.errno() == Errno.EINTR) continue;
+                throw e;
+            }
+            if (ws.exited()) {
+                LOG.info("task %d exited with %d", pid, ws.exitCode());
+                return ws.exitCode();
+            }
+            if (ws.signaled()) {
+                LOG.info("task %d was killed by signal %d", pid, ws.termSig());
+                return 128 + ws.termSig();
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+package org.jcriu.restore;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+import org.jcriu.CriuException;
+import org.jcriu.compel.Ptrace;
+import org.jcriu.compel.Scratch;
+import org.jcriu.compel.Task;
+import org.jcriu.compel.Tracer;
+import org.jcriu.log.Log;
+import org.jcriu.log.Logger;
+import org.jcriu.sys.Errno;
+import org.jcriu.sys.ErrnoException;
+import org.jcriu.sys.Linux;
+import org.jcriu.sys.Nr;
+import org.jcriu.sys.Sys;
+
+/**
+ * Creates an empty task with a given PID, to be filled by the rest of the restore. A JVM cannot
+ * fork and keep running Java, so a seed process is spawned, seized, and made to run clone3 with
+ * set_tid = [pid] and CLONE_PARENT: the new task is a child of jcriu itself, like CRIU's root task.
+ * exit_signal is 0 because clone3 with SIGCHLD reports PTRACE_EVENT_FORK, which TRACECLONE does
+ * not catch; a task reparented later gets SIGCHLD back from the kernel (reparent_leader).
+ *
+ * <p>Namespaces will slot in here (CLONE_NEW* flags and one set_tid entry per pid namespace level).
+ */
+final class TaskCreator {
+    private static final Logger LOG = Log.get("restore");
+    /** Always present, and never run: the seed only executes injected syscalls. */
+    static final String SEED = "/bin/sleep";
+
+    private TaskCreator() {}
+
+    /** Fails, naming the owner, when {@code pid} is taken. */
+    static void checkPidFree(int pid) {
+        String comm;
+        try {
+            comm = new String(Sys.readFile("/proc/" + pid + "/comm"), StandardCharsets.UTF_8).trim();
+        } catch (ErrnoException e) {
+            if (e.errno() == Errno.ENOENT || e.errno() == Errno.ESRCH) return;
+            throw e;
+        }
+        throw new CriuException(Errno.EEXIST, "PID " + pid + " is in use by " + comm);
+    }
+
+    /** The new task, and the restorer's own area (free in the dumped layout and in the task). */
+    record Created(Task task, long area) {}
+
+    /**
+     * Spawns and seizes the seed, then clones the task at {@code pid} from it. {@code areaSize}
+     * bytes are found free in both the seed and {@code dumped}; the seed's gadget takes the
+     * first {@link Task#GADGET_SIZE} of them. The seed is gone when this returns, whatever
+     * happens; the new task is returned stopped and traced.
+     */
+    static Created create(Tracer tracer, int pid, List<Vma> dumped, long areaSize) {
+        checkPidFree(pid);
+        // glibc registers rseq at startup; a child would inherit that registration pointing into
+        // memory we are about to unmap, and the kernel would fault it on the next return to user.
+        int seedPid = Sys.posixSpawn(SEED, List.of("sleep", "1000000"), List.of("GLIBC_TUNABLES=glibc.pthread.rseq=0"),
+                new int[] {-1, -1, -1}, false);
+        Task seed = null;
+        try {
+            seed = Task.seize(tracer, seedPid, Ptrace.O_TRACECLONE);
+            long area = FreeArea.find(areaSize, dumped, MapsLine.of(seedPid));
+            seed.mapGadget(area);
+            long child;
+            try (Scratch s = seed.scratch(96)) {
+                ByteBuffer b = ByteBuffer.allocate(96).order(ByteOrder.LITTLE_ENDIAN);
+                b.putLong(0, Linux.CLONE_PARENT);   // flags
+                b.putLong(32, 0);                    // exit_signal
+                b.putLong(64, s.addr() + 88);        // set_tid
+                b.putLong(72, 1);                    // set_tid_size
+                b.putInt(88, pid);
+                s.put(0, b.array());
+                child = seed.syscallRaw(Nr.CLONE3, s.addr(), Linux.CLONE_ARGS_SIZE_VER2);
+            }
+            if (child == -Errno.EEXIST) {
+                checkPidFree(pid);
+                throw new CriuException(Errno.EEXIST, "PID " + pid + " is in use");
+            }
+            if (child < 0) {
+                throw new ErrnoException((int) -child, "clone3(set_tid=" + pid + ") in the seed " + seedPid);
+            }
+            if (child != pid) {
+                throw new CriuException("clone3(set_tid=" + pid + ") created PID " + child);
+            }
+            Task task = Task.adopt(tracer, pid);
+            LOG.info("created task %d from seed %d", pid, seedPid);
+            return new Created(task, area);
+        } finally {
+            if (seed != null) {
+                seed.kill();
+            } else {
+                killAndReap(seedPid);
+            }
+        }
+    }
+
+    /** The seed is our child: SIGKILL it and collect it so that no zombie is left. */
+    static void killAndReap(int pid) {
+        try {
+            Sys.kill(pid, Linux.SIGKILL);
+            Sys.waitpid(pid, Linux.__WALL);
+        } catch (ErrnoException e) {
+            if (e.errno() != Errno.ESRCH && e.errno() != Errno.ECHILD) throw e;
+        }
+    }
+}

@@ -1,0 +1,39 @@
+package org.jcriu.restore;
+
+import java.util.List;
+import java.util.Map;
+
+import org.jcriu.image.proto.CoreEntry;
+import org.jcriu.image.proto.FdinfoEntry;
+import org.jcriu.image.proto.FileEntry;
+import org.jcriu.image.proto.FsEntry;
+import org.jcriu.image.proto.MmEntry;
+import org.jcriu.image.proto.PstreeEntry;
+import org.jcriu.image.proto.TaskKobjIdsEntry;
+import org.jcriu.mem.PageRun;
+
+/**
+ * Everything the images say about one task, read and checked before any process is touched, so
+ * that a bad image fails the restore while nothing exists yet. {@code files} maps file ids of
+ * files.img to their entries (mapped files, exe, cwd and root refer to them).
+ */
+public record TaskImages(
+        PstreeEntry pstree,
+        CoreEntry core,
+        TaskKobjIdsEntry ids,
+        MmEntry mm,
+        List<Vma> vmas,
+        int pagesId,
+        List<PageRun> pages,
+        FsEntry fs,
+        List<FdinfoEntry> fds,
+        Map<Integer, FileEntry> files) {
+
+    public int pid() {
+        return pstree.getPid();
+    }
+
+    public String comm() {
+        return core.getTc().getComm();
+    }
+}

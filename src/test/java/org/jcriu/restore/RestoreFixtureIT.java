@@ -1,0 +1,153 @@
+package org.jcriu.restore;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.stream.Stream;
+
+import org.jcriu.image.ImageDir;
+import org.jcriu.image.ImageReader;
+import org.jcriu.image.ImageType;
+import org.jcriu.image.ImageWriter;
+import org.jcriu.image.Fixtures;
+import org.jcriu.image.proto.MmEntry;
+import org.jcriu.image.proto.VmaEntry;
+import org.jcriu.testing.Jcriu;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Images written by upstream CRIU 4.2 ({@code sleep 1000}, PID 21070) must come back to life
+ * under jcriu, and every way of failing must say what failed and leave nothing behind. Skipped
+ * when the fixtures are absent or the PID is taken on this machine.
+ */
+class RestoreFixtureIT {
+    static final int PID = 21070;
+
+    @TempDir
+    Path tmp;
+    Path dump;
+
+    @BeforeEach
+    void copyFixture() throws IOException {
+        Path root = Fixtures.root();
+        assumeTrue(root != null, "no CRIU fixtures (../shared) here");
+        assumeTrue(!Procs.exists(PID), "PID " + PID + " is in use on this machine");
+        dump = tmp.resolve("sleep");
+        Files.createDirectories(dump);
+        try (Stream<Path> s = Files.list(root.resolve("sleep"))) {
+            for (Path p : s.filter(Files::isRegularFile).toList()) Files.copy(p, dump.resolve(p.getFileName()));
+        }
+        // the dumped task's cwd
+        Files.createDirectories(Path.of("/srv/jcriu-fixture"));
+    }
+
+    @AfterEach
+    void killRestored() {
+        Procs.kill(PID);
+    }
+
+    @Test
+    void restoresCriuSleepWithItsMapsAndKeepsSleeping() throws IOException {
+        Jcriu.Result r = Jcriu.run("restore", "-d", "-D", dump);
+        assertEquals(0, r.exit(), r.all());
+        assertTrue(Procs.exists(PID));
+        assertEquals("sleep", Procs.status(PID, "Name"));
+        Procs.sleep(300);
+        assertTrue(Procs.status(PID, "State").startsWith("S"), "restored sleep is " + Procs.status(PID, "State"));
+        assertEquals("0", Procs.status(PID, "TracerPid"));
+        assertEquals("/usr/bin/sleep", Files.readSymbolicLink(Path.of("/proc/" + PID + "/exe")).toString());
+        assertEquals("/srv/jcriu-fixture", Files.readSymbolicLink(Path.of("/proc/" + PID + "/cwd")).toString());
+        assertEquals("/dev/null", Files.readSymbolicLink(Path.of("/proc/" + PID + "/fd/10")).toString());
+        assertTrue(Files.readSymbolicLink(Path.of("/proc/" + PID + "/fd/251")).toString().startsWith("pipe:"));
+        assertEquals("sleep\u00001000\u0000", Files.readString(Path.of("/proc/" + PID + "/cmdline")));
+        TaskImages img = new ImageLoader(new ImageDir(dump)).load();
+        assertEquals(Maps.expected(img), Maps.of(PID));
+        assertTrue(Procs.leftovers().isEmpty(), Procs.leftovers().toString());
+    }
+
+    @Test
+    void pidInUseFailsNamingItsOwnerAndLeavesNothing() throws IOException {
+        assertEquals(0, Jcriu.run("restore", "-d", "-D", dump).exit());
+        Jcriu.Result r = Jcriu.run("restore", "-d", "-D", dump);
+        assertEquals(1, r.exit(), r.all());
+        assertTrue(r.stderr().contains("PID " + PID + " is in use by sleep"), r.stderr());
+        assertTrue(Procs.leftovers().isEmpty(), Procs.leftovers().toString());
+    }
+
+    @Test
+    void missingImagesDirectory() throws IOException {
+        Jcriu.Result r = Jcriu.run("restore", "-D", tmp.resolve("nope"));
+        assertEquals(1, r.exit(), r.all());
+        assertTrue(r.stderr().contains("nope"), r.stderr());
+        assertFalse(Procs.exists(PID));
+    }
+
+    @Test
+    void emptyImagesDirectory() throws IOException {
+        Path empty = Files.createDirectory(tmp.resolve("empty"));
+        Jcriu.Result r = Jcriu.run("restore", "-D", empty);
+        assertEquals(1, r.exit(), r.all());
+        assertTrue(r.stderr().contains("inventory.img"), r.stderr());
+        assertFalse(Procs.exists(PID));
+    }
+
+    @Test
+    void truncatedPagesNameFileAndOffset() throws IOException {
+        try (FileChannel ch = FileChannel.open(dump.resolve("pages-1.img"), StandardOpenOption.WRITE)) {
+            ch.truncate(50000);
+        }
+        Jcriu.Result r = Jcriu.run("restore", "-D", dump);
+        assertEquals(1, r.exit(), r.all());
+        assertTrue(r.stderr().contains("pages-1.img is truncated at offset 50000"), r.stderr());
+        assertFalse(Procs.exists(PID));
+        assertTrue(Procs.leftovers().isEmpty(), Procs.leftovers().toString());
+    }
+
+    @Test
+    void corruptedMmImageNamesFileAndOffset() throws IOException {
+        Path mm = dump.resolve("mm-" + PID + ".img");
+        byte[] b = Files.readAllBytes(mm);
+        for (int i = 200; i < 260; i++) b[i] = (byte) 0xff;
+        Files.write(mm, b);
+        Jcriu.Result r = Jcriu.run("restore", "-D", dump);
+        assertEquals(1, r.exit(), r.all());
+        assertTrue(r.stderr().contains("mm-" + PID + ".img") && r.stderr().contains("at byte 8"), r.stderr());
+        assertFalse(Procs.exists(PID));
+    }
+
+    /** A failure after the task exists (an unsupported VMA kind) must kill it and the seed. */
+    @Test
+    void failureMidRestoreKillsEverything() throws IOException {
+        Path mmFile = dump.resolve("mm-" + PID + ".img");
+        MmEntry mm;
+        try (ImageReader r = ImageReader.open(mmFile, ImageType.MM)) {
+            mm = r.readOne(MmEntry.parser());
+        }
+        MmEntry.Builder b = mm.toBuilder();
+        int heap = 5; // 55acaf164000-55acaf185000 rw-p [heap]
+        VmaEntry v = b.getVmas(heap);
+        b.setVmas(heap, v.toBuilder().setFlags(0x21).setStatus(Vma.REGULAR | Vma.ANON_SHARED).build());
+        Files.delete(mmFile);
+        try (ImageWriter w = new ImageDir(dump).create(ImageType.MM, PID)) {
+            w.write(b.build());
+        }
+        Jcriu.Result r = Jcriu.run("restore", "-D", dump);
+        assertEquals(1, r.exit(), r.all());
+        assertTrue(r.stderr().contains("55acaf164000") && r.stderr().contains("shared anonymous memory"), r.stderr());
+        Procs.sleep(100);
+        assertFalse(Procs.exists(PID), "half-built task left: " + Procs.status(PID, "State"));
+        List<String> left = Procs.leftovers();
+        assertTrue(left.isEmpty(), left.toString());
+    }
+}
