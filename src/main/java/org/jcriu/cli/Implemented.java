@@ -16,7 +16,7 @@ import java.util.Set;
 final class Implemented {
     static final Map<String, Set<String>> COMMANDS = Map.of(
             "dump", Set.of("tree"),
-            "restore", Set.of("restore-detached", "leave-stopped", "shell-job", "pidfile", "inherit-fd"),
+            "restore", Set.of("restore-detached", "daemon", "leave-stopped", "shell-job", "pidfile", "inherit-fd"),
             "check", Set.of("extra", "experimental", "all", "feature"),
             "swrk", Set.of(),
             "service", Set.of());

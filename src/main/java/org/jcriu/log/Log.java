@@ -146,7 +146,8 @@ public final class Log {
         StringBuilder sb = new StringBuilder(msg.length() + 48);
         if (lvl == LOG_ERROR || lvl == LOG_WARN) {
             StackWalker.StackFrame f = StackWalker.getInstance()
-                    .walk(s -> s.filter(fr -> !fr.getClassName().startsWith("org.jcriu.log.")).findFirst().orElse(null));
+                    .walk(s -> s.filter(fr -> !fr.getClassName().equals(Log.class.getName())
+                            && !fr.getClassName().equals(Logger.class.getName())).findFirst().orElse(null));
             sb.append(lvl == LOG_ERROR ? "Error (" : "Warn  (");
             if (f != null) sb.append(f.getFileName()).append(':').append(f.getLineNumber());
             sb.append("): ");

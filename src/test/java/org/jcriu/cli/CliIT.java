@@ -1,0 +1,178 @@
+package org.jcriu.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** bin/jcriu as a user runs it: exact stdout, stderr and exit status. */
+class CliIT {
+    static final Path LAUNCHER = Path.of("bin/jcriu").toAbsolutePath();
+
+    @TempDir
+    Path dir;
+    Path home;
+
+    record Result(int rc, String out, String err) {}
+
+    @BeforeEach
+    void isolate() throws IOException {
+        home = Files.createDirectories(dir.resolve("home"));
+    }
+
+    Result run(Path exe, Map<String, String> env, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(exe.toString());
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
+        pb.environment().remove("CRIU_CONFIG_FILE");
+        pb.environment().put("HOME", home.toString());
+        pb.environment().putAll(env);
+        Path out = dir.resolve("stdout"), err = dir.resolve("stderr");
+        pb.redirectOutput(out.toFile()).redirectError(err.toFile());
+        Process p = pb.start();
+        try {
+            if (!p.waitFor(60, TimeUnit.SECONDS)) throw new AssertionError("jcriu " + List.of(args) + " hung");
+        } finally {
+            p.destroyForcibly();
+        }
+        return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
+    }
+
+    Result jcriu(String... args) throws Exception {
+        return run(LAUNCHER, Map.of(), args);
+    }
+
+    void assertFails(Result r, String stderr) {
+        assertEquals(stderr, r.err());
+        assertEquals("", r.out());
+        assertEquals(1, r.rc());
+    }
+
+    @Test
+    void badInvocations() throws Exception {
+        assertFails(jcriu(), "Error: command is required (try 'jcriu --help')\n");
+        assertFails(jcriu("--bogus", "check"), "Error: unknown option '--bogus' (try 'jcriu --help')\n");
+        assertFails(jcriu("check", "-Q"), "Error: unknown option '-Q' (try 'jcriu --help')\n");
+        assertFails(jcriu("dump", "-t", "abc"), "Error: invalid argument for --tree: abc (try 'jcriu --help')\n");
+        assertFails(jcriu("dump", "-t"), "Error: option '-t' requires an argument (try 'jcriu --help')\n");
+        assertFails(jcriu("dump", "--tree"), "Error: option '--tree' requires an argument (try 'jcriu --help')\n");
+        assertFails(jcriu("dump"), "Error: pid not specified: use -t PID (try 'jcriu --help')\n");
+        assertFails(jcriu("undump"), "Error: unknown command: undump (try 'jcriu --help')\n");
+        assertFails(jcriu("check", "--timeout", "soon"), "Error: invalid argument for --timeout: soon (try 'jcriu --help')\n");
+        assertFails(jcriu("check", "--feature", "warp_drive"), "Error: Unknown feature warp_drive (see 'check --feature list')\n");
+    }
+
+    @Test
+    void version() throws Exception {
+        Result r = jcriu("--version");
+        assertEquals(0, r.rc());
+        assertEquals("", r.err());
+        String[] l = r.out().split("\n");
+        assertEquals("Version: 4.2", l[0]);
+        assertTrue(l[1].matches("GitID: v4\\.2-0-jcriu-[^\\s]+"), l[1]);
+        assertTrue(l[2].startsWith("jcriu: "), l[2]);
+        assertEquals(r.out(), jcriu("-V").out());
+    }
+
+    @Test
+    void help() throws Exception {
+        Result r = jcriu("dump", "--bogus", "-h");
+        assertEquals(0, r.rc());
+        assertEquals("", r.err());
+        assertTrue(r.out().startsWith("Usage:\n  jcriu dump|pre-dump -t PID"), r.out());
+        assertTrue(r.out().contains("--tcp-established"));
+    }
+
+    @Test
+    void checkLooksGood() throws Exception {
+        Result r = jcriu("check");
+        assertEquals("", r.err());
+        assertEquals("Looks good.\n", r.out());
+        assertEquals(0, r.rc());
+        Result f = jcriu("check", "--feature", "pidfd_store");
+        assertEquals("pidfd_store is supported\n", f.out());
+        assertEquals(0, f.rc());
+    }
+
+    @Test
+    void runsAsCriuThroughASymlink() throws Exception {
+        Path bin = Files.createDirectories(dir.resolve("path"));
+        Path criu = Files.createSymbolicLink(bin.resolve("criu"), LAUNCHER);
+        Result r = run(criu, Map.of(), "--bogus");
+        assertFails(r, "Error: unknown option '--bogus' (try 'criu --help')\n");
+        Result v = run(criu, Map.of(), "--version");
+        assertTrue(v.out().startsWith("Version: 4.2\n"), v.out());
+        // a relative symlink to a symlink, as package managers make them
+        Path two = Files.createSymbolicLink(bin.resolve("criu2"), Path.of("criu"));
+        assertEquals("Looks good.\n", run(two, Map.of(), "check").out());
+    }
+
+    @Test
+    void configFileErrorsNameFileAndLine() throws Exception {
+        Path conf = dir.resolve("x.conf");
+        Files.writeString(conf, "# jcriu test\nbogus-option\n");
+        Result r = run(LAUNCHER, Map.of("CRIU_CONFIG_FILE", conf.toString()), "check");
+        assertFails(r, "Error: unknown option 'bogus-option' in " + conf + " line 2 (try 'jcriu --help')\n");
+        Files.writeString(home.resolve("broken.conf"), "tree\n");
+        Result u = jcriu("--config", home.resolve("broken.conf").toString(), "check");
+        assertFails(u, "Error: option 'tree' in " + home.resolve("broken.conf") + " line 1 requires an argument (try 'jcriu --help')\n");
+    }
+
+    @Test
+    void userConfigFileIsRead() throws Exception {
+        Files.createDirectories(home.resolve(".criu"));
+        Files.writeString(home.resolve(".criu/default.conf"), "log-file from-home.log\nverbosity=4\n");
+        Path images = Files.createDirectories(dir.resolve("img"));
+        Result r = jcriu("check", "-D", images.toString());
+        assertEquals("Looks good.\n", r.out());
+        assertTrue(Files.readString(images.resolve("from-home.log")).contains("check: ptrace_seize: ok"));
+        Result n = jcriu("check", "-D", images.toString(), "--no-default-config", "-o", "other.log");
+        assertEquals(0, n.rc());
+        assertTrue(!Files.readString(images.resolve("other.log")).contains("ptrace_seize"));
+    }
+
+    @Test
+    void notImplementedFailsNamingIt() throws Exception {
+        assertFails(jcriu("pre-dump", "-t", "1"), "Error: command 'pre-dump' is not implemented yet\n");
+        assertFails(jcriu("lazy-pages"), "Error: command 'lazy-pages' is not implemented yet\n");
+        assertFails(jcriu("cpuinfo", "dump"), "Error: command 'cpuinfo dump' is not implemented yet\n");
+        assertFails(jcriu("check", "--close", "7"), "Error: option --close is not implemented yet for 'check'\n");
+    }
+
+    @Test
+    void errorGoesToStderrAndLogFileRelativeToWorkDir() throws Exception {
+        Path images = Files.createDirectories(dir.resolve("img"));
+        Path work = Files.createDirectories(dir.resolve("work"));
+        Result r = jcriu("lazy-pages", "-D", images.toString(), "-W", work.toString(), "-o", "lazy.log");
+        assertFails(r, "Error: command 'lazy-pages' is not implemented yet\n");
+        String log = Files.readString(work.resolve("lazy.log"));
+        assertTrue(log.matches("(?s)Error \\(Main\\.java:\\d+\\): command 'lazy-pages' is not implemented yet\n"), log);
+        assertFails(jcriu("lazy-pages", "-v0"), "");
+    }
+
+    @Test
+    void logToStdoutWithDash() throws Exception {
+        Result r = jcriu("check", "-v3", "-o", "-");
+        assertEquals(0, r.rc());
+        assertTrue(r.out().matches("(?s)\\(\\d\\d\\.\\d{6}\\) Version: 4\\.2 \\(gitid v4\\.2-0-jcriu-.*Looks good\\.\n"), r.out());
+        assertEquals("", r.err());
+    }
+
+    @Test
+    void missingImagesDir() throws Exception {
+        assertFails(jcriu("check", "-D", dir.resolve("nope").toString()),
+                "Error: Couldn't open image dir " + dir.resolve("nope") + ": No such file or directory\n");
+    }
+}

@@ -1,0 +1,87 @@
+package org.jcriu.kerndat;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.jcriu.CriuException;
+import org.jcriu.log.Log;
+import org.jcriu.opts.Options;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The probes against this machine's kernel (6.18, root): what jcriu needs is all there. */
+class CheckTest {
+    final ByteArrayOutputStream out = new ByteArrayOutputStream();
+
+    @AfterEach
+    void reset() {
+        Log.setStdout(System.out);
+    }
+
+    int run(Options o) {
+        Log.setStdout(new PrintStream(out, true, StandardCharsets.UTF_8));
+        return Check.run(o);
+    }
+
+    @Test
+    void requiredFeaturesLookGood() {
+        assertEquals(0, run(new Options()), out.toString());
+        assertEquals("Looks good.\n", out.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void everyRequiredAndExtraProbeSaysSomethingDefinite() {
+        for (int cat = 1; cat <= 2; cat++) {
+            for (Features.Feature f : Features.category(cat)) {
+                List<String> missing = new ArrayList<>();
+                Check.probe(f, missing);
+                // On this kernel everything jcriu relies on is present; only soft-dirty is compiled out.
+                if (f.name().equals("mem_dirty_track")) assertEquals(1, missing.size(), f.name());
+                else assertEquals(List.of(), missing, f.name());
+            }
+        }
+    }
+
+    @Test
+    void singleFeature() {
+        Options o = new Options();
+        o.feature = "uffd-noncoop";
+        assertEquals(0, run(o));
+        assertEquals("uffd-noncoop is supported\n", out.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void featureThatIsMissingExitsNonZero() {
+        Options o = new Options();
+        o.feature = "mem_dirty_track";
+        assertEquals(1, run(o));
+        assertEquals("mem_dirty_track: no soft-dirty bit in /proc/PID/pagemap (CONFIG_MEM_SOFT_DIRTY)\n",
+                out.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void unknownFeature() {
+        Options o = new Options();
+        o.feature = "warp_drive";
+        assertEquals("Unknown feature warp_drive (see 'check --feature list')",
+                assertThrows(CriuException.class, () -> run(o)).getMessage());
+    }
+
+    @Test
+    void listHasCriusNames() {
+        Options o = new Options();
+        o.feature = "list";
+        assertEquals(0, run(o));
+        List<String> names = List.of(out.toString(StandardCharsets.UTF_8).split("\n"));
+        for (String n : List.of("mem_dirty_track", "uffd", "uffd-noncoop", "pidfd_store", "clone3_set_tid",
+                "get_rseq_conf", "pagemap_scan", "timens", "seccomp_filters")) {
+            if (!names.contains(n)) throw new AssertionError(n + " missing from --feature list");
+        }
+    }
+}
