@@ -19,7 +19,7 @@ final class Implemented {
             "restore", Set.of("restore-detached", "daemon", "leave-stopped", "shell-job", "pidfile", "inherit-fd"),
             "check", Set.of("extra", "experimental", "all", "feature"),
             "swrk", Set.of(),
-            "service", Set.of());
+            "service", Set.of("address", "restore-detached", "daemon", "pidfile", "status-fd"));
 
     private Implemented() {}
 
