@@ -65,6 +65,10 @@ public final class Main {
         } catch (CriuException | Json.JsonException | IllegalArgumentException e) {
             err.print("jcrit: " + e.getMessage() + "\n");
             return 1;
+        } catch (RuntimeException e) {
+            // A defect, but the user still gets one line and exit 1 rather than a trace.
+            err.print("jcrit: internal error: " + e + "\n");
+            return 1;
         } finally {
             out.flush();
         }

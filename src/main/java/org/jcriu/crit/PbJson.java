@@ -133,7 +133,8 @@ final class PbJson {
 
     private static String ipText(List<?> words) {
         byte[] b = new byte[words.size() == 1 ? 4 : 16];
-        int n = words.size() == 1 ? 1 : 4;
+        // One word is IPv4, anything else is read as the four words of IPv6 (missing ones 0).
+        int n = Math.min(words.size(), 4);
         for (int i = 0; i < n; i++) {
             // Words hold the address in network order as the kernel stores it; on a
             // little-endian host the first byte of the address is the word's low byte.

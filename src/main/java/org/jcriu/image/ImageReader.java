@@ -290,9 +290,12 @@ public final class ImageReader implements AutoCloseable {
         }
         long size = le32(b) & 0xffffffffL;
         long left = length >= 0 ? length - offset : -1;
-        if ((left >= 0 && size > left) || size > MAX_STREAM_ENTRY) {
+        if (size > MAX_STREAM_ENTRY) {
             throw new ImageException(name, at, "entry size " + size + " exceeds "
-                    + (left >= 0 && left < MAX_STREAM_ENTRY ? "the " + left + " bytes left" : "the limit of " + MAX_STREAM_ENTRY));
+                    + (left >= 0 ? "the " + left + " bytes left" : "the limit of " + MAX_STREAM_ENTRY));
+        }
+        if (left >= 0 && size > left) {
+            throw new ImageException(name, at, "short read: " + left + " of " + size + " bytes of entry payload");
         }
         return (int) size;
     }
