@@ -39,7 +39,8 @@ public final class Actions {
     public static void run(Options o, Action action, int rootPid) {
         LOG.debug("Running %s scripts", action.scriptName());
         if (o.notifier != null) o.notifier.notify(action, rootPid, -1);
-        runScripts(o, action, rootPid);
+        // query-ext-files is a question for the RPC client only (its answer adds --external)
+        if (action != Action.QUERY_EXT_FILES) runScripts(o, action, rootPid);
     }
 
     /**
@@ -47,9 +48,7 @@ public final class Actions {
      * when there is no RPC client to take it; scripts are not run for this action, as in CRIU.
      */
     public static boolean sendFd(Options o, Action action, int fd) {
-        if (o.notifier == null) return false;
-        o.notifier.notify(action, 0, fd);
-        return true;
+        return o.notifier != null && o.notifier.notify(action, 0, fd);
     }
 
     private static void runScripts(Options o, Action action, int rootPid) {

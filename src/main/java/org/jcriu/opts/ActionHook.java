@@ -11,7 +11,8 @@ public interface ActionHook {
     /**
      * Reports {@code action} and waits for the answer. {@code rootPid} is the root task's real pid
      * (0 when not known yet), {@code fd} a descriptor to hand over ({@code orphan-pts-master}), or -1.
-     * Throws when the other side refused or went away: the operation must then abort.
+     * Returns false when nobody was told (a hook that only watches). Throws when the other side
+     * refused or went away: the operation must then abort.
      */
-    void notify(Action action, int rootPid, int fd) throws CriuException;
+    boolean notify(Action action, int rootPid, int fd) throws CriuException;
 }

@@ -1,0 +1,212 @@
+package org.jcriu.service;
+
+import java.io.File;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import org.jcriu.CriuException;
+import org.jcriu.log.Log;
+import org.jcriu.log.Logger;
+import org.jcriu.log.Pidfile;
+import org.jcriu.opts.Action;
+import org.jcriu.opts.Options;
+import org.jcriu.action.Actions;
+import org.jcriu.sys.Errno;
+import org.jcriu.sys.ErrnoException;
+import org.jcriu.sys.Linux;
+import org.jcriu.sys.Nr;
+import org.jcriu.sys.Sockets;
+import org.jcriu.sys.Sys;
+import org.jcriu.sys.WaitStatus;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * {@code criu service}: listens on a UNIX SOCK_SEQPACKET socket and serves each connection in a
+ * worker JVM of its own, started with the accepted socket as its stdin.
+ *
+ * <p>Why a process per connection rather than a thread: as in CRIU (which forks), the log sink,
+ * the options and the restored tasks (children of whoever restored them) belong to one client;
+ * a worker that crashes, is killed, or leaves a half-restored tree cannot touch the daemon or
+ * another client; and a JVM cannot fork. The price is a JVM start (about 0.1 s) per connection.
+ *
+ * <p>The socket is created by bind() under a umask that gives exactly 0666 (anyone may connect,
+ * as with CRIU: what a client may do is checked per request from its SO_PEERCRED), so there is no
+ * window in which a path could be swapped before a chmod. An existing path is replaced only when
+ * it is a socket.
+ */
+public final class Service {
+    private static final Logger LOG = Log.get("cr-service");
+    static final String DEFAULT_ADDRESS = "./criu_service.socket";
+    /** Marks the process that inherited the listening socket from a -d parent. */
+    static final String DAEMON_CHILD = "jcriu.service.listenFd";
+
+    private Service() {}
+
+    /** Entry point for both {@code swrk} and {@code service} commands (the CLI dispatches here). */
+    public static int run(Options o) {
+        if ("swrk".equals(o.command)) return Swrk.run(o.swrkFd, o);
+        return serve(o);
+    }
+
+    static int serve(Options o) {
+        String addr = o.address;
+        if (addr == null) {
+            LOG.warn("Binding to local dir address!");
+            addr = DEFAULT_ADDRESS;
+        }
+        int sk = listen(addr);
+        LOG.info("The service socket is bound to %s", addr);
+        if (o.restoreDetached) {
+            // -d: a JVM cannot fork, so a detached copy of ourselves takes over the socket.
+            int child = spawnDaemon(sk, o);
+            Sys.close(sk);
+            if (o.pidfile != null) Pidfile.write(o.pidfile, child);
+            statusReady(o);
+            return 0;
+        }
+        if (o.pidfile != null) Pidfile.write(o.pidfile, Sys.getpid());
+        statusReady(o);
+        return acceptLoop(sk, o);
+    }
+
+    /** The -d child: the listening socket is its stdin. */
+    public static void main(String[] args) {
+        int level = args.length > 0 ? Integer.parseInt(args[0]) : Log.LOG_WARN;
+        Options o = new Options();
+        o.command = "service";
+        o.logLevel = level;
+        Log.configure(level, System.err);
+        int rc = acceptLoop(0, o);
+        Runtime.getRuntime().halt(rc);
+    }
+
+    private static int listen(String addr) {
+        Path p = Path.of(addr);
+        try {
+            PosixFileAttributes a = Files.readAttributes(p, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            if (!a.isOther()) throw new CriuException(Errno.EEXIST, "Can't bind service socket to " + addr
+                    + ": it exists and is not a socket");
+            Files.delete(p);
+        } catch (java.nio.file.NoSuchFileException e) {
+            // nothing to replace
+        } catch (java.io.IOException e) {
+            throw new CriuException("Can't replace service socket " + addr + ": " + e.getMessage(), e);
+        }
+        int sk = Sockets.socket(Sockets.SOCK_SEQPACKET);
+        try {
+            long old = Sys.raw(Nr.UMASK, 0111);
+            try {
+                Sockets.bind(sk, addr);
+            } finally {
+                Sys.raw(Nr.UMASK, old);
+            }
+            Sockets.listen(sk, 16);
+            return sk;
+        } catch (CriuException e) {
+            Sys.close(sk);
+            throw new CriuException(e.errno(), "Can't bind service socket to " + addr + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** --status-fd gets one zero byte once clients can connect; status-ready scripts run. */
+    private static void statusReady(Options o) {
+        if (o.statusFd >= 0) {
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment z = a.allocate(1);
+                Sys.write(o.statusFd, z, 1);
+                Sys.close(o.statusFd);
+            } catch (ErrnoException e) {
+                throw new CriuException(e.errno(), "Can't write to status fd " + o.statusFd + ": " + e.getMessage(), e);
+            }
+        }
+        Actions.run(o, Action.STATUS_READY);
+    }
+
+    private static int acceptLoop(int sk, Options o) {
+        while (true) {
+            LOG.info("Waiting for connection...");
+            int c;
+            try {
+                c = Sockets.accept(sk);
+            } catch (ErrnoException e) {
+                // out of fds or a connection reset before accept: the daemon itself stays up
+                LOG.error("Can't accept connection: %s", e.getMessage());
+                if (e.errno() == Errno.EBADF || e.errno() == Errno.EINVAL || e.errno() == Errno.ENOTSOCK) return 1;
+                sleep();
+                continue;
+            }
+            LOG.info("Connected.");
+            try {
+                int pid = spawnWorker(c, o);
+                reapLater(pid);
+            } catch (CriuException e) {
+                LOG.error("Can't start a worker: %s", e.getMessage());
+            } finally {
+                Sys.close(c);
+            }
+        }
+    }
+
+    private static void sleep() {
+        try {
+            Thread.sleep(100);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** The same java, JVM options and class path as ours, running {@code mainClass}. */
+    static List<String> jvm(String mainClass, String... args) {
+        String java = ProcessHandle.current().info().command()
+                .orElse(System.getProperty("java.home") + File.separator + "bin" + File.separator + "java");
+        List<String> argv = new ArrayList<>();
+        argv.add(java);
+        argv.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        argv.add("-cp");
+        argv.add(System.getProperty("java.class.path"));
+        argv.add(mainClass);
+        argv.addAll(List.of(args));
+        return argv;
+    }
+
+    private static List<String> env() {
+        List<String> env = new ArrayList<>();
+        for (Map.Entry<String, String> e : System.getenv().entrySet()) env.add(e.getKey() + "=" + e.getValue());
+        return env;
+    }
+
+    private static int spawnWorker(int c, Options o) {
+        List<String> argv = jvm(Worker.class.getName(), String.valueOf(o.logLevel));
+        return Sys.posixSpawn(argv.getFirst(), argv, env(), new int[] {c, -1, -1}, false);
+    }
+
+    private static int spawnDaemon(int sk, Options o) {
+        List<String> argv = jvm(Service.class.getName(), String.valueOf(o.logLevel));
+        int devNull = Sys.open("/dev/null", Linux.O_RDWR, 0);
+        try {
+            return Sys.posixSpawn(argv.getFirst(), argv, env(), new int[] {sk, devNull, devNull}, true);
+        } finally {
+            Sys.close(devNull);
+        }
+    }
+
+    /** Each worker is waited for by pid on its own thread: never waitpid(-1), which could steal others' children. */
+    private static void reapLater(int pid) {
+        Thread.ofPlatform().daemon().name("reap-" + pid).start(() -> {
+            try {
+                WaitStatus st = Sys.waitpid(pid, 0);
+                LOG.info("Worker(pid %d) %s", pid, st);
+            } catch (CriuException e) {
+                LOG.error("Can't wait for worker %d: %s", pid, e.getMessage());
+            }
+        });
+    }
+}
