@@ -11,6 +11,8 @@ import org.jcriu.kerndat.Check;
 import org.jcriu.log.Log;
 import org.jcriu.log.Logger;
 import org.jcriu.opts.Options;
+import org.jcriu.sys.ErrnoException;
+import org.jcriu.sys.Sys;
 
 /**
  * The criu(8) command line. Exit status: 0 on success, 1 on any error (one line on stderr,
@@ -49,6 +51,7 @@ public final class Main {
             prepare(o, p.operands());
             if (o.command.equals("swrk")) return Dispatch.run(Dispatch.entryPoint("swrk"), o);
             openLog(o);
+            closeFds(o);
             logStart(p);
             checkImplemented(o, p.seen().requested);
             return dispatch(o);
@@ -125,6 +128,31 @@ public final class Main {
         }
         if (o.pidfile != null) o.pidfile = o.workDir.resolve(o.pidfile);
         if (o.logFile != null && !o.logFile.equals("-")) o.logFile = o.workDir.resolve(o.logFile).toString();
+    }
+
+    /**
+     * --close FD, before anything else as CRIU does (it closes while parsing). Refuses the JVM's
+     * own descriptors (the jar, the JDK's modules, the AOT cache): closing those would crash us.
+     */
+    static void closeFds(Options o) {
+        String javaHome = System.getProperty("java.home");
+        for (int fd : o.close) {
+            String target;
+            try {
+                target = Sys.readlink("/proc/self/fd/" + fd);
+            } catch (ErrnoException e) {
+                LOG.debug("--close %d: not open", fd);
+                continue;
+            }
+            if (fd <= 2) {
+                // stdio inherited from the caller: closing them is the caller's business, as in criu
+            } else if (target.startsWith(javaHome) || target.endsWith(".jar") || target.endsWith(".aot")
+                    || target.endsWith(".jsa")) {
+                throw new CriuException("--close " + fd + ": fd " + fd + " is the JVM's own (" + target + ")");
+            }
+            LOG.info("Closing fd %d (%s)", fd, target);
+            Sys.close(fd);
+        }
     }
 
     private static void openLog(Options o) {

@@ -54,7 +54,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 public final class Dumper {
     private static final Logger LOG = Log.get("dump");
     /** Syscall restart codes the kernel leaves in rax of a task stopped inside a syscall. */
-    private static final long ERESTARTSYS = -512, ERESTARTNOINTR = -513, ERESTARTNOHAND = -514, ERESTART_RESTARTBLOCK = -516;
+    private static final long EINTR = 4, ERESTARTSYS = -512, ERESTARTNOINTR = -513, ERESTARTNOHAND = -514, ERESTART_RESTARTBLOCK = -516;
     private static final int PTRACE_GET_THREAD_AREA = 25, PTRACE_GET_RSEQ_CONFIGURATION = 0x420f;
     private static final int GDT_ENTRY_TLS_MIN = 12, GDT_ENTRY_TLS_NUM = 3;
 
@@ -151,7 +151,7 @@ public final class Dumper {
 
         // (6) Images.
         ThreadInfoX86.Builder ti = ThreadInfoX86.newBuilder().setClearTidAddr(td.inj.clearTidAddr())
-                .setGpregs(Images.gpregs(restartable(td.regs))).setFpregs(X86Fpu.toImage(td.xstate));
+                .setGpregs(Images.gpregs(restartable(td.regs, pid))).setFpregs(X86Fpu.toImage(td.xstate));
         for (int i = 0; i < GDT_ENTRY_TLS_NUM; i++) ti.addTls(Images.tls(GDT_ENTRY_TLS_MIN + i, td.tls[i]));
         TaskCoreEntry.Builder tc = TaskCoreEntry.newBuilder()
                 .setTaskState(td.wasStopped ? Images.TASK_STOPPED : Images.TASK_ALIVE).setExitCode(0)
@@ -213,14 +213,19 @@ public final class Dumper {
      * syscall has the kernel's restart code in rax; restore does not come back through that
      * syscall's exit, so the restart is made explicit (criu's get_task_regs does the same).
      */
-    static Regs restartable(Regs r) {
+    static Regs restartable(Regs r, int pid) {
         Regs o = r.copy();
         if (r.origRax() < 0) return o;
         long ax = (int) r.rax();
         if (ax == ERESTARTSYS || ax == ERESTARTNOINTR || ax == ERESTARTNOHAND) {
             o.set(Regs.RAX, r.origRax()).set(Regs.RIP, r.rip() - 2);
         } else if (ax == ERESTART_RESTARTBLOCK) {
-            o.set(Regs.RAX, Nr.RESTART_SYSCALL).set(Regs.RIP, r.rip() - 2);
+            // The restart block (e.g. the time left of a nanosleep) lives in the kernel and is
+            // not saved: the syscall returns EINTR, as with criu ("Will restore with interrupted
+            // system call"). Restarting with restart_syscall would run whatever restart block the
+            // restored thread inherited from the task it was cloned from.
+            LOG.warn("Will restore %d with interrupted system call", pid);
+            o.set(Regs.RAX, -EINTR);
         }
         return o;
     }

@@ -20,8 +20,8 @@ import org.jcriu.sys.Sys;
 /**
  * Reads /proc/PID/pagemap for the areas whose pages are saved and returns the page runs to dump,
  * coalesced as CRIU's pagemap entries are (contiguous pages with the same flags, across area
- * boundaries). What is saved (criu/mem.c should_dump_page, as facts): present or swapped pages,
- * but not the shared zero page, and in private file mappings only pages that are no longer the
+ * boundaries). What is saved (criu/mem.c should_dump_page, as facts): the whole vDSO; present or
+ * swapped pages, but not the shared zero page, and in private file mappings only pages that are no longer the
  * file's (copied on write: present without the file bit) or swapped.
  */
 public final class PageScan {
@@ -57,6 +57,7 @@ public final class PageScan {
                 if (a.pages() == VmaPlan.Pages.NONE) continue;
                 int flags = a.pages() == VmaPlan.Pages.ANON_LAZY ? PE_LAZY | PE_PRESENT : PE_PRESENT;
                 boolean file = a.pages() == VmaPlan.Pages.FILE_PRIVATE;
+                boolean all = a.pages() == VmaPlan.Pages.ALL;
                 long pages = (a.end() - a.start()) / Linux.PAGE_SIZE;
                 scanned += pages;
                 for (long done = 0; done < pages; ) {
@@ -72,7 +73,7 @@ public final class PageScan {
                     for (int i = 0; i < n; i++) {
                         long pme = lb.get(i);
                         boolean dump;
-                        if ((pme & PME_SWAP) != 0) dump = true;
+                        if (all || (pme & PME_SWAP) != 0) dump = true;
                         else if ((pme & PME_PRESENT) == 0) dump = false;
                         else if (file) dump = (pme & PME_FILE) == 0;
                         else dump = (pme & PFN_MASK) != zero || zero == 0;

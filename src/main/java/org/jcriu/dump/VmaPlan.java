@@ -33,8 +33,10 @@ public final class VmaPlan {
         NONE,
         /** Present or swapped pages, zero page excepted; restorable lazily (PE_LAZY). */
         ANON_LAZY,
-        /** As ANON_LAZY but not lazily restorable (vDSO, locked memory). */
+        /** As ANON_LAZY but not lazily restorable (locked memory). */
         ANON,
+        /** Every page, present or not: the vDSO, whose content restore compares with the running kernel's. */
+        ALL,
         /** Only pages that were copied on write (anonymous) or swapped out; the rest is in the file. */
         FILE_PRIVATE
     }
@@ -96,7 +98,7 @@ public final class VmaPlan {
             } else if (path.equals("[vdso]")) {
                 status = VMA_AREA_REGULAR | VMA_AREA_VDSO | VMA_ANON_PRIVATE;
                 flags |= Linux.MAP_ANONYMOUS;
-                pages = Pages.ANON;
+                pages = Pages.ALL;
             } else if (v.anonymous()) {
                 status = VMA_AREA_REGULAR | VMA_ANON_PRIVATE | (path.equals("[heap]") ? VMA_AREA_HEAP : 0);
                 flags |= Linux.MAP_ANONYMOUS;
