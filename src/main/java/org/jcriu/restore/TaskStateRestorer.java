@@ -64,7 +64,7 @@ final class TaskStateRestorer {
     void restoreSignals() {
         List<SaEntry> sas = tc().getSigactionsList();
         try (Scratch s = task.scratch(32)) {
-            // CRIU writes one entry per signal except SIGKILL and SIGSTOP (62 entries), in signal order.
+            // one entry per signal 1..64 except SIGKILL and SIGSTOP, which have no action
             int i = 0;
             for (int sig = 1; sig <= Linux.NSIG && i < sas.size(); sig++) {
                 if (sig == Linux.SIGKILL || sig == Linux.SIGSTOP) continue;
