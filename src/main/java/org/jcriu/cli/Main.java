@@ -7,10 +7,13 @@ import java.util.List;
 import java.util.Set;
 
 import org.jcriu.CriuException;
+import org.jcriu.dump.Dumper;
 import org.jcriu.kerndat.Check;
 import org.jcriu.log.Log;
 import org.jcriu.log.Logger;
 import org.jcriu.opts.Options;
+import org.jcriu.restore.Restorer;
+import org.jcriu.service.Service;
 import org.jcriu.sys.ErrnoException;
 import org.jcriu.sys.Sys;
 
@@ -49,7 +52,8 @@ public final class Main {
             }
             o = p.options();
             prepare(o, p.operands());
-            if (o.command.equals("swrk")) return Dispatch.run(Dispatch.entryPoint("swrk"), o);
+            if (o.command.equals("swrk")) return Service.run(o);
+            checkCaps(o);
             openLog(o);
             closeFds(o);
             logStart(p);
@@ -190,10 +194,45 @@ public final class Main {
     }
 
     private static int dispatch(Options o) {
-        if (o.command.equals("check")) return Check.run(o);
-        String ep = Dispatch.entryPoint(o.command);
-        if (ep == null) throw new CriuException("command '" + o.command + "' has no entry point");
-        return Dispatch.run(ep, o);
+        return switch (o.command) {
+            case "check" -> Check.run(o);
+            case "dump", "pre-dump" -> Dumper.run(o);
+            case "restore" -> Restorer.run(o);
+            case "service" -> Service.run(o);
+            default -> {
+                String ep = Dispatch.entryPoint(o.command);
+                if (ep == null) throw new CriuException("command '" + o.command + "' has no entry point");
+                yield Dispatch.run(ep, o);
+            }
+        };
+    }
+
+    /**
+     * CRIU's check_caps: root, or CAP_SYS_ADMIN / CAP_CHECKPOINT_RESTORE in the effective set,
+     * and a non-root user must say --unprivileged (which jcriu does not implement yet, so the
+     * option table then names it).
+     */
+    static void checkCaps(Options o) {
+        String status;
+        try {
+            status = Files.readString(Path.of("/proc/self/status"));
+        } catch (java.io.IOException e) {
+            throw new CriuException("can't read /proc/self/status: " + e.getMessage(), e);
+        }
+        long capEff = 0;
+        int euid = 0;
+        for (String line : status.split("\n")) {
+            if (line.startsWith("CapEff:")) capEff = Long.parseUnsignedLong(line.substring(7).strip(), 16);
+            else if (line.startsWith("Uid:")) euid = Integer.parseInt(line.substring(4).strip().split("\\s+")[1]);
+        }
+        final long capSysAdmin = 1L << 21, capCheckpointRestore = 1L << 40;
+        if ((capEff & (capSysAdmin | capCheckpointRestore)) == 0) {
+            throw new CriuException("jcriu needs root, CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE (effective capabilities: 0x"
+                    + Long.toHexString(capEff) + ")");
+        }
+        if (euid != 0 && !o.unprivileged) {
+            throw new CriuException("Running as non-root requires '--unprivileged'");
+        }
     }
 
     /**

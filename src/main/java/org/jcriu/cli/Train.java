@@ -2,6 +2,11 @@ package org.jcriu.cli;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+
+import org.jcriu.sys.ErrnoException;
+import org.jcriu.sys.Linux;
+import org.jcriu.sys.Sys;
 
 /**
  * The AOT training run behind {@code bin/jcriu --build-aot}: exercises the command line the way
@@ -24,11 +29,44 @@ final class Train {
             Main.run(new String[] {"check", "-D", d, "-o", "check.log", "-v4"}, env);
             Main.run(new String[] {"check", "--feature", "uffd-noncoop", "-D", d}, env);
             Main.run(new String[] {"check", "--all", "-D", d}, env);
+            dumpAndRestore(env, dir);
         } finally {
-            try (var s = Files.list(dir)) {
-                for (Path p : s.toList()) Files.deleteIfExists(p);
+            try (var s = Files.walk(dir)) {
+                for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
             }
-            Files.deleteIfExists(dir);
+        }
+    }
+
+    /**
+     * A real dump and restore of a sleep child of ours, so the cache also holds the dump, image
+     * and restore classes. Only as root (else the commands just fail); the child, original or
+     * restored, is killed by its pid, and only while it is still our sleep.
+     */
+    private static void dumpAndRestore(CommandLine.Env env, Path dir) throws Exception {
+        if (!Files.readString(Path.of("/proc/self/status")).contains("\nUid:\t0\t")) return;
+        String sleep = Files.isExecutable(Path.of("/bin/sleep")) ? "/bin/sleep" : "/usr/bin/sleep";
+        int pid = Sys.posixSpawn(sleep, List.of("sleep", "1000"), List.of(), new int[] {-1, -1, -1}, true);
+        Path images = Files.createDirectory(dir.resolve("images"));
+        try {
+            Thread.sleep(20);
+            Main.run(new String[] {"dump", "-t", Integer.toString(pid), "-D", images.toString(), "-o", "dump.log", "-v4"}, env);
+            Main.run(new String[] {"restore", "-d", "-D", images.toString(), "-o", "restore.log", "-v4"}, env);
+        } finally {
+            killIfSleep(pid);
+        }
+    }
+
+    private static void killIfSleep(int pid) {
+        try {
+            String cmd = Files.readString(Path.of("/proc/" + pid + "/cmdline"));
+            if (cmd.startsWith("sleep\0")) Sys.kill(pid, Linux.SIGKILL);
+        } catch (java.io.IOException | ErrnoException e) {
+            // gone already
+        }
+        try {
+            Sys.waitpid(pid, Linux.WNOHANG);
+        } catch (ErrnoException e) {
+            // not our child any more (a restored task is the restorer's child, already reaped)
         }
     }
 }

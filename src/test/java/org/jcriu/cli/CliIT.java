@@ -180,6 +180,21 @@ class CliIT {
     }
 
     @Test
+    void nonRootLikeCriu() throws Exception {
+        Path setpriv = Path.of("/usr/bin/setpriv");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(setpriv), "setpriv not installed");
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+        String[] nobody = {"--reuid=65534", "--regid=65534", "--clear-groups"};
+        List<String> a = new ArrayList<>(List.of(nobody));
+        a.addAll(List.of(LAUNCHER.toString(), "check"));
+        assertFails(run(setpriv, Map.of(), a.toArray(String[]::new)),
+                "Error: jcriu needs root, CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE (effective capabilities: 0x0)\n");
+        List<String> c = new ArrayList<>(List.of(nobody));
+        c.addAll(List.of("--inh-caps=+checkpoint_restore", "--ambient-caps=+checkpoint_restore", LAUNCHER.toString(), "check"));
+        assertFails(run(setpriv, Map.of(), c.toArray(String[]::new)), "Error: Running as non-root requires '--unprivileged'\n");
+    }
+
+    @Test
     void missingImagesDir() throws Exception {
         assertFails(jcriu("check", "-D", dir.resolve("nope").toString()),
                 "Error: Couldn't open image dir " + dir.resolve("nope") + ": No such file or directory\n");
