@@ -6,9 +6,6 @@ import com.google.protobuf.Descriptors.EnumValueDescriptor;
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.Message;
 import java.math.BigInteger;
-import java.net.Inet4Address;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -164,12 +161,11 @@ final class PbJson {
             b[4 * i + 2] = (byte) (w >>> 16);
             b[4 * i + 3] = (byte) (w >>> 24);
         }
-        try {
-            InetAddress a = InetAddress.getByAddress(b);
-            return a instanceof Inet4Address ? a.getHostAddress() : ipv6Compressed(b);
-        } catch (UnknownHostException e) {
-            throw new IllegalStateException(e);
+        if (b.length == 16) {
+            // Not InetAddress: it turns IPv4-mapped addresses into IPv4 ones, Python does not.
+            return ipv6Compressed(b);
         }
+        return (b[0] & 0xff) + "." + (b[1] & 0xff) + "." + (b[2] & 0xff) + "." + (b[3] & 0xff);
     }
 
     /** RFC 5952 text, as Python's IPv6Address.compressed (IPv4-mapped stays hex). */

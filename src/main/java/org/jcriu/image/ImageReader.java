@@ -120,7 +120,9 @@ public final class ImageReader implements AutoCloseable {
         if (t == null) {
             throw new UnknownMagicException(name, offset - 4, magic);
         }
-        if (t.head() != head) {
+        // A bare type magic is how every file of a V1 image set (img_version 1) starts; a head
+        // magic of the wrong kind is damage.
+        if (t.head() != head && head != Head.NONE) {
             throw new ImageException(name, 0, String.format("%s image with %s head magic", t, head == Head.NONE ? "no" : head.name().toLowerCase()));
         }
         type = t;

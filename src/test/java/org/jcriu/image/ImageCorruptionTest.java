@@ -160,6 +160,16 @@ class ImageCorruptionTest {
     }
 
     @Test
+    void probeAcceptsVersionOneImagesWithoutHeadMagic() throws Exception {
+        byte[] b = bytes(pstree(1));
+        Path p = write("pstree.img", Arrays.copyOfRange(b, 4, b.length));
+        try (ImageReader r = ImageReader.probe(p)) {
+            assertEquals(ImageType.PSTREE, r.type());
+            assertEquals(100, r.readOne(PstreeEntry.parser()).getPid());
+        }
+    }
+
+    @Test
     void imageOfAnotherTypeIsRefused() throws Exception {
         Path p = pstree(1);
         ImageException e = assertThrows(ImageException.class, () -> ImageReader.open(p, ImageType.CORE));
