@@ -234,6 +234,35 @@ class DumpIT {
         }
     }
 
+    @Test
+    void terminalNeedsShellJobAndIsDumpedAsPty() throws Exception {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/script")), "script(1) not installed");
+        Path wd = tmp.resolve("w");
+        // script(1) gives the job a pseudo-terminal as its stdin/stdout/stderr, like a shell would.
+        try (Workload w = Workload.start(wd, List.of("/usr/bin/script", "-qec",
+                "sh -c 'echo $$ > " + wd + "/ready; exec sleep 1000'", "/dev/null"), false)) {
+            String tty = Files.readSymbolicLink(Path.of("/proc/" + w.pid() + "/fd/0")).toString();
+            assertTrue(tty.startsWith("/dev/pts/"), tty);
+            Jcriu.Result refused = Jcriu.run("dump", "-t", w.pid(), "-D", imgs());
+            assertEquals(1, refused.exit(), refused.all());
+            assertTrue(refused.stderr().contains("fd 0 (" + tty + ") of task " + w.pid() + " is a terminal: dump it with --shell-job"),
+                    refused.stderr());
+            assertRunningUntraced(w.pid());
+
+            Path d = Files.createDirectories(tmp.resolve("imgs-j"));
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-j", "-R");
+            assertEquals(0, r.exit(), r.all());
+            ImageDir dir = new ImageDir(d);
+            List<FdinfoEntry> fds = all(dir, ImageType.FDINFO, FdinfoEntry.parser(), 2);
+            assertTrue(fds.stream().filter(f -> f.getFd() <= 2).allMatch(f -> f.getType() == org.jcriu.image.proto.FdTypes.TTY), fds.toString());
+            var info = one(dir, ImageType.TTY_INFO, org.jcriu.image.proto.TtyInfoEntry.parser());
+            assertEquals(org.jcriu.image.proto.TtyType.PTY, info.getType());
+            assertEquals(Integer.parseInt(tty.substring("/dev/pts/".length())), info.getPty().getIndex());
+            assertEquals(w.pid(), info.getSid());
+            assertRunningUntraced(w.pid());
+        }
+    }
+
     private static void waitGone(int pid) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         while (ProcState.alive(pid) && System.nanoTime() < deadline) Thread.sleep(10);

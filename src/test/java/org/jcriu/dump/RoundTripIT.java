@@ -107,6 +107,44 @@ class RoundTripIT {
     }
 
     @Test
+    void everyFileKindComesBackWithItsState() throws Exception {
+        try (Workload w = Workload.c("files", tmp.resolve("w"))) {
+            Path d = dumpAndWait(w);
+            Jcriu.Result r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
+            restored(w, r, d);
+            String v = w.terminateAndVerdict();
+            assertEquals("PASS", v);
+        }
+    }
+
+    @Test
+    void shellJobGetsTheTerminalJcriuRunsOn() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/script")), "script(1) not installed");
+        Path wd = tmp.resolve("w");
+        try (Workload w = Workload.start(wd, java.util.List.of("/usr/bin/script", "-qec",
+                "sh -c 'echo $$ > " + wd + "/ready; exec sleep 1000'", "/dev/null"), false)) {
+            String before = Files.readSymbolicLink(Path.of("/proc/" + w.pid() + "/fd/1")).toString();
+            Path d = Files.createDirectories(tmp.resolve("imgs"));
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-j");
+            assertEquals(0, r.exit(), r.all());
+            w.waitGone(Duration.ofSeconds(10));
+            // jcriu restore runs in a new terminal, which stays open a few seconds after it exits.
+            String restore = String.join(" ", Jcriu.launcher()) + " restore -D " + d + " -d -j -v4 -o restore.log; sleep 10";
+            Process term = new ProcessBuilder("/usr/bin/script", "-qec", restore, "/dev/null")
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .redirectOutput(tmp.resolve("term.out").toFile()).redirectErrorStream(true).start();
+            w.alsoClose(term::destroyForcibly);
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (!w.alive() && System.nanoTime() < deadline) Thread.sleep(20);
+            assertTrue(w.alive(), "not restored: " + Files.readString(tmp.resolve("term.out")));
+            for (int fd = 0; fd <= 2; fd++) {
+                String now = Files.readSymbolicLink(Path.of("/proc/" + w.pid() + "/fd/" + fd)).toString();
+                assertTrue(now.startsWith("/dev/pts/") && !now.equals(before), "fd " + fd + " -> " + now + " (was " + before + ")");
+            }
+        }
+    }
+
+    @Test
     void sleepRestoredTwice() throws Exception {
         // A restored task must itself be dumpable again (nothing of the restore left in it).
         try (Workload w = Workload.sleep(tmp.resolve("w"))) {

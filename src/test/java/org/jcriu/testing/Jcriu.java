@@ -66,7 +66,8 @@ public final class Jcriu {
         }
     }
 
-    static List<String> launcher() {
+    /** The command that runs jcriu (bin/jcriu, or java -jar target/jcriu.jar). */
+    public static List<String> launcher() {
         Path bin = Path.of("bin", "jcriu").toAbsolutePath();
         if (Files.isExecutable(bin)) return List.of(bin.toString());
         String home = System.getenv().getOrDefault("JAVA_HOME", "/usr/lib/jvm/temurin-25-jdk-amd64");
