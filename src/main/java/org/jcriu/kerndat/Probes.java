@@ -56,7 +56,8 @@ final class Probes {
 
     private static PtraceFacts probePtrace() {
         String sleep = Files.isExecutable(Path.of("/bin/sleep")) ? "/bin/sleep" : "/usr/bin/sleep";
-        int pid = Sys.posixSpawn(sleep, List.of("sleep", "1000"), List.of(), new int[] {-1, -1, -1}, true);
+        // argv[0] names the probe in ps, for whoever wonders what jcriu just traced
+        int pid = Sys.posixSpawn(sleep, List.of("jcriu-check-probe", "1000"), List.of(), new int[] {-1, -1, -1}, true);
         LOG.debug("spawned %s as %d", sleep, pid);
         try (Tracer tracer = Tracer.start()) {
             LOG.debug("tracer started");
