@@ -51,6 +51,14 @@ class DumpRestoreIT {
         }
     }
 
+    /** Dumped between two instructions of a loop that keeps its values in SSE registers. */
+    @Test
+    void fpuRegistersSurvive() throws IOException {
+        try (Workload w = Workload.c("fpu", tmp.resolve("w"))) {
+            mapsSurvive(w);
+        }
+    }
+
     @Test
     void pythonMapsLineForLine() throws IOException {
         try (Workload w = Workload.python(tmp.resolve("w"))) {
