@@ -7,10 +7,15 @@ import java.util.List;
 import java.util.Set;
 
 import org.jcriu.CriuException;
+import org.jcriu.dump.Dumper;
 import org.jcriu.kerndat.Check;
 import org.jcriu.log.Log;
 import org.jcriu.log.Logger;
 import org.jcriu.opts.Options;
+import org.jcriu.restore.Restorer;
+import org.jcriu.service.Service;
+import org.jcriu.sys.ErrnoException;
+import org.jcriu.sys.Sys;
 
 /**
  * The criu(8) command line. Exit status: 0 on success, 1 on any error (one line on stderr,
@@ -47,8 +52,10 @@ public final class Main {
             }
             o = p.options();
             prepare(o, p.operands());
-            if (o.command.equals("swrk")) return Dispatch.run(Dispatch.entryPoint("swrk"), o);
+            if (o.command.equals("swrk")) return Service.run(o);
+            checkCaps(o);
             openLog(o);
+            closeFds(o);
             logStart(p);
             checkImplemented(o, p.seen().requested);
             return dispatch(o);
@@ -127,10 +134,36 @@ public final class Main {
         if (o.logFile != null && !o.logFile.equals("-")) o.logFile = o.workDir.resolve(o.logFile).toString();
     }
 
+    /**
+     * --close FD, before anything else as CRIU does (it closes while parsing). Refuses the JVM's
+     * own descriptors (the jar, the JDK's modules, the AOT cache): closing those would crash us.
+     */
+    static void closeFds(Options o) {
+        String javaHome = System.getProperty("java.home");
+        for (int fd : o.close) {
+            String target;
+            try {
+                target = Sys.readlink("/proc/self/fd/" + fd);
+            } catch (ErrnoException e) {
+                LOG.debug("--close %d: not open", fd);
+                continue;
+            }
+            if (fd <= 2) {
+                // stdio inherited from the caller: closing them is the caller's business, as in criu
+            } else if (target.startsWith(javaHome) || target.endsWith(".jar") || target.endsWith(".aot")
+                    || target.endsWith(".jsa")) {
+                throw new CriuException("--close " + fd + ": fd " + fd + " is the JVM's own (" + target + ")");
+            }
+            LOG.info("Closing fd %d (%s)", fd, target);
+            Sys.close(fd);
+        }
+    }
+
     private static void openLog(Options o) {
         if (o.logFile == null) Log.configure(o.logLevel, System.err);
         else if (o.logFile.equals("-")) Log.configure(o.logLevel, System.out);
         else Log.toFile(Path.of(o.logFile), o.logLevel);
+        Log.perPidFiles(o.logPid);
     }
 
     private static void logStart(CommandLine.Parsed p) {
@@ -162,10 +195,45 @@ public final class Main {
     }
 
     private static int dispatch(Options o) {
-        if (o.command.equals("check")) return Check.run(o);
-        String ep = Dispatch.entryPoint(o.command);
-        if (ep == null) throw new CriuException("command '" + o.command + "' has no entry point");
-        return Dispatch.run(ep, o);
+        return switch (o.command) {
+            case "check" -> Check.run(o);
+            case "dump", "pre-dump" -> Dumper.run(o);
+            case "restore" -> Restorer.run(o);
+            case "service" -> Service.run(o);
+            default -> {
+                String ep = Dispatch.entryPoint(o.command);
+                if (ep == null) throw new CriuException("command '" + o.command + "' has no entry point");
+                yield Dispatch.run(ep, o);
+            }
+        };
+    }
+
+    /**
+     * CRIU's check_caps: root, or CAP_SYS_ADMIN / CAP_CHECKPOINT_RESTORE in the effective set,
+     * and a non-root user must say --unprivileged (which jcriu does not implement yet, so the
+     * option table then names it).
+     */
+    static void checkCaps(Options o) {
+        String status;
+        try {
+            status = Files.readString(Path.of("/proc/self/status"));
+        } catch (java.io.IOException e) {
+            throw new CriuException("can't read /proc/self/status: " + e.getMessage(), e);
+        }
+        long capEff = 0;
+        int euid = 0;
+        for (String line : status.split("\n")) {
+            if (line.startsWith("CapEff:")) capEff = Long.parseUnsignedLong(line.substring(7).strip(), 16);
+            else if (line.startsWith("Uid:")) euid = Integer.parseInt(line.substring(4).strip().split("\\s+")[1]);
+        }
+        final long capSysAdmin = 1L << 21, capCheckpointRestore = 1L << 40;
+        if ((capEff & (capSysAdmin | capCheckpointRestore)) == 0) {
+            throw new CriuException("jcriu needs root, CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE (effective capabilities: 0x"
+                    + Long.toHexString(capEff) + ")");
+        }
+        if (euid != 0 && !o.unprivileged) {
+            throw new CriuException("Running as non-root requires '--unprivileged'");
+        }
     }
 
     /**

@@ -48,7 +48,7 @@ final class OptionTable {
         l.add(opt("help", 'h', Arg.NONE, CLI, (o, a) -> {}));
         l.add(opt("version", 'V', Arg.NONE, CLI, (o, a) -> {}));
         l.add(flag("deprecated", CLI, (o, v) -> o.deprecated = v));
-        l.add(opt("close", '\0', Arg.REQUIRED, ALL, (o, a) -> o.close.add(Values.nonNegativeInt("--close", a))));
+        l.add(opt("close", '\0', Arg.REQUIRED, CLI, (o, a) -> o.close.add(Values.nonNegativeInt("--close", a))));
         l.add(opt("pidfile", '\0', Arg.REQUIRED, DAEMONS, (o, a) -> o.pidfile = Path.of(a)));
         l.add(flag("log-pid", RST, (o, v) -> o.logPid = v));
         l.add(flag("display-stats", DR, (o, v) -> o.displayStats = v));

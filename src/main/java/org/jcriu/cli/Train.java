@@ -2,6 +2,11 @@ package org.jcriu.cli;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+
+import org.jcriu.sys.ErrnoException;
+import org.jcriu.sys.Linux;
+import org.jcriu.sys.Sys;
 
 /**
  * The AOT training run behind {@code bin/jcriu --build-aot}: exercises the command line the way
@@ -11,6 +16,37 @@ import java.nio.file.Path;
 final class Train {
     private Train() {}
 
+    /**
+     * A real dump (-R) of a sleep of our own, so the cache also holds the dump path: image
+     * classes, /proc parsers, the tracer. posix_spawn'ed (never ProcessBuilder, whose reaper
+     * would steal ptrace stops), then killed and reaped.
+     */
+    private static void trainDump(CommandLine.Env env, String dir) {
+        int devnull = org.jcriu.sys.Sys.open("/dev/null", org.jcriu.sys.Linux.O_RDWR, 0);
+        int pid;
+        try {
+            pid = org.jcriu.sys.Sys.posixSpawn("/bin/sleep", java.util.List.of("sleep", "1000"), java.util.List.of(),
+                    new int[] {devnull, devnull, devnull}, true);
+        } finally {
+            org.jcriu.sys.Sys.close(devnull);
+        }
+        try {
+            Files.createDirectories(Path.of(dir, "dump"));
+            Main.run(new String[] {"dump", "-t", Integer.toString(pid), "-D", dir + "/dump", "-R", "-v4", "-o", "dump.log"}, env);
+        } catch (Exception e) {
+            // training only: a failed dump still loaded most of what it needs
+        } finally {
+            org.jcriu.sys.Sys.kill(pid, org.jcriu.sys.Linux.SIGKILL);
+            org.jcriu.sys.Sys.waitpid(pid, 0);
+            try (var s = Files.list(Path.of(dir, "dump"))) {
+                for (Path p : s.toList()) Files.deleteIfExists(p);
+                Files.deleteIfExists(Path.of(dir, "dump"));
+            } catch (java.io.IOException e) {
+                // left in the temp dir
+            }
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         CommandLine.Env env = new CommandLine.Env(Path.of("/nonexistent/jcriu-train.conf"), null, null);
         Path dir = Files.createTempDirectory("jcriu-train");
@@ -18,16 +54,51 @@ final class Train {
             String d = dir.toString();
             Main.run(new String[] {"--version"}, env);
             Main.run(new String[] {"--help"}, env);
-            Main.run(new String[] {"dump", "-t", "1", "-D", d, "-vvvv", "-o", "dump.log", "--tcp-established"}, env);
+            // never a dump that could run: the images dir does not exist, so it stops in validation
+            Main.run(new String[] {"dump", "-t", "1", "-D", d + "/none", "-vvvv", "-o", "dump.log", "-j"}, env);
+            trainDump(env, d);
             Main.run(new String[] {"restore", "-D", d, "-d", "--bogus"}, env);
             Main.run(new String[] {"check", "-D", d, "-o", "check.log", "-v4"}, env);
             Main.run(new String[] {"check", "--feature", "uffd-noncoop", "-D", d}, env);
             Main.run(new String[] {"check", "--all", "-D", d}, env);
+            dumpAndRestore(env, dir);
         } finally {
-            try (var s = Files.list(dir)) {
-                for (Path p : s.toList()) Files.deleteIfExists(p);
+            try (var s = Files.walk(dir)) {
+                for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
             }
-            Files.deleteIfExists(dir);
+        }
+    }
+
+    /**
+     * A real dump and restore of a sleep child of ours, so the cache also holds the dump, image
+     * and restore classes. Only as root (else the commands just fail); the child, original or
+     * restored, is killed by its pid, and only while it is still our sleep.
+     */
+    private static void dumpAndRestore(CommandLine.Env env, Path dir) throws Exception {
+        if (!Files.readString(Path.of("/proc/self/status")).contains("\nUid:\t0\t")) return;
+        String sleep = Files.isExecutable(Path.of("/bin/sleep")) ? "/bin/sleep" : "/usr/bin/sleep";
+        int pid = Sys.posixSpawn(sleep, List.of("sleep", "1000"), List.of(), new int[] {-1, -1, -1}, true);
+        Path images = Files.createDirectory(dir.resolve("images"));
+        try {
+            Thread.sleep(20);
+            Main.run(new String[] {"dump", "-t", Integer.toString(pid), "-D", images.toString(), "-o", "dump.log", "-v4"}, env);
+            Main.run(new String[] {"restore", "-d", "-D", images.toString(), "-o", "restore.log", "-v4"}, env);
+        } finally {
+            killIfSleep(pid);
+        }
+    }
+
+    private static void killIfSleep(int pid) {
+        try {
+            String cmd = Files.readString(Path.of("/proc/" + pid + "/cmdline"));
+            if (cmd.startsWith("sleep\0")) Sys.kill(pid, Linux.SIGKILL);
+        } catch (java.io.IOException | ErrnoException e) {
+            // gone already
+        }
+        try {
+            Sys.waitpid(pid, Linux.WNOHANG);
+        } catch (ErrnoException e) {
+            // not our child any more (a restored task is the restorer's child, already reaped)
         }
     }
 }

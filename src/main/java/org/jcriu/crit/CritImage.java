@@ -8,8 +8,6 @@ import com.google.protobuf.UninitializedMessageException;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.math.RoundingMode;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -210,12 +208,30 @@ public final class CritImage {
     }
 
     private static void fill(Map<?, ?> d, Message.Builder b, String where) {
+        com.google.protobuf.ByteString.Output rawFields = null;
         for (FieldDescriptor f : b.getDescriptorForType().getFields()) {
             if (!d.containsKey(f.getName())) {
                 continue;
             }
             Object v = d.get(f.getName());
             String at = where + "." + f.getName();
+            if (f.getType() == FieldDescriptor.Type.STRING && hasRawBytes(v)) {
+                // Non-UTF-8 strings printed as Python bytes reprs go back as their bytes; they
+                // cannot pass through a Java String, so they are merged in wire form.
+                rawFields = rawFields == null ? com.google.protobuf.ByteString.newOutput() : rawFields;
+                com.google.protobuf.CodedOutputStream c = com.google.protobuf.CodedOutputStream.newInstance(rawFields);
+                try {
+                    for (Object e : v instanceof List<?> l ? l : List.of(v)) {
+                        byte[] raw = e instanceof String s ? PyBytes.unrepr(s) : null;
+                        c.writeBytes(f.getNumber(), com.google.protobuf.ByteString.copyFrom(raw != null ? raw
+                                : String.valueOf(e).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+                    }
+                    c.flush();
+                } catch (java.io.IOException x) {
+                    throw new IllegalStateException(x);
+                }
+                continue;
+            }
             if (f.isRepeated()) {
                 if (!(v instanceof List<?> l)) {
                     throw new CriuException(at + ": expected a list");
@@ -244,6 +260,27 @@ public final class CritImage {
                 b.setField(f, scalar(f, v, at));
             }
         }
+        if (rawFields != null) {
+            try {
+                b.mergeFrom(rawFields.toByteString());
+            } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+                throw new CriuException(where + ": " + e.getMessage());
+            }
+        }
+    }
+
+    private static boolean hasRawBytes(Object v) {
+        if (v instanceof String s) {
+            return PyBytes.unrepr(s) != null;
+        }
+        if (v instanceof List<?> l) {
+            for (Object e : l) {
+                if (e instanceof String s && PyBytes.unrepr(s) != null) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private static Map<?, ?> asMap(Object v, String at) {
@@ -400,16 +437,71 @@ public final class CritImage {
     }
 
     private static int[] ipWords(String ip, String at) {
-        byte[] b;
-        try {
-            b = InetAddress.getByName(ip.contains(":") || ip.matches("[0-9.]+") ? ip : "invalid..").getAddress();
-        } catch (UnknownHostException e) {
-            throw new CriuException(at + ": bad IP address " + ip);
-        }
+        byte[] b = ip.contains(":") ? ipv6(ip.strip(), at) : ipv4(ip.strip(), at);
         int[] w = new int[b.length / 4];
         for (int i = 0; i < w.length; i++) {
             w[i] = (b[4 * i] & 0xff) | (b[4 * i + 1] & 0xff) << 8 | (b[4 * i + 2] & 0xff) << 16 | (b[4 * i + 3] & 0xff) << 24;
         }
         return w;
+    }
+
+    private static byte[] ipv4(String s, String at) {
+        String[] p = s.split("\\.", -1);
+        if (p.length != 4) {
+            throw new CriuException(at + ": bad IP address " + s);
+        }
+        byte[] b = new byte[4];
+        for (int i = 0; i < 4; i++) {
+            if (!p[i].matches("[0-9]{1,3}") || Integer.parseInt(p[i]) > 255) {
+                throw new CriuException(at + ": bad IP address " + s);
+            }
+            b[i] = (byte) Integer.parseInt(p[i]);
+        }
+        return b;
+    }
+
+    /** IPv6 text to 16 bytes ("::" and a trailing dotted IPv4 part allowed); not InetAddress, which maps ::ffff:a.b.c.d to IPv4. */
+    private static byte[] ipv6(String s, String at) {
+        int dbl = s.indexOf("::");
+        if (dbl != s.lastIndexOf("::")) {
+            throw new CriuException(at + ": bad IP address " + s);
+        }
+        List<Integer> head = groups(dbl < 0 ? s : s.substring(0, dbl), s, at);
+        List<Integer> tail = dbl < 0 ? List.of() : groups(s.substring(dbl + 2), s, at);
+        int n = head.size() + tail.size();
+        if ((dbl < 0 && n != 8) || (dbl >= 0 && n > 7)) {
+            throw new CriuException(at + ": bad IP address " + s);
+        }
+        byte[] b = new byte[16];
+        for (int i = 0; i < head.size(); i++) {
+            b[2 * i] = (byte) (head.get(i) >> 8);
+            b[2 * i + 1] = (byte) (int) head.get(i);
+        }
+        for (int i = 0; i < tail.size(); i++) {
+            int g = 8 - tail.size() + i;
+            b[2 * g] = (byte) (tail.get(i) >> 8);
+            b[2 * g + 1] = (byte) (int) tail.get(i);
+        }
+        return b;
+    }
+
+    private static List<Integer> groups(String part, String whole, String at) {
+        List<Integer> g = new ArrayList<>();
+        if (part.isEmpty()) {
+            return g;
+        }
+        String[] p = part.split(":", -1);
+        for (int i = 0; i < p.length; i++) {
+            if (i == p.length - 1 && p[i].contains(".")) {
+                byte[] v4 = ipv4(p[i], at);
+                g.add((v4[0] & 0xff) << 8 | (v4[1] & 0xff));
+                g.add((v4[2] & 0xff) << 8 | (v4[3] & 0xff));
+            } else if (p[i].matches("[0-9a-fA-F]{1,4}")) {
+                g.add(Integer.parseInt(p[i], 16));
+            } else {
+                throw new CriuException(at + ": bad IP address " + whole);
+            }
+        }
+        return g;
     }
 }

@@ -65,6 +65,10 @@ public final class Main {
         } catch (CriuException | Json.JsonException | IllegalArgumentException e) {
             err.print("jcrit: " + e.getMessage() + "\n");
             return 1;
+        } catch (RuntimeException e) {
+            // A defect, but the user still gets one line and exit 1 rather than a trace.
+            err.print("jcrit: internal error: " + e + "\n");
+            return 1;
         } finally {
             out.flush();
         }
@@ -234,10 +238,21 @@ public final class Main {
 
     private void info(String in) {
         Map<String, Object> res = new LinkedHashMap<>();
-        try (ImageReader r = ImageReader.probe(Path.of(in))) {
+        Path file = Path.of(in);
+        try (ImageReader r = ImageReader.probe(file)) {
             ImageType t = r.type();
             res.put("magic", t.canonical().name());
-            res.put("count", count(r));
+            long n;
+            try {
+                n = critCount(r);
+            } catch (org.jcriu.image.ImageException e) {
+                // Where crit's walk would crash (an extra payload ending mid size word), count
+                // the real entries instead; real damage still fails there.
+                try (ImageReader again = ImageReader.probe(file)) {
+                    n = org.jcriu.image.ImageFile.readAll(again, false).size() - (t.firstEntry() != t.entry() && t.extra() != Extra.GHOST ? 1 : 0);
+                }
+            }
+            res.put("count", n);
         }
         out.print(Json.write(res, 4));
         out.print("\n");
@@ -248,7 +263,7 @@ public final class Main {
      * what crit prints (it miscounts images with extra payloads: the first bytes of an extra
      * are taken for the next size). Ghost files, which crit cannot count, get their real count.
      */
-    private static long count(ImageReader r) {
+    private static long critCount(ImageReader r) {
         ImageType t = r.type();
         if (t.extra() == Extra.GHOST) {
             return org.jcriu.image.ImageFile.readAll(r, false).size();

@@ -1,17 +1,16 @@
 package org.jcriu.crit;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.Descriptors.Descriptor;
 import com.google.protobuf.Descriptors.EnumValueDescriptor;
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.Message;
 import java.math.BigInteger;
-import java.net.Inet4Address;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.jcriu.image.proto.CriuFieldOpts;
 import org.jcriu.image.proto.OptsProto;
 
@@ -31,26 +30,59 @@ final class PbJson {
         return toMap(m, pretty, false);
     }
 
+    /** A field with its options resolved once: extension lookups are slow and done per value otherwise. */
+    private record Field(FieldDescriptor fd, CriuFieldOpts opts) {
+    }
+
+    private static final ConcurrentHashMap<Descriptor, Field[]> FIELDS = new ConcurrentHashMap<>();
+
+    private static Field[] fields(Descriptor d) {
+        Field[] fs = FIELDS.get(d);
+        if (fs == null) {
+            fs = d.getFields().stream().sorted((a, b) -> Integer.compare(a.getNumber(), b.getNumber()))
+                    .map(f -> new Field(f, opts(f))).toArray(Field[]::new);
+            FIELDS.put(d, fs);
+        }
+        return fs;
+    }
+
     private static Map<String, Object> toMap(Message m, boolean pretty, boolean parentHex) {
         Map<String, Object> d = new LinkedHashMap<>();
-        List<FieldDescriptor> fields = new ArrayList<>(m.getAllFields().keySet());
-        fields.sort((a, b) -> Integer.compare(a.getNumber(), b.getNumber()));
-        for (FieldDescriptor f : fields) {
-            Object value = m.getField(f);
-            CriuFieldOpts o = opts(f);
+        for (Field fi : fields(m.getDescriptorForType())) {
+            FieldDescriptor f = fi.fd();
+            CriuFieldOpts o = fi.opts();
             if (f.isRepeated()) {
-                List<?> vs = (List<?>) value;
+                int n = m.getRepeatedFieldCount(f);
+                if (n == 0) {
+                    continue;
+                }
+                List<?> vs = (List<?>) m.getField(f);
                 List<Object> out = new ArrayList<>(vs.size());
                 if (pretty && o.getIpadd()) {
                     out.add(ipText(vs));
                 } else {
-                    for (Object v : vs) {
-                        out.add(cast(f, o, v, pretty, parentHex));
+                    List<ByteString> raw = null;
+                    for (int i = 0; i < vs.size(); i++) {
+                        Object v = vs.get(i);
+                        if (v instanceof String str && str.indexOf('\uFFFD') >= 0) {
+                            raw = raw == null ? PyBytes.raw(m, f.getNumber()) : raw;
+                            out.add(PyBytes.validUtf8(raw.get(i)) ? str : PyBytes.repr(raw.get(i).toByteArray()));
+                        } else {
+                            out.add(cast(f, o, v, pretty, parentHex));
+                        }
                     }
                 }
                 d.put(f.getName(), out);
-            } else {
-                d.put(f.getName(), cast(f, o, value, pretty, parentHex));
+            } else if (m.hasField(f)) {
+                Object v = m.getField(f);
+                if (v instanceof String str && str.indexOf('\uFFFD') >= 0) {
+                    // Possibly bytes that are not UTF-8, which protobuf-java replaced.
+                    List<ByteString> raw = PyBytes.raw(m, f.getNumber());
+                    ByteString last = raw.get(raw.size() - 1);
+                    d.put(f.getName(), PyBytes.validUtf8(last) ? str : PyBytes.repr(last.toByteArray()));
+                } else {
+                    d.put(f.getName(), cast(f, o, v, pretty, parentHex));
+                }
             }
         }
         return d;
@@ -133,7 +165,8 @@ final class PbJson {
 
     private static String ipText(List<?> words) {
         byte[] b = new byte[words.size() == 1 ? 4 : 16];
-        int n = words.size() == 1 ? 1 : 4;
+        // One word is IPv4, anything else is read as the four words of IPv6 (missing ones 0).
+        int n = Math.min(words.size(), 4);
         for (int i = 0; i < n; i++) {
             // Words hold the address in network order as the kernel stores it; on a
             // little-endian host the first byte of the address is the word's low byte.
@@ -143,12 +176,11 @@ final class PbJson {
             b[4 * i + 2] = (byte) (w >>> 16);
             b[4 * i + 3] = (byte) (w >>> 24);
         }
-        try {
-            InetAddress a = InetAddress.getByAddress(b);
-            return a instanceof Inet4Address ? a.getHostAddress() : ipv6Compressed(b);
-        } catch (UnknownHostException e) {
-            throw new IllegalStateException(e);
+        if (b.length == 16) {
+            // Not InetAddress: it turns IPv4-mapped addresses into IPv4 ones, Python does not.
+            return ipv6Compressed(b);
         }
+        return (b[0] & 0xff) + "." + (b[1] & 0xff) + "." + (b[2] & 0xff) + "." + (b[3] & 0xff);
     }
 
     /** RFC 5952 text, as Python's IPv6Address.compressed (IPv4-mapped stays hex). */

@@ -120,7 +120,9 @@ public final class ImageReader implements AutoCloseable {
         if (t == null) {
             throw new UnknownMagicException(name, offset - 4, magic);
         }
-        if (t.head() != head) {
+        // A bare type magic is how every file of a V1 image set (img_version 1) starts; a head
+        // magic of the wrong kind is damage.
+        if (t.head() != head && head != Head.NONE) {
             throw new ImageException(name, 0, String.format("%s image with %s head magic", t, head == Head.NONE ? "no" : head.name().toLowerCase()));
         }
         type = t;
@@ -290,9 +292,12 @@ public final class ImageReader implements AutoCloseable {
         }
         long size = le32(b) & 0xffffffffL;
         long left = length >= 0 ? length - offset : -1;
-        if ((left >= 0 && size > left) || size > MAX_STREAM_ENTRY) {
+        if (size > MAX_STREAM_ENTRY) {
             throw new ImageException(name, at, "entry size " + size + " exceeds "
-                    + (left >= 0 && left < MAX_STREAM_ENTRY ? "the " + left + " bytes left" : "the limit of " + MAX_STREAM_ENTRY));
+                    + (left >= 0 ? "the " + left + " bytes left" : "the limit of " + MAX_STREAM_ENTRY));
+        }
+        if (left >= 0 && size > left) {
+            throw new ImageException(name, at, "short read: " + left + " of " + size + " bytes of entry payload");
         }
         return (int) size;
     }

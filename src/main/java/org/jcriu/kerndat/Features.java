@@ -82,16 +82,19 @@ public final class Features {
         return List.copyOf(ALL.keySet());
     }
 
-    /** The names, comma separated, wrapped at {@code width} with {@code indent} on every line. */
+    /** The names, comma separated, wrapped at {@code width}, every line starting with {@code indent}. */
     public static String wrappedList(String indent, int width) {
-        StringBuilder sb = new StringBuilder();
-        int pos = width + 1;
+        StringBuilder sb = new StringBuilder(indent);
+        int pos = indent.length();
         List<String> n = names();
         for (int i = 0; i < n.size(); i++) {
-            String item = n.get(i) + (i + 1 < n.size() ? ", " : "");
-            if (pos + item.length() > width) {
+            String item = n.get(i) + (i + 1 < n.size() ? "," : "");
+            if (pos > indent.length() && pos + 1 + item.length() > width) {
                 sb.append('\n').append(indent);
                 pos = indent.length();
+            } else if (pos > indent.length()) {
+                sb.append(' ');
+                pos++;
             }
             sb.append(item);
             pos += item.length();

@@ -10,7 +10,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-import org.jcriu.compel.Ptrace;
+import org.jcriu.log.Log;
+import org.jcriu.log.Logger;
 import org.jcriu.compel.Task;
 import org.jcriu.compel.Tracer;
 import org.jcriu.sys.Errno;
@@ -37,6 +38,8 @@ final class Probes {
     private static final long PAGE_IS_WRITTEN = 1 << 1, PAGE_IS_GUARD = 1 << 8;
     private static final long PM_SOFT_DIRTY = 1L << 55;
 
+    private static final Logger LOG = Log.get("check");
+
     private Probes() {}
 
     // ---- ptrace, through one traced child shared by the ptrace probes
@@ -53,8 +56,11 @@ final class Probes {
 
     private static PtraceFacts probePtrace() {
         String sleep = Files.isExecutable(Path.of("/bin/sleep")) ? "/bin/sleep" : "/usr/bin/sleep";
-        int pid = Sys.posixSpawn(sleep, List.of("sleep", "1000"), List.of(), new int[] {-1, -1, -1}, true);
+        // argv[0] names the probe in ps, for whoever wonders what jcriu just traced
+        int pid = Sys.posixSpawn(sleep, List.of("jcriu-check-probe", "1000"), List.of(), new int[] {-1, -1, -1}, true);
+        LOG.debug("spawned %s as %d", sleep, pid);
         try (Tracer tracer = Tracer.start()) {
+            LOG.debug("tracer started");
             return tracer.call(() -> {
                 String seize = null, suspend = null, rseq, filter;
                 Task t;
@@ -70,6 +76,7 @@ final class Probes {
                         return new PtraceFacts(seize, suspend, "no traced task", "no traced task");
                     }
                 }
+                LOG.debug("seized %d", pid);
                 try (Arena a = Arena.ofConfined()) {
                     MemorySegment conf = a.allocate(32, 8);
                     long r = Sys.raw(Nr.PTRACE, PTRACE_GET_RSEQ_CONFIGURATION, pid, 32, conf.address());

@@ -25,6 +25,7 @@ public final class PageWriter {
     private final PageSource source;
     private final RemoteWrite target;
     private final int threads;
+    private final boolean direct = !Boolean.getBoolean("jcriu.pages.buffered");
 
     public PageWriter(PageSource source, RemoteWrite target, int threads) {
         this.source = source;
@@ -84,8 +85,12 @@ public final class PageWriter {
         return total;
     }
 
-    private void writeChunk(Chunk c, MemorySegment buf) {
-        source.read(c.run(), c.offset(), buf);
+    private void writeChunk(Chunk c, MemorySegment buffer) {
+        MemorySegment buf = direct ? source.direct(c.run(), c.offset(), c.len()) : null;
+        if (buf == null) {
+            buf = buffer;
+            source.read(c.run(), c.offset(), buf);
+        }
         long remote = c.run().vaddr() + c.offset();
         long done = 0;
         while (done < c.len()) {

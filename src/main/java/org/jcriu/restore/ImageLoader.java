@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 
 import org.jcriu.CriuException;
+import org.jcriu.files.FileHandlers;
 import org.jcriu.image.ImageDir;
 import org.jcriu.image.ImageReader;
 import org.jcriu.image.ImageType;
@@ -82,6 +83,7 @@ public final class ImageLoader {
         Map<Integer, FileEntry> files = new HashMap<>();
         for (FileEntry f : readAll(ImageType.FILES, FileEntry.parser())) files.put(f.getId(), f);
         checkFileRefs(mm, vmas, fs, files, pid);
+        checkFdKinds(fds, files, ids.getFilesId());
         LOG.info("task %d (%s): %d VMAs, %d page runs from pages-%d.img, %d fds", pid, core.getTc().getComm(), vmas.size(),
                 pages.size(), pagesId[0], fds.size());
         return new TaskImages(root, core, ids, mm, vmas, pagesId[0], pages, fs, fds, files);
@@ -218,6 +220,23 @@ public final class ImageLoader {
         for (int id : new int[] {fs.getCwdId(), fs.getRootId()}) {
             if (!hasReg(files, id)) {
                 throw new CriuException(dir.path(ImageType.FS, pid) + ": file id " + id + " (cwd/root) is not in files.img");
+            }
+        }
+    }
+
+    /** Every fd must be of a kind jcriu can reopen: found now, nothing has to be undone. */
+    private void checkFdKinds(List<FdinfoEntry> fds, Map<Integer, FileEntry> files, int filesId) {
+        for (FdinfoEntry fd : fds) {
+            FileEntry f = files.get(fd.getId());
+            if (f == null) {
+                throw new CriuException(String.format("%s: fd %d refers to file id %d, which files.img does not describe",
+                        dir.path(ImageType.FDINFO, filesId), fd.getFd(), fd.getId()));
+            }
+            try {
+                FileHandlers.byType(f.getType());
+            } catch (CriuException e) {
+                throw new CriuException(String.format("fd %d of the dump (%s, file id %d in %s) is of a kind jcriu cannot restore yet: %s",
+                        fd.getFd(), f.getType(), f.getId(), dir.path(ImageType.FDINFO, filesId).getFileName(), e.getMessage()));
             }
         }
     }

@@ -71,6 +71,7 @@ final class MemoryRestorer {
     /** Steps before the dumped VMAs can be mapped: only the gadget and the vDSO remain. */
     void clearSeed() {
         task.mapGadget(gadget);
+        RestartBlock.reset(task, gadget);
         List<MapsLine> maps = MapsLine.of(task.tid());
         List<MapsLine> special = new ArrayList<>();
         long runStart = -1, runEnd = -1;
@@ -153,21 +154,37 @@ final class MemoryRestorer {
         List<PageRun> runs = PagePlan.inside(img.pages(), vdso);
         if (runs.isEmpty()) return;
         byte[] dumped = new byte[(int) vdso.size()];
+        long dumpedBytes = 0;
         try (Arena a = Arena.ofConfined()) {
             for (PageRun r : runs) {
                 MemorySegment buf = a.allocate(r.bytes());
                 pages.read(r, 0, buf);
                 MemorySegment.copy(buf, JAVA_BYTE, 0, dumped, (int) (r.vaddr() - vdso.start()), (int) r.bytes());
+                dumpedBytes += r.bytes();
             }
         }
+        // jcriu's own dumps taken while compel's "syscall; int3" patch sat on the vDSO's first
+        // bytes (the ELF magic) carry it in the image: put the magic back before comparing.
+        if (dumped[0] == 0x0f && dumped[1] == 0x05 && dumped[2] == (byte) 0xcc && dumped[3] == 'F') {
+            dumped[0] = 0x7f;
+            dumped[1] = 'E';
+            dumped[2] = 'L';
+            LOG.warn("the dumped vDSO carries an injection patch over its ELF header (a jcriu dump that did not undo it)");
+        }
         byte[] here = task.read(vdso.start(), (int) vdso.size());
-        if (Arrays.equals(here, dumped)) return;
-        var want = VdsoSymbols.of(dumped);
+        boolean same = true;
+        for (PageRun r : runs) {
+            int from = (int) (r.vaddr() - vdso.start()), to = from + (int) r.bytes();
+            same &= Arrays.equals(here, from, to, dumped, from, to);
+        }
+        if (same) return; // every dumped page is this kernel's (a dump may hold only the pages it touched)
+        var want = dumpedBytes == vdso.size() ? VdsoSymbols.of(dumped) : java.util.Map.<String, Long>of();
         var have = VdsoSymbols.of(here);
         if (want.isEmpty() || !want.equals(have)) {
-            throw new CriuException(String.format("The vDSO at 0x%x (%s) exports other symbols or offsets than this kernel's: "
-                    + "the task was dumped on another kernel, which jcriu cannot restore yet (dumped %s, here %s)",
-                    vdso.start(), pages.where(runs.get(0), 0), want, have));
+            throw new CriuException(String.format("The vDSO at 0x%x (%s) is not this kernel's and %s: the task was dumped "
+                    + "on another kernel, which jcriu cannot restore yet (dumped %s, here %s)", vdso.start(),
+                    pages.where(runs.get(0), 0), dumpedBytes == vdso.size() ? "exports other symbols or offsets"
+                            : "only part of it was dumped", want, have));
         }
         LOG.info("vDSO differs from the dumped one but exports the same %d symbols at the same offsets", want.size());
     }

@@ -12,6 +12,7 @@ import org.jcriu.CriuException;
 import org.jcriu.compel.Regs;
 import org.jcriu.compel.Task;
 import org.jcriu.compel.Tracer;
+import org.jcriu.dump.X86Fpu;
 import org.jcriu.files.FileRestorer;
 import org.jcriu.image.ImageDir;
 import org.jcriu.image.ImageType;
@@ -104,7 +105,7 @@ public final class Restorer {
     /** Registers, FPU state and signal mask, then the task runs (or stays stopped). */
     private void finish(Task task, TaskImages img) {
         var ti = img.core().getThreadInfo();
-        task.setXstate(XsaveImage.build(ti.getFpregs(), task.xstate()));
+        task.setXstate(X86Fpu.apply(ti.getFpregs(), task.xstate()));
         task.setRegs(regs(ti.getGpregs()));
         var th = img.core().getThreadCore();
         task.setSigmask(th.hasBlkSigset() ? th.getBlkSigset() : img.core().getTc().getBlkSigset());

@@ -34,8 +34,23 @@ final class TaskCreator {
 
     private TaskCreator() {}
 
-    /** Fails, naming the owner, when {@code pid} is taken. */
+    /** How long a zombie holding the PID may take to be reaped (a just-dumped task, killed by the dump). */
+    private static final long ZOMBIE_GRACE_NS = 5_000_000_000L;
+
+    /**
+     * Fails, naming the owner, when {@code pid} is taken. A zombie is given a few seconds: the
+     * task a dump has just killed keeps its PID until its parent (often init) reaps it.
+     */
     static void checkPidFree(int pid) {
+        long end = System.nanoTime() + ZOMBIE_GRACE_NS;
+        while (isZombie(pid) && System.nanoTime() < end) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
         String comm;
         try {
             comm = new String(Sys.readFile("/proc/" + pid + "/comm"), StandardCharsets.UTF_8).trim();
@@ -48,6 +63,16 @@ final class TaskCreator {
 
     /** The new task, and the restorer's own area (free in the dumped layout and in the task). */
     record Created(Task task, long area) {}
+
+    private static boolean isZombie(int pid) {
+        try {
+            String stat = new String(Sys.readFile("/proc/" + pid + "/stat"), StandardCharsets.UTF_8);
+            int paren = stat.lastIndexOf(')');
+            return paren > 0 && paren + 2 < stat.length() && stat.charAt(paren + 2) == 'Z';
+        } catch (ErrnoException e) {
+            return false;
+        }
+    }
 
     /**
      * Spawns and seizes the seed, then clones the task at {@code pid} from it. {@code areaSize}

@@ -64,10 +64,11 @@ final class TaskStateRestorer {
     void restoreSignals() {
         List<SaEntry> sas = tc().getSigactionsList();
         try (Scratch s = task.scratch(32)) {
-            for (int i = 0; i < sas.size() && i < Linux.NSIG; i++) {
-                int sig = i + 1;
+            // one entry per signal 1..64 except SIGKILL and SIGSTOP, which have no action
+            int i = 0;
+            for (int sig = 1; sig <= Linux.NSIG && i < sas.size(); sig++) {
                 if (sig == Linux.SIGKILL || sig == Linux.SIGSTOP) continue;
-                SaEntry sa = sas.get(i);
+                SaEntry sa = sas.get(i++);
                 ByteBuffer b = ByteBuffer.allocate(32).order(ByteOrder.LITTLE_ENDIAN);
                 b.putLong(sa.getSigaction()).putLong(sa.getFlags()).putLong(sa.getRestorer()).putLong(sa.getMask());
                 s.put(0, b.array());

@@ -148,7 +148,7 @@ class CliIT {
         assertFails(jcriu("pre-dump", "-t", "1"), "Error: command 'pre-dump' is not implemented yet\n");
         assertFails(jcriu("lazy-pages"), "Error: command 'lazy-pages' is not implemented yet\n");
         assertFails(jcriu("cpuinfo", "dump"), "Error: command 'cpuinfo dump' is not implemented yet\n");
-        assertFails(jcriu("check", "--close", "7"), "Error: option --close is not implemented yet for 'check'\n");
+        assertFails(jcriu("restore", "--lazy-pages"), "Error: option --lazy-pages is not implemented yet for 'restore'\n");
     }
 
     @Test
@@ -168,6 +168,30 @@ class CliIT {
         assertEquals(0, r.rc());
         assertTrue(r.out().matches("(?s)\\(\\d\\d\\.\\d{6}\\) Version: 4\\.2 \\(gitid v4\\.2-0-jcriu-.*Looks good\\.\n"), r.out());
         assertEquals("", r.err());
+    }
+
+    @Test
+    void closeInheritedFd() throws Exception {
+        Path sh = Path.of("/bin/bash");
+        Result r = run(sh, Map.of(), "-c", "exec 7</dev/null; exec \"$0\" check --close 7 -v3 -o -", LAUNCHER.toString());
+        assertTrue(r.out().contains("Closing fd 7 (/dev/null)"), r.out());
+        assertTrue(r.out().endsWith("Looks good.\n"), r.out());
+        assertEquals(0, r.rc());
+    }
+
+    @Test
+    void nonRootLikeCriu() throws Exception {
+        Path setpriv = Path.of("/usr/bin/setpriv");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(setpriv), "setpriv not installed");
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+        String[] nobody = {"--reuid=65534", "--regid=65534", "--clear-groups"};
+        List<String> a = new ArrayList<>(List.of(nobody));
+        a.addAll(List.of(LAUNCHER.toString(), "check"));
+        assertFails(run(setpriv, Map.of(), a.toArray(String[]::new)),
+                "Error: jcriu needs root, CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE (effective capabilities: 0x0)\n");
+        List<String> c = new ArrayList<>(List.of(nobody));
+        c.addAll(List.of("--inh-caps=+checkpoint_restore", "--ambient-caps=+checkpoint_restore", LAUNCHER.toString(), "check"));
+        assertFails(run(setpriv, Map.of(), c.toArray(String[]::new)), "Error: Running as non-root requires '--unprivileged'\n");
     }
 
     @Test

@@ -4,7 +4,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Random;
 import java.util.stream.Stream;
 
 /**
@@ -56,5 +58,35 @@ public final class Fixtures {
 
     public static boolean isRaw(Path p) {
         return p.getFileName().toString().matches("pages-\\d+\\.img");
+    }
+
+    /** A seeded random damage: bit flips, truncation, a size-like word overwritten, or an inserted byte. */
+    public static byte[] mutate(byte[] orig, Random rnd) {
+        byte[] b = orig.clone();
+        switch (rnd.nextInt(4)) {
+            case 0 -> {
+                for (int i = 1 + rnd.nextInt(8); i > 0; i--) {
+                    b[rnd.nextInt(b.length)] ^= (byte) (1 << rnd.nextInt(8));
+                }
+            }
+            case 1 -> b = Arrays.copyOf(b, rnd.nextInt(b.length));
+            case 2 -> {
+                // Overwrite a size-like word anywhere with a large value.
+                int at = b.length < 4 ? 0 : rnd.nextInt(b.length - 3);
+                int v = rnd.nextBoolean() ? -1 : rnd.nextInt();
+                if (b.length >= 4) {
+                    ImageWriter.putLe32(b, at, v);
+                }
+            }
+            default -> {
+                int at = rnd.nextInt(b.length);
+                byte[] c = new byte[b.length + 1];
+                System.arraycopy(b, 0, c, 0, at);
+                c[at] = (byte) rnd.nextInt();
+                System.arraycopy(b, at, c, at + 1, b.length - at);
+                b = c;
+            }
+        }
+        return b;
     }
 }

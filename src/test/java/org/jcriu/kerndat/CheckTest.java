@@ -74,6 +74,16 @@ class CheckTest {
     }
 
     @Test
+    void kerndatCachesAnswers() {
+        assertEquals(true, Kerndat.has("uffd-wp"));
+        assertEquals(true, Kerndat.has("pidfd_store"));
+        assertEquals(false, Kerndat.has("mem_dirty_track"));
+        assertEquals("mem_dirty_track: no soft-dirty bit in /proc/PID/pagemap (CONFIG_MEM_SOFT_DIRTY)",
+                Kerndat.why("mem_dirty_track"));
+        assertThrows(IllegalArgumentException.class, () -> Kerndat.has("warp_drive"));
+    }
+
+    @Test
     void listHasCriusNames() {
         Options o = new Options();
         o.feature = "list";

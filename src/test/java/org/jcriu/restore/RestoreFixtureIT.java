@@ -77,6 +77,38 @@ class RestoreFixtureIT {
     }
 
     @Test
+    void leaveStoppedWritesPidfile() throws IOException {
+        Path pidfile = tmp.resolve("pid");
+        Jcriu.Result r = Jcriu.run("restore", "-d", "-s", "--pidfile", pidfile, "-D", dump);
+        assertEquals(0, r.exit(), r.all());
+        assertEquals(Integer.toString(PID), Files.readString(pidfile));
+        assertTrue(Procs.status(PID, "State").startsWith("T"), "not stopped: " + Procs.status(PID, "State"));
+        assertEquals("0", Procs.status(PID, "TracerPid"));
+        ProcessHandle.of(PID).orElseThrow();
+        new ProcessBuilder("kill", "-CONT", Integer.toString(PID)).inheritIO().start().onExit().join();
+        Procs.sleep(200);
+        assertTrue(Procs.status(PID, "State").startsWith("S"), "after SIGCONT: " + Procs.status(PID, "State"));
+    }
+
+    /** Without -d jcriu is the task's parent: it waits and exits with the task's status. */
+    @Test
+    void withoutDetachJcriuExitsWithTheTaskStatus() throws Exception {
+        List<String> cmd = new java.util.ArrayList<>(List.of(Path.of("bin", "jcriu").toAbsolutePath().toString(), "restore", "-D",
+                dump.toString()));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(tmp.resolve("out").toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())).start();
+        long end = System.nanoTime() + 20_000_000_000L;
+        while (!(Procs.exists(PID) && "0".equals(Procs.status(PID, "TracerPid"))) && System.nanoTime() < end) Procs.sleep(20);
+        Procs.sleep(200);
+        assertTrue(p.isAlive(), Files.readString(tmp.resolve("out")));
+        assertEquals(Long.toString(p.pid()), Procs.status(PID, "PPid"));
+        new ProcessBuilder("kill", "-TERM", Integer.toString(PID)).inheritIO().start().onExit().join();
+        assertTrue(p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS));
+        assertEquals(128 + 15, p.exitValue(), Files.readString(tmp.resolve("out")));
+        assertFalse(Procs.exists(PID));
+    }
+
+    @Test
     void pidInUseFailsNamingItsOwnerAndLeavesNothing() throws IOException {
         assertEquals(0, Jcriu.run("restore", "-d", "-D", dump).exit());
         Jcriu.Result r = Jcriu.run("restore", "-d", "-D", dump);

@@ -14,7 +14,8 @@ import java.util.concurrent.TimeUnit;
  * re-parented to init when it exits, like the original workloads (see {@link Workload}).
  */
 public final class Jcriu {
-    public record Result(int exit, String stdout, String stderr) {
+    /** @param stdin the write end of jcriu's stdin pipe when asked for with {@link #runWithStdinPipe}, else null */
+    public record Result(int exit, String stdout, String stderr, java.io.OutputStream stdin) {
         public String all() {
             return stdout + stderr;
         }
@@ -24,6 +25,15 @@ public final class Jcriu {
 
     public static Result run(Object... args) {
         return run(null, args);
+    }
+
+    /**
+     * With a pipe as jcriu's stdin whose write end stays open in {@link Result#stdin()} (close it
+     * when done): a restored task given that pipe (--inherit-fd fd[0]:pipe:[INODE]) keeps a
+     * writer, like a task whose pipeline is still there.
+     */
+    public static Result runWithStdinPipe(Object... args) {
+        return run(ProcessBuilder.Redirect.PIPE, args);
     }
 
     /** With {@code stdin} as the child's stdin (null: /dev/null). */
@@ -42,7 +52,8 @@ public final class Jcriu {
                     p.destroyForcibly();
                     throw new IllegalStateException("jcriu timed out: " + cmd);
                 }
-                return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+                return new Result(p.exitValue(), Files.readString(out), Files.readString(err),
+                        stdin == ProcessBuilder.Redirect.PIPE ? p.getOutputStream() : null);
             } finally {
                 Files.deleteIfExists(out);
                 Files.deleteIfExists(err);
@@ -55,7 +66,8 @@ public final class Jcriu {
         }
     }
 
-    static List<String> launcher() {
+    /** The command that runs jcriu (bin/jcriu, or java -jar target/jcriu.jar). */
+    public static List<String> launcher() {
         Path bin = Path.of("bin", "jcriu").toAbsolutePath();
         if (Files.isExecutable(bin)) return List.of(bin.toString());
         String home = System.getenv().getOrDefault("JAVA_HOME", "/usr/lib/jvm/temurin-25-jdk-amd64");

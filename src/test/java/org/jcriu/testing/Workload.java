@@ -33,13 +33,16 @@ import java.util.List;
  * }   // close() SIGKILLs the pid if it is still alive
  * }</pre>
  * Restored tasks keep their pid, so {@link #close()} also cleans up after a restore; pids
- * added with {@link #alsoKill} are killed too.
+ * added with {@link #alsoKill} are killed too. A dump kills the task but its parent (init) reaps
+ * it a little later: call {@link #waitGone} before restoring, or the pid is still taken.
+ * Round trip: see org.jcriu.dump.RoundTripIT.
  */
 public final class Workload implements AutoCloseable {
     private final Path dir;
     private final int pid;
     private final Process setsid;
     private final List<Integer> extra = new ArrayList<>();
+    private final List<AutoCloseable> closeables = new ArrayList<>();
 
     private Workload(Path dir, int pid, Process setsid) {
         this.dir = dir;
@@ -130,6 +133,22 @@ public final class Workload implements AutoCloseable {
         extra.add(otherPid);
     }
 
+    /** Keeps {@code c} open until {@link #close()} (e.g. the stdin pipe given to a restored task). */
+    public void alsoClose(AutoCloseable c) {
+        closeables.add(c);
+    }
+
+    /** Waits until the pid is gone from /proc (killed and reaped by init), as a restore needs. */
+    public void waitGone(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try {
+            while (Files.exists(Path.of("/proc/" + pid)) && System.nanoTime() < deadline) Thread.sleep(5);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (Files.exists(Path.of("/proc/" + pid))) throw new IllegalStateException("pid " + pid + " still exists: " + ProcState.describe(pid));
+    }
+
     /** Sends SIGTERM and waits for the verdict the workload writes. */
     public String terminateAndVerdict() {
         ProcState.signal(pid, "TERM");
@@ -158,6 +177,13 @@ public final class Workload implements AutoCloseable {
         for (int p : extra) ProcState.kill9(p);
         if (setsid != null) {
             setsid.destroyForcibly();
+        }
+        for (AutoCloseable c : closeables) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                // already closed
+            }
         }
     }
 }

@@ -16,11 +16,20 @@ public final class Workloads {
 
     private Workloads() {}
 
-    /** The executable for a C workload ("counter" for counter.c), compiled if needed. */
+    /**
+     * The executable for a C workload ("counter" for counter.c), compiled if needed; named after
+     * the source's checksum so that an edited workload is never run from a stale binary.
+     */
     public static synchronized Path binary(String name) {
-        Path out = DIR.resolve(name);
-        if (Files.isExecutable(out)) return out;
         Path src = resource(name + ".c");
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        try {
+            crc.update(Files.readAllBytes(src));
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        Path out = DIR.resolve(name + "-" + Long.toHexString(crc.getValue()));
+        if (Files.isExecutable(out)) return out;
         run("gcc", "-O1", "-g", "-o", out.toString(), src.toString());
         return out;
     }

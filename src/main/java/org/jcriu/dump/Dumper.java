@@ -1,0 +1,271 @@
+package org.jcriu.dump;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.jcriu.CriuException;
+import org.jcriu.compel.Ptrace;
+import org.jcriu.compel.Regs;
+import org.jcriu.compel.Task;
+import org.jcriu.compel.Tracer;
+import org.jcriu.files.DumpFiles;
+import org.jcriu.files.OpenFd;
+import org.jcriu.image.ImageDir;
+import org.jcriu.image.ImageType;
+import org.jcriu.image.ImageWriter;
+import org.jcriu.image.proto.CoreEntry;
+import org.jcriu.image.proto.FsEntry;
+import org.jcriu.image.proto.MmEntry;
+import org.jcriu.image.proto.PagemapHead;
+import org.jcriu.image.proto.PstreeEntry;
+import org.jcriu.image.proto.TaskCoreEntry;
+import org.jcriu.image.proto.ThreadCoreEntry;
+import org.jcriu.image.proto.ThreadInfoX86;
+import org.jcriu.log.Log;
+import org.jcriu.log.Logger;
+import org.jcriu.opts.Options;
+import org.jcriu.proc.Auxv;
+import org.jcriu.proc.Limits;
+import org.jcriu.proc.Maps;
+import org.jcriu.proc.ProcFs;
+import org.jcriu.proc.Stat;
+import org.jcriu.proc.Status;
+import org.jcriu.proc.Vma;
+import org.jcriu.sys.ErrnoException;
+import org.jcriu.sys.Linux;
+import org.jcriu.sys.Nr;
+import org.jcriu.sys.Sys;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * {@code jcriu dump}: checkpoints one single-threaded process into CRIU 4.2 images.
+ *
+ * <p>Phases: (1) refuse from /proc what this slice cannot dump, touching nothing; (2) seize and
+ * stop the task on the tracer thread; (3) check again and collect /proc state; (4) copy memory
+ * on worker threads while the task stays stopped; (5) ask the task, by injected syscalls, what
+ * only it knows; (6) write the images; (7) kill it (default), detach (-R) or leave it stopped
+ * (-s). Any failure after (2) detaches with registers, signal mask and memory as they were, so
+ * the process carries on untouched.
+ */
+public final class Dumper {
+    private static final Logger LOG = Log.get("dump");
+    /** Syscall restart codes the kernel leaves in rax of a task stopped inside a syscall. */
+    private static final long EINTR = 4, ERESTARTSYS = -512, ERESTARTNOINTR = -513, ERESTARTNOHAND = -514, ERESTART_RESTARTBLOCK = -516;
+    private static final int PTRACE_GET_THREAD_AREA = 25, PTRACE_GET_RSEQ_CONFIGURATION = 0x420f;
+    private static final int GDT_ENTRY_TLS_MIN = 12, GDT_ENTRY_TLS_NUM = 3;
+
+    private final Options opts;
+    private final int pid;
+    private final ImageDir dir;
+
+    private Dumper(Options opts) {
+        this.opts = opts;
+        this.pid = opts.pid;
+        Path d = opts.imagesDir != null ? opts.imagesDir : Path.of(".");
+        if (!Files.isDirectory(d)) throw new CriuException("Images directory " + d + " does not exist");
+        this.dir = new ImageDir(d);
+    }
+
+    /** Dumps {@code opts.pid} into {@code opts.imagesDir}; returns 0, or throws a CriuException saying what failed. */
+    public static int run(Options opts) {
+        return new Dumper(opts).dump();
+    }
+
+    private int dump() {
+        long t0 = System.nanoTime();
+        LOG.debug("checking task %d", pid);
+        TaskChecks.exists(pid);
+        // (1) Everything refusable is refused before the task is touched.
+        Status status = Status.read(pid);
+        Stat stat = Stat.read(pid);
+        TaskChecks.check(pid, status, stat, opts, 0);
+        DumpFiles precheck = new DumpFiles(opts);
+        precheck.check(DumpFiles.scan(pid));
+        VmaPlan.build(pid, Maps.read(pid), null);
+        LOG.info("Dumping task %d (%s)", pid, stat.comm());
+
+        try (Tracer tracer = Tracer.start()) {
+            long tSeize = System.nanoTime();
+            Task task = tracer.call(() -> Task.seize(tracer, pid));
+            long tFrozen = System.nanoTime();
+            boolean done = false;
+            try {
+                Result r = collectAndWrite(tracer, task, tFrozen, tSeize, t0);
+                finish(tracer, task);
+                done = true;
+                LOG.info("Dumped task %d: %d pages in %.1f ms", pid, r.pagesWritten, (System.nanoTime() - t0) / 1e6);
+            } finally {
+                if (!done) task.close();
+            }
+        }
+        return 0;
+    }
+
+    private record Result(long pagesWritten) {}
+
+    private Result collectAndWrite(Tracer tracer, Task task, long tFrozen, long tSeize, long t0) {
+        // (3) The task may have changed between the checks and the stop.
+        Status status = Status.read(pid);
+        Stat stat = Stat.read(pid);
+        TaskChecks.check(pid, status, stat, opts, tracer.tid());
+        TaskChecks.noPendingSignals(pid, status);
+        DumpFiles files = new DumpFiles(opts);
+        List<Vma> vmas = Maps.read(pid);
+        VmaPlan plan = VmaPlan.build(pid, vmas, files);
+        List<OpenFd> fds = DumpFiles.scan(pid);
+        files.dumpFds(fds);
+        long[][] limits = Limits.read(pid);
+        long[] auxv = Auxv.read(pid);
+        String exe = ProcFs.readlink(ProcFs.pidDir(pid).resolve("exe"));
+        int exeId = files.pathFile(exe, Sys.stat("/proc/" + pid + "/exe"), Linux.O_RDONLY);
+        String cwd = ProcFs.readlink(ProcFs.pidDir(pid).resolve("cwd"));
+        String root = ProcFs.readlink(ProcFs.pidDir(pid).resolve("root"));
+        int cwdId = files.pathFile(cwd, Sys.stat("/proc/" + pid + "/cwd"), Linux.O_RDONLY);
+        int rootId = files.pathFile(root, Sys.stat("/proc/" + pid + "/root"), Linux.O_RDONLY);
+        int personality = (int) Long.parseLong(ProcFs.readString(pid, "personality").strip(), 16);
+        long loginuid = Long.parseLong(ProcFs.readString(pid, "loginuid").strip());
+        int oomScoreAdj = Integer.parseInt(ProcFs.readString(pid, "oom_score_adj").strip());
+
+        // (4) Memory, before any injection: injections patch a word of the vDSO and use scratch
+        // space on the stack until detach/close, and both areas are saved.
+        long tMem = System.nanoTime();
+        LOG.debug("collected /proc state in %.1f ms", (tMem - tFrozen) / 1e6);
+        PageScan.Result scan = PageScan.scan(pid, plan.areas());
+        LOG.debug("pagemap scanned in %.1f ms: %d pages in %d runs", (System.nanoTime() - tMem) / 1e6, scan.pagesToWrite(), scan.runs().size());
+        try (ImageWriter pm = dir.create(ImageType.PAGEMAP, pid)) {
+            pm.write(PagemapHead.newBuilder().setPagesId(1).build());
+            for (PageScan.Run run : scan.runs()) pm.write(run.entry());
+        }
+        PageWriter pw = new PageWriter(pid);
+        pw.write(scan.runs(), dir.path(ImageType.PAGES, 1), Integer.getInteger("jcriu.pageThreads", Math.max(1, Runtime.getRuntime().availableProcessors())));
+        long memNs = System.nanoTime() - tMem;
+        LOG.debug("memory written in %.1f ms", memNs / 1e6);
+
+        // (5) What only the task (or its tracer) can tell.
+        TracerData td = tracer.call(() -> TracerData.collect(task));
+        long[] robust = robustList(pid);
+        LOG.debug("tracer data and injected syscalls took %.1f ms", (System.nanoTime() - tMem - memNs) / 1e6);
+
+        // (6) Images.
+        ThreadInfoX86.Builder ti = ThreadInfoX86.newBuilder().setClearTidAddr(td.inj.clearTidAddr())
+                .setGpregs(Images.gpregs(restartable(td.regs, pid))).setFpregs(X86Fpu.toImage(td.xstate));
+        for (int i = 0; i < GDT_ENTRY_TLS_NUM; i++) ti.addTls(Images.tls(GDT_ENTRY_TLS_MIN + i, td.tls[i]));
+        TaskCoreEntry.Builder tc = TaskCoreEntry.newBuilder()
+                .setTaskState(td.wasStopped ? Images.TASK_STOPPED : Images.TASK_ALIVE).setExitCode(0)
+                .setPersonality(personality).setFlags((int) stat.flags()).setBlkSigset(td.sigmask).setComm(stat.comm())
+                .setTimers(Images.timers(td.inj.itimers())).setRlimits(Images.rlimits(limits)).setCgSet(1)
+                .setSignalsS(Images.noSignals()).setLoginuid((int) loginuid).setOomScoreAdj(oomScoreAdj)
+                .setChildSubreaper(td.inj.childSubreaper());
+        if (td.wasStopped) tc.setStopSigno(Linux.SIGSTOP);
+        // One entry per signal except SIGKILL and SIGSTOP, whose actions cannot change (62 entries, as CRIU).
+        for (int sig = 1; sig <= Linux.NSIG; sig++) {
+            if (sig != Linux.SIGKILL && sig != Linux.SIGSTOP) tc.addSigactions(Images.sigaction(td.inj.sigactions()[sig - 1]));
+        }
+        ThreadCoreEntry.Builder thc = ThreadCoreEntry.newBuilder().setFutexRla(robust[0]).setFutexRlaLen((int) robust[1])
+                .setSchedNice((int) stat.nice()).setSchedPolicy((int) stat.policy()).setSas(Images.sas(td.inj))
+                .setSignalsP(Images.noSignals()).setCreds(Images.creds(status, td.inj.secbits())).setComm(stat.comm())
+                .setCgSet(1);
+        if (td.rseq != null) thc.setRseqEntry(td.rseq);
+        CoreEntry core = Images.core(ti.build(), tc.build(), thc.build());
+
+        MmEntry.Builder mm = MmEntry.newBuilder().setMmStartCode(stat.startCode()).setMmEndCode(stat.endCode())
+                .setMmStartData(stat.startData()).setMmEndData(stat.endData()).setMmStartStack(stat.startStack())
+                .setMmStartBrk(stat.startBrk()).setMmBrk(td.inj.brk()).setMmArgStart(stat.argStart())
+                .setMmArgEnd(stat.argEnd()).setMmEnvStart(stat.envStart()).setMmEnvEnd(stat.envEnd())
+                .setExeFileId(exeId).setDumpable(td.inj.dumpable()).setThpDisabled(td.inj.thpDisabled());
+        for (long a : auxv) mm.addMmSavedAuxv(a);
+        mm.addAllVmas(plan.entries());
+
+        Images.writeOne(dir, ImageType.INVENTORY, Images.inventory());
+        Images.writeOne(dir, ImageType.PSTREE, PstreeEntry.newBuilder().setPid(pid).setPpid(0).setPgid(stat.pgid())
+                .setSid(stat.sid()).addThreads(pid).build());
+        Images.writeOne(dir, ImageType.IDS, Images.ids(Images.TASK_OBJ_ID), pid);
+        Images.writeOne(dir, ImageType.CORE, core, pid);
+        Images.writeOne(dir, ImageType.MM, mm.build(), pid);
+        Images.writeOne(dir, ImageType.FS, FsEntry.newBuilder().setCwdId(cwdId).setRootId(rootId).setUmask(status.umask()).build(), pid);
+        files.write(dir, Images.TASK_OBJ_ID);
+        Images.writeOne(dir, ImageType.TIMENS, Images.timens(), 0);
+        Images.writeOne(dir, ImageType.SECCOMP, Images.seccomp());
+        long now = System.nanoTime();
+        org.jcriu.image.proto.StatsEntry stats = Images.stats((tFrozen - tSeize) / 1000, (now - tFrozen) / 1000,
+                memNs / 1000, pw.writeNanos() / 1000, scan.pagesScanned(), scan.pagesToWrite(), scan.runs().size());
+        Images.writeOne(dir, ImageType.STATS, stats, "dump");
+        if (opts.displayStats) org.jcriu.log.StatsDisplay.print(stats);
+        return new Result(scan.pagesToWrite());
+    }
+
+    /** (7) What becomes of the task once its images are complete. */
+    private void finish(Tracer tracer, Task task) {
+        if (opts.leaveRunning) {
+            tracer.run(task::detach);
+        } else if (opts.leaveStopped) {
+            tracer.run(task::detachStopped);
+        } else {
+            tracer.run(task::kill);
+        }
+    }
+
+    /**
+     * Registers as the task must resume after restore: a task stopped inside an interrupted
+     * syscall has the kernel's restart code in rax; restore does not come back through that
+     * syscall's exit, so the restart is made explicit (criu's get_task_regs does the same).
+     */
+    static Regs restartable(Regs r, int pid) {
+        Regs o = r.copy();
+        if (r.origRax() < 0) return o;
+        long ax = (int) r.rax();
+        if (ax == ERESTARTSYS || ax == ERESTARTNOINTR || ax == ERESTARTNOHAND) {
+            o.set(Regs.RAX, r.origRax()).set(Regs.RIP, r.rip() - 2);
+        } else if (ax == ERESTART_RESTARTBLOCK) {
+            // The restart block (e.g. the time left of a nanosleep) lives in the kernel and is
+            // not saved: the syscall returns EINTR, as with criu ("Will restore with interrupted
+            // system call"). Restarting with restart_syscall would run whatever restart block the
+            // restored thread inherited from the task it was cloned from.
+            LOG.warn("Will restore %d with interrupted system call", pid);
+            o.set(Regs.RAX, -EINTR);
+        }
+        return o;
+    }
+
+    /** get_robust_list() of the task, asked from outside: {head, len}. */
+    private static long[] robustList(int pid) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment head = a.allocate(8, 8), len = a.allocate(8, 8);
+            Sys.check("get_robust_list(" + pid + ")", Nr.GET_ROBUST_LIST, pid, head.address(), len.address());
+            return new long[] {head.get(JAVA_LONG, 0), len.get(JAVA_LONG, 0)};
+        }
+    }
+
+    /** Everything read on the tracer thread while the task is stopped. */
+    private record TracerData(Regs regs, byte[] xstate, long sigmask, boolean wasStopped, int[][] tls,
+                              org.jcriu.image.proto.RseqEntry rseq, Injected inj) {
+        static TracerData collect(Task t) {
+            Regs regs = t.regs();
+            byte[] xs = t.xstate();
+            int[][] tls = new int[GDT_ENTRY_TLS_NUM][];
+            org.jcriu.image.proto.RseqEntry rseq = null;
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment d = a.allocate(32, 8);
+                for (int i = 0; i < GDT_ENTRY_TLS_NUM; i++) {
+                    d.fill((byte) 0);
+                    Ptrace.request(PTRACE_GET_THREAD_AREA, t.tid(), GDT_ENTRY_TLS_MIN + i, d.address(), "PTRACE_GET_THREAD_AREA");
+                    tls[i] = new int[] {d.get(JAVA_INT, 0), d.get(JAVA_INT, 4), d.get(JAVA_INT, 8), d.get(JAVA_INT, 12)};
+                }
+                d.fill((byte) 0);
+                try {
+                    Ptrace.request(PTRACE_GET_RSEQ_CONFIGURATION, t.tid(), 24, d.address(), "PTRACE_GET_RSEQ_CONFIGURATION");
+                    long ptr = d.get(JAVA_LONG, 0);
+                    if (ptr != 0) rseq = Images.rseq(ptr, d.get(JAVA_INT, 8), d.get(JAVA_INT, 12));
+                } catch (ErrnoException e) {
+                    LOG.debug("no rseq configuration for task %d: %s", t.tid(), e.getMessage());
+                }
+            }
+            Injected inj = Injected.collect(t);
+            return new TracerData(regs, xs, t.sigmask(), t.wasStopped(), tls, rseq, inj);
+        }
+    }
+}

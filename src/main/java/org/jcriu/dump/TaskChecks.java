@@ -1,0 +1,85 @@
+package org.jcriu.dump;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.jcriu.CriuException;
+import org.jcriu.opts.Options;
+import org.jcriu.proc.ProcFs;
+import org.jcriu.proc.Stat;
+import org.jcriu.proc.Status;
+import org.jcriu.sys.Errno;
+import org.jcriu.sys.Sys;
+
+/**
+ * What this slice cannot dump, found from /proc before the task is touched (and again once it
+ * is stopped, since it may have changed in between). Each refusal names the task and what is
+ * unsupported; the task is left as it was.
+ */
+final class TaskChecks {
+    /** Namespaces compared with jcriu's own; a task in another one is refused. */
+    static final String[] NAMESPACES = {"pid", "net", "ipc", "uts", "mnt", "user", "cgroup", "time"};
+
+    private TaskChecks() {}
+
+    static void exists(int pid) {
+        if (pid <= 0) throw new CriuException(Errno.ESRCH, "No process to dump: give its pid with -t/--tree");
+        if (!Files.isDirectory(ProcFs.pidDir(pid))) throw new CriuException(Errno.ESRCH, "Process " + pid + " does not exist");
+        if (pid == Sys.getpid()) throw new CriuException("Process " + pid + " is jcriu itself");
+    }
+
+    /** {@code ourTracer}: our tracer thread's tid once the task is seized, else 0. */
+    static void check(int pid, Status st, Stat stat, Options opts, int ourTracer) {
+        char state = st.state();
+        if (state == 'Z' || state == 'X') throw new CriuException("Can't dump task " + pid + ": it is a zombie");
+        int threads = st.threads();
+        if (threads != 1) {
+            throw new CriuException("Can't dump task " + pid + ": it has " + threads + " threads; multi-threaded tasks are not supported yet");
+        }
+        String children = readChildren(pid);
+        if (!children.isEmpty()) {
+            throw new CriuException("Can't dump task " + pid + ": it has children (" + children + "); process trees are not supported yet");
+        }
+        int tracer = st.tracerPid();
+        if (tracer != 0 && tracer != ourTracer) throw new CriuException(Errno.EPERM, "Can't dump task " + pid + ": it is traced by process " + tracer);
+        if (st.has("Seccomp") && st.getInt("Seccomp") != 0) {
+            throw new CriuException("Can't dump task " + pid + ": it runs under seccomp, which is not supported yet");
+        }
+        if (!opts.shellJob && (stat.sid() != pid || stat.pgid() != pid)) {
+            throw new CriuException("Can't dump task " + pid + ": it is not a session and group leader (sid " + stat.sid()
+                    + ", pgid " + stat.pgid() + "); for a job started from a shell use --shell-job (-j)");
+        }
+        for (String ns : NAMESPACES) {
+            if (!nsLink(pid, ns).equals(nsLink(Sys.getpid(), ns))) {
+                throw new CriuException("Can't dump task " + pid + ": it is in another " + ns
+                        + " namespace than jcriu; namespaces are not supported yet");
+            }
+        }
+    }
+
+    /** Signals queued for the task would be lost: refuse rather than drop them. */
+    static void noPendingSignals(int pid, Status st) {
+        long pnd = st.getHex("SigPnd") | st.getHex("ShdPnd");
+        if (pnd != 0) {
+            throw new CriuException(String.format("Can't dump task %d: it has pending signals (mask 0x%x); "
+                    + "dumping pending signals is not supported yet", pid, pnd));
+        }
+    }
+
+    static String nsLink(int pid, String ns) {
+        try {
+            return Files.readSymbolicLink(Path.of("/proc", Integer.toString(pid), "ns", ns)).toString();
+        } catch (IOException e) {
+            return "?";
+        }
+    }
+
+    private static String readChildren(int pid) {
+        Path p = Path.of("/proc", Integer.toString(pid), "task", Integer.toString(pid), "children");
+        try {
+            return Files.readString(p).strip();
+        } catch (IOException e) {
+            return "";
+        }
+    }
+}

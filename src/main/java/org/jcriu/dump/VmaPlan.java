@@ -1,0 +1,161 @@
+package org.jcriu.dump;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.jcriu.CriuException;
+import org.jcriu.files.DumpFiles;
+import org.jcriu.image.proto.VmaEntry;
+import org.jcriu.proc.Vma;
+import org.jcriu.sys.ErrnoException;
+import org.jcriu.sys.Linux;
+import org.jcriu.sys.Stat;
+import org.jcriu.sys.Sys;
+
+/**
+ * Turns /proc/PID/smaps into CRIU's vma_entry list and says which pages of each area the
+ * memory dump saves. Status bits and flags follow what CRIU 4.2 writes (see the sleep fixture):
+ * the stack carries no STACK bit, [vvar] and [vvar_vclock] form one VVAR area, [vsyscall] is
+ * not REGULAR.
+ */
+public final class VmaPlan {
+    // criu/include/image.h VMA_* status bits (facts of the image format).
+    public static final int VMA_AREA_REGULAR = 1, VMA_AREA_STACK = 1 << 1, VMA_AREA_VSYSCALL = 1 << 2,
+            VMA_AREA_VDSO = 1 << 3, VMA_AREA_HEAP = 1 << 5, VMA_FILE_PRIVATE = 1 << 6, VMA_FILE_SHARED = 1 << 7,
+            VMA_ANON_SHARED = 1 << 8, VMA_ANON_PRIVATE = 1 << 9, VMA_AREA_VVAR = 1 << 12;
+    static final int MAP_LOCKED = 0x2000;
+    // madvise advice numbers; vma_entry.madv is a bit set of 1 << advice.
+    private static final int MADV_DONTFORK = 10, MADV_MERGEABLE = 12, MADV_HUGEPAGE = 14, MADV_NOHUGEPAGE = 15,
+            MADV_DONTDUMP = 16, MADV_WIPEONFORK = 18;
+
+    /** How the memory dump treats an area's pages. */
+    public enum Pages {
+        /** Nothing saved: shared file mappings (the file has the data), vvar, vsyscall. */
+        NONE,
+        /** Present or swapped pages, zero page excepted; restorable lazily (PE_LAZY). */
+        ANON_LAZY,
+        /** As ANON_LAZY but not lazily restorable (locked memory). */
+        ANON,
+        /** Every page, present or not: the vDSO, whose content restore compares with the running kernel's. */
+        ALL,
+        /** Only pages that were copied on write (anonymous) or swapped out; the rest is in the file. */
+        FILE_PRIVATE
+    }
+
+    public record Area(long start, long end, Pages pages) {}
+
+    private final List<VmaEntry> entries = new ArrayList<>();
+    private final List<Area> areas = new ArrayList<>();
+
+    public List<VmaEntry> entries() {
+        return entries;
+    }
+
+    public List<Area> areas() {
+        return areas;
+    }
+
+    /**
+     * Checks every area is supported (no side effects) when {@code files} is null, else also
+     * registers the mapped files and builds the entries.
+     */
+    public static VmaPlan build(int pid, List<Vma> vmas, DumpFiles files) {
+        VmaPlan p = new VmaPlan();
+        VmaEntry.Builder prevVvar = null;
+        long prevFileDev = -1, prevFileIno = -1;
+        int prevFileFlags = -1, prevFileId = -1;
+        for (Vma v : vmas) {
+            refuseUnsupported(pid, v);
+            VmaEntry.Builder e = VmaEntry.newBuilder().setStart(v.start()).setEnd(v.end()).setPgoff(0).setShmid(0)
+                    .setProt((v.read() ? Linux.PROT_READ : 0) | (v.write() ? Linux.PROT_WRITE : 0) | (v.exec() ? Linux.PROT_EXEC : 0))
+                    .setFd(-1);
+            int flags = v.shared() ? Linux.MAP_SHARED : Linux.MAP_PRIVATE;
+            if (v.has(Vma.VM_GD)) flags |= Linux.MAP_GROWSDOWN;
+            if (v.has(Vma.VM_LO)) flags |= MAP_LOCKED;
+            long madv = 0;
+            if (v.has(Vma.VM_DD)) madv |= 1L << MADV_DONTDUMP;
+            if (v.has(Vma.VM_DC)) madv |= 1L << MADV_DONTFORK;
+            if (v.has(Vma.VM_HG)) madv |= 1L << MADV_HUGEPAGE;
+            if (v.has(Vma.VM_NH)) madv |= 1L << MADV_NOHUGEPAGE;
+            if (v.has(Vma.VM_MG)) madv |= 1L << MADV_MERGEABLE;
+            if (v.has(Vma.VM_WF)) madv |= 1L << MADV_WIPEONFORK;
+            if (madv != 0) e.setMadv(madv);
+            String path = v.path();
+            int status;
+            Pages pages;
+            if (path.equals("[vsyscall]")) {
+                status = VMA_AREA_VSYSCALL | VMA_ANON_PRIVATE;
+                flags |= Linux.MAP_ANONYMOUS;
+                pages = Pages.NONE;
+            } else if (path.equals("[vvar]") || path.equals("[vvar_vclock]")) {
+                if (prevVvar != null && prevVvar.getEnd() == v.start()) {
+                    // The kernel splits the vvar area in two since 6.x; CRIU keeps one VVAR area.
+                    prevVvar.setEnd(v.end());
+                    continue;
+                }
+                status = VMA_AREA_REGULAR | VMA_ANON_PRIVATE | VMA_AREA_VVAR;
+                flags |= Linux.MAP_ANONYMOUS;
+                pages = Pages.NONE;
+            } else if (path.equals("[vdso]")) {
+                status = VMA_AREA_REGULAR | VMA_AREA_VDSO | VMA_ANON_PRIVATE;
+                flags |= Linux.MAP_ANONYMOUS;
+                pages = Pages.ALL;
+            } else if (v.anonymous()) {
+                status = VMA_AREA_REGULAR | VMA_ANON_PRIVATE | (path.equals("[heap]") ? VMA_AREA_HEAP : 0);
+                flags |= Linux.MAP_ANONYMOUS;
+                pages = v.has(Vma.VM_LO) ? Pages.ANON : Pages.ANON_LAZY;
+            } else {
+                status = VMA_AREA_REGULAR | (v.shared() ? VMA_FILE_SHARED : VMA_FILE_PRIVATE);
+                pages = v.shared() ? Pages.NONE : Pages.FILE_PRIVATE;
+                e.setPgoff(v.pgoff());
+                int openFlags = v.shared() && v.write() ? Linux.O_RDWR : Linux.O_RDONLY;
+                e.setFdflags(openFlags);
+                if (files != null) {
+                    String mf = "/proc/" + pid + "/map_files/" + Long.toHexString(v.start()) + "-" + Long.toHexString(v.end());
+                    Stat st;
+                    try {
+                        st = Sys.stat(mf);
+                    } catch (ErrnoException ex) {
+                        throw new CriuException(ex.errno(), "Can't stat the file of mapping " + v + " of task " + pid + ": " + ex.getMessage());
+                    }
+                    if (!st.isReg()) {
+                        throw new CriuException("Can't dump mapping " + v + " of task " + pid + ": mappings of non-regular files are not supported");
+                    }
+                    int id;
+                    if (st.dev() == prevFileDev && st.ino() == prevFileIno && openFlags == prevFileFlags) {
+                        id = prevFileId;
+                    } else {
+                        id = files.pathFile(path, st, openFlags);
+                    }
+                    prevFileDev = st.dev();
+                    prevFileIno = st.ino();
+                    prevFileFlags = openFlags;
+                    prevFileId = id;
+                    e.setShmid(id);
+                }
+            }
+            e.setFlags(flags).setStatus(status);
+            if ((status & VMA_AREA_VVAR) != 0) prevVvar = e;
+            p.builders.add(e);
+            p.areas.add(new Area(v.start(), v.end(), pages));
+        }
+        for (VmaEntry.Builder b : p.builders) p.entries.add(b.build());
+        return p;
+    }
+
+    private final List<VmaEntry.Builder> builders = new ArrayList<>();
+
+    private static void refuseUnsupported(int pid, Vma v) {
+        String why = null;
+        String path = v.path();
+        boolean vvar = path.equals("[vvar]") || path.equals("[vvar_vclock]");
+        if (!vvar && (v.has(Vma.VM_IO) || v.has(Vma.VM_PF))) why = "device memory (VM_IO/VM_PFNMAP)";
+        else if (v.has(Vma.VM_SS)) why = "a shadow stack";
+        else if (path.startsWith("[") && !path.equals("[heap]") && !path.equals("[stack]") && !path.equals("[vdso]")
+                && !path.equals("[vvar]") && !path.equals("[vvar_vclock]") && !path.equals("[vsyscall]")) {
+            why = "a special mapping " + path;
+        } else if (v.anonymous() && v.shared()) why = "shared anonymous memory";
+        else if (!v.anonymous() && v.deleted()) why = "a mapping of an unlinked file (or memfd/SysV shm)";
+        else if (!v.anonymous() && !path.startsWith("/")) why = "a mapping without a file path";
+        if (why != null) throw new CriuException("Can't dump task " + pid + ": mapping " + v + " is " + why + ", which is not supported yet");
+    }
+}

@@ -1,0 +1,171 @@
+package org.jcriu.dump;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.jcriu.testing.Jcriu;
+import org.jcriu.testing.ProcState;
+import org.jcriu.testing.Workload;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * dump, then restore, with bin/jcriu: the workload must carry on as if nothing happened (its own
+ * verdict after SIGTERM) and its counter must continue from where it was.
+ */
+class RoundTripIT {
+    @TempDir Path tmp;
+
+    private Path dumpAndWait(Workload w) throws IOException {
+        Path d = Files.createDirectories(tmp.resolve("imgs"));
+        Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-v4", "-o", "dump.log");
+        assertEquals(0, r.exit(), r.all());
+        w.waitGone(Duration.ofSeconds(10));
+        return d;
+    }
+
+    private static void restored(Workload w, Jcriu.Result r, Path d) throws IOException {
+        assertEquals(0, r.exit(), r.all() + "\n" + tail(d.resolve("restore.log")));
+        assertTrue(w.alive(), "restored task " + w.pid() + " is not running");
+        assertEquals(0, ProcState.tracerPid(w.pid()));
+    }
+
+    private static String tail(Path log) throws IOException {
+        if (!Files.exists(log)) return "";
+        var lines = Files.readAllLines(log);
+        return String.join("\n", lines.subList(Math.max(0, lines.size() - 15), lines.size()));
+    }
+
+    private static long lastLine(Path f) throws IOException {
+        String s = Files.readString(f).strip();
+        return Long.parseLong(s.substring(s.lastIndexOf('\n') + 1));
+    }
+
+    /** DIR/count; bash rewrites it in place (no child for an atomic rename), so an empty read is retried. */
+    private static long count(Workload w) throws Exception {
+        for (int i = 0; i < 100; i++) {
+            String s = Files.readString(w.dir().resolve("count")).strip();
+            if (!s.isEmpty()) return Long.parseLong(s);
+            Thread.sleep(2);
+        }
+        throw new AssertionError("count file of " + w.dir() + " stays empty");
+    }
+
+    @Test
+    void counterContinuesAfterRestore() throws Exception {
+        try (Workload w = Workload.c("counter", tmp.resolve("w"))) {
+            Path d = dumpAndWait(w);
+            Path log = w.dir().resolve("counter.log");
+            long atDump = lastLine(log);
+            Jcriu.Result r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
+            restored(w, r, d);
+            long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+            while (lastLine(log) <= atDump + 5 && System.nanoTime() < deadline) Thread.sleep(10);
+            assertTrue(lastLine(log) > atDump + 5, "counter stuck at " + lastLine(log));
+            String v = w.terminateAndVerdict();
+            assertTrue(v.startsWith("PASS"), v);
+        }
+    }
+
+    @Test
+    void bashLoopWithItsStdinPipeInherited() throws Exception {
+        try (Workload w = Workload.bash(tmp.resolve("w"))) {
+            String pipe = Files.readSymbolicLink(Path.of("/proc/" + w.pid() + "/fd/0")).toString();
+            assertTrue(pipe.startsWith("pipe:["), pipe);
+            Path d = dumpAndWait(w);
+            Jcriu.Result r = Jcriu.runWithStdinPipe("restore", "-D", d, "-d", "-v4", "-o", "restore.log",
+                    "--inherit-fd", "fd[0]:" + pipe);
+            w.alsoClose(r.stdin());
+            restored(w, r, d);
+            String now = Files.readSymbolicLink(Path.of("/proc/" + w.pid() + "/fd/0")).toString();
+            assertTrue(now.startsWith("pipe:[") && !now.equals(pipe), "fd 0 is jcriu's stdin pipe, not " + now);
+            long c0 = count(w);
+            Thread.sleep(300);
+            long c1 = count(w);
+            assertTrue(c1 > c0, "bash loop stuck at " + c1);
+            String v = w.terminateAndVerdict();
+            assertTrue(v.startsWith("PASS"), v);
+        }
+    }
+
+    @Test
+    void pythonLoopContinues() throws Exception {
+        try (Workload w = Workload.python(tmp.resolve("w"))) {
+            Path d = dumpAndWait(w);
+            long c0 = count(w);
+            Jcriu.Result r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
+            restored(w, r, d);
+            Thread.sleep(300);
+            long c1 = count(w);
+            assertTrue(c1 > c0, "python loop stuck at " + c1);
+            String v = w.terminateAndVerdict();
+            assertTrue(v.startsWith("PASS"), v);
+        }
+    }
+
+    @Test
+    void everyFileKindComesBackWithItsState() throws Exception {
+        try (Workload w = Workload.c("files", tmp.resolve("w"))) {
+            Path d = dumpAndWait(w);
+            Jcriu.Result r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
+            restored(w, r, d);
+            String v = w.terminateAndVerdict();
+            assertEquals("PASS", v);
+        }
+    }
+
+    @Test
+    void shellJobGetsTheTerminalJcriuRunsOn() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/script")), "script(1) not installed");
+        Path wd = tmp.resolve("w");
+        try (Workload w = Workload.start(wd, java.util.List.of("/usr/bin/script", "-qec",
+                "sh -c 'echo $$ > " + wd + "/ready; exec sleep 1000'", "/dev/null"), false)) {
+            String before = Files.readSymbolicLink(Path.of("/proc/" + w.pid() + "/fd/1")).toString();
+            Path d = Files.createDirectories(tmp.resolve("imgs"));
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-j");
+            assertEquals(0, r.exit(), r.all());
+            w.waitGone(Duration.ofSeconds(10));
+            // jcriu restore runs in a new terminal, which stays open a few seconds after it exits.
+            String restore = String.join(" ", Jcriu.launcher()) + " restore -D " + d + " -d -j -v4 -o restore.log; sleep 10";
+            Process term = new ProcessBuilder("/usr/bin/script", "-qec", restore, "/dev/null")
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .redirectOutput(tmp.resolve("term.out").toFile()).redirectErrorStream(true).start();
+            w.alsoClose(term::destroyForcibly);
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (!w.alive() && System.nanoTime() < deadline) Thread.sleep(20);
+            assertTrue(w.alive(), "not restored: " + Files.readString(tmp.resolve("term.out")));
+            for (int fd = 0; fd <= 2; fd++) {
+                String now = Files.readSymbolicLink(Path.of("/proc/" + w.pid() + "/fd/" + fd)).toString();
+                assertTrue(now.startsWith("/dev/pts/") && !now.equals(before), "fd " + fd + " -> " + now + " (was " + before + ")");
+            }
+        }
+    }
+
+    @Test
+    void everyMemoryKindComesBack() throws Exception {
+        try (Workload w = Workload.c("memkinds", tmp.resolve("w"))) {
+            Path d = dumpAndWait(w);
+            Jcriu.Result r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
+            restored(w, r, d);
+            assertEquals("PASS", w.terminateAndVerdict());
+        }
+    }
+
+    @Test
+    void sleepRestoredTwice() throws Exception {
+        // A restored task must itself be dumpable again (nothing of the restore left in it).
+        try (Workload w = Workload.sleep(tmp.resolve("w"))) {
+            Path d = dumpAndWait(w);
+            restored(w, Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log"), d);
+            Path d2 = Files.createDirectories(tmp.resolve("imgs2"));
+            Jcriu.Result r2 = Jcriu.run("dump", "-t", w.pid(), "-D", d2, "-v4", "-o", "dump.log");
+            assertEquals(0, r2.exit(), r2.all());
+            w.waitGone(Duration.ofSeconds(10));
+            restored(w, Jcriu.run("restore", "-D", d2, "-d", "-v4", "-o", "restore.log"), d2);
+            assertEquals("sleep", ProcState.field(w.pid(), "Name"));
+        }
+    }
+}
