@@ -163,6 +163,7 @@ public final class Main {
         if (o.logFile == null) Log.configure(o.logLevel, System.err);
         else if (o.logFile.equals("-")) Log.configure(o.logLevel, System.out);
         else Log.toFile(Path.of(o.logFile), o.logLevel);
+        Log.perPidFiles(o.logPid);
     }
 
     private static void logStart(CommandLine.Parsed p) {

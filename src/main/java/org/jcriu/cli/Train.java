@@ -16,6 +16,37 @@ import org.jcriu.sys.Sys;
 final class Train {
     private Train() {}
 
+    /**
+     * A real dump (-R) of a sleep of our own, so the cache also holds the dump path: image
+     * classes, /proc parsers, the tracer. posix_spawn'ed (never ProcessBuilder, whose reaper
+     * would steal ptrace stops), then killed and reaped.
+     */
+    private static void trainDump(CommandLine.Env env, String dir) {
+        int devnull = org.jcriu.sys.Sys.open("/dev/null", org.jcriu.sys.Linux.O_RDWR, 0);
+        int pid;
+        try {
+            pid = org.jcriu.sys.Sys.posixSpawn("/bin/sleep", java.util.List.of("sleep", "1000"), java.util.List.of(),
+                    new int[] {devnull, devnull, devnull}, true);
+        } finally {
+            org.jcriu.sys.Sys.close(devnull);
+        }
+        try {
+            Files.createDirectories(Path.of(dir, "dump"));
+            Main.run(new String[] {"dump", "-t", Integer.toString(pid), "-D", dir + "/dump", "-R", "-v4", "-o", "dump.log"}, env);
+        } catch (Exception e) {
+            // training only: a failed dump still loaded most of what it needs
+        } finally {
+            org.jcriu.sys.Sys.kill(pid, org.jcriu.sys.Linux.SIGKILL);
+            org.jcriu.sys.Sys.waitpid(pid, 0);
+            try (var s = Files.list(Path.of(dir, "dump"))) {
+                for (Path p : s.toList()) Files.deleteIfExists(p);
+                Files.deleteIfExists(Path.of(dir, "dump"));
+            } catch (java.io.IOException e) {
+                // left in the temp dir
+            }
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         CommandLine.Env env = new CommandLine.Env(Path.of("/nonexistent/jcriu-train.conf"), null, null);
         Path dir = Files.createTempDirectory("jcriu-train");
@@ -25,6 +56,7 @@ final class Train {
             Main.run(new String[] {"--help"}, env);
             // never a dump that could run: the images dir does not exist, so it stops in validation
             Main.run(new String[] {"dump", "-t", "1", "-D", d + "/none", "-vvvv", "-o", "dump.log", "-j"}, env);
+            trainDump(env, d);
             Main.run(new String[] {"restore", "-D", d, "-d", "--bogus"}, env);
             Main.run(new String[] {"check", "-D", d, "-o", "check.log", "-v4"}, env);
             Main.run(new String[] {"check", "--feature", "uffd-noncoop", "-D", d}, env);

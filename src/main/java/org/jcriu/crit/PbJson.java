@@ -61,13 +61,28 @@ final class PbJson {
                 if (pretty && o.getIpadd()) {
                     out.add(ipText(vs));
                 } else {
-                    for (Object v : vs) {
-                        out.add(cast(f, o, v, pretty, parentHex));
+                    List<ByteString> raw = null;
+                    for (int i = 0; i < vs.size(); i++) {
+                        Object v = vs.get(i);
+                        if (v instanceof String str && str.indexOf('\uFFFD') >= 0) {
+                            raw = raw == null ? PyBytes.raw(m, f.getNumber()) : raw;
+                            out.add(PyBytes.validUtf8(raw.get(i)) ? str : PyBytes.repr(raw.get(i).toByteArray()));
+                        } else {
+                            out.add(cast(f, o, v, pretty, parentHex));
+                        }
                     }
                 }
                 d.put(f.getName(), out);
             } else if (m.hasField(f)) {
-                d.put(f.getName(), cast(f, o, m.getField(f), pretty, parentHex));
+                Object v = m.getField(f);
+                if (v instanceof String str && str.indexOf('\uFFFD') >= 0) {
+                    // Possibly bytes that are not UTF-8, which protobuf-java replaced.
+                    List<ByteString> raw = PyBytes.raw(m, f.getNumber());
+                    ByteString last = raw.get(raw.size() - 1);
+                    d.put(f.getName(), PyBytes.validUtf8(last) ? str : PyBytes.repr(last.toByteArray()));
+                } else {
+                    d.put(f.getName(), cast(f, o, v, pretty, parentHex));
+                }
             }
         }
         return d;

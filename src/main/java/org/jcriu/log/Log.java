@@ -36,6 +36,8 @@ public final class Log {
     private static volatile long startNanos = System.nanoTime();
     private static volatile String firstError;
     private static volatile PrintStream stdout = System.out;
+    private static volatile boolean perPidFiles;
+    private static final java.util.Map<Integer, PrintStream> PID_FILES = new java.util.concurrent.ConcurrentHashMap<>();
 
     private Log() {}
 
@@ -46,6 +48,7 @@ public final class Log {
     /** Where lines go and which are kept; called once by whoever owns the process. */
     public static synchronized void configure(int newLevel, PrintStream sink) {
         closeFile();
+        perPidFiles = false;
         level = newLevel;
         out = sink;
         file = null;
@@ -132,6 +135,7 @@ public final class Log {
 
     public static synchronized void flush() {
         out.flush();
+        for (PrintStream p : PID_FILES.values()) p.flush();
     }
 
     private static void closeFile() {
@@ -139,6 +143,17 @@ public final class Log {
             out.flush();
             out.close();
         }
+        for (PrintStream p : PID_FILES.values()) p.close();
+        PID_FILES.clear();
+    }
+
+    /**
+     * --log-pid: lines of {@link Logger#forPid} loggers go to {@code <log file>.<pid>} (created
+     * 0600 on first use) instead of the main log, as CRIU's per-task restore logs. Without a log
+     * file (stderr, stdout) it changes nothing: those lines keep their pid column.
+     */
+    public static synchronized void perPidFiles(boolean on) {
+        perPidFiles = on;
     }
 
     static void emit(int lvl, String prefix, String msg, int pid) {
@@ -168,12 +183,34 @@ public final class Log {
             long us = (System.nanoTime() - startNanos) / 1000;
             sb.append('(').append(two(us / 1_000_000)).append('.').append(six(us % 1_000_000)).append(") ");
         }
-        if (pid != 0) sb.append(String.format("%6d: ", pid));
-        sb.append(line);
         PrintStream o = out;
+        if (pid != 0) {
+            PrintStream p = perPidFiles && file != null ? pidFile(pid) : null;
+            if (p != null) o = p;
+            else sb.append(String.format("%6d: ", pid));
+        }
+        sb.append(line);
         synchronized (o) {
             o.println(sb);
         }
+    }
+
+    private static PrintStream pidFile(int pid) {
+        Path main = file;
+        return PID_FILES.computeIfAbsent(pid, k -> {
+            Path p = main.resolveSibling(main.getFileName() + "." + k);
+            try {
+                try {
+                    Files.createFile(p, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+                } catch (java.nio.file.FileAlreadyExistsException e) {
+                    // truncated below
+                }
+                return new PrintStream(new BufferedOutputStream(Files.newOutputStream(p, StandardOpenOption.WRITE,
+                        StandardOpenOption.TRUNCATE_EXISTING), 8192), true, StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw new CriuException("Can't create log file " + p + ": " + reason(e), e);
+            }
+        });
     }
 
     private static String reason(Exception e) {

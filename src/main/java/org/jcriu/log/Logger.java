@@ -14,7 +14,11 @@ public final class Logger {
         this.pid = pid;
     }
 
-    /** This logger with a {@code "%6d: "} pid column after the timestamp, as CRIU's per-task restore lines. */
+    /**
+     * This logger on behalf of task {@code taskPid}: a {@code "%6d: "} pid column after the
+     * timestamp, as CRIU's per-task restore lines, or with --log-pid its own {@code <log>.<pid>}
+     * file ({@link Log#perPidFiles}).
+     */
     public Logger forPid(int taskPid) {
         return new Logger(prefix, taskPid);
     }

@@ -130,6 +130,39 @@ class DumpIT {
     }
 
     @Test
+    void pagemapSavesWhatCriuSaves() throws Exception {
+        try (Workload w = Workload.c("memkinds", tmp.resolve("w"))) {
+            Path d = imgs();
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-R");
+            assertEquals(0, r.exit(), r.all());
+            java.util.Map<String, Long> at = new java.util.HashMap<>();
+            for (String l : Files.readAllLines(w.dir().resolve("addrs"))) at.put(l.split(" ")[0], Long.parseUnsignedLong(l.split(" ")[1], 16));
+            List<PagemapEntry> pm = new ArrayList<>();
+            try (ImageReader rd = new ImageDir(d).open(ImageType.PAGEMAP, w.pid())) {
+                rd.read(PagemapHead.parser());
+                PagemapEntry e;
+                while ((e = rd.read(PagemapEntry.parser())) != null) pm.add(e);
+            }
+            assertEquals(8, saved(pm, at.get("none"), 8, PageScan.PE_LAZY | PageScan.PE_PRESENT), "PROT_NONE data is saved");
+            assertEquals(0, saved(pm, at.get("zero"), 16, -1), "pages only read map the zero page: not saved");
+            assertEquals(1, saved(pm, at.get("private") + 4096, 1, PageScan.PE_PRESENT), "the copied-on-write page");
+            assertEquals(1, saved(pm, at.get("private"), 4, -1), "only that page of the private file mapping");
+            assertEquals(0, saved(pm, at.get("shared"), 4, -1), "shared file pages stay in the file");
+            assertEquals("PASS", w.terminateAndVerdict());
+        }
+    }
+
+    /** Pages of [start, start + n pages) in pagemap entries (with {@code flags}, unless -1). */
+    private static long saved(List<PagemapEntry> pm, long start, int n, int flags) {
+        long end = start + n * 4096L, count = 0;
+        for (PagemapEntry e : pm) {
+            long s = Math.max(start, e.getVaddr()), t = Math.min(end, e.getVaddr() + e.getNrPages() * 4096);
+            if (s < t && (flags == -1 || e.getFlags() == flags)) count += (t - s) / 4096;
+        }
+        return count;
+    }
+
+    @Test
     void defaultDumpKillsTheTask() throws Exception {
         try (Workload w = Workload.c("counter", tmp.resolve("w"))) {
             Path d = imgs();
@@ -168,6 +201,25 @@ class DumpIT {
     }
 
     @Test
+    void failureAfterFreezingLeavesTheTaskAsItWas() throws Exception {
+        try (Workload w = Workload.c("counter", tmp.resolve("w"))) {
+            Path d = imgs();
+            // core-PID.img is written after memory was read and syscalls were injected: a
+            // directory in its place makes the dump fail as late as it can.
+            Files.createDirectories(d.resolve("core-" + w.pid() + ".img"));
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d);
+            assertEquals(1, r.exit(), r.all());
+            assertTrue(r.stderr().contains("core-" + w.pid() + ".img"), r.stderr());
+            assertRunningUntraced(w.pid());
+            Path log = w.dir().resolve("counter.log");
+            long size = Files.size(log);
+            Thread.sleep(100);
+            assertTrue(Files.size(log) > size, "counter no longer counts");
+            assertTrue(w.terminateAndVerdict().startsWith("PASS"));
+        }
+    }
+
+    @Test
     void pidThatDoesNotExist() throws Exception {
         int pid = 4_000_000;
         assumeTrue(!Files.exists(Path.of("/proc/" + pid)));
@@ -189,6 +241,43 @@ class DumpIT {
                 assertEquals(List.of(), s.toList(), "no images for a refused dump");
             }
         }
+    }
+
+    @Test
+    void threadsAreRefusedAndTheTaskLeftRunning() throws Exception {
+        Path wd = tmp.resolve("w");
+        String py = "import threading, time, os\n"
+                + "threading.Thread(target=time.sleep, args=(1000,), daemon=True).start()\n"
+                + "open(os.path.join(" + q(wd) + ", '.r'), 'w').write(str(os.getpid()))\n"
+                + "os.rename(os.path.join(" + q(wd) + ", '.r'), os.path.join(" + q(wd) + ", 'ready'))\n"
+                + "time.sleep(1000)\n";
+        try (Workload w = Workload.start(wd, List.of("python3", "-c", py), false)) {
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", imgs());
+            assertEquals(1, r.exit(), r.all());
+            assertTrue(r.stderr().contains("task " + w.pid() + ": it has 2 threads"), r.stderr());
+            assertRunningUntraced(w.pid());
+        }
+    }
+
+    @Test
+    void childrenAreRefusedAndTheTaskLeftRunning() throws Exception {
+        Path wd = tmp.resolve("w");
+        try (Workload w = Workload.start(wd, List.of("/bin/sh", "-c", "sleep 1000 & echo $$ > " + wd + "/ready; wait"), false)) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            Path children = Path.of("/proc/" + w.pid() + "/task/" + w.pid() + "/children");
+            while (Files.readString(children).isBlank() && System.nanoTime() < deadline) Thread.sleep(5);
+            int child = Integer.parseInt(Files.readString(children).strip());
+            w.alsoKill(child);
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", imgs());
+            assertEquals(1, r.exit(), r.all());
+            assertTrue(r.stderr().contains("it has children (" + child + ")"), r.stderr());
+            assertRunningUntraced(w.pid());
+            assertRunningUntraced(child);
+        }
+    }
+
+    private static String q(Path p) {
+        return "'" + p + "'";
     }
 
     @Test

@@ -145,6 +145,16 @@ class RoundTripIT {
     }
 
     @Test
+    void everyMemoryKindComesBack() throws Exception {
+        try (Workload w = Workload.c("memkinds", tmp.resolve("w"))) {
+            Path d = dumpAndWait(w);
+            Jcriu.Result r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
+            restored(w, r, d);
+            assertEquals("PASS", w.terminateAndVerdict());
+        }
+    }
+
+    @Test
     void sleepRestoredTwice() throws Exception {
         // A restored task must itself be dumpable again (nothing of the restore left in it).
         try (Workload w = Workload.sleep(tmp.resolve("w"))) {

@@ -90,6 +90,20 @@ class LogTest {
     }
 
     @Test
+    void logPidWritesTaskLinesToTheirOwnFile() throws Exception {
+        Path f = dir.resolve("restore.log");
+        Log.toFile(f, Log.LOG_WARN);
+        Log.perPidFiles(true);
+        Log.get("").warn("main line");
+        Log.get("files").forPid(77).warn("task line");
+        Log.flush();
+        assertTrue(Files.readString(f).matches("Warn  \\(LogTest\\.java:\\d+\\): main line\n"), Files.readString(f));
+        String t = Files.readString(dir.resolve("restore.log.77"));
+        assertTrue(t.matches("Warn  \\(LogTest\\.java:\\d+\\): files: task line\n"), t);
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("restore.log.77"))));
+    }
+
+    @Test
     void unwritableLogFileIsAClearError() {
         Path f = dir.resolve("no/such/dir/x.log");
         assertEquals("Can't create log file " + f + ": No such file or directory",
