@@ -13,6 +13,8 @@ import org.jcriu.image.proto.CredsEntry;
 import org.jcriu.image.proto.ItimerEntry;
 import org.jcriu.image.proto.RlimitEntry;
 import org.jcriu.image.proto.SaEntry;
+import org.jcriu.image.proto.SiginfoEntry;
+import org.jcriu.image.proto.SignalQueueEntry;
 import org.jcriu.image.proto.TaskCoreEntry;
 import org.jcriu.image.proto.ThreadCoreEntry;
 import org.jcriu.log.Log;
@@ -31,6 +33,7 @@ final class TaskStateRestorer {
     private static final Logger LOG = Log.get("restore");
     private static final int SS_DISABLE = 2, SECURE_NO_SETUID_FIXUP = 2, PR_CAP_AMBIENT_RAISE = 2;
     private static final long RLIM_INFINITY = -1L;
+    private static final long NR_RT_SIGQUEUEINFO = 129, NR_RT_TGSIGQUEUEINFO = 297;
 
     private final Task task;
     private final TaskImages img;
@@ -79,10 +82,8 @@ final class TaskStateRestorer {
                 }
             }
         }
-        if (thread().hasSignalsP() && thread().getSignalsP().getSignalsCount() > 0
-                || tc().hasSignalsS() && tc().getSignalsS().getSignalsCount() > 0) {
-            LOG.warn("task %d had pending signals at dump time: they are not restored yet", img.pid());
-        }
+        if (thread().hasSignalsP()) queue(thread().getSignalsP(), false);
+        if (tc().hasSignalsS()) queue(tc().getSignalsS(), true);
         if (thread().hasSas() && (thread().getSas().getSsFlags() & SS_DISABLE) == 0) {
             ByteBuffer b = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN);
             b.putLong(thread().getSas().getSsSp()).putInt(thread().getSas().getSsFlags()).putInt(0)
@@ -95,6 +96,30 @@ final class TaskStateRestorer {
             setItimer(2, tc().getTimers().getProf());
             if (tc().getTimers().getPosixCount() > 0) {
                 throw new CriuException("Task " + img.pid() + " has POSIX timers: not supported yet");
+            }
+        }
+    }
+
+    /**
+     * Pending signals go back in the queue by the task itself (injected rt_[tg]sigqueueinfo: a
+     * task may queue any siginfo to itself, including a kill()'s si_code, which it may not for
+     * another task). All signals stay blocked while we inject, so they wait for the restored mask.
+     */
+    private void queue(SignalQueueEntry q, boolean shared) {
+        int pid = img.pid();
+        for (SiginfoEntry e : q.getSignalsList()) {
+            byte[] si = e.getSiginfo().toByteArray();
+            if (si.length < 12) throw new CriuException("Task " + pid + ": pending siginfo of " + si.length + " bytes");
+            int sig = ByteBuffer.wrap(si).order(ByteOrder.LITTLE_ENDIAN).getInt(0);
+            try {
+                if (shared) {
+                    Remote.withBuffer(task, si, NR_RT_SIGQUEUEINFO, 2, pid, sig, 0);
+                } else {
+                    Remote.withBuffer(task, si, NR_RT_TGSIGQUEUEINFO, 3, pid, pid, sig, 0);
+                }
+            } catch (ErrnoException ex) {
+                throw new CriuException(ex.errno(), String.format("Can't queue pending %s signal %d back to task %d: %s",
+                        shared ? "shared" : "private", sig, pid, ex.getMessage()), ex);
             }
         }
     }
