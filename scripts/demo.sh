@@ -22,7 +22,7 @@ while True:
     print(i, flush=True)
     time.sleep(0.2)
 PY
-pid=$( (cd "$work" && setsid python3 counter.py </dev/null >"$work/counter.out" 2>&1 & echo $!) )
+pid=$(cd "$work"; setsid python3 counter.py </dev/null >"$work/counter.out" 2>&1 & echo $!)
 sleep 1.5
 echo "== counter running as pid $pid, last lines: $(tail -n 3 "$work/counter.out" | tr '\n' ' ')"
 mkdir "$work/images"

@@ -2,7 +2,8 @@
  * files DIR: fds of every kind the files layer handles, each with state that must survive:
  * a regular file at a position (fd 5), the same open file dup'ed (fd 6 shares its position),
  * an O_APPEND file (fd 7), a close-on-exec fd (fd 8), a directory (fd 9), /dev/zero (fd 10),
- * and a pipe with both ends in the task (fds 11, 12). On SIGTERM it checks them all.
+ * and a pipe with both ends in the task (fds 11, 12) holding unread bytes. On SIGTERM it checks
+ * them all.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -57,6 +58,7 @@ int main(int argc, char **argv) {
     if (pipe(pp)) return 2;
     place(pp[0], 11);
     place(pp[1], 12);
+    if (write(12, "queued", 6) != 6) return 2;  /* bytes in the pipe at dump time */
     struct sigaction sa = {0};
     sa.sa_handler = on_term;
     sigaction(SIGTERM, &sa, NULL);
@@ -75,7 +77,7 @@ int main(int argc, char **argv) {
     if (fstat(9, &st) || !S_ISDIR(st.st_mode)) fail("fd 9 is not a directory");
     if (read(10, buf, 4) != 4 || buf[0] || buf[3]) fail("fd 10 does not read zeros");
     if (write(12, "pipe", 4) != 4) fail("cannot write the pipe at fd 12");
-    if (read(11, buf, 4) != 4 || memcmp(buf, "pipe", 4)) fail("fd 11 does not read what fd 12 wrote");
+    if (read(11, buf, 10) != 10 || memcmp(buf, "queuedpipe", 10)) fail("fd 11 does not read the queued bytes then what fd 12 wrote");
     if ((fcntl(11, F_GETFL) & O_ACCMODE) != O_RDONLY || (fcntl(12, F_GETFL) & O_ACCMODE) != O_WRONLY) fail("pipe ends swapped");
     for (int f = 13; f < 64; f++) if (fcntl(f, F_GETFD) != -1) { snprintf(buf, sizeof buf, "stray fd %d", f); fail(buf); }
     put("verdict", verdict[0] ? verdict : "PASS\n");

@@ -53,6 +53,7 @@ final class Train {
         try {
             String d = dir.toString();
             Main.run(new String[] {"--version"}, env);
+            org.jcriu.service.Service.train();
             Main.run(new String[] {"--help"}, env);
             // never a dump that could run: the images dir does not exist, so it stops in validation
             Main.run(new String[] {"dump", "-t", "1", "-D", d + "/none", "-vvvv", "-o", "dump.log", "-j"}, env);

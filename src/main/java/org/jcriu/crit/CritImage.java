@@ -208,12 +208,30 @@ public final class CritImage {
     }
 
     private static void fill(Map<?, ?> d, Message.Builder b, String where) {
+        com.google.protobuf.ByteString.Output rawFields = null;
         for (FieldDescriptor f : b.getDescriptorForType().getFields()) {
             if (!d.containsKey(f.getName())) {
                 continue;
             }
             Object v = d.get(f.getName());
             String at = where + "." + f.getName();
+            if (f.getType() == FieldDescriptor.Type.STRING && hasRawBytes(v)) {
+                // Non-UTF-8 strings printed as Python bytes reprs go back as their bytes; they
+                // cannot pass through a Java String, so they are merged in wire form.
+                rawFields = rawFields == null ? com.google.protobuf.ByteString.newOutput() : rawFields;
+                com.google.protobuf.CodedOutputStream c = com.google.protobuf.CodedOutputStream.newInstance(rawFields);
+                try {
+                    for (Object e : v instanceof List<?> l ? l : List.of(v)) {
+                        byte[] raw = e instanceof String s ? PyBytes.unrepr(s) : null;
+                        c.writeBytes(f.getNumber(), com.google.protobuf.ByteString.copyFrom(raw != null ? raw
+                                : String.valueOf(e).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+                    }
+                    c.flush();
+                } catch (java.io.IOException x) {
+                    throw new IllegalStateException(x);
+                }
+                continue;
+            }
             if (f.isRepeated()) {
                 if (!(v instanceof List<?> l)) {
                     throw new CriuException(at + ": expected a list");
@@ -242,6 +260,27 @@ public final class CritImage {
                 b.setField(f, scalar(f, v, at));
             }
         }
+        if (rawFields != null) {
+            try {
+                b.mergeFrom(rawFields.toByteString());
+            } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+                throw new CriuException(where + ": " + e.getMessage());
+            }
+        }
+    }
+
+    private static boolean hasRawBytes(Object v) {
+        if (v instanceof String s) {
+            return PyBytes.unrepr(s) != null;
+        }
+        if (v instanceof List<?> l) {
+            for (Object e : l) {
+                if (e instanceof String s && PyBytes.unrepr(s) != null) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private static Map<?, ?> asMap(Object v, String at) {

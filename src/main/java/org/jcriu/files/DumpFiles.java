@@ -41,6 +41,8 @@ public final class DumpFiles {
     private final Map<Long, Integer> ttyInfos = new HashMap<>();
     private final List<org.jcriu.image.proto.TtyInfoEntry> ttyInfoEntries = new ArrayList<>();
     private int nextId = 1;
+    private final Map<Integer, org.jcriu.image.proto.PipeDataEntry> pipeData = new java.util.LinkedHashMap<>();
+    private final Map<Integer, byte[]> pipeBytes = new HashMap<>();
 
     public DumpFiles(Options opts) {
         this.opts = opts;
@@ -140,6 +142,16 @@ public final class DumpFiles {
         return nid;
     }
 
+    public boolean hasPipeData(int pipeId) {
+        return pipeData.containsKey(pipeId);
+    }
+
+    /** The content of pipe {@code pipeId} for pipes-data.img (only pipes with queued bytes get an entry). */
+    public void addPipeData(int pipeId, int size, byte[] bytes) {
+        pipeData.put(pipeId, org.jcriu.image.proto.PipeDataEntry.newBuilder().setPipeId(pipeId).setBytes(bytes.length).setSize(size).build());
+        pipeBytes.put(pipeId, bytes);
+    }
+
     public List<FileEntry> entries() {
         return entries;
     }
@@ -155,6 +167,13 @@ public final class DumpFiles {
         }
         try (ImageWriter w = dir.create(ImageType.FDINFO, filesId)) {
             for (FdinfoEntry e : fdinfos) w.write(e);
+        }
+        try (ImageWriter w = dir.create(ImageType.PIPES_DATA)) {
+            for (var e : pipeData.values()) {
+                if (e.getBytes() == 0) continue;
+                w.write(e);
+                w.writeRaw(pipeBytes.get(e.getPipeId()));
+            }
         }
         try (ImageWriter w = dir.create(ImageType.TTY_INFO)) {
             for (org.jcriu.image.proto.TtyInfoEntry e : ttyInfoEntries) w.write(e);

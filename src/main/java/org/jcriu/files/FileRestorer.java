@@ -57,6 +57,7 @@ public final class FileRestorer {
     private Task task;
     /** pipe_id -> {read end, write end} made in the current task. */
     private final Map<Integer, int[]> pipes = new HashMap<>();
+    private final Map<Integer, org.jcriu.files.pipe.PipeData.Content> pipeData = new HashMap<>();
     /** Lowest fd number above every fd of the image: where pipe ends wait for their place. */
     private int parkAt;
 
@@ -70,6 +71,14 @@ public final class FileRestorer {
             }
         }
         for (String s : opts.inheritFd) parseInherit(s);
+        try (ImageReader r = dir.openOptional(ImageType.PIPES_DATA)) {
+            if (r != null) {
+                org.jcriu.image.proto.PipeDataEntry e;
+                while ((e = r.read(org.jcriu.image.proto.PipeDataEntry.parser())) != null) {
+                    pipeData.put(e.getPipeId(), new org.jcriu.files.pipe.PipeData.Content(e.getSize(), r.readRaw(e.getBytes())));
+                }
+            }
+        }
     }
 
     /** --inherit-fd fd[N]:KEY */
@@ -219,9 +228,13 @@ public final class FileRestorer {
         return fd;
     }
 
-    /** The end of pipe {@code pipeId} for access mode {@code flags}, creating the pipe in the task once. */
-    public int pipeEnd(int pipeId, int flags) {
+    /** Both ends of a pipe made in the task; {@code fresh} the first time it is asked for. */
+    public record PipeEnds(int read, int write, boolean fresh) {}
+
+    /** The pipe standing for {@code pipeId} in the current task, made with pipe2 on first use. */
+    public PipeEnds pipe(int pipeId) {
         int[] ends = pipes.get(pipeId);
+        boolean fresh = ends == null;
         if (ends == null) {
             try (Scratch s = task.scratch(8)) {
                 task.syscall(Nr.PIPE2, s.addr(), 0);
@@ -237,10 +250,12 @@ public final class FileRestorer {
             }
             pipes.put(pipeId, ends);
         }
-        boolean write = (flags & Linux.O_ACCMODE) == Linux.O_WRONLY;
-        int fd = ends[write ? 1 : 0];
-        if ((flags & Linux.O_NONBLOCK) != 0) task.syscall(Nr.FCNTL, fd, Linux.F_SETFL, Linux.O_NONBLOCK);
-        return fd;
+        return new PipeEnds(ends[0], ends[1], fresh);
+    }
+
+    /** What pipes-data.img holds for {@code pipeId}, or null. */
+    public org.jcriu.files.pipe.PipeData.Content pipeData(int pipeId) {
+        return pipeData.get(pipeId);
     }
 
     private boolean isPipeEnd(int fd) {

@@ -13,6 +13,8 @@ import org.jcriu.image.proto.CredsEntry;
 import org.jcriu.image.proto.ItimerEntry;
 import org.jcriu.image.proto.RlimitEntry;
 import org.jcriu.image.proto.SaEntry;
+import org.jcriu.image.proto.SiginfoEntry;
+import org.jcriu.image.proto.SignalQueueEntry;
 import org.jcriu.image.proto.TaskCoreEntry;
 import org.jcriu.image.proto.ThreadCoreEntry;
 import org.jcriu.log.Log;
@@ -31,6 +33,8 @@ final class TaskStateRestorer {
     private static final Logger LOG = Log.get("restore");
     private static final int SS_DISABLE = 2, SECURE_NO_SETUID_FIXUP = 2, PR_CAP_AMBIENT_RAISE = 2;
     private static final long RLIM_INFINITY = -1L;
+    private static final int PRIO_PROCESS = 0;
+    private static final long NR_RT_SIGQUEUEINFO = 129, NR_RT_TGSIGQUEUEINFO = 297;
 
     private final Task task;
     private final TaskImages img;
@@ -79,10 +83,8 @@ final class TaskStateRestorer {
                 }
             }
         }
-        if (thread().hasSignalsP() && thread().getSignalsP().getSignalsCount() > 0
-                || tc().hasSignalsS() && tc().getSignalsS().getSignalsCount() > 0) {
-            LOG.warn("task %d had pending signals at dump time: they are not restored yet", img.pid());
-        }
+        if (thread().hasSignalsP()) queue(thread().getSignalsP(), false);
+        if (tc().hasSignalsS()) queue(tc().getSignalsS(), true);
         if (thread().hasSas() && (thread().getSas().getSsFlags() & SS_DISABLE) == 0) {
             ByteBuffer b = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN);
             b.putLong(thread().getSas().getSsSp()).putInt(thread().getSas().getSsFlags()).putInt(0)
@@ -93,8 +95,29 @@ final class TaskStateRestorer {
             setItimer(0, tc().getTimers().getReal());
             setItimer(1, tc().getTimers().getVirt());
             setItimer(2, tc().getTimers().getProf());
-            if (tc().getTimers().getPosixCount() > 0) {
-                throw new CriuException("Task " + img.pid() + " has POSIX timers: not supported yet");
+        }
+    }
+
+    /**
+     * Pending signals go back in the queue by the task itself (injected rt_[tg]sigqueueinfo: a
+     * task may queue any siginfo to itself, including a kill()'s si_code, which it may not for
+     * another task). All signals stay blocked while we inject, so they wait for the restored mask.
+     */
+    private void queue(SignalQueueEntry q, boolean shared) {
+        int pid = img.pid();
+        for (SiginfoEntry e : q.getSignalsList()) {
+            byte[] si = e.getSiginfo().toByteArray();
+            if (si.length < 12) throw new CriuException("Task " + pid + ": pending siginfo of " + si.length + " bytes");
+            int sig = ByteBuffer.wrap(si).order(ByteOrder.LITTLE_ENDIAN).getInt(0);
+            try {
+                if (shared) {
+                    Remote.withBuffer(task, si, NR_RT_SIGQUEUEINFO, 2, pid, sig, 0);
+                } else {
+                    Remote.withBuffer(task, si, NR_RT_TGSIGQUEUEINFO, 3, pid, pid, sig, 0);
+                }
+            } catch (ErrnoException ex) {
+                throw new CriuException(ex.errno(), String.format("Can't queue pending %s signal %d back to task %d: %s",
+                        shared ? "shared" : "private", sig, pid, ex.getMessage()), ex);
             }
         }
     }
@@ -141,8 +164,17 @@ final class TaskStateRestorer {
         return v == RLIM_INFINITY ? "unlimited" : Long.toUnsignedString(v);
     }
 
-    /** personality, comm, clear_tid address, robust futex list, rseq. */
+    /** personality, comm, clear_tid address, robust futex list, rseq, scheduling, subreaper, parent-death signal. */
     void restoreMisc() {
+        ThreadCoreEntry th = thread();
+        if (th.hasSchedPolicy() && th.getSchedPolicy() != 0) {
+            // struct sched_param { int sched_priority; }
+            byte[] prio = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(th.getSchedPrio()).array();
+            Remote.withBuffer(task, prio, Nr.SCHED_SETSCHEDULER, 2, 0, th.getSchedPolicy(), 0);
+        }
+        if (th.hasSchedNice() && th.getSchedNice() != 0) task.syscall(Nr.SETPRIORITY, PRIO_PROCESS, 0, th.getSchedNice());
+        if (tc().getChildSubreaper()) task.syscall(Nr.PRCTL, Linux.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        if (th.getPdeathSig() != 0) task.syscall(Nr.PRCTL, Linux.PR_SET_PDEATHSIG, th.getPdeathSig(), 0, 0, 0);
         task.syscall(Nr.PERSONALITY, tc().getPersonality() & 0xffffffffL);
         String comm = thread().hasComm() ? thread().getComm() : tc().getComm();
         byte[] c = comm.getBytes(StandardCharsets.UTF_8);
@@ -208,9 +240,27 @@ final class TaskStateRestorer {
                 if (bit(c.getCapAmbList(), a)) task.syscall(Nr.PRCTL, Linux.PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, a, 0, 0);
             }
             if (c.getNoNewPrivs() != 0) task.syscall(Nr.PRCTL, Linux.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+            // changing uids resets the dumpable flag (commit_creds): put the dumped one back last
+            if (img.mm().hasDumpable()) task.syscall(Nr.PRCTL, Linux.PR_SET_DUMPABLE, img.mm().getDumpable(), 0, 0, 0);
         } catch (ErrnoException e) {
             throw new CriuException(e.errno(), String.format("Can't restore credentials of task %d (uid %d, gid %d, caps prm %s): %s",
                     img.pid(), c.getUid(), c.getGid(), c.getCapPrmList(), e.getMessage()), e);
+        }
+    }
+
+    /** Values set through /proc by jcriu itself; refused ones are reported, not fatal (CRIU does the same). */
+    void restoreProcValues() {
+        if (tc().hasOomScoreAdj()) writeProc("oom_score_adj", Integer.toString(tc().getOomScoreAdj()));
+        if (tc().hasLoginuid()) writeProc("loginuid", Integer.toUnsignedString(tc().getLoginuid()));
+    }
+
+    private void writeProc(String name, String value) {
+        java.nio.file.Path p = java.nio.file.Path.of("/proc/" + task.tid() + "/" + name);
+        try {
+            if (java.nio.file.Files.readString(p).strip().equals(value)) return;
+            java.nio.file.Files.writeString(p, value);
+        } catch (java.io.IOException e) {
+            LOG.warn("task %d: can't set %s to %s: %s", img.pid(), name, value, e.getMessage());
         }
     }
 

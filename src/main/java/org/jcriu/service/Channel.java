@@ -15,8 +15,11 @@ import org.jcriu.sys.Sockets;
  * does, so any size the client sends is read whole (or refused whole, when absurdly large).
  */
 final class Channel {
-    /** Larger requests are consumed and refused; real ones are a few hundred bytes. */
-    static final int MAX_REQUEST = 4 << 20;
+    /**
+     * Larger requests are consumed and refused. Real ones are a few hundred bytes (a few KiB with
+     * many mounts); the kernel caps a record at about the socket's send buffer (208 KiB) anyway.
+     */
+    static final int MAX_REQUEST = 128 << 10;
     /** go-criu reads responses into 8 KiB: cr_errmsg is cut to keep every response well below. */
     static final int MAX_ERRMSG = 2000;
 

@@ -298,7 +298,7 @@ final class RpcOptions {
                 try {
                     o.statusFd = Sys.open(p, Linux.O_WRONLY, 0);
                 } catch (CriuException e) {
-                    throw refuse("Can't reopen status fd " + p + ": " + e.getMessage());
+                    throw refuse("Can't reopen status_fd " + req.getStatusFd() + " (" + p + "): " + e.getMessage());
                 }
             }
             case "orphan_pts_master" -> throw refuse("RPC option orphan_pts_master is not supported by jcriu yet");

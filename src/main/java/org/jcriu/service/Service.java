@@ -88,6 +88,29 @@ public final class Service {
         Runtime.getRuntime().halt(rc);
     }
 
+    /**
+     * For the AOT training run: one in-process session answering what clients ask first
+     * (VERSION, FEATURE_CHECK with keep_open, a refused request), so a worker's start has the
+     * protobuf and service classes already loaded and linked.
+     */
+    public static void train() {
+        int[] sv = Sockets.socketpair(Sockets.SOCK_SEQPACKET);
+        Thread t = Thread.ofPlatform().start(() -> new Session(sv[1], new Options(), true).work());
+        try {
+            for (byte[] req : new byte[][] {{0x08, 0x0a, 0x20, 0x01}, {0x08, 0x09, 0x20, 0x01, 0x2a, 0x02, 0x08, 0x01},
+                    {0x08, 0x00}}) {
+                Sockets.send(sv[0], req, -1);
+                Sockets.recv(sv[0], 8192);
+            }
+            t.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            Sys.close(sv[0]);
+            Sys.close(sv[1]);
+        }
+    }
+
     private static int listen(String addr) {
         Path p = Path.of(addr);
         try {

@@ -89,4 +89,41 @@ class CritOptionsTest {
         r = CritGoldenTest.jcrit("info", resource("ghost-file-2.img").toString());
         assertEquals("{\n    \"magic\": \"GHOST_FILE\",\n    \"count\": 3\n}\n", new String(r.out(), StandardCharsets.UTF_8));
     }
+
+    /** Linux names are bytes: crit prints non-UTF-8 ones as Python bytes reprs; jcrit also reads them back. */
+    @org.junit.jupiter.api.Test
+    void nonUtf8NamesPrintLikeCritAndRoundTrip() throws IOException {
+        Path p = tmp.resolve("reg-files.img");
+        org.jcriu.image.proto.FownEntry fown = org.jcriu.image.proto.FownEntry.newBuilder().setUid(0).setEuid(0).setSignum(0).setPidType(0).setPid(0).build();
+        try (org.jcriu.image.ImageWriter w = org.jcriu.image.ImageWriter.create(p, org.jcriu.image.ImageType.REG_FILES)) {
+            w.write(org.jcriu.image.proto.RegFileEntry.newBuilder().setId(1).setFlags(2).setPos(0).setFown(fown)
+                    .setNameBytes(com.google.protobuf.ByteString.copyFrom(new byte[] {'/', 't', 'm', 'p', '/', (byte) 0xff, (byte) 0xfe, 'a', '\'', '\n'})).build());
+            w.write(org.jcriu.image.proto.RegFileEntry.newBuilder().setId(2).setFlags(2).setPos(0).setFown(fown).setName("/ok/\ufffd").build());
+        }
+        CritGoldenTest.Result r = CritGoldenTest.jcrit("decode", "-i", p.toString());
+        String json = new String(r.out(), StandardCharsets.UTF_8);
+        assertEquals("{\"magic\": \"REG_FILES\", \"entries\": [{\"id\": 1, \"flags\": 2, \"pos\": 0, \"fown\": {\"uid\": 0, \"euid\": 0, "
+                + "\"signum\": 0, \"pid_type\": 0, \"pid\": 0}, \"name\": \"b\\\"/tmp/\\\\xff\\\\xfea'\\\\n\\\"\"}, {\"id\": 2, \"flags\": 2, \"pos\": 0, "
+                + "\"fown\": {\"uid\": 0, \"euid\": 0, \"signum\": 0, \"pid_type\": 0, \"pid\": 0}, \"name\": \"/ok/\\ufffd\"}]}\n", json);
+        CritGoldenTest.Result e = CritGoldenTest.jcrit(r.out(), "encode");
+        assertEquals(0, e.rc(), e.err());
+        assertArrayEquals(Files.readAllBytes(p), e.out());
+    }
+
+    @org.junit.jupiter.api.Test
+    void nonUtf8NameInsideANestedMessage() throws IOException {
+        Path p = tmp.resolve("files.img");
+        org.jcriu.image.proto.FownEntry fown = org.jcriu.image.proto.FownEntry.newBuilder().setUid(0).setEuid(0).setSignum(0).setPidType(0).setPid(0).build();
+        org.jcriu.image.proto.RegFileEntry reg = org.jcriu.image.proto.RegFileEntry.newBuilder().setId(3).setFlags(0).setPos(0).setFown(fown)
+                .setNameBytes(com.google.protobuf.ByteString.copyFrom(new byte[] {'/', (byte) 0xe9})).build();
+        try (org.jcriu.image.ImageWriter w = org.jcriu.image.ImageWriter.create(p, org.jcriu.image.ImageType.FILES)) {
+            w.write(org.jcriu.image.proto.FileEntry.newBuilder().setType(org.jcriu.image.proto.FdTypes.REG).setId(3).setReg(reg).build());
+        }
+        CritGoldenTest.Result r = CritGoldenTest.jcrit("decode", "--pretty", "-i", p.toString());
+        String json = new String(r.out(), StandardCharsets.UTF_8);
+        org.junit.jupiter.api.Assertions.assertTrue(json.contains("\"name\": \"b'/\\\\xe9'\""), json);
+        CritGoldenTest.Result e = CritGoldenTest.jcrit(r.out(), "encode");
+        assertEquals(0, e.rc(), e.err());
+        assertArrayEquals(Files.readAllBytes(p), e.out());
+    }
 }

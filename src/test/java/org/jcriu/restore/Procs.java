@@ -45,7 +45,11 @@ final class Procs {
         }
     }
 
-    /** Seeds (the restorer's "sleep 1000000") and traced stopped processes: a failed restore leaves none. */
+    /**
+     * Seeds (the restorer's "sleep 1000000") orphaned to init: what a failed restore would leave.
+     * A seed still owned by a running jcriu belongs to a restore in progress (other tests may run
+     * restores on this machine at the same time) and is not counted.
+     */
     static List<String> leftovers() throws IOException {
         List<String> out = new ArrayList<>();
         try (Stream<Path> s = Files.list(Path.of("/proc"))) {
@@ -57,9 +61,8 @@ final class Procs {
                 } catch (IOException e) {
                     continue;
                 }
-                String state = status(pid, "State");
-                if (cmd.equals("sleep\u00001000000\u0000") || state != null && state.startsWith("t")) {
-                    out.add(pid + " " + cmd.replace('\0', ' ') + " " + state);
+                if (cmd.equals("sleep\u00001000000\u0000") && "1".equals(status(pid, "PPid"))) {
+                    out.add(pid + " " + cmd.replace('\0', ' ') + " " + status(pid, "State"));
                 }
             }
         }

@@ -18,7 +18,10 @@ import org.jcriu.image.ImageReader;
 import org.jcriu.image.ImageType;
 import org.jcriu.image.ImageWriter;
 import org.jcriu.image.Fixtures;
+import org.jcriu.image.proto.CoreEntry;
 import org.jcriu.image.proto.MmEntry;
+import org.jcriu.image.proto.SiginfoEntry;
+import org.jcriu.image.proto.SignalQueueEntry;
 import org.jcriu.image.proto.VmaEntry;
 import org.jcriu.testing.Jcriu;
 import org.junit.jupiter.api.AfterEach;
@@ -74,6 +77,35 @@ class RestoreFixtureIT {
         TaskImages img = new ImageLoader(new ImageDir(dump)).load();
         assertEquals(Maps.expected(img), Maps.of(PID));
         assertTrue(Procs.leftovers().isEmpty(), Procs.leftovers().toString());
+    }
+
+    /** Blocked pending signals (one private, one shared) are queued again with their siginfo. */
+    @Test
+    void pendingSignalsComeBack() throws IOException {
+        Path coreFile = dump.resolve("core-" + PID + ".img");
+        CoreEntry core;
+        try (ImageReader r = ImageReader.open(coreFile, ImageType.CORE)) {
+            core = r.readOne(CoreEntry.parser());
+        }
+        CoreEntry.Builder b = core.toBuilder();
+        b.getTcBuilder().setBlkSigset(0xa00).setSignalsS(SignalQueueEntry.newBuilder().addSignals(siginfo(12)));
+        b.getThreadCoreBuilder().setSignalsP(SignalQueueEntry.newBuilder().addSignals(siginfo(10)));
+        Files.delete(coreFile);
+        try (ImageWriter w = new ImageDir(dump).create(ImageType.CORE, PID)) {
+            w.write(b.build());
+        }
+        Jcriu.Result r = Jcriu.run("restore", "-d", "-D", dump);
+        assertEquals(0, r.exit(), r.all());
+        assertEquals("0000000000000a00", Procs.status(PID, "SigBlk"));
+        assertEquals("0000000000000200", Procs.status(PID, "SigPnd"));
+        assertEquals("0000000000000800", Procs.status(PID, "ShdPnd"));
+    }
+
+    /** siginfo of kill(2) from PID 4242: si_signo, si_errno, si_code = SI_USER, si_pid, si_uid. */
+    private static SiginfoEntry siginfo(int sig) {
+        java.nio.ByteBuffer si = java.nio.ByteBuffer.allocate(128).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        si.putInt(0, sig).putInt(4, 0).putInt(8, 0).putInt(16, 4242).putInt(20, 0);
+        return SiginfoEntry.newBuilder().setSiginfo(com.google.protobuf.ByteString.copyFrom(si.array())).build();
     }
 
     @Test

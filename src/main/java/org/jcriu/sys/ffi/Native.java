@@ -36,20 +36,27 @@ public final class Native {
     private static final MethodHandle SYSCALL = link("syscall",
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
             Linker.Option.firstVariadicArg(1), Linker.Option.captureCallState("errno"));
-    private static final MethodHandle STRERROR = link("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
-    private static final MethodHandle POSIX_SPAWN = link("posix_spawn",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
-    private static final MethodHandle FA_INIT = link("posix_spawn_file_actions_init", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    private static final MethodHandle FA_DUP2 = link("posix_spawn_file_actions_adddup2",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
-    private static final MethodHandle FA_CLOSEFROM = link("posix_spawn_file_actions_addclosefrom_np",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle FA_DESTROY = link("posix_spawn_file_actions_destroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    private static final MethodHandle ATTR_INIT = link("posix_spawnattr_init", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    private static final MethodHandle ATTR_SETFLAGS = link("posix_spawnattr_setflags", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_SHORT));
-    private static final MethodHandle ATTR_SETSIGMASK = link("posix_spawnattr_setsigmask", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-    private static final MethodHandle ATTR_SETSIGDEFAULT = link("posix_spawnattr_setsigdefault", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-    private static final MethodHandle ATTR_DESTROY = link("posix_spawnattr_destroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    /**
+     * Linked on first use: each downcall costs a generated stub (about 10 ms at start-up), and
+     * most runs (swrk VERSION, crit) never spawn a process or format an errno.
+     */
+    private static final class Lazy {
+        static final MethodHandle STRERROR = link("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+        static final MethodHandle POSIX_SPAWN = link("posix_spawn",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+        static final MethodHandle FA_INIT = link("posix_spawn_file_actions_init", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        static final MethodHandle FA_DUP2 = link("posix_spawn_file_actions_adddup2",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+        static final MethodHandle FA_CLOSEFROM = link("posix_spawn_file_actions_addclosefrom_np",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        static final MethodHandle FA_DESTROY = link("posix_spawn_file_actions_destroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        static final MethodHandle ATTR_INIT = link("posix_spawnattr_init", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        static final MethodHandle ATTR_SETFLAGS = link("posix_spawnattr_setflags", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_SHORT));
+        static final MethodHandle ATTR_SETSIGMASK = link("posix_spawnattr_setsigmask", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        static final MethodHandle ATTR_SETSIGDEFAULT = link("posix_spawnattr_setsigdefault", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        static final MethodHandle ATTR_DESTROY = link("posix_spawnattr_destroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+
+    }
 
     // glibc x86_64: posix_spawn_file_actions_t is 80 bytes, posix_spawnattr_t 336; over-allocate.
     private static final long FA_SIZE = 256, ATTR_SIZE = 1024;
@@ -80,7 +87,7 @@ public final class Native {
 
     public static String strerror(int errno) {
         try {
-            MemorySegment s = (MemorySegment) STRERROR.invokeExact(errno);
+            MemorySegment s = (MemorySegment) Lazy.STRERROR.invokeExact(errno);
             return s.reinterpret(512).getString(0);
         } catch (Throwable t) {
             return "errno " + errno;
@@ -101,27 +108,27 @@ public final class Native {
             MemorySegment emptySet = a.allocate(128);
             MemorySegment fullSet = a.allocate(128);
             fullSet.fill((byte) 0xff);
-            int rc = (int) FA_INIT.invokeExact(fa);
+            int rc = (int) Lazy.FA_INIT.invokeExact(fa);
             if (rc != 0) return -rc;
             try {
                 for (int i = 0; stdio != null && i < stdio.length; i++) {
-                    if (stdio[i] >= 0 && (rc = (int) FA_DUP2.invokeExact(fa, stdio[i], i)) != 0) return -rc;
+                    if (stdio[i] >= 0 && (rc = (int) Lazy.FA_DUP2.invokeExact(fa, stdio[i], i)) != 0) return -rc;
                 }
-                if ((rc = (int) FA_CLOSEFROM.invokeExact(fa, 3)) != 0) return -rc;
-                if ((rc = (int) ATTR_INIT.invokeExact(attr)) != 0) return -rc;
+                if ((rc = (int) Lazy.FA_CLOSEFROM.invokeExact(fa, 3)) != 0) return -rc;
+                if ((rc = (int) Lazy.ATTR_INIT.invokeExact(attr)) != 0) return -rc;
                 try {
                     short flags = (short) (POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | (newSession ? POSIX_SPAWN_SETSID : 0));
-                    if ((rc = (int) ATTR_SETSIGMASK.invokeExact(attr, emptySet)) != 0) return -rc;
-                    if ((rc = (int) ATTR_SETSIGDEFAULT.invokeExact(attr, fullSet)) != 0) return -rc;
-                    if ((rc = (int) ATTR_SETFLAGS.invokeExact(attr, flags)) != 0) return -rc;
+                    if ((rc = (int) Lazy.ATTR_SETSIGMASK.invokeExact(attr, emptySet)) != 0) return -rc;
+                    if ((rc = (int) Lazy.ATTR_SETSIGDEFAULT.invokeExact(attr, fullSet)) != 0) return -rc;
+                    if ((rc = (int) Lazy.ATTR_SETFLAGS.invokeExact(attr, flags)) != 0) return -rc;
                     MemorySegment pid = a.allocate(JAVA_INT);
-                    rc = (int) POSIX_SPAWN.invokeExact(pid, a.allocateFrom(path), fa, attr, av, ev);
+                    rc = (int) Lazy.POSIX_SPAWN.invokeExact(pid, a.allocateFrom(path), fa, attr, av, ev);
                     return rc != 0 ? -rc : pid.get(JAVA_INT, 0);
                 } finally {
-                    int ignored = (int) ATTR_DESTROY.invokeExact(attr);
+                    int ignored = (int) Lazy.ATTR_DESTROY.invokeExact(attr);
                 }
             } finally {
-                int ignored = (int) FA_DESTROY.invokeExact(fa);
+                int ignored = (int) Lazy.FA_DESTROY.invokeExact(fa);
             }
         } catch (Throwable t) {
             throw new AssertionError("posix_spawn downcall failed", t);

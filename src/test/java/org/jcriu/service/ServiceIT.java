@@ -1,0 +1,175 @@
+package org.jcriu.service;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import org.jcriu.testing.Jcriu;
+
+/** {@code jcriu service}: many clients, hostile ones included, and the daemon stays up. */
+class ServiceIT {
+    @TempDir
+    Path tmp;
+    Path sock;
+    Process daemon;
+    int daemonPid;
+
+    @BeforeEach
+    void start() throws Exception {
+        PyCriu.assumeAvailable();
+        sock = tmp.resolve("s.sock");
+        daemon = new ProcessBuilder(PyCriu.jcriu().toString(), "service", "--address", sock.toString(), "-v4",
+                "--pidfile", tmp.resolve("pid").toString())
+                .redirectErrorStream(true).redirectOutput(tmp.resolve("daemon.log").toFile())
+                .redirectInput(Path.of("/dev/null").toFile()).start();
+        daemonPid = waitPidfile(tmp.resolve("pid"));
+    }
+
+    int waitPidfile(Path p) throws Exception {
+        for (int i = 0; i < 400; i++) {
+            if (Files.exists(p) && !Files.readString(p).isBlank() && Files.exists(sock, LinkOption.NOFOLLOW_LINKS)) {
+                return Integer.parseInt(Files.readString(p).strip());
+            }
+            Thread.sleep(25);
+        }
+        throw new AssertionError("service did not start: " + Files.readString(tmp.resolve("daemon.log")));
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (daemon != null) {
+            daemon.destroyForcibly();
+            daemon.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    boolean alive(int pid) {
+        return Files.exists(Path.of("/proc/" + pid));
+    }
+
+    String version() throws Exception {
+        return PyCriu.run(tmp, "sk:" + sock, "version");
+    }
+
+    @Test
+    void socketIsForEveryoneAndDaemonPidIsInThePidfile() throws Exception {
+        assertEquals("rw-rw-rw-", PosixFilePermissions.toString(Files.getPosixFilePermissions(sock, LinkOption.NOFOLLOW_LINKS)));
+        assertEquals(daemon.pid(), daemonPid);
+        String r = version();
+        assertEquals("40200", PyCriu.field(r, "number"), r);
+    }
+
+    @Test
+    void manyClientsAtOnce() throws Exception {
+        ExecutorService ex = Executors.newFixedThreadPool(8);
+        try {
+            List<Future<String>> fs = new ArrayList<>();
+            for (int i = 0; i < 8; i++) fs.add(ex.submit(() -> PyCriu.run(tmp, "sk:" + sock, i2(fs.size()))));
+            for (Future<String> f : fs) {
+                String r = f.get(120, TimeUnit.SECONDS);
+                assertEquals("true", PyCriu.field(r, "success"), r);
+            }
+        } finally {
+            ex.shutdownNow();
+        }
+        assertTrue(alive(daemonPid));
+    }
+
+    private static String i2(int i) {
+        return i % 2 == 0 ? "version" : "features";
+    }
+
+    @Test
+    void hostileClientsGetAnErrorOrAClosedSocketAndTheDaemonStaysUp() throws Exception {
+        // garbage, an unknown type, an oversized record, an empty record, NOTIFY out of turn
+        String r = PyCriu.run(tmp, "sk:" + sock, "raw", "ffffff0102");
+        assertTrue(r.contains("Failed unpacking request") || r.contains("\"eof\": true"), r);
+        r = PyCriu.run(tmp, "sk:" + sock, "raw", "0863");
+        assertTrue(r.contains("Invalid req"), r);
+        r = PyCriu.run(tmp, "sk:" + sock, "raw", "big");
+        assertTrue(r.contains("larger than"), r);
+        r = PyCriu.run(tmp, "sk:" + sock, "raw", "");
+        assertTrue(r.contains("\"eof\": true") || r.contains("error"), r);
+        r = PyCriu.run(tmp, "sk:" + sock, "raw", "0806");
+        assertTrue(r.contains("Invalid req"), r);
+        // keep_open VERSION twice, then a DUMP with keep_open: refused
+        r = PyCriu.run(tmp, "sk:" + sock, "raw", "080a2001", "080a2001", "08012001");
+        assertTrue(r.contains("keep_open is not allowed for DUMP"), r);
+        assertTrue(alive(daemonPid));
+        assertEquals("true", PyCriu.field(version(), "success"));
+    }
+
+    @Test
+    void killedWorkerHurtsNobody() throws Exception {
+        // a client that connects and says nothing: its worker waits; kill it
+        Process silent = new ProcessBuilder(PyCriu.PYTHON, "-c",
+                "import socket,time\ns=socket.socket(socket.AF_UNIX,socket.SOCK_SEQPACKET)\ns.connect('" + sock
+                        + "')\nprint(s.recv(100))").redirectErrorStream(true).start();
+        try {
+            int worker = -1;
+            for (int i = 0; i < 400 && worker < 0; i++) {
+                // children are listed under the thread that spawned them
+                try (var tasks = Files.list(Path.of("/proc/" + daemonPid + "/task"))) {
+                    for (Path t : tasks.toList()) {
+                        for (String c : Files.readString(t.resolve("children")).split("\\s+")) {
+                            if (!c.isEmpty()) worker = Integer.parseInt(c);
+                        }
+                    }
+                }
+                Thread.sleep(25);
+            }
+            assertTrue(worker > 0, "no worker process for the connection");
+            new ProcessBuilder("kill", "-9", String.valueOf(worker)).start().waitFor();
+            assertTrue(silent.waitFor(30, TimeUnit.SECONDS), "the client of a killed worker must see its socket close");
+            assertTrue(alive(daemonPid));
+            assertEquals("true", PyCriu.field(version(), "success"));
+        } finally {
+            silent.destroyForcibly();
+        }
+    }
+
+    @Test
+    void existingFileAtTheAddressIsNotReplaced() throws Exception {
+        Path file = tmp.resolve("precious");
+        Files.writeString(file, "data");
+        Jcriu.Result r = Jcriu.run("service", "--address", file);
+        assertEquals(1, r.exit(), r.all());
+        assertTrue(r.stderr().contains("exists and is not a socket"), r.stderr());
+        assertEquals("data", Files.readString(file));
+    }
+
+    @Test
+    void daemonModeDetachesAndServes() throws Exception {
+        Path s2 = tmp.resolve("d.sock");
+        Path pid = tmp.resolve("d.pid");
+        Jcriu.Result r = Jcriu.run("service", "-d", "--address", s2, "--pidfile", pid);
+        assertEquals(0, r.exit(), r.all());
+        int d = Integer.parseInt(Files.readString(pid).strip());
+        try {
+            assertTrue(alive(d));
+            String v = PyCriu.run(tmp, "sk:" + s2, "version");
+            assertEquals("true", PyCriu.field(v, "success"), v);
+            // detached: its own session
+            String stat = Files.readString(Path.of("/proc/" + d + "/stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            assertEquals(String.valueOf(d), f[3], "the daemon must lead its own session: " + stat);
+        } finally {
+            new ProcessBuilder("kill", "-9", String.valueOf(d)).start().waitFor();
+        }
+    }
+}
