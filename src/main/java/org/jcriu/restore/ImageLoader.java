@@ -111,6 +111,15 @@ public final class ImageLoader {
         if (state != TASK_ALIVE && state != TASK_STOPPED) {
             throw new CriuException(f + ": task " + pid + " is in state " + state + " (zombie or dead): not supported yet");
         }
+        var th = core.getThreadCore();
+        if (th.hasSeccompMode() && th.getSeccompMode() != org.jcriu.image.proto.SeccompMode.disabled
+                || core.getTc().hasOldSeccompMode() && core.getTc().getOldSeccompMode() != org.jcriu.image.proto.SeccompMode.disabled) {
+            throw new CriuException(f + ": task " + pid + " runs under seccomp: not supported yet");
+        }
+        if (core.getTc().hasTimers() && core.getTc().getTimers().getPosixCount() > 0) {
+            throw new CriuException(f + ": task " + pid + " has " + core.getTc().getTimers().getPosixCount()
+                    + " POSIX timers: not supported yet");
+        }
         if (core.getThreadInfo().getGpregs().getMode() != org.jcriu.image.proto.UserX86RegsMode.NATIVE) {
             throw new CriuException(f + ": task " + pid + " is a 32-bit (compat) task: not supported");
         }

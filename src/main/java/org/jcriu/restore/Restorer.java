@@ -99,6 +99,7 @@ public final class Restorer {
         state.restoreSignals();
         state.restoreRlimits();
         state.restoreMisc();
+        state.restoreProcValues();
         state.restoreCreds();
     }
 

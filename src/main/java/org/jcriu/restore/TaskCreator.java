@@ -84,11 +84,14 @@ final class TaskCreator {
         checkPidFree(pid);
         // glibc registers rseq at startup; a child would inherit that registration pointing into
         // memory we are about to unmap, and the kernel would fault it on the next return to user.
+        long t0 = System.nanoTime();
         int seedPid = Sys.posixSpawn(SEED, List.of("sleep", "1000000"), List.of("GLIBC_TUNABLES=glibc.pthread.rseq=0"),
                 new int[] {-1, -1, -1}, false);
         Task seed = null;
         try {
+            long t1 = System.nanoTime();
             seed = Task.seize(tracer, seedPid, Ptrace.O_TRACECLONE);
+            long t2 = System.nanoTime();
             long area = FreeArea.find(areaSize, dumped, MapsLine.of(seedPid));
             seed.mapGadget(area);
             long child;
@@ -113,7 +116,8 @@ final class TaskCreator {
                 throw new CriuException("clone3(set_tid=" + pid + ") created PID " + child);
             }
             Task task = Task.adopt(tracer, pid);
-            LOG.info("created task %d from seed %d", pid, seedPid);
+            LOG.info("created task %d from seed %d (spawn %d us, seize %d us, gadget + clone3 + adopt %d us)", pid, seedPid,
+                    (t1 - t0) / 1000, (t2 - t1) / 1000, (System.nanoTime() - t2) / 1000);
             return new Created(task, area);
         } finally {
             if (seed != null) {

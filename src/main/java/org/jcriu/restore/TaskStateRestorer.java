@@ -33,6 +33,7 @@ final class TaskStateRestorer {
     private static final Logger LOG = Log.get("restore");
     private static final int SS_DISABLE = 2, SECURE_NO_SETUID_FIXUP = 2, PR_CAP_AMBIENT_RAISE = 2;
     private static final long RLIM_INFINITY = -1L;
+    private static final int PRIO_PROCESS = 0;
     private static final long NR_RT_SIGQUEUEINFO = 129, NR_RT_TGSIGQUEUEINFO = 297;
 
     private final Task task;
@@ -94,9 +95,6 @@ final class TaskStateRestorer {
             setItimer(0, tc().getTimers().getReal());
             setItimer(1, tc().getTimers().getVirt());
             setItimer(2, tc().getTimers().getProf());
-            if (tc().getTimers().getPosixCount() > 0) {
-                throw new CriuException("Task " + img.pid() + " has POSIX timers: not supported yet");
-            }
         }
     }
 
@@ -166,8 +164,17 @@ final class TaskStateRestorer {
         return v == RLIM_INFINITY ? "unlimited" : Long.toUnsignedString(v);
     }
 
-    /** personality, comm, clear_tid address, robust futex list, rseq. */
+    /** personality, comm, clear_tid address, robust futex list, rseq, scheduling, subreaper, parent-death signal. */
     void restoreMisc() {
+        ThreadCoreEntry th = thread();
+        if (th.hasSchedPolicy() && th.getSchedPolicy() != 0) {
+            // struct sched_param { int sched_priority; }
+            byte[] prio = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(th.getSchedPrio()).array();
+            Remote.withBuffer(task, prio, Nr.SCHED_SETSCHEDULER, 2, 0, th.getSchedPolicy(), 0);
+        }
+        if (th.hasSchedNice() && th.getSchedNice() != 0) task.syscall(Nr.SETPRIORITY, PRIO_PROCESS, 0, th.getSchedNice());
+        if (tc().getChildSubreaper()) task.syscall(Nr.PRCTL, Linux.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        if (th.getPdeathSig() != 0) task.syscall(Nr.PRCTL, Linux.PR_SET_PDEATHSIG, th.getPdeathSig(), 0, 0, 0);
         task.syscall(Nr.PERSONALITY, tc().getPersonality() & 0xffffffffL);
         String comm = thread().hasComm() ? thread().getComm() : tc().getComm();
         byte[] c = comm.getBytes(StandardCharsets.UTF_8);
@@ -233,9 +240,27 @@ final class TaskStateRestorer {
                 if (bit(c.getCapAmbList(), a)) task.syscall(Nr.PRCTL, Linux.PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, a, 0, 0);
             }
             if (c.getNoNewPrivs() != 0) task.syscall(Nr.PRCTL, Linux.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+            // changing uids resets the dumpable flag (commit_creds): put the dumped one back last
+            if (img.mm().hasDumpable()) task.syscall(Nr.PRCTL, Linux.PR_SET_DUMPABLE, img.mm().getDumpable(), 0, 0, 0);
         } catch (ErrnoException e) {
             throw new CriuException(e.errno(), String.format("Can't restore credentials of task %d (uid %d, gid %d, caps prm %s): %s",
                     img.pid(), c.getUid(), c.getGid(), c.getCapPrmList(), e.getMessage()), e);
+        }
+    }
+
+    /** Values set through /proc by jcriu itself; refused ones are reported, not fatal (CRIU does the same). */
+    void restoreProcValues() {
+        if (tc().hasOomScoreAdj()) writeProc("oom_score_adj", Integer.toString(tc().getOomScoreAdj()));
+        if (tc().hasLoginuid()) writeProc("loginuid", Integer.toUnsignedString(tc().getLoginuid()));
+    }
+
+    private void writeProc(String name, String value) {
+        java.nio.file.Path p = java.nio.file.Path.of("/proc/" + task.tid() + "/" + name);
+        try {
+            if (java.nio.file.Files.readString(p).strip().equals(value)) return;
+            java.nio.file.Files.writeString(p, value);
+        } catch (java.io.IOException e) {
+            LOG.warn("task %d: can't set %s to %s: %s", img.pid(), name, value, e.getMessage());
         }
     }
 
