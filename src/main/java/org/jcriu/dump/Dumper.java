@@ -83,10 +83,11 @@ public final class Dumper {
         Status status = Status.read(pid);
         Stat stat = Stat.read(pid);
         TaskChecks.check(pid, status, stat, opts, 0);
+        TaskChecks.linksReachable(pid);
         DumpFiles precheck = new DumpFiles(opts);
         precheck.check(DumpFiles.scan(pid));
         VmaPlan.build(pid, Maps.read(pid), null);
-        LOG.info("Dumping task %d (%s)", pid, stat.comm());
+        LOG.info("Dumping processes (pid: %d comm: %s)", pid, stat.comm());
 
         try (Tracer tracer = Tracer.start()) {
             long tSeize = System.nanoTime();
@@ -98,6 +99,7 @@ public final class Dumper {
                 finish(tracer, task);
                 done = true;
                 LOG.info("Dumped task %d: %d pages in %.1f ms", pid, r.pagesWritten, (System.nanoTime() - t0) / 1e6);
+                LOG.info("Dumping finished successfully");
             } finally {
                 if (!done) task.close();
             }

@@ -221,6 +221,20 @@ class DumpIT {
     }
 
     @Test
+    void unlinkedCwdIsRefused() throws Exception {
+        Path gone = Files.createDirectories(tmp.resolve("gone"));
+        Path wd = tmp.resolve("w");
+        Files.createDirectories(wd);
+        try (Workload w = Workload.start(wd, List.of("/bin/sh", "-c", "cd " + gone + " && echo $$ > " + wd + "/ready && exec sleep 1000"), false)) {
+            Files.delete(gone);
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", imgs());
+            assertEquals(1, r.exit(), r.all());
+            assertTrue(r.stderr().contains("its cwd " + gone + " (deleted) was unlinked"), r.stderr());
+            assertRunningUntraced(w.pid());
+        }
+    }
+
+    @Test
     void pidThatDoesNotExist() throws Exception {
         int pid = 4_000_000;
         assumeTrue(!Files.exists(Path.of("/proc/" + pid)));
