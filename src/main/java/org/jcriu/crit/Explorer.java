@@ -256,7 +256,11 @@ final class Explorer {
         switch (type) {
             case "REG" -> {
                 RegFileEntry rf = find(id, FileEntry::hasReg, FileEntry::getReg, ImageType.REG_FILES, RegFileEntry.parser(), RegFileEntry::getId);
-                return rf != null && !rf.getName().isEmpty() ? rf.getName() : "unknown path";
+                if (rf == null || rf.getNameBytes().isEmpty()) {
+                    return "unknown path";
+                }
+                // crit prints the repr of names that are not UTF-8, as in its JSON.
+                return rf.getNameBytes().isValidUtf8() ? rf.getName() : PyBytes.repr(rf.getNameBytes().toByteArray());
             }
             case "PIPE" -> {
                 PipeEntry pe = find(id, FileEntry::hasPipe, FileEntry::getPipe, ImageType.PIPES, PipeEntry.parser(), PipeEntry::getId);

@@ -28,7 +28,9 @@ import org.jcriu.image.UnknownMagicException;
  */
 public final class Main {
     static final String VERSION = "4.2";
-    private static final String USAGE = "usage: jcrit [-h] [--version] {decode,encode,info,x,show} ...\n";
+    /** The name it was run as (bin/jcrit passes it, so that a "crit" symlink reports "crit"). */
+    private static final String PROG = System.getProperty("jcrit.prog", "jcrit");
+    private static final String USAGE = "usage: " + PROG + " [-h] [--version] {decode,encode,info,x,show} ...\n";
 
     private final PrintStream out;
     private final PrintStream err;
@@ -54,8 +56,9 @@ public final class Main {
             return dispatch(args);
         } catch (UsageException e) {
             err.print(USAGE);
-            err.print("jcrit: error: " + e.getMessage() + "\n");
-            return 2;
+            err.print(PROG + ": error: " + e.getMessage() + "\n");
+            // crit exits 1 when no command is given (its own check), 2 for argparse errors.
+            return args.length == 0 ? 1 : 2;
         } catch (UnknownMagicException e) {
             // crit unpacks the magic as a signed int and prints it with %#x.
             int m = e.magic();
@@ -63,11 +66,11 @@ public final class Main {
                     + "Maybe you are feeding me an image with raw data(i.e. pages.img)?\n");
             return 1;
         } catch (CriuException | Json.JsonException | IllegalArgumentException e) {
-            err.print("jcrit: " + e.getMessage() + "\n");
+            err.print(PROG + ": " + e.getMessage() + "\n");
             return 1;
         } catch (RuntimeException e) {
             // A defect, but the user still gets one line and exit 1 rather than a trace.
-            err.print("jcrit: internal error: " + e + "\n");
+            err.print(PROG + ": internal error: " + e + "\n");
             return 1;
         } finally {
             out.flush();

@@ -4,6 +4,8 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.Descriptors.Descriptor;
 import com.google.protobuf.Descriptors.EnumValueDescriptor;
 import com.google.protobuf.Descriptors.FieldDescriptor;
+import com.google.protobuf.DynamicMessage;
+import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import java.math.BigInteger;
 import java.util.ArrayList;
@@ -11,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 import org.jcriu.image.proto.CriuFieldOpts;
 import org.jcriu.image.proto.OptsProto;
 
@@ -27,7 +30,25 @@ final class PbJson {
     private static final int MINORBITS = 20;
 
     static Map<String, Object> toMap(Message m, boolean pretty) {
-        return toMap(m, pretty, false);
+        // The generated message still holds the original bytes of string fields, which the
+        // DynamicMessage decodes lossily; they are looked up only for strings with U+FFFD.
+        return toMap(dynamic(m), m::toByteString, pretty, false);
+    }
+
+    /**
+     * The same message as a DynamicMessage, whose fields are read from a map. Generated
+     * messages answer getField() through reflection, and the first reflective call of each
+     * accessor spins method handles: most of jcrit's run time on a small image.
+     */
+    static Message dynamic(Message m) {
+        if (m instanceof DynamicMessage) {
+            return m;
+        }
+        try {
+            return DynamicMessage.parseFrom(m.getDescriptorForType(), m.toByteString());
+        } catch (InvalidProtocolBufferException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** A field with its options resolved once: extension lookups are slow and done per value otherwise. */
@@ -46,7 +67,7 @@ final class PbJson {
         return fs;
     }
 
-    private static Map<String, Object> toMap(Message m, boolean pretty, boolean parentHex) {
+    private static Map<String, Object> toMap(Message m, Supplier<ByteString> wire, boolean pretty, boolean parentHex) {
         Map<String, Object> d = new LinkedHashMap<>();
         for (Field fi : fields(m.getDescriptorForType())) {
             FieldDescriptor f = fi.fd();
@@ -65,10 +86,11 @@ final class PbJson {
                     for (int i = 0; i < vs.size(); i++) {
                         Object v = vs.get(i);
                         if (v instanceof String str && str.indexOf('\uFFFD') >= 0) {
-                            raw = raw == null ? PyBytes.raw(m, f.getNumber()) : raw;
+                            raw = raw == null ? PyBytes.raw(wire.get(), f.getNumber()) : raw;
                             out.add(PyBytes.validUtf8(raw.get(i)) ? str : PyBytes.repr(raw.get(i).toByteArray()));
                         } else {
-                            out.add(cast(f, o, v, pretty, parentHex));
+                            int index = i;
+                            out.add(cast(f, o, v, () -> PyBytes.raw(wire.get(), f.getNumber()).get(index), pretty, parentHex));
                         }
                     }
                 }
@@ -77,11 +99,13 @@ final class PbJson {
                 Object v = m.getField(f);
                 if (v instanceof String str && str.indexOf('\uFFFD') >= 0) {
                     // Possibly bytes that are not UTF-8, which protobuf-java replaced.
-                    List<ByteString> raw = PyBytes.raw(m, f.getNumber());
+                    List<ByteString> raw = PyBytes.raw(wire.get(), f.getNumber());
                     ByteString last = raw.get(raw.size() - 1);
                     d.put(f.getName(), PyBytes.validUtf8(last) ? str : PyBytes.repr(last.toByteArray()));
                 } else {
-                    d.put(f.getName(), cast(f, o, v, pretty, parentHex));
+                    // A message field given more than once is merged; its last copy is what
+                    // can hold the string, which is good enough for the rare non-UTF-8 case.
+                    d.put(f.getName(), cast(f, o, v, () -> last(PyBytes.raw(wire.get(), f.getNumber())), pretty, parentHex));
                 }
             }
         }
@@ -92,11 +116,15 @@ final class PbJson {
         return f.getOptions().getExtension(OptsProto.criu);
     }
 
-    private static Object cast(FieldDescriptor f, CriuFieldOpts o, Object v, boolean pretty, boolean hex) {
+    private static ByteString last(List<ByteString> l) {
+        return l.get(l.size() - 1);
+    }
+
+    private static Object cast(FieldDescriptor f, CriuFieldOpts o, Object v, Supplier<ByteString> wire, boolean pretty, boolean hex) {
         hex = hex || o.getHex();
         switch (f.getJavaType()) {
             case MESSAGE:
-                return toMap((Message) v, pretty, hex);
+                return toMap((Message) v, wire, pretty, hex);
             case BYTE_STRING:
                 byte[] b = ((ByteString) v).toByteArray();
                 return "unix_name".equals(o.getConv()) ? QuotedPrintable.encode(b) : Base64Lines.encode(b);

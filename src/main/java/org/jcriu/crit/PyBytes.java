@@ -2,7 +2,6 @@ package org.jcriu.crit;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
-import com.google.protobuf.Message;
 import com.google.protobuf.UnknownFieldSet;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -18,10 +17,10 @@ final class PyBytes {
     private PyBytes() {
     }
 
-    /** The raw bytes of every occurrence of string field {@code number} in {@code m}, in order. */
-    static List<ByteString> raw(Message m, int number) {
+    /** The raw bytes of every occurrence of length-delimited field {@code number} in a message's wire form, in order. */
+    static List<ByteString> raw(ByteString wire, int number) {
         try {
-            return UnknownFieldSet.parseFrom(m.toByteString()).getField(number).getLengthDelimitedList();
+            return UnknownFieldSet.parseFrom(wire).getField(number).getLengthDelimitedList();
         } catch (InvalidProtocolBufferException e) {
             throw new IllegalStateException(e);
         }

@@ -83,10 +83,11 @@ public final class Dumper {
         Status status = Status.read(pid);
         Stat stat = Stat.read(pid);
         TaskChecks.check(pid, status, stat, opts, 0);
+        TaskChecks.linksReachable(pid);
         DumpFiles precheck = new DumpFiles(opts);
         precheck.check(DumpFiles.scan(pid));
         VmaPlan.build(pid, Maps.read(pid), null);
-        LOG.info("Dumping task %d (%s)", pid, stat.comm());
+        LOG.info("Dumping processes (pid: %d comm: %s)", pid, stat.comm());
 
         try (Tracer tracer = Tracer.start()) {
             long tSeize = System.nanoTime();
@@ -98,6 +99,7 @@ public final class Dumper {
                 finish(tracer, task);
                 done = true;
                 LOG.info("Dumped task %d: %d pages in %.1f ms", pid, r.pagesWritten, (System.nanoTime() - t0) / 1e6);
+                LOG.info("Dumping finished successfully");
             } finally {
                 if (!done) task.close();
             }
@@ -146,7 +148,8 @@ public final class Dumper {
         LOG.debug("memory written in %.1f ms", memNs / 1e6);
 
         // (5) What only the task (or its tracer) can tell.
-        TracerData td = tracer.call(() -> TracerData.collect(task));
+        long handled = status.getHex("SigCgt") | status.getHex("SigIgn");
+        TracerData td = tracer.call(() -> TracerData.collect(task, handled));
         long[] robust = robustList(pid);
         LOG.debug("tracer data and injected syscalls took %.1f ms", (System.nanoTime() - tMem - memNs) / 1e6);
 
@@ -243,7 +246,7 @@ public final class Dumper {
     /** Everything read on the tracer thread while the task is stopped. */
     private record TracerData(Regs regs, byte[] xstate, long sigmask, boolean wasStopped, int[][] tls,
                               org.jcriu.image.proto.RseqEntry rseq, Injected inj) {
-        static TracerData collect(Task t) {
+        static TracerData collect(Task t, long handled) {
             Regs regs = t.regs();
             byte[] xs = t.xstate();
             int[][] tls = new int[GDT_ENTRY_TLS_NUM][];
@@ -264,7 +267,7 @@ public final class Dumper {
                     LOG.debug("no rseq configuration for task %d: %s", t.tid(), e.getMessage());
                 }
             }
-            Injected inj = Injected.collect(t);
+            Injected inj = Injected.collect(t, handled);
             return new TracerData(regs, xs, t.sigmask(), t.wasStopped(), tls, rseq, inj);
         }
     }

@@ -20,7 +20,13 @@ public record Injected(long[][] sigactions, long clearTidAddr, long ssSp, long s
     /** struct kernel_sigaction: handler, flags, restorer, mask. */
     private static final int SA_SIZE = 32;
 
-    public static Injected collect(Task t) {
+    /**
+     * @param handled signals whose disposition is not plain SIG_DFL (SigCgt | SigIgn of
+     *                /proc/PID/status): only those are asked; every other one is SIG_DFL, whose
+     *                flags and mask change nothing, except SIGCHLD's (SA_NOCLDWAIT,
+     *                SA_NOCLDSTOP), which is always asked.
+     */
+    public static Injected collect(Task t, long handled) {
         long[][] sa = new long[Linux.NSIG][4];
         long clearTid;
         long ssSp, ssSize;
@@ -29,13 +35,13 @@ public record Injected(long[][] sigactions, long clearTidAddr, long ssSp, long s
         int childSub;
         try (Scratch s = t.scratch(Linux.NSIG * SA_SIZE + 64)) {
             long base = s.addr();
+            long ask = (handled | (1L << (Linux.SIGCHLD - 1))) & ~(1L << (Linux.SIGKILL - 1)) & ~(1L << (Linux.SIGSTOP - 1));
             for (int sig = 1; sig <= Linux.NSIG; sig++) {
-                if (sig == Linux.SIGKILL || sig == Linux.SIGSTOP) continue;
-                t.syscall(Nr.RT_SIGACTION, sig, 0, base + (long) (sig - 1) * SA_SIZE, 8);
+                if ((ask & (1L << (sig - 1))) != 0) t.syscall(Nr.RT_SIGACTION, sig, 0, base + (long) (sig - 1) * SA_SIZE, 8);
             }
             ByteBuffer b = ByteBuffer.wrap(s.get(0, Linux.NSIG * SA_SIZE + 64)).order(ByteOrder.LITTLE_ENDIAN);
             for (int sig = 1; sig <= Linux.NSIG; sig++) {
-                if (sig == Linux.SIGKILL || sig == Linux.SIGSTOP) continue;
+                if ((ask & (1L << (sig - 1))) == 0) continue;
                 for (int k = 0; k < 4; k++) sa[sig - 1][k] = b.getLong((sig - 1) * SA_SIZE + 8 * k);
             }
             long tail = base + Linux.NSIG * SA_SIZE;

@@ -57,6 +57,17 @@ final class TaskChecks {
         }
     }
 
+    /** The executable, cwd and root are reopened by path on restore: an unlinked one cannot be. */
+    static void linksReachable(int pid) {
+        for (String l : new String[] {"exe", "cwd", "root"}) {
+            String target = ProcFs.readlink(ProcFs.pidDir(pid).resolve(l));
+            if (target.endsWith(" (deleted)")) {
+                throw new CriuException("Can't dump task " + pid + ": its " + l + " " + target
+                        + " was unlinked; unlinked files are not supported yet");
+            }
+        }
+    }
+
     /** Signals queued for the task would be lost: refuse rather than drop them. */
     static void noPendingSignals(int pid, Status st) {
         long pnd = st.getHex("SigPnd") | st.getHex("ShdPnd");

@@ -39,11 +39,14 @@ final class Session {
     private static final Logger LOG = Log.get("cr-service");
     static final int VERSION_MAJOR = 4, VERSION_MINOR = 2;
     static final String NAME = "jcriu";
+    private static final long NR_GETEUID = 107;
 
     private final Channel ch;
     private final Options base;
     private final boolean swrk;
     private final Peer peer;
+    /** Set by prepare() when a root service works for a non-root client; see {@link Staging}. */
+    private Staging staging;
 
     /** {@code swrk}: started by the client itself (criu swrk), which allows rst_sibling, inherit_fd and ps.fd. */
     Session(int fd, Options base, boolean swrk) {
@@ -147,7 +150,13 @@ final class Session {
         o.command = command;
         o.notifier = null;
         RpcOptions.LogSetup log = RpcOptions.apply(ro, o, peer, swrk);
-        if (log.file() != null) Log.toFile(log.file(), log.level());
+        if (peer.uid() != 0 && Sys.raw(NR_GETEUID) == 0 && command.equals("restore")) {
+            // images are the client's: they could carry any credentials, and we are root
+            throw new CriuException(Errno.EPERM, "restore for a non-root client (uid " + peer.uid()
+                    + ") by a root service is not supported yet: run jcriu swrk as that user");
+        }
+        staging = Staging.of(peer, o);
+        if (o.logFile != null) Log.toFile(Path.of(o.logFile), log.level());
         else Log.configure(log.level(), System.err);
         LOG.info("Version: %s (jcriu %s), RPC %s request from pid %d uid %d", RpcSupport.criuVersion(),
                 RpcSupport.jcriuVersion(), command, peer.pid(), peer.uid());
@@ -160,6 +169,19 @@ final class Session {
             o.notifier = notifier[0];
         }
         return o;
+    }
+
+    /** Hands a non-root client's files over (see {@link Staging}); returns the error to report. */
+    private CriuException finish(Options o, CriuException err) {
+        Staging s = staging;
+        staging = null;
+        if (s == null) return err;
+        try (s) {
+            s.publish(o == null ? null : o.logFile);
+        } catch (CriuException e) {
+            if (err == null) return logged(e);
+        }
+        return err;
     }
 
     /** Runs an engine; a non-zero status without an exception becomes one with the first logged error. */
@@ -181,8 +203,9 @@ final class Session {
     private int dump(CriuOpts ro) {
         boolean selfDump = ro == null || ro.getPid() == 0;
         CriuException err = null;
+        Options o = null;
         try {
-            Options o = prepare("dump", ro, new RpcNotifier[1]);
+            o = prepare("dump", ro, new RpcNotifier[1]);
             if (selfDump) {
                 throw new CriuException(Errno.ENOTSUP, "self-dump (DUMP without pid, of the client " + peer.pid()
                         + " itself) is not supported yet: jcriu cannot dump a multi-threaded process");
@@ -196,6 +219,7 @@ final class Session {
         } catch (RuntimeException e) {
             err = logged(internal(e));
         }
+        err = finish(o, err);
         // CRIU answers a successful self-dump only after the restore (as "restored"): not here.
         if ((ro != null && ro.getLeaveRunning()) || !selfDump || err != null) {
             CriuResp.Builder b = CriuResp.newBuilder().setType(CriuReqType.DUMP).setSuccess(err == null)
@@ -231,6 +255,7 @@ final class Session {
         } catch (IOException | RuntimeException e) {
             err = logged(internal(e));
         } finally {
+            staging = null;
             if (pidfile != null) pidfile.toFile().delete();
         }
         CriuResp.Builder b = CriuResp.newBuilder().setType(CriuReqType.RESTORE).setSuccess(err == null)
@@ -284,14 +309,16 @@ final class Session {
 
     private int check(CriuOpts ro) {
         CriuException err = null;
+        Options o = null;
         try {
-            Options o = prepare("check", ro, null);
+            o = prepare("check", ro, null);
             runEngine(Engine.CHECK, o);
         } catch (CriuException e) {
             err = logged(e);
         } catch (RuntimeException e) {
             err = logged(internal(e));
         }
+        err = finish(o, err);
         ch.send(withError(CriuResp.newBuilder().setType(CriuReqType.CHECK).setSuccess(err == null), err).build());
         return 0;
     }
@@ -317,8 +344,9 @@ final class Session {
 
     private int preDump(CriuOpts ro, boolean single) {
         CriuException err = null;
+        Options o = null;
         try {
-            Options o = prepare("pre-dump", ro, new RpcNotifier[1]);
+            o = prepare("pre-dump", ro, new RpcNotifier[1]);
             if (o.pid == 0) throw new CriuException(Errno.EBADRQC, "pre-dump needs a pid");
             peer.checkMayDump(o.pid);
             runEngine(Engine.DUMP, o);
@@ -329,6 +357,7 @@ final class Session {
         } catch (RuntimeException e) {
             err = logged(internal(e));
         }
+        err = finish(o, err);
         CriuReqType t = single ? CriuReqType.SINGLE_PRE_DUMP : CriuReqType.PRE_DUMP;
         ch.send(withError(CriuResp.newBuilder().setType(t).setSuccess(err == null), err).build());
         return err == null ? 0 : 1;
@@ -337,14 +366,16 @@ final class Session {
     private int cpuinfo(CriuReq req) {
         CriuException err = null;
         String cmd = req.getType() == CriuReqType.CPUINFO_DUMP ? "cpuinfo-dump" : "cpuinfo-check";
+        Options o = null;
         try {
-            Options o = prepare(cmd, req.getOpts(), null);
+            o = prepare(cmd, req.getOpts(), null);
             runEngine(Engine.CPUINFO, o);
         } catch (CriuException e) {
             err = logged(e);
         } catch (RuntimeException e) {
             err = logged(internal(e));
         }
+        err = finish(o, err);
         ch.send(withError(CriuResp.newBuilder().setType(req.getType()).setSuccess(err == null), err).build());
         return 0;
     }

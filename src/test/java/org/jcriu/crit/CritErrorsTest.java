@@ -59,7 +59,9 @@ class CritErrorsTest {
         assertTrue(r.err().endsWith("jcrit: error: argument {decode,encode,info,x,show}: invalid choice: 'frobnicate'\n"), r.err());
         assertEquals(2, CritGoldenTest.jcrit("x", tmp.toString(), "files").rc());
         assertEquals(2, CritGoldenTest.jcrit("info").rc());
-        assertEquals(2, CritGoldenTest.jcrit().rc());
+        r = CritGoldenTest.jcrit();
+        assertEquals(1, r.rc());
+        assertTrue(r.err().endsWith("jcrit: error: too few arguments\n"), r.err());
     }
 
     @Test

@@ -109,4 +109,21 @@ class CritOptionsTest {
         assertEquals(0, e.rc(), e.err());
         assertArrayEquals(Files.readAllBytes(p), e.out());
     }
+
+    @org.junit.jupiter.api.Test
+    void nonUtf8NameInsideANestedMessage() throws IOException {
+        Path p = tmp.resolve("files.img");
+        org.jcriu.image.proto.FownEntry fown = org.jcriu.image.proto.FownEntry.newBuilder().setUid(0).setEuid(0).setSignum(0).setPidType(0).setPid(0).build();
+        org.jcriu.image.proto.RegFileEntry reg = org.jcriu.image.proto.RegFileEntry.newBuilder().setId(3).setFlags(0).setPos(0).setFown(fown)
+                .setNameBytes(com.google.protobuf.ByteString.copyFrom(new byte[] {'/', (byte) 0xe9})).build();
+        try (org.jcriu.image.ImageWriter w = org.jcriu.image.ImageWriter.create(p, org.jcriu.image.ImageType.FILES)) {
+            w.write(org.jcriu.image.proto.FileEntry.newBuilder().setType(org.jcriu.image.proto.FdTypes.REG).setId(3).setReg(reg).build());
+        }
+        CritGoldenTest.Result r = CritGoldenTest.jcrit("decode", "--pretty", "-i", p.toString());
+        String json = new String(r.out(), StandardCharsets.UTF_8);
+        org.junit.jupiter.api.Assertions.assertTrue(json.contains("\"name\": \"b'/\\\\xe9'\""), json);
+        CritGoldenTest.Result e = CritGoldenTest.jcrit(r.out(), "encode");
+        assertEquals(0, e.rc(), e.err());
+        assertArrayEquals(Files.readAllBytes(p), e.out());
+    }
 }

@@ -40,7 +40,8 @@ class DumpIT {
 
     private static void assertRunningUntraced(int pid) {
         char s = ProcState.state(pid);
-        assertTrue(s == 'S' || s == 'R', "task " + pid + " should be running, " + ProcState.describe(pid));
+        // R, S or D (a write in progress): anything but stopped (T), traced (t) or gone.
+        assertTrue(s == 'S' || s == 'R' || s == 'D', "task " + pid + " should be running, " + ProcState.describe(pid));
         assertEquals(0, ProcState.tracerPid(pid), "task " + pid + " still traced");
     }
 
@@ -216,6 +217,20 @@ class DumpIT {
             Thread.sleep(100);
             assertTrue(Files.size(log) > size, "counter no longer counts");
             assertTrue(w.terminateAndVerdict().startsWith("PASS"));
+        }
+    }
+
+    @Test
+    void unlinkedCwdIsRefused() throws Exception {
+        Path gone = Files.createDirectories(tmp.resolve("gone"));
+        Path wd = tmp.resolve("w");
+        Files.createDirectories(wd);
+        try (Workload w = Workload.start(wd, List.of("/bin/sh", "-c", "cd " + gone + " && echo $$ > " + wd + "/ready && exec sleep 1000"), false)) {
+            Files.delete(gone);
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", imgs());
+            assertEquals(1, r.exit(), r.all());
+            assertTrue(r.stderr().contains("its cwd " + gone + " (deleted) was unlinked"), r.stderr());
+            assertRunningUntraced(w.pid());
         }
     }
 

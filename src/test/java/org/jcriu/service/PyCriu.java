@@ -34,13 +34,19 @@ final class PyCriu {
 
     /** One run of the client script; its JSON line. */
     static String run(Path tmp, String target, String action, String... args) throws Exception {
+        return runAs(List.of(), tmp, target, action, args);
+    }
+
+    /** With {@code prefix} before python (e.g. setpriv to run as another user). */
+    static String runAs(List<String> prefix, Path tmp, String target, String action, String... args) throws Exception {
         Path script = tmp.resolve("rpc_client.py");
         if (!Files.exists(script)) {
             try (InputStream in = PyCriu.class.getResourceAsStream("rpc_client.py")) {
                 Files.write(script, in.readAllBytes());
             }
         }
-        List<String> cmd = new ArrayList<>(List.of(PYTHON, script.toString(), target, action));
+        List<String> cmd = new ArrayList<>(prefix);
+        cmd.addAll(List.of(PYTHON, script.toString(), target, action));
         cmd.addAll(List.of(args));
         Path out = Files.createTempFile(tmp, "py", ".out");
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile())

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import org.jcriu.testing.Jcriu;
+import org.jcriu.testing.Workload;
 
 /** {@code jcriu service}: many clients, hostile ones included, and the daemon stays up. */
 class ServiceIT {
@@ -140,6 +141,64 @@ class ServiceIT {
             assertEquals("true", PyCriu.field(version(), "success"));
         } finally {
             silent.destroyForcibly();
+        }
+    }
+
+    static final List<String> NOBODY = List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups");
+
+    void chown(Path p) throws Exception {
+        Files.setAttribute(p, "unix:uid", 65534);
+        Files.setAttribute(p, "unix:gid", 65534);
+    }
+
+    @Test
+    void userMayDumpOnlyTheirOwnProcessesAndGetsTheirOwnFiles() throws Exception {
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path wdir = Files.createDirectories(tmp.resolve("w"));
+        chown(wdir);
+        List<String> cmd = new ArrayList<>(NOBODY);
+        cmd.addAll(List.of("/bin/sh", "-c", "echo $$ > \"$0/ready\"; exec sleep 1000", wdir.toString()));
+        try (Workload w = Workload.start(wdir, cmd, false)) {
+            Path img = Files.createDirectories(tmp.resolve("img"));
+            chown(img);
+            // a symlink planted where the log will go must not be followed by the root daemon
+            Path victim = Files.writeString(tmp.resolve("victim"), "root's");
+            Files.createSymbolicLink(img.resolve("dump.log"), victim);
+            String r = PyCriu.runAs(NOBODY, tmp, "sk:" + sock, "dump", img.toString(), String.valueOf(w.pid()), "leave_running");
+            assertEquals("root's", Files.readString(victim), "the daemon wrote through the client's symlink");
+            if ("true".equals(PyCriu.field(r, "success"))) {
+                try (var files = Files.list(img)) {
+                    for (Path f : files.toList()) {
+                        assertEquals(65534, Files.getAttribute(f, "unix:uid", LinkOption.NOFOLLOW_LINKS), f.toString());
+                    }
+                }
+                assertTrue(Files.exists(img.resolve("inventory.img")), r);
+            } else {
+                assertTrue(PyCriu.field(r, "cr_errmsg").contains("not supported"), r);
+            }
+            assertTrue(Files.isRegularFile(img.resolve("dump.log"), LinkOption.NOFOLLOW_LINKS), "the log replaces the link");
+
+            // someone else's process: refused by name
+            Path img2 = Files.createDirectories(tmp.resolve("img2"));
+            chown(img2);
+            String r2 = PyCriu.runAs(NOBODY, tmp, "sk:" + sock, "dump", img2.toString(), String.valueOf(daemonPid));
+            assertEquals("false", PyCriu.field(r2, "success"), r2);
+            assertEquals("1", PyCriu.field(r2, "cr_errno"), r2);
+            assertTrue(PyCriu.field(r2, "cr_errmsg").contains("does not belong to the RPC client's uid 65534"), r2);
+
+            // a directory that is not theirs: refused
+            Path rootDir = Files.createDirectories(tmp.resolve("rootdir"));
+            String r3 = PyCriu.runAs(NOBODY, tmp, "sk:" + sock, "dump", rootDir.toString(), String.valueOf(w.pid()));
+            assertEquals("false", PyCriu.field(r3, "success"), r3);
+            try (var files = Files.list(rootDir)) {
+                assertEquals(0, files.count());
+            }
+
+            // restore on their behalf: refused
+            String r4 = PyCriu.runAs(NOBODY, tmp, "sk:" + sock, "restore", img.toString());
+            assertEquals("false", PyCriu.field(r4, "success"), r4);
+            assertTrue(PyCriu.field(r4, "cr_errmsg").contains("non-root client"), r4);
+            assertTrue(w.alive());
         }
     }
 
