@@ -70,26 +70,35 @@ public final class Restorer {
 
     /** Everything that touches the task; runs on the tracer thread. */
     private void build(Tracer tracer, TaskImages img, FileRestorer files, LocalPageSource pages) {
-        TaskCreator.Created created = TaskCreator.create(tracer, img.pid(), img.vmas(), MemoryRestorer.areaSize());
-        Task task = created.task();
-        boolean done = false;
+        Pinning pin = Pinning.pinTracer();
         try {
-            fill(task, img, files, pages, created.area());
-            finish(task, img);
-            done = true;
+            TaskCreator.Created created = TaskCreator.create(tracer, img.pid(), img.vmas(), MemoryRestorer.areaSize());
+            Task task = created.task();
+            boolean done = false;
+            try {
+                if (pin != null) pin.pinTask(task.tid());
+                fill(task, img, files, pages, created.area(), pin);
+                if (pin != null) pin.releaseTask();
+                finish(task, img);
+                done = true;
+            } finally {
+                if (!done) task.kill();
+            }
         } finally {
-            if (!done) task.kill();
+            if (pin != null) pin.releaseTracer();
         }
     }
 
-    private void fill(Task task, TaskImages img, FileRestorer files, LocalPageSource pages, long area) {
+    private void fill(Task task, TaskImages img, FileRestorer files, LocalPageSource pages, long area, Pinning pin) {
         MemoryRestorer mem = new MemoryRestorer(task, img, dir, pages, files, opts.root, area + Task.GADGET_SIZE,
                 area + 2L * Task.GADGET_SIZE);
         mem.clearSeed();
         MmRestorer.restore(task, img, opts.root);
         mem.mapVmas();
         long t = System.nanoTime();
+        if (pin != null) pin.releaseTracer();
         long bytes = mem.writePages(Runtime.getRuntime().availableProcessors());
+        if (pin != null) pin.pinTracerAgain();
         LOG.info("pages: %d bytes in %d us", bytes, (System.nanoTime() - t) / 1000);
         mem.finish();
         TaskStateRestorer state = new TaskStateRestorer(task, img);

@@ -34,11 +34,13 @@ class DumpRestoreIT {
 
     private void mapsSurvive(Workload w) throws IOException {
         List<String> before = Maps.of(w.pid());
+        String cpus = Procs.status(w.pid(), "Cpus_allowed_list");
         Path d = dump(w);
         Jcriu.Result r = Jcriu.run("restore", "-d", "-D", d);
         assertEquals(0, r.exit(), r.all());
         assertEquals(before, Maps.of(w.pid()));
         assertEquals(0, ProcState.tracerPid(w.pid()));
+        assertEquals(cpus, Procs.status(w.pid(), "Cpus_allowed_list"), "the restorer's CPU pinning stuck to the task");
         assertTrue(Procs.leftovers().isEmpty(), Procs.leftovers().toString());
         String v = w.terminateAndVerdict();
         assertTrue(v.startsWith("PASS"), v);
@@ -55,6 +57,14 @@ class DumpRestoreIT {
     @Test
     void fpuRegistersSurvive() throws IOException {
         try (Workload w = Workload.c("fpu", tmp.resolve("w"))) {
+            mapsSurvive(w);
+        }
+    }
+
+    /** PROT_NONE and read-only anonymous data, written private and shared file mappings, MAP_GROWSDOWN. */
+    @Test
+    void memoryKindsMapsLineForLine() throws IOException {
+        try (Workload w = Workload.c("memkinds", tmp.resolve("w"))) {
             mapsSurvive(w);
         }
     }
