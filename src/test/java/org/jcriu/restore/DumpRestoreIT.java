@@ -34,11 +34,13 @@ class DumpRestoreIT {
 
     private void mapsSurvive(Workload w) throws IOException {
         List<String> before = Maps.of(w.pid());
+        List<String> flagsBefore = Maps.vmFlags(w.pid());
         String cpus = Procs.status(w.pid(), "Cpus_allowed_list");
         Path d = dump(w);
         Jcriu.Result r = Jcriu.run("restore", "-d", "-D", d);
         assertEquals(0, r.exit(), r.all());
         assertEquals(before, Maps.of(w.pid()));
+        assertEquals(flagsBefore, Maps.vmFlags(w.pid()), "smaps VmFlags");
         assertEquals(0, ProcState.tracerPid(w.pid()));
         assertEquals(cpus, Procs.status(w.pid(), "Cpus_allowed_list"), "the restorer's CPU pinning stuck to the task");
         assertTrue(Procs.leftovers().isEmpty(), Procs.leftovers().toString());
