@@ -117,6 +117,29 @@ class DumpRestoreIT {
         }
     }
 
+    /** Another user, supplementary groups, an emptied capability set and a trimmed bounding set. */
+    @Test
+    void credentialsComeBack() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/setpriv")), "setpriv(1) not installed");
+        Path dir = tmp.resolve("w");
+        Files.createDirectories(dir);
+        try (Workload w = Workload.start(dir, List.of("/bin/sh", "-c", "echo $$ > \"$0/ready\"; exec /usr/bin/setpriv --reuid=65534 "
+                + "--regid=65534 --groups=100,101 --inh-caps=-all --bounding-set=-all,+net_bind_service sleep 1000", dir.toString()),
+                false)) {
+            String[] keys = {"Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs"};
+            java.util.Map<String, String> before = new java.util.TreeMap<>();
+            for (String k : keys) before.put(k, Procs.status(w.pid(), k));
+            assertEquals("65534\t65534\t65534\t65534", before.get("Uid"));
+            Path d = dump(w);
+            Jcriu.Result r = Jcriu.run("restore", "-d", "-D", d);
+            assertEquals(0, r.exit(), r.all());
+            java.util.Map<String, String> after = new java.util.TreeMap<>();
+            for (String k : keys) after.put(k, Procs.status(w.pid(), k));
+            assertEquals(before, after);
+            assertEquals('S', ProcState.state(w.pid()));
+        }
+    }
+
     @Test
     void pidStillTakenByTheOriginal() throws IOException {
         try (Workload w = Workload.c("counter", tmp.resolve("w"))) {
