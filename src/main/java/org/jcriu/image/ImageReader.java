@@ -98,6 +98,10 @@ public final class ImageReader implements AutoCloseable {
         }
         if (expected.head() != Head.NONE) {
             int head = readU32("head magic");
+            if (head == expected.magic()) {
+                // A V1 image set (CRIU before 1.5-ish, inventory img_version 1): no head magics.
+                return;
+            }
             if (head != expected.head().magic()) {
                 throw new ImageException(name, 0, String.format("bad head magic %#x, expected %#x (%s)", head, expected.head().magic(), expected));
             }

@@ -1,12 +1,6 @@
 package org.jcriu.restore;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 
 import org.jcriu.CriuException;
 import org.jcriu.compel.Regs;
@@ -19,6 +13,7 @@ import org.jcriu.image.ImageType;
 import org.jcriu.image.proto.UserX86RegsEntry;
 import org.jcriu.log.Log;
 import org.jcriu.log.Logger;
+import org.jcriu.log.Pidfile;
 import org.jcriu.mem.LocalPageSource;
 import org.jcriu.opts.Options;
 import org.jcriu.sys.Errno;
@@ -70,26 +65,35 @@ public final class Restorer {
 
     /** Everything that touches the task; runs on the tracer thread. */
     private void build(Tracer tracer, TaskImages img, FileRestorer files, LocalPageSource pages) {
-        TaskCreator.Created created = TaskCreator.create(tracer, img.pid(), img.vmas(), MemoryRestorer.areaSize());
-        Task task = created.task();
-        boolean done = false;
+        Pinning pin = Pinning.pinTracer();
         try {
-            fill(task, img, files, pages, created.area());
-            finish(task, img);
-            done = true;
+            TaskCreator.Created created = TaskCreator.create(tracer, img.pid(), img.vmas(), MemoryRestorer.areaSize());
+            Task task = created.task();
+            boolean done = false;
+            try {
+                if (pin != null) pin.pinTask(task.tid());
+                fill(task, img, files, pages, created.area(), pin);
+                if (pin != null) pin.releaseTask();
+                finish(task, img);
+                done = true;
+            } finally {
+                if (!done) task.kill();
+            }
         } finally {
-            if (!done) task.kill();
+            if (pin != null) pin.releaseTracer();
         }
     }
 
-    private void fill(Task task, TaskImages img, FileRestorer files, LocalPageSource pages, long area) {
+    private void fill(Task task, TaskImages img, FileRestorer files, LocalPageSource pages, long area, Pinning pin) {
         MemoryRestorer mem = new MemoryRestorer(task, img, dir, pages, files, opts.root, area + Task.GADGET_SIZE,
                 area + 2L * Task.GADGET_SIZE);
         mem.clearSeed();
         MmRestorer.restore(task, img, opts.root);
         mem.mapVmas();
         long t = System.nanoTime();
+        if (pin != null) pin.releaseTracer();
         long bytes = mem.writePages(Runtime.getRuntime().availableProcessors());
+        if (pin != null) pin.pinTracerAgain();
         LOG.info("pages: %d bytes in %d us", bytes, (System.nanoTime() - t) / 1000);
         mem.finish();
         TaskStateRestorer state = new TaskStateRestorer(task, img);
@@ -110,7 +114,7 @@ public final class Restorer {
         task.setRegs(regs(ti.getGpregs()));
         var th = img.core().getThreadCore();
         task.setSigmask(th.hasBlkSigset() ? th.getBlkSigset() : img.core().getTc().getBlkSigset());
-        if (opts.pidfile != null) writePidfile(opts.pidfile, img.pid());
+        if (opts.pidfile != null) Pidfile.write(opts.pidfile, img.pid());
         boolean stopped = opts.leaveStopped || img.core().getTc().getTaskState() == ImageLoader.TASK_STOPPED;
         if (stopped) {
             task.detachStopped();
@@ -125,18 +129,6 @@ public final class Restorer {
                 g.getR10(), g.getR9(), g.getR8(), g.getAx(), g.getCx(), g.getDx(), g.getSi(), g.getDi(), g.getOrigAx(),
                 g.getIp(), g.getCs(), g.getFlags(), g.getSp(), g.getSs(), g.getFsBase(), g.getGsBase(), g.getDs(),
                 g.getEs(), g.getFs(), g.getGs()});
-    }
-
-    /** CRIU's write_pidfile: decimal pid, no newline, created exclusively with mode 0600. */
-    static void writePidfile(Path path, int pid) {
-        try {
-            Files.write(Files.createFile(path, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"))),
-                    Integer.toString(pid).getBytes(StandardCharsets.US_ASCII), StandardOpenOption.WRITE);
-        } catch (FileAlreadyExistsException e) {
-            throw new CriuException("pidfile: Can't open " + path + ": File exists");
-        } catch (IOException e) {
-            throw new CriuException("pidfile: Can't write pid " + pid + " to " + path + ": " + e.getMessage(), e);
-        }
     }
 
     /** The task is our child (CLONE_PARENT) with exit_signal 0, so only __WALL finds it. */

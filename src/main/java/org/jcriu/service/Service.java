@@ -68,8 +68,15 @@ public final class Service {
             // -d: a JVM cannot fork, so a detached copy of ourselves takes over the socket.
             int child = spawnDaemon(sk, o);
             Sys.close(sk);
-            if (o.pidfile != null) Pidfile.write(o.pidfile, child);
-            statusReady(o);
+            try {
+                if (o.pidfile != null) Pidfile.write(o.pidfile, child);
+                statusReady(o);
+            } catch (CriuException e) {
+                // the daemon must not outlive a start that reported failure
+                Sys.kill(child, Linux.SIGKILL);
+                Sys.waitpid(child, 0);
+                throw e;
+            }
             return 0;
         }
         if (o.pidfile != null) Pidfile.write(o.pidfile, Sys.getpid());

@@ -86,4 +86,21 @@ class CritGoldenTest {
     private static String read(Path p) throws IOException {
         return Files.readString(p, StandardCharsets.UTF_8);
     }
+
+    /** With -o, crit writes the JSON without the newline it adds on stdout; encode -o writes the image. */
+    @org.junit.jupiter.api.Test
+    void outputFiles(@org.junit.jupiter.api.io.TempDir Path tmp) throws IOException {
+        Path sleep = Fixtures.root() == null ? null : Fixtures.root().resolve("sleep");
+        assumeTrue(sleep != null && Files.isDirectory(sleep), "fixtures absent");
+        Path json = tmp.resolve("pstree.json");
+        Result r = jcrit("decode", "-i", sleep.resolve("pstree.img").toString(), "-o", json.toString());
+        assertEquals(0, r.rc(), r.err());
+        assertEquals(0, r.out().length);
+        String expected = read(sleep.resolve("crit/pstree.img.json"));
+        assertEquals(expected.substring(0, expected.length() - 1), Files.readString(json));
+        Path img = tmp.resolve("pstree.img");
+        r = jcrit("encode", "--in=" + json, "--out", img.toString());
+        assertEquals(0, r.rc(), r.err());
+        assertEquals(-1, Files.mismatch(img, sleep.resolve("pstree.img")));
+    }
 }

@@ -45,11 +45,32 @@ class FixtureImagesTest {
             assertTrue(r.atEnd(), "bytes left after the last entry");
         }
         assertFalse(entries.isEmpty());
+        for (Entry e : entries) {
+            // Every field CRIU 4.2 wrote is known to our protos, with its wire type.
+            assertNoUnknownFields(e.message(), file.getFileName().toString());
+        }
         Path out = tmp.resolve(file.getFileName());
         try (ImageWriter w = ImageWriter.create(out, type)) {
             ImageFile.writeAll(w, entries);
         }
         assertArrayEquals(Files.readAllBytes(file), Files.readAllBytes(out), file.toString());
+    }
+
+    static void assertNoUnknownFields(com.google.protobuf.Message m, String where) {
+        assertTrue(m.getUnknownFields().asMap().isEmpty(), where + ": unknown fields " + m.getUnknownFields().asMap().keySet()
+                + " in " + m.getDescriptorForType().getName());
+        for (var f : m.getAllFields().entrySet()) {
+            if (f.getKey().getJavaType() != com.google.protobuf.Descriptors.FieldDescriptor.JavaType.MESSAGE) {
+                continue;
+            }
+            if (f.getKey().isRepeated()) {
+                for (Object o : (List<?>) f.getValue()) {
+                    assertNoUnknownFields((com.google.protobuf.Message) o, where);
+                }
+            } else {
+                assertNoUnknownFields((com.google.protobuf.Message) f.getValue(), where);
+            }
+        }
     }
 
     @Test

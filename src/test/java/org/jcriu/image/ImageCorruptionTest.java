@@ -167,6 +167,10 @@ class ImageCorruptionTest {
             assertEquals(ImageType.PSTREE, r.type());
             assertEquals(100, r.readOne(PstreeEntry.parser()).getPid());
         }
+        try (ImageReader r = ImageReader.open(p, ImageType.PSTREE)) {
+            assertEquals(100, r.readOne(PstreeEntry.parser()).getPid());
+            assertNull(r.read(PstreeEntry.parser()));
+        }
     }
 
     @Test

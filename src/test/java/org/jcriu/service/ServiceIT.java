@@ -203,6 +203,18 @@ class ServiceIT {
     }
 
     @Test
+    void failedDaemonStartLeavesNoDaemon() throws Exception {
+        Path s2 = tmp.resolve("f.sock");
+        Path pid = Files.writeString(tmp.resolve("f.pid"), "1");
+        Jcriu.Result r = Jcriu.run("service", "-d", "--address", s2, "--pidfile", pid);
+        assertEquals(1, r.exit(), r.all());
+        assertTrue(r.stderr().contains("File exists"), r.stderr());
+        AssertionError e = org.junit.jupiter.api.Assertions.assertThrows(AssertionError.class,
+                () -> PyCriu.run(tmp, "sk:" + s2, "raw", "080a"));
+        assertTrue(e.getMessage().contains("ConnectionRefusedError"), "nobody may answer after a failed start: " + e.getMessage());
+    }
+
+    @Test
     void existingFileAtTheAddressIsNotReplaced() throws Exception {
         Path file = tmp.resolve("precious");
         Files.writeString(file, "data");
