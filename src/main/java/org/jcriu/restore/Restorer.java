@@ -1,12 +1,6 @@
 package org.jcriu.restore;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 
 import org.jcriu.CriuException;
 import org.jcriu.compel.Regs;
@@ -19,6 +13,7 @@ import org.jcriu.image.ImageType;
 import org.jcriu.image.proto.UserX86RegsEntry;
 import org.jcriu.log.Log;
 import org.jcriu.log.Logger;
+import org.jcriu.log.Pidfile;
 import org.jcriu.mem.LocalPageSource;
 import org.jcriu.action.Actions;
 import org.jcriu.opts.Action;
@@ -129,7 +124,7 @@ public final class Restorer {
         task.setRegs(regs(ti.getGpregs()));
         var th = img.core().getThreadCore();
         task.setSigmask(th.hasBlkSigset() ? th.getBlkSigset() : img.core().getTc().getBlkSigset());
-        if (opts.pidfile != null) writePidfile(opts.pidfile, img.pid());
+        if (opts.pidfile != null) Pidfile.write(opts.pidfile, img.pid());
         Actions.run(opts, Action.POST_RESTORE, img.pid());
         try {
             Actions.run(opts, Action.PRE_RESUME, img.pid());
@@ -150,18 +145,6 @@ public final class Restorer {
                 g.getR10(), g.getR9(), g.getR8(), g.getAx(), g.getCx(), g.getDx(), g.getSi(), g.getDi(), g.getOrigAx(),
                 g.getIp(), g.getCs(), g.getFlags(), g.getSp(), g.getSs(), g.getFsBase(), g.getGsBase(), g.getDs(),
                 g.getEs(), g.getFs(), g.getGs()});
-    }
-
-    /** CRIU's write_pidfile: decimal pid, no newline, created exclusively with mode 0600. */
-    static void writePidfile(Path path, int pid) {
-        try {
-            Files.write(Files.createFile(path, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"))),
-                    Integer.toString(pid).getBytes(StandardCharsets.US_ASCII), StandardOpenOption.WRITE);
-        } catch (FileAlreadyExistsException e) {
-            throw new CriuException("pidfile: Can't open " + path + ": File exists");
-        } catch (IOException e) {
-            throw new CriuException("pidfile: Can't write pid " + pid + " to " + path + ": " + e.getMessage(), e);
-        }
     }
 
     /** The task is our child (CLONE_PARENT) with exit_signal 0, so only __WALL finds it. */

@@ -34,11 +34,13 @@ class DumpRestoreIT {
 
     private void mapsSurvive(Workload w) throws IOException {
         List<String> before = Maps.of(w.pid());
+        List<String> flagsBefore = Maps.vmFlags(w.pid());
         String cpus = Procs.status(w.pid(), "Cpus_allowed_list");
         Path d = dump(w);
         Jcriu.Result r = Jcriu.run("restore", "-d", "-D", d);
         assertEquals(0, r.exit(), r.all());
         assertEquals(before, Maps.of(w.pid()));
+        assertEquals(flagsBefore, Maps.vmFlags(w.pid()), "smaps VmFlags");
         assertEquals(0, ProcState.tracerPid(w.pid()));
         assertEquals(cpus, Procs.status(w.pid(), "Cpus_allowed_list"), "the restorer's CPU pinning stuck to the task");
         assertTrue(Procs.leftovers().isEmpty(), Procs.leftovers().toString());
@@ -112,6 +114,29 @@ class DumpRestoreIT {
             assertTrue(ranAfterRestore > 6 - frozenLatest - 0.3 && ranAfterRestore < 6 - frozenEarliest + 0.5,
                     String.format("frozen between second %.2f and %.2f, then ran %.2f s after the restore: not 6 s in all",
                             frozenEarliest, frozenLatest, ranAfterRestore));
+        }
+    }
+
+    /** Another user, supplementary groups, an emptied capability set and a trimmed bounding set. */
+    @Test
+    void credentialsComeBack() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/setpriv")), "setpriv(1) not installed");
+        Path dir = tmp.resolve("w");
+        Files.createDirectories(dir);
+        try (Workload w = Workload.start(dir, List.of("/bin/sh", "-c", "echo $$ > \"$0/ready\"; exec /usr/bin/setpriv --reuid=65534 "
+                + "--regid=65534 --groups=100,101 --inh-caps=-all --bounding-set=-all,+net_bind_service sleep 1000", dir.toString()),
+                false)) {
+            String[] keys = {"Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs"};
+            java.util.Map<String, String> before = new java.util.TreeMap<>();
+            for (String k : keys) before.put(k, Procs.status(w.pid(), k));
+            assertEquals("65534\t65534\t65534\t65534", before.get("Uid"));
+            Path d = dump(w);
+            Jcriu.Result r = Jcriu.run("restore", "-d", "-D", d);
+            assertEquals(0, r.exit(), r.all());
+            java.util.Map<String, String> after = new java.util.TreeMap<>();
+            for (String k : keys) after.put(k, Procs.status(w.pid(), k));
+            assertEquals(before, after);
+            assertEquals('S', ProcState.state(w.pid()));
         }
     }
 

@@ -18,6 +18,20 @@ final class Maps {
         return normalize(MapsLine.parse(Files.readString(Path.of("/proc/" + pid + "/maps"))));
     }
 
+    /** "start-end flags" per VMA from /proc/PID/smaps: protections, growsdown, accounting, madvise bits. */
+    static List<String> vmFlags(int pid) throws IOException {
+        List<String> out = new ArrayList<>();
+        String range = null;
+        for (String l : Files.readAllLines(Path.of("/proc/" + pid + "/smaps"))) {
+            if (!l.isEmpty() && Character.digit(l.charAt(0), 16) >= 0 && l.indexOf('-') > 0 && l.indexOf(' ') > l.indexOf('-')) {
+                range = l.substring(0, l.indexOf(' '));
+            } else if (l.startsWith("VmFlags:") && range != null) {
+                out.add(range + " " + l.substring(8).trim());
+            }
+        }
+        return out;
+    }
+
     static List<String> normalize(List<MapsLine> lines) {
         List<String> out = new ArrayList<>();
         MapsLine vvar = null;

@@ -76,6 +76,11 @@ class RestoreFixtureIT {
         assertEquals("sleep\u00001000\u0000", Files.readString(Path.of("/proc/" + PID + "/cmdline")));
         TaskImages img = new ImageLoader(new ImageDir(dump)).load();
         assertEquals(Maps.expected(img), Maps.of(PID));
+        java.nio.ByteBuffer auxv = java.nio.ByteBuffer.wrap(Files.readAllBytes(Path.of("/proc/" + PID + "/auxv")))
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < img.mm().getMmSavedAuxvCount(); i++) {
+            assertEquals(img.mm().getMmSavedAuxv(i), auxv.getLong(8 * i), "auxv word " + i);
+        }
         assertTrue(Procs.leftovers().isEmpty(), Procs.leftovers().toString());
     }
 
