@@ -20,9 +20,10 @@ trap cleanup EXIT
 now() { date +%s.%N; }
 ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
 
-# The workloads are children of a subshell that exits at once, so that they are nobody's child
-# here: the restored task, a child of jcriu restore, lives under init the same way.
-spawn() { (setsid "$@" </dev/null >/dev/null 2>&1 & echo $!) ; }
+# Workloads are children of this shell, which reaps them as soon as a dump kills them: a task
+# orphaned to this machine's init stays a zombie (holding its PID) for up to a second, and a
+# restore then waits for the PID to be free. setsid makes each one a session leader.
+start() { setsid "$@" </dev/null >/dev/null 2>&1 & pid=$!; pids+=("$pid"); }
 
 cat > "$work/mem.c" <<'C'
 #include <signal.h>
@@ -41,7 +42,7 @@ C
 gcc -O2 -o "$work/mem" "$work/mem.c"
 
 echo "== sleep (JVM start included)"
-pid=$(spawn sleep 1000); pids+=("$pid"); sleep 0.2
+start sleep 1000; sleep 0.2
 mkdir "$work/sleep"
 t0=$(now); "$J" dump -t "$pid" -D "$work/sleep" -o dump.log; t1=$(now)
 t2=$(now); "$J" restore -d -D "$work/sleep" -o restore.log; t3=$(now)
@@ -54,7 +55,7 @@ t0=$(now); dd if=/dev/zero of="$work/dd" bs=1M count="$MIB" status=none; t1=$(no
 t2=$(now); dd if="$work/dd" of=/dev/null bs=1M status=none; t3=$(now)
 dd_write=$(ms "$t0" "$t1"); dd_read=$(ms "$t2" "$t3")
 rm -f "$work/dd"
-pid=$(spawn "$work/mem" "$MIB" "$work/ready"); pids+=("$pid")
+start "$work/mem" "$MIB" "$work/ready"
 for _ in $(seq 200); do [ -s "$work/ready" ] && break; sleep 0.05; done
 mkdir "$work/mem-img"
 t0=$(now); "$J" dump -t "$pid" -D "$work/mem-img" -o dump.log; t1=$(now)
