@@ -25,6 +25,8 @@ import org.jcriu.image.proto.ThreadCoreEntry;
 import org.jcriu.image.proto.ThreadInfoX86;
 import org.jcriu.log.Log;
 import org.jcriu.log.Logger;
+import org.jcriu.action.Actions;
+import org.jcriu.opts.Action;
 import org.jcriu.opts.Options;
 import org.jcriu.proc.Auxv;
 import org.jcriu.proc.Limits;
@@ -72,6 +74,9 @@ public final class Dumper {
 
     /** Dumps {@code opts.pid} into {@code opts.imagesDir}; returns 0, or throws a CriuException saying what failed. */
     public static int run(Options opts) {
+        // A pre-dump must leave the task running with only its memory saved: never a full dump
+        // (which kills the task by default) under that name.
+        if ("pre-dump".equals(opts.command)) throw new CriuException("pre-dump is not supported yet");
         return new Dumper(opts).dump();
     }
 
@@ -79,6 +84,7 @@ public final class Dumper {
         long t0 = System.nanoTime();
         LOG.debug("checking task %d", pid);
         TaskChecks.exists(pid);
+        Actions.run(opts, Action.PRE_DUMP, pid);
         // (1) Everything refusable is refused before the task is touched.
         Status status = Status.read(pid);
         Stat stat = Stat.read(pid);
@@ -96,6 +102,8 @@ public final class Dumper {
             boolean done = false;
             try {
                 Result r = collectAndWrite(tracer, task, tFrozen, tSeize, t0);
+                // a refusal here (migration gone wrong) resumes the task, as with criu
+                Actions.run(opts, Action.POST_DUMP, pid);
                 finish(tracer, task);
                 done = true;
                 LOG.info("Dumped task %d: %d pages in %.1f ms", pid, r.pagesWritten, (System.nanoTime() - t0) / 1e6);
@@ -115,6 +123,7 @@ public final class Dumper {
         Stat stat = Stat.read(pid);
         TaskChecks.check(pid, status, stat, opts, tracer.tid());
         TaskChecks.noPendingSignals(pid, status);
+        Actions.run(opts, Action.QUERY_EXT_FILES, pid);
         DumpFiles files = new DumpFiles(opts);
         List<Vma> vmas = Maps.read(pid);
         VmaPlan plan = VmaPlan.build(pid, vmas, files);

@@ -15,6 +15,8 @@ import org.jcriu.log.Log;
 import org.jcriu.log.Logger;
 import org.jcriu.log.Pidfile;
 import org.jcriu.mem.LocalPageSource;
+import org.jcriu.action.Actions;
+import org.jcriu.opts.Action;
 import org.jcriu.opts.Options;
 import org.jcriu.sys.Errno;
 import org.jcriu.sys.ErrnoException;
@@ -49,6 +51,7 @@ public final class Restorer {
 
     private int restore() {
         long t0 = System.nanoTime();
+        Actions.run(opts, Action.PRE_RESTORE);
         TaskImages img = new ImageLoader(dir).load();
         MappedFiles.check(img, opts.root);
         TaskCreator.checkPidFree(img.pid());
@@ -57,6 +60,11 @@ public final class Restorer {
         try (Tracer tracer = Tracer.start();
                 LocalPageSource pages = new LocalPageSource(dir.path(ImageType.PAGES, img.pagesId()))) {
             tracer.run(() -> build(tracer, img, files, pages));
+        }
+        try {
+            Actions.run(opts, Action.POST_RESUME, pid);
+        } catch (CriuException e) {
+            LOG.error("Post-resume script failed: %s", e.getMessage()); // the task runs already, as with criu
         }
         LOG.info("Restore finished successfully. Task %d resumed in %d ms", pid, (System.nanoTime() - t0) / 1_000_000);
         if (opts.restoreDetached) return 0;
@@ -71,6 +79,8 @@ public final class Restorer {
             Task task = created.task();
             boolean done = false;
             try {
+                Actions.run(opts, Action.SETUP_NAMESPACES, img.pid());
+                Actions.run(opts, Action.POST_SETUP_NAMESPACES, img.pid());
                 if (pin != null) pin.pinTask(task.tid());
                 fill(task, img, files, pages, created.area(), pin);
                 if (pin != null) pin.releaseTask();
@@ -115,6 +125,12 @@ public final class Restorer {
         var th = img.core().getThreadCore();
         task.setSigmask(th.hasBlkSigset() ? th.getBlkSigset() : img.core().getTc().getBlkSigset());
         if (opts.pidfile != null) Pidfile.write(opts.pidfile, img.pid());
+        Actions.run(opts, Action.POST_RESTORE, img.pid());
+        try {
+            Actions.run(opts, Action.PRE_RESUME, img.pid());
+        } catch (CriuException e) {
+            LOG.error("Pre-resume script failed: %s", e.getMessage()); // not fatal, as with criu
+        }
         boolean stopped = opts.leaveStopped || img.core().getTc().getTaskState() == ImageLoader.TASK_STOPPED;
         if (stopped) {
             task.detachStopped();

@@ -102,6 +102,32 @@ class SwrkIT {
     }
 
     @Test
+    void notificationsComeInCriusOrderAndARefusalAbortsCleanly() throws Exception {
+        work = Workload.sleep(tmp.resolve("w"));
+        Path img = Files.createDirectories(tmp.resolve("img"));
+        String jc = PyCriu.jcriu().toString();
+        // post-dump refused: the dump fails and the task keeps running, as with criu
+        String r = PyCriu.run(tmp, jc, "notify", "dump", img.toString(), String.valueOf(work.pid()), "post-dump");
+        assertTrue(r.contains("\"notifications\": [\"pre-dump\", \"query-ext-files\", \"post-dump\"]"), r);
+        assertEquals("false", PyCriu.field(r, "success"), r);
+        assertTrue(PyCriu.field(r, "cr_errmsg").contains("RPC client reported script error for post-dump"), r);
+        assertTrue(work.alive(), "a refused post-dump must leave the task running");
+        Path img2 = Files.createDirectories(tmp.resolve("img2"));
+        r = PyCriu.run(tmp, jc, "notify", "dump", img2.toString(), String.valueOf(work.pid()), "-");
+        assertEquals("true", PyCriu.field(r, "success"), r);
+        for (int i = 0; i < 200 && Files.exists(Path.of("/proc/" + work.pid() + "/exe")); i++) Thread.sleep(10);
+        // pid reuse wait: the dumped task is gone, its pid free once reaped
+        for (int i = 0; i < 300 && Files.exists(Path.of("/proc/" + work.pid())); i++) Thread.sleep(10);
+        r = PyCriu.run(tmp, jc, "notify", "restore", img2.toString(), "-", "-");
+        if (Files.exists(Path.of("/proc/" + work.pid()))) restored = work.pid();
+        int p = work.pid();
+        assertTrue(r.contains("\"notifications\": [\"pre-restore\", \"setup-namespaces:" + p + "\", \"post-setup-namespaces\", "
+                + "\"post-restore:" + p + "\", \"pre-resume\", \"post-resume\"]"), r);
+        assertEquals("true", PyCriu.field(r, "success"), r);
+        assertEquals(String.valueOf(p), PyCriu.field(r, "pid"), r);
+    }
+
+    @Test
     void dumpOfSleepThenRestore() throws Exception {
         work = Workload.sleep(tmp.resolve("w"));
         Path img = Files.createDirectories(tmp.resolve("img"));

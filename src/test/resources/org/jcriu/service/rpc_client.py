@@ -79,6 +79,47 @@ def main():
         r, dt = call(c, req)
         os.close(fd)
         out(resp=resp_json(r), seconds=dt)
+    elif action == "notify":
+        # args: dump|restore, images dir, pid (dump) or -, script to refuse or -, then flags
+        # notify_scripts over a raw swrk socket: answer each NOTIFY, refusing one if asked
+        op, imgdir, pid, refuse = args[0], args[1], args[2], args[3]
+        css = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        os.set_inheritable(css[0].fileno(), True)
+        child = os.fork()
+        if child == 0:
+            os.execv(target, [target, "swrk", str(css[0].fileno())])
+        css[0].close()
+        sk = css[1]
+        fd = os.open(imgdir, os.O_DIRECTORY)
+        req = rpc.criu_req()
+        req.type = rpc.DUMP if op == "dump" else rpc.RESTORE
+        req.opts.images_dir_fd = fd
+        req.opts.log_level = 4
+        req.opts.log_file = op + ".log"
+        req.opts.notify_scripts = True
+        if op == "dump":
+            req.opts.pid = int(pid)
+        for flag in args[4:]:
+            setattr(req.opts, flag, True)
+        sk.send(req.SerializeToString())
+        seen = []
+        while True:
+            data = sk.recv(65536)
+            if not data:
+                out(notifications=seen, eof=True)
+                break
+            r = rpc.criu_resp()
+            r.ParseFromString(data)
+            if r.type != rpc.NOTIFY:
+                out(notifications=seen, resp=resp_json(r))
+                break
+            seen.append(r.notify.script + (":%d" % r.notify.pid if r.notify.HasField("pid") else ""))
+            ans = rpc.criu_req()
+            ans.type = rpc.NOTIFY
+            ans.notify_success = r.notify.script != refuse
+            sk.send(ans.SerializeToString())
+        sk.close()
+        os.waitpid(child, 0)
     elif action == "raw":
         # args: hex payloads sent one per record on one connection to a service socket
         sk = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
