@@ -29,26 +29,52 @@ public final class CritImage {
 
     /** crit decode / show: every entry, extras as base64 (or a size with {@code nopl}). */
     public static Map<String, Object> load(ImageReader r, boolean pretty, boolean nopl) {
+        List<Object> out = new ArrayList<>();
         ImageType t = r.type();
-        List<Entry> entries = ImageFile.readAll(r, !nopl);
-        List<Object> out = new ArrayList<>(entries.size());
-        for (int i = 0; i < entries.size(); i++) {
-            Entry e = entries.get(i);
-            Map<String, Object> d = PbJson.toMap(e.message(), pretty);
-            if (t.extra() == Extra.GHOST) {
-                // The head entry carries the whole contents of an unchunked file, each chunk its bytes.
-                if (!nopl && e.extra() != null) {
-                    d.put("extra", Base64Lines.encode((byte[]) e.extra()));
-                }
-            } else if (t.extra() != Extra.NONE) {
-                d.put("extra", nopl ? "... <" + humanSize(plSize(t.extra(), e)) + ">" : extraJson(e));
-            }
-            out.add(d);
-        }
+        ImageFile.forEach(r, !nopl, e -> out.add(entryJson(t, e, pretty, nopl)));
         Map<String, Object> img = new LinkedHashMap<>();
         img.put("magic", t.canonical().name());
         img.put("entries", out);
         return img;
+    }
+
+    /**
+     * The same JSON text as {@code Json.write(load(...), indent)}, built entry by entry so that
+     * a large image is never held decoded as a whole.
+     */
+    public static void write(ImageReader r, boolean pretty, boolean nopl, StringBuilder b) {
+        ImageType t = r.type();
+        int indent = pretty ? 4 : 0;
+        b.append(pretty ? "{\n    \"magic\": " : "{\"magic\": ");
+        Json.string(b, t.canonical().name());
+        b.append(pretty ? ",\n    \"entries\": [" : ", \"entries\": [");
+        int before = b.length();
+        ImageFile.forEach(r, !nopl, e -> {
+            if (b.length() != before) {
+                b.append(pretty ? "," : ", ");
+            }
+            if (pretty) {
+                b.append("\n        ");
+            }
+            Json.write(b, entryJson(t, e, pretty, nopl), indent, 2);
+        });
+        if (pretty && b.length() != before) {
+            b.append("\n    ");
+        }
+        b.append(pretty ? "]\n}" : "]}");
+    }
+
+    private static Map<String, Object> entryJson(ImageType t, Entry e, boolean pretty, boolean nopl) {
+        Map<String, Object> d = PbJson.toMap(e.message(), pretty);
+        if (t.extra() == Extra.GHOST) {
+            // The head entry carries the whole contents of an unchunked file, each chunk its bytes.
+            if (!nopl && e.extra() != null) {
+                d.put("extra", Base64Lines.encode((byte[]) e.extra()));
+            }
+        } else if (t.extra() != Extra.NONE) {
+            d.put("extra", nopl ? "... <" + humanSize(plSize(t.extra(), e)) + ">" : extraJson(e));
+        }
+        return d;
     }
 
     private static long plSize(Extra kind, Entry e) {

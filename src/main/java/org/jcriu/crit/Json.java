@@ -25,7 +25,8 @@ public final class Json {
         return b.toString();
     }
 
-    private static void write(StringBuilder b, Object v, int indent, int depth) {
+    /** Appends {@code v} as if it were nested {@code depth} levels deep (for streamed output). */
+    static void write(StringBuilder b, Object v, int indent, int depth) {
         switch (v) {
             case null -> b.append("null");
             case String s -> string(b, s);

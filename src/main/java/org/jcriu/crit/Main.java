@@ -190,11 +190,11 @@ public final class Main {
     }
 
     private void decode(String in, String outFile, boolean pretty, boolean nopl) {
-        Map<String, Object> img;
+        // Built whole before anything is written: a damaged image gives an error, not half a document.
+        StringBuilder json = new StringBuilder(1 << 16);
         try (ImageReader r = openIn(in)) {
-            img = CritImage.load(r, pretty, nopl);
+            CritImage.write(r, pretty, nopl, json);
         }
-        String json = Json.write(img, pretty ? 4 : 0);
         if (outFile == null) {
             out.print(json);
             out.print("\n");

@@ -25,22 +25,27 @@ public final class ImageFile {
 
     /** Every entry of an opened image, extras included (or skipped when {@code withExtra} is false). */
     public static List<Entry> readAll(ImageReader r, boolean withExtra) {
+        List<Entry> out = new ArrayList<>();
+        forEach(r, withExtra, out::add);
+        return out;
+    }
+
+    /** Like {@link #readAll} one entry at a time, for images too large to hold decoded. */
+    public static void forEach(ImageReader r, boolean withExtra, java.util.function.Consumer<Entry> sink) {
         ImageType t = r.type();
         if (t.isRaw()) {
             throw new ImageException(r.name(), r.offset(), t + " is a raw image without entries");
         }
-        List<Entry> out = new ArrayList<>();
         if (t.extra() == Extra.GHOST) {
-            readGhost(r, withExtra, out);
-            return out;
+            readGhost(r, withExtra, sink);
+            return;
         }
         Message m = r.read(t.firstEntry().getParserForType());
         while (m != null) {
             Object extra = t.extra() == Extra.NONE ? null : readExtra(r, t.extra(), m, withExtra);
-            out.add(new Entry(m, extra));
+            sink.accept(new Entry(m, extra));
             m = r.read(t.entry().getParserForType());
         }
-        return out;
     }
 
     /** The size in bytes of the extra payload that follows {@code m} (for summaries such as crit's --nopl). */
@@ -99,16 +104,16 @@ public final class ImageFile {
         }
     }
 
-    private static void readGhost(ImageReader r, boolean keep, List<Entry> out) {
+    private static void readGhost(ImageReader r, boolean keep, java.util.function.Consumer<Entry> out) {
         GhostFileEntry g = r.readOne(GhostFileEntry.parser());
         if (!g.getChunks()) {
-            out.add(new Entry(g, keep ? r.readRest() : null));
+            out.accept(new Entry(g, keep ? r.readRest() : null));
             return;
         }
-        out.add(new Entry(g));
+        out.accept(new Entry(g));
         GhostChunkEntry c;
         while ((c = r.read(GhostChunkEntry.parser())) != null) {
-            out.add(new Entry(c, bytes(r, c.getLen(), keep)));
+            out.accept(new Entry(c, bytes(r, c.getLen(), keep)));
         }
     }
 

@@ -21,7 +21,6 @@ import org.jcriu.image.proto.RegFileEntry;
  * Mapping a different libc at the dumped addresses would crash the task at its first call.
  */
 final class MappedFiles {
-    private static final int PT_NOTE = 4, NT_GNU_BUILD_ID = 3;
 
     private MappedFiles() {}
 
@@ -72,45 +71,9 @@ final class MappedFiles {
         return b.array();
     }
 
-    /** The GNU build-id of a 64-bit little-endian ELF file, from its PT_NOTE segments; null if none. */
+    /** The GNU build-id of an ELF file; null if none (shared with the dump side). */
     static byte[] buildId(Path p) {
-        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
-            ByteBuffer eh = read(ch, 0, 64);
-            if (eh == null || eh.getInt(0) != 0x464c457f || eh.get(4) != 2 || eh.get(5) != 1) return null;
-            long phoff = eh.getLong(32);
-            int phentsize = eh.getShort(54) & 0xffff, phnum = eh.getShort(56) & 0xffff;
-            for (int i = 0; i < phnum; i++) {
-                ByteBuffer ph = read(ch, phoff + (long) i * phentsize, 56);
-                if (ph == null || ph.getInt(0) != PT_NOTE) continue;
-                long off = ph.getLong(8), len = Math.min(ph.getLong(32), 1 << 16);
-                ByteBuffer n = read(ch, off, (int) len);
-                if (n == null) continue;
-                int pos = 0;
-                while (pos + 12 <= len) {
-                    int namesz = n.getInt(pos), descsz = n.getInt(pos + 4), type = n.getInt(pos + 8);
-                    int name = pos + 12, desc = name + ((namesz + 3) & ~3);
-                    if (namesz < 0 || descsz < 0 || desc + descsz > len) break;
-                    if (type == NT_GNU_BUILD_ID && namesz == 4 && n.get(name) == 'G' && n.get(name + 1) == 'N'
-                            && n.get(name + 2) == 'U') {
-                        byte[] id = new byte[descsz];
-                        n.get(desc, id);
-                        return id;
-                    }
-                    pos = desc + ((descsz + 3) & ~3);
-                }
-            }
-            return null;
-        } catch (IOException e) {
-            throw new CriuException("Can't read " + p + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static ByteBuffer read(FileChannel ch, long off, int len) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate(len).order(ByteOrder.LITTLE_ENDIAN);
-        while (b.hasRemaining()) {
-            if (ch.read(b, off + b.position()) < 0) return null;
-        }
-        return b.flip();
+        return org.jcriu.files.reg.BuildId.of(p);
     }
 
     static String hex(byte[] b) {

@@ -80,6 +80,7 @@ class DumpIT {
             List<FileEntry> files = all(dir, ImageType.FILES, FileEntry.parser());
             FileEntry exe = files.stream().filter(f -> f.getId() == mm.getExeFileId()).findFirst().orElseThrow();
             assertEquals("/usr/bin/sleep", exe.getReg().getName());
+            assertEquals(readelfBuildId("/usr/bin/sleep"), hex(exe.getReg().getBuildIdList()), "build-id as CRIU records it");
             List<FdinfoEntry> fds = all(dir, ImageType.FDINFO, FdinfoEntry.parser(), 2);
             assertEquals(List.of(0, 1, 2), fds.stream().map(FdinfoEntry::getFd).toList());
             FileEntry out = files.stream().filter(f -> f.getId() == fds.get(1).getId()).findFirst().orElseThrow();
@@ -365,6 +366,22 @@ class DumpIT {
             assertEquals(w.pid(), info.getSid());
             assertRunningUntraced(w.pid());
         }
+    }
+
+    /** The build-id as binutils prints it ("Build ID: 6c..."), an independent reading of the ELF note. */
+    private static String readelfBuildId(String file) throws Exception {
+        Process p = new ProcessBuilder("readelf", "-n", file).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        p.waitFor();
+        int at = out.indexOf("Build ID: ");
+        assumeTrue(at >= 0, "readelf shows no build-id for " + file);
+        return out.substring(at + 10).split("\\s")[0];
+    }
+
+    private static String hex(List<Integer> words) {
+        StringBuilder sb = new StringBuilder();
+        for (int w : words) for (int i = 0; i < 4; i++) sb.append(String.format("%02x", (w >>> (8 * i)) & 0xff));
+        return sb.toString();
     }
 
     private static void waitGone(int pid) throws InterruptedException {

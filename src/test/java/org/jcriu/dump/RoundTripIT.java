@@ -123,13 +123,15 @@ class RoundTripIT {
         Path wd = tmp.resolve("w");
         try (Workload w = Workload.start(wd, java.util.List.of("/usr/bin/script", "-qec",
                 "sh -c 'echo $$ > " + wd + "/ready; exec sleep 1000'", "/dev/null"), false)) {
-            String before = Files.readSymbolicLink(Path.of("/proc/" + w.pid() + "/fd/1")).toString();
             Path d = Files.createDirectories(tmp.resolve("imgs"));
             Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-j");
             assertEquals(0, r.exit(), r.all());
             w.waitGone(Duration.ofSeconds(10));
-            // jcriu restore runs in a new terminal, which stays open a few seconds after it exits.
-            String restore = String.join(" ", Jcriu.launcher()) + " restore -D " + d + " -d -j -v4 -o restore.log; sleep 10";
+            // jcriu restore runs in a new terminal (named in term.name), which stays open a few
+            // seconds after it exits.
+            Path name = tmp.resolve("term.name");
+            String restore = "tty > " + name + "; " + String.join(" ", Jcriu.launcher()) + " restore -D " + d
+                    + " -d -j -v4 -o restore.log; sleep 10";
             Process term = new ProcessBuilder("/usr/bin/script", "-qec", restore, "/dev/null")
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                     .redirectOutput(tmp.resolve("term.out").toFile()).redirectErrorStream(true).start();
@@ -137,9 +139,10 @@ class RoundTripIT {
             long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
             while (!w.alive() && System.nanoTime() < deadline) Thread.sleep(20);
             assertTrue(w.alive(), "not restored: " + Files.readString(tmp.resolve("term.out")));
+            String tty = Files.readString(name).strip();
+            assertTrue(tty.startsWith("/dev/pts/"), tty);
             for (int fd = 0; fd <= 2; fd++) {
-                String now = Files.readSymbolicLink(Path.of("/proc/" + w.pid() + "/fd/" + fd)).toString();
-                assertTrue(now.startsWith("/dev/pts/") && !now.equals(before), "fd " + fd + " -> " + now + " (was " + before + ")");
+                assertEquals(tty, Files.readSymbolicLink(Path.of("/proc/" + w.pid() + "/fd/" + fd)).toString(), "fd " + fd);
             }
         }
     }

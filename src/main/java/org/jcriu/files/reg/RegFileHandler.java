@@ -57,8 +57,22 @@ public final class RegFileHandler implements FileHandler {
         if (!path.startsWith("/")) throw new CriuException("Can't dump file " + path + ": not a path jcriu can reopen");
         RegFileEntry.Builder b = RegFileEntry.newBuilder().setId(id).setFlags(flags).setPos(0).setFown(NO_OWNER)
                 .setName(path).setMode(st.mode());
-        if (st.isReg()) b.setSize(st.size());
+        if (st.isReg()) {
+            b.setSize(st.size());
+            byte[] bid = buildId(path);
+            if (bid != null) b.addAllBuildId(BuildId.words(bid));
+        }
         return b;
+    }
+
+    /** The file's build-id if it is an ELF object with one; a file we cannot read just has none. */
+    private static byte[] buildId(String path) {
+        try {
+            return BuildId.of(java.nio.file.Path.of(path));
+        } catch (CriuException ex) {
+            LOG.debug("no build-id for %s: %s", path, ex.getMessage());
+            return null;
+        }
     }
 
     @Override
