@@ -84,9 +84,10 @@ public final class ImageLoader {
         for (FileEntry f : readAll(ImageType.FILES, FileEntry.parser())) files.put(f.getId(), f);
         checkFileRefs(mm, vmas, fs, files, pid);
         checkFdKinds(fds, files, ids.getFilesId());
+        Map<Long, TaskImages.SharedAnon> shmem = sharedAnon(vmas);
         LOG.info("task %d (%s): %d VMAs, %d page runs from pages-%d.img, %d fds", pid, core.getTc().getComm(), vmas.size(),
                 pages.size(), pagesId[0], fds.size());
-        return new TaskImages(root, core, ids, mm, vmas, pagesId[0], pages, fs, fds, files);
+        return new TaskImages(root, core, ids, mm, vmas, pagesId[0], pages, fs, fds, files, shmem);
     }
 
     private void checkInventory() {
@@ -150,9 +151,37 @@ public final class ImageLoader {
         return out;
     }
 
+    /** Shared anonymous objects and their pages; an object without a pagemap-shmem image has none. */
+    private Map<Long, TaskImages.SharedAnon> sharedAnon(List<Vma> vmas) {
+        Map<Long, TaskImages.SharedAnon> out = new java.util.TreeMap<>();
+        for (Vma v : vmas) {
+            if (!v.is(Vma.ANON_SHARED) || v.is(Vma.SYSVIPC) || out.containsKey(v.shmid())) continue;
+            List<PageRun> runs = List.of();
+            int[] id = new int[1];
+            if (dir.exists(ImageType.SHMEM_PAGEMAP, v.shmid())) {
+                runs = pagemap(ImageType.SHMEM_PAGEMAP, v.shmid(), id);
+                long extent = 0;
+                for (Vma o : vmas) if (o.shmid() == v.shmid() && o.is(Vma.ANON_SHARED)) extent = Math.max(extent, o.pgoff() + o.size());
+                for (PageRun r : runs) {
+                    if (Long.compareUnsigned(r.end(), extent) > 0) {
+                        throw new CriuException(String.format("%s: pages at offset 0x%x lie beyond the %d bytes its VMAs map",
+                                dir.path(ImageType.SHMEM_PAGEMAP, v.shmid()), r.vaddr(), extent));
+                    }
+                }
+                checkPagesFile(runs, id[0], dir.path(ImageType.SHMEM_PAGEMAP, v.shmid()).getFileName().toString());
+            }
+            out.put(v.shmid(), new TaskImages.SharedAnon(v.shmid(), id[0], runs));
+        }
+        return out;
+    }
+
     private List<PageRun> pagemap(int pid, int[] pagesId) {
+        return pagemap(ImageType.PAGEMAP, pid, pagesId);
+    }
+
+    private List<PageRun> pagemap(ImageType type, Object nameArg, int[] pagesId) {
         List<PageRun> runs = new ArrayList<>();
-        try (ImageReader r = dir.open(ImageType.PAGEMAP, pid)) {
+        try (ImageReader r = dir.open(type, nameArg)) {
             PagemapHead head = r.readOne(PagemapHead.parser());
             pagesId[0] = head.getPagesId();
             long offset = 0;
@@ -163,11 +192,11 @@ public final class ImageLoader {
                 int flags = e.getInParent() ? PageRun.PE_PARENT : e.hasFlags() ? e.getFlags() : PageRun.PE_PRESENT;
                 if ((flags & PageRun.PE_PARENT) != 0) {
                     throw new CriuException(String.format("%s at byte %d: pages of 0x%x are in a parent image: incremental restore is not supported yet",
-                            dir.path(ImageType.PAGEMAP, pid), at, e.getVaddr()));
+                            dir.path(type, nameArg), at, e.getVaddr()));
                 }
                 if ((e.getVaddr() & 0xfff) != 0 || n <= 0) {
                     throw new CriuException(String.format("%s at byte %d: bad pagemap entry 0x%x x %d pages",
-                            dir.path(ImageType.PAGEMAP, pid), at, e.getVaddr(), n));
+                            dir.path(type, nameArg), at, e.getVaddr(), n));
                 }
                 if ((flags & PageRun.PE_PRESENT) != 0) {
                     runs.add(new PageRun(e.getVaddr(), n, flags, offset));
@@ -181,7 +210,6 @@ public final class ImageLoader {
 
     private void checkPages(int pid, List<Vma> vmas, List<PageRun> runs, int pagesId) {
         int vi = 0;
-        long need = 0;
         for (PageRun run : runs) {
             for (long a = run.vaddr(); a < run.end(); ) {
                 while (vi < vmas.size() && Long.compareUnsigned(vmas.get(vi).end(), a) <= 0) vi++;
@@ -197,8 +225,13 @@ public final class ImageLoader {
                 }
                 a = Math.min(run.end(), vmas.get(vi).end());
             }
-            need = Math.max(need, run.sourceOffset() + run.bytes());
         }
+        checkPagesFile(runs, pagesId, dir.path(ImageType.PAGEMAP, pid).getFileName().toString());
+    }
+
+    private void checkPagesFile(List<PageRun> runs, int pagesId, String pagemap) {
+        long need = 0;
+        for (PageRun run : runs) need = Math.max(need, run.sourceOffset() + run.bytes());
         Path pages = dir.path(ImageType.PAGES, pagesId);
         long have;
         try {
@@ -208,11 +241,10 @@ public final class ImageLoader {
             throw new CriuException("Can't open " + pages + ": " + e.getMessage());
         }
         if (have < need) {
-            throw new CriuException(String.format("%s is truncated at offset %d: %s lists %d bytes of pages",
-                    pages, have, dir.path(ImageType.PAGEMAP, pid).getFileName(), need));
+            throw new CriuException(String.format("%s is truncated at offset %d: %s lists %d bytes of pages", pages, have, pagemap, need));
         }
         if (have > need) {
-            LOG.warn("%s has %d bytes after the last page in %s", pages, have - need, dir.path(ImageType.PAGEMAP, pid).getFileName());
+            LOG.warn("%s has %d bytes after the last page in %s", pages, have - need, pagemap);
         }
     }
 

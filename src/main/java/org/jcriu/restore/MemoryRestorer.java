@@ -15,6 +15,7 @@ import org.jcriu.image.ImageType;
 import org.jcriu.image.proto.RegFileEntry;
 import org.jcriu.log.Log;
 import org.jcriu.log.Logger;
+import org.jcriu.mem.LocalPageSource;
 import org.jcriu.mem.PageRun;
 import org.jcriu.mem.PageSource;
 import org.jcriu.mem.PageWriter;
@@ -199,6 +200,10 @@ final class MemoryRestorer {
                 Vma v = vmas.get(i);
                 if (v.special()) continue;
                 checkSupported(v);
+                if (v.is(Vma.ANON_SHARED)) {
+                    firstProt[i] = v.prot(); // mapped from its object below, with its own protection
+                    continue;
+                }
                 int prot = v.prot() | (hasPages[i] ? Linux.PROT_WRITE : 0);
                 firstProt[i] = prot;
                 int flags = (v.flags() & MAP_FLAGS_KEPT) | Linux.MAP_FIXED_NOREPLACE;
@@ -224,12 +229,57 @@ final class MemoryRestorer {
         } finally {
             if (openFd >= 0) Remote.close(task, openFd);
         }
+        for (TaskImages.SharedAnon obj : img.shmem().values()) mapSharedAnon(obj);
         LOG.info("mapped %d VMAs", vmas.size());
     }
 
+    /**
+     * One shared anonymous object for all the VMAs that map it (they see each other's writes):
+     * it is created whole at a free address, filled there, and every VMA maps it through
+     * /proc/self/map_files at its own offset, which keeps the kernel's "/dev/zero (deleted)"
+     * identity that /proc/PID/maps shows; then the creating mapping goes.
+     */
+    private void mapSharedAnon(TaskImages.SharedAnon obj) {
+        List<Vma> users = new ArrayList<>();
+        long extent = 0;
+        for (Vma v : img.vmas()) {
+            if (v.is(Vma.ANON_SHARED) && v.shmid() == obj.shmid()) {
+                users.add(v);
+                extent = Math.max(extent, v.pgoff() + v.size());
+            }
+        }
+        long tmp = FreeArea.find(extent, img.vmas(), MapsLine.of(task.tid()));
+        long r = task.syscall(Nr.MMAP, tmp, extent, Linux.PROT_READ | Linux.PROT_WRITE,
+                Linux.MAP_SHARED | Linux.MAP_ANONYMOUS | Linux.MAP_FIXED_NOREPLACE, -1, 0);
+        if (r != tmp) throw new CriuException(String.format("shared memory object %d was created at 0x%x", obj.shmid(), r));
+        if (!obj.runs().isEmpty()) {
+            List<PageRun> at = new ArrayList<>();
+            for (PageRun p : obj.runs()) at.add(new PageRun(tmp + p.vaddr(), p.nrPages(), p.flags(), p.sourceOffset()));
+            try (LocalPageSource src = new LocalPageSource(dir.path(ImageType.PAGES, obj.pagesId()))) {
+                int pid = task.tid();
+                new PageWriter(src, (local, remote) -> Sys.processVmWritev(pid, local, remote, local.byteSize()), 1).write(at);
+            }
+        }
+        int fd = Remote.open(task, String.format("/proc/self/map_files/%x-%x", tmp, tmp + extent), Linux.O_RDWR | Linux.O_CLOEXEC);
+        try {
+            for (Vma v : users) {
+                int flags = Linux.MAP_SHARED | (v.flags() & Linux.MAP_NORESERVE) | Linux.MAP_FIXED_NOREPLACE;
+                try {
+                    long m = task.syscall(Nr.MMAP, v.start(), v.size(), v.prot(), flags, fd, v.pgoff());
+                    if (m != v.start()) throw new CriuException(String.format("%s was mapped at 0x%x", v, m));
+                } catch (ErrnoException e) {
+                    throw new CriuException(e.errno(), String.format("Can't map %s of shared memory object %d: %s", v, obj.shmid(),
+                            e.getMessage()), e);
+                }
+            }
+        } finally {
+            Remote.close(task, fd);
+        }
+        task.syscall(Nr.MUNMAP, tmp, extent);
+    }
+
     private void checkSupported(Vma v) {
-        String what = v.is(Vma.ANON_SHARED) ? "shared anonymous memory"
-                : v.is(Vma.SYSVIPC) ? "SysV shared memory"
+        String what = v.is(Vma.SYSVIPC) ? "SysV shared memory"
                 : v.is(Vma.SOCKET) ? "a socket mapping"
                 : v.is(Vma.AIORING) ? "an AIO ring"
                 : v.is(Vma.MEMFD) ? "a memfd mapping"

@@ -27,7 +27,14 @@ public record TaskImages(
         List<PageRun> pages,
         FsEntry fs,
         List<FdinfoEntry> fds,
-        Map<Integer, FileEntry> files) {
+        Map<Integer, FileEntry> files,
+        Map<Long, SharedAnon> shmem) {
+
+    /**
+     * The pages of one shared anonymous memory object (vma_entry.shmid), from
+     * pagemap-shmem-SHMID.img: run addresses are offsets in the object, data in pages-ID.img.
+     */
+    public record SharedAnon(long shmid, int pagesId, List<PageRun> runs) {}
 
     public int pid() {
         return pstree.getPid();

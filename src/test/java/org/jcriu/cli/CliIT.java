@@ -194,6 +194,24 @@ class CliIT {
         assertFails(run(setpriv, Map.of(), c.toArray(String[]::new)), "Error: Running as non-root requires '--unprivileged'\n");
     }
 
+    /** A real dump through the command line: stats on stdout, nothing on stderr, log where -o says. */
+    @Test
+    void dumpWithDisplayStats() throws Exception {
+        Path images = Files.createDirectories(dir.resolve("img"));
+        try (org.jcriu.testing.Workload w = org.jcriu.testing.Workload.sleep(dir.resolve("w"))) {
+            Result r = jcriu("dump", "-t", Integer.toString(w.pid()), "-D", images.toString(), "-o", "dump.log",
+                    "--display-stats");
+            assertEquals("", r.err());
+            assertEquals(0, r.rc(), r.out());
+            assertTrue(r.out().matches("Displaying dump stats:\nFreezing time: \\d+ us\nFrozen time: \\d+ us\n"
+                    + "Memory dump time: \\d+ us\nMemory write time: \\d+ us\n(IRMAP resolve time: \\d+ us\n)?"
+                    + "Memory pages scanned: \\d+ \\(0x[0-9a-f]+\\)\nMemory pages skipped from parent: \\d+ \\(0x[0-9a-f]+\\)\n"
+                    + "Memory pages written: [1-9]\\d* \\(0x[0-9a-f]+\\)\nLazy memory pages: \\d+ \\(0x[0-9a-f]+\\)\n"), r.out());
+            assertTrue(Files.exists(images.resolve("dump.log")));
+            assertTrue(Files.exists(images.resolve("stats-dump")));
+        }
+    }
+
     @Test
     void missingImagesDir() throws Exception {
         assertFails(jcriu("check", "-D", dir.resolve("nope").toString()),

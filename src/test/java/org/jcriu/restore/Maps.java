@@ -61,6 +61,9 @@ final class Maps {
             if (v.fileBacked()) {
                 path = img.files().get((int) v.shmid()).getReg().getName();
                 off = v.pgoff();
+            } else if (v.is(Vma.ANON_SHARED) && !v.is(Vma.SYSVIPC)) {
+                path = "/dev/zero (deleted)";
+                off = v.pgoff();
             } else if (v.is(Vma.VDSO)) {
                 path = "[vdso]";
             } else if (v.is(Vma.VVAR)) {

@@ -84,6 +84,59 @@ class RestoreFixtureIT {
         assertTrue(Procs.leftovers().isEmpty(), Procs.leftovers().toString());
     }
 
+    /**
+     * A shared anonymous object mapped twice (4 pages at A, its last 2 pages again at B), its
+     * pages in pagemap-shmem-777.img / pages-2.img as CRIU writes them: both views show the
+     * dumped data, they are one object, and maps shows them as the kernel names them.
+     */
+    @Test
+    void sharedAnonymousMemoryIsOneObject() throws IOException {
+        long a = 0x7ffe80000000L, b = 0x7ffe90000000L;
+        Path mmFile = dump.resolve("mm-" + PID + ".img");
+        MmEntry mm;
+        try (ImageReader r = ImageReader.open(mmFile, ImageType.MM)) {
+            mm = r.readOne(MmEntry.parser());
+        }
+        List<VmaEntry> vmas = new java.util.ArrayList<>(mm.getVmasList());
+        int status = Vma.REGULAR | Vma.ANON_SHARED;
+        vmas.add(vmas.size() - 1, VmaEntry.newBuilder().setStart(a).setEnd(a + 0x4000).setPgoff(0).setShmid(777).setProt(3)
+                .setFlags(0x21).setStatus(status).setFd(-1).build());
+        vmas.add(vmas.size() - 1, VmaEntry.newBuilder().setStart(b).setEnd(b + 0x2000).setPgoff(0x2000).setShmid(777).setProt(1)
+                .setFlags(0x21).setStatus(status).setFd(-1).build());
+        Files.delete(mmFile);
+        ImageDir id = new ImageDir(dump);
+        try (ImageWriter w = id.create(ImageType.MM, PID)) {
+            w.write(mm.toBuilder().clearVmas().addAllVmas(vmas).build());
+        }
+        try (ImageWriter w = id.create(ImageType.SHMEM_PAGEMAP, 777L)) {
+            w.write(org.jcriu.image.proto.PagemapHead.newBuilder().setPagesId(2).build());
+            w.write(org.jcriu.image.proto.PagemapEntry.newBuilder().setVaddr(0).setCompatNrPages(0).setFlags(4).setNrPages(4).build());
+        }
+        byte[] data = new byte[0x4000];
+        for (int i = 0; i < data.length; i++) data[i] = (byte) (i / 4096 * 16 + i % 7);
+        Files.write(dump.resolve("pages-2.img"), data);
+
+        Jcriu.Result r = Jcriu.run("restore", "-d", "-D", dump);
+        assertEquals(0, r.exit(), r.all());
+        List<String> maps = Maps.of(PID);
+        assertTrue(maps.contains("7ffe80000000-7ffe80004000 rw-s 00000000 /dev/zero (deleted)"), maps.toString());
+        assertTrue(maps.contains("7ffe90000000-7ffe90002000 r--s 00002000 /dev/zero (deleted)"), maps.toString());
+        try (java.io.RandomAccessFile mem = new java.io.RandomAccessFile("/proc/" + PID + "/mem", "rw")) {
+            byte[] got = new byte[0x4000];
+            mem.seek(a);
+            mem.readFully(got);
+            assertTrue(java.util.Arrays.equals(data, got), "object content at A");
+            byte[] tail = new byte[0x2000];
+            mem.seek(b);
+            mem.readFully(tail);
+            assertTrue(java.util.Arrays.equals(java.util.Arrays.copyOfRange(data, 0x2000, 0x4000), tail), "object content at B");
+            mem.seek(a + 0x2000);
+            mem.write(0x5a);
+            mem.seek(b);
+            assertEquals(0x5a, mem.read(), "A and B are not one object");
+        }
+    }
+
     /** Blocked pending signals (one private, one shared) are queued again with their siginfo. */
     @Test
     void pendingSignalsComeBack() throws IOException {
@@ -206,14 +259,14 @@ class RestoreFixtureIT {
         MmEntry.Builder b = mm.toBuilder();
         int heap = 5; // 55acaf164000-55acaf185000 rw-p [heap]
         VmaEntry v = b.getVmas(heap);
-        b.setVmas(heap, v.toBuilder().setFlags(0x21).setStatus(Vma.REGULAR | Vma.ANON_SHARED).build());
+        b.setVmas(heap, v.toBuilder().setFlags(0x21).setStatus(Vma.REGULAR | Vma.ANON_SHARED | Vma.SYSVIPC).build());
         Files.delete(mmFile);
         try (ImageWriter w = new ImageDir(dump).create(ImageType.MM, PID)) {
             w.write(b.build());
         }
         Jcriu.Result r = Jcriu.run("restore", "-D", dump);
         assertEquals(1, r.exit(), r.all());
-        assertTrue(r.stderr().contains("55acaf164000") && r.stderr().contains("shared anonymous memory"), r.stderr());
+        assertTrue(r.stderr().contains("55acaf164000") && r.stderr().contains("SysV shared memory"), r.stderr());
         Procs.sleep(100);
         assertFalse(Procs.exists(PID), "half-built task left: " + Procs.status(PID, "State"));
         List<String> left = Procs.leftovers();
