@@ -236,6 +236,32 @@ class DumpIT {
     }
 
     @Test
+    void taskThatCannotStopFailsAfterTimeoutAndRunsOn() throws Exception {
+        Path freezer = Path.of("/sys/fs/cgroup/freezer");
+        assumeTrue(Files.exists(freezer.resolve("tasks")), "no cgroup v1 freezer here");
+        Path cg = freezer.resolve("jcriu-dumpit-" + ProcessHandle.current().pid());
+        try (Workload w = Workload.sleep(tmp.resolve("w"))) {
+            Files.createDirectories(cg);
+            try {
+                // A frozen task cannot reach the ptrace stop PTRACE_INTERRUPT asks for.
+                Files.writeString(cg.resolve("tasks"), Integer.toString(w.pid()));
+                Files.writeString(cg.resolve("freezer.state"), "FROZEN");
+                Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", imgs(), "--timeout", "1");
+                assertEquals(1, r.exit(), r.all());
+                assertTrue(r.stderr().contains("Can't stop task " + w.pid() + " within --timeout 1 s"), r.stderr());
+                Files.writeString(cg.resolve("freezer.state"), "THAWED");
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+                while (ProcState.state(w.pid()) == 'D' && System.nanoTime() < deadline) Thread.sleep(10);
+                assertRunningUntraced(w.pid());
+            } finally {
+                Files.writeString(cg.resolve("freezer.state"), "THAWED");
+                if (w.alive()) Files.writeString(freezer.resolve("tasks"), Integer.toString(w.pid()));
+                Files.deleteIfExists(cg);
+            }
+        }
+    }
+
+    @Test
     void pidThatDoesNotExist() throws Exception {
         int pid = 4_000_000;
         assumeTrue(!Files.exists(Path.of("/proc/" + pid)));
