@@ -7,3 +7,5 @@ source scripts/env.sh
 jcriu_require_root
 jcriu_install_deps
 mvn -B -ntp verify "$@"
+# the Java RPC client library: a project of its own, tested against the bin/jcriu just built
+(cd client && mvn -B -ntp verify)

@@ -74,6 +74,9 @@ public final class Dumper {
 
     /** Dumps {@code opts.pid} into {@code opts.imagesDir}; returns 0, or throws a CriuException saying what failed. */
     public static int run(Options opts) {
+        // A pre-dump must leave the task running with only its memory saved: never a full dump
+        // (which kills the task by default) under that name.
+        if ("pre-dump".equals(opts.command)) throw new CriuException("pre-dump is not supported yet");
         return new Dumper(opts).dump();
     }
 

@@ -412,7 +412,8 @@ final class Session {
     private int waitPid(int pid) {
         CriuResp.Builder b = CriuResp.newBuilder().setType(CriuReqType.WAIT_PID);
         try {
-            WaitStatus st = Sys.waitpid(pid, 0);
+            // __WALL: restored roots are our children with exit_signal 0 (CLONE_PARENT clone3)
+            WaitStatus st = Sys.waitpid(pid, Linux.__WALL);
             b.setSuccess(true).setStatus(st.raw());
         } catch (ErrnoException e) {
             LOG.error("Unable to wait %d: %s", pid, e.getMessage());
