@@ -115,20 +115,19 @@ public final class PageScan {
         if (z >= 0) return z;
         long addr = Sys.check("mmap(zero page probe)", Nr.MMAP, 0, Linux.PAGE_SIZE, Linux.PROT_READ,
                 Linux.MAP_PRIVATE | Linux.MAP_ANONYMOUS, -1, 0);
-        try {
-            MemorySegment page = MemorySegment.ofAddress(addr).reinterpret(Linux.PAGE_SIZE);
-            if (page.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0) != 0) throw new IllegalStateException("fresh page not zero");
-            try (Arena a = Arena.ofConfined()) {
-                MemorySegment e = a.allocate(8);
-                int fd = Sys.open("/proc/self/pagemap", Linux.O_RDONLY, 0);
-                try {
-                    Sys.pread(fd, e, 8, (addr / Linux.PAGE_SIZE) * 8);
-                } finally {
-                    Sys.close(fd);
-                }
-                long pme = e.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0);
-                z = (pme & PME_PRESENT) != 0 ? pme & PFN_MASK : 0;
+        try (Arena a = Arena.ofConfined()) {
+            // A read through process_vm_readv faults the page in for reading, which maps the
+            // zero page, without touching raw addresses from Java.
+            MemorySegment probe = a.allocate(8, 8);
+            Sys.processVmReadv(Sys.getpid(), probe, addr, 8);
+            int fd = Sys.open("/proc/self/pagemap", Linux.O_RDONLY, 0);
+            try {
+                Sys.pread(fd, probe, 8, (addr / Linux.PAGE_SIZE) * 8);
+            } finally {
+                Sys.close(fd);
             }
+            long pme = probe.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0);
+            z = (pme & PME_PRESENT) != 0 ? pme & PFN_MASK : 0;
         } finally {
             Sys.raw(Nr.MUNMAP, addr, Linux.PAGE_SIZE);
         }

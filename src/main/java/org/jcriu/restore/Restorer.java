@@ -58,7 +58,7 @@ public final class Restorer {
         FileRestorer files = new FileRestorer(dir, opts);
         int pid = img.pid();
         try (Tracer tracer = Tracer.start();
-                LocalPageSource pages = new LocalPageSource(dir.path(ImageType.PAGES, img.pagesId()))) {
+                LocalPageSource pages = new LocalPageSource(pagesFile(img))) {
             tracer.run(() -> build(tracer, img, files, pages));
         }
         try {
@@ -69,6 +69,12 @@ public final class Restorer {
         LOG.info("Restore finished successfully. Task %d resumed in %d ms", pid, (System.nanoTime() - t0) / 1_000_000);
         if (opts.restoreDetached) return 0;
         return waitRoot(pid);
+    }
+
+    /** pages-N.img; a dump without a single page may have none (then nothing is ever read). */
+    private Path pagesFile(TaskImages img) {
+        Path p = dir.path(ImageType.PAGES, img.pagesId());
+        return img.pages().isEmpty() && !java.nio.file.Files.exists(p) ? Path.of("/dev/null") : p;
     }
 
     /** Everything that touches the task; runs on the tracer thread. */
