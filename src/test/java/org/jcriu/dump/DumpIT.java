@@ -105,6 +105,9 @@ class DumpIT {
             long total = pm.stream().mapToLong(PagemapEntry::getNrPages).sum();
             Path pages = d.resolve("pages-1.img");
             assertEquals(total * 4096, Files.size(pages));
+            var stats = one(dir, ImageType.STATS, org.jcriu.image.proto.StatsEntry.parser(), "dump").getDump();
+            assertEquals(total, stats.getPagesWritten());
+            assertTrue(stats.getPagesScanned() >= total && stats.getPagesScanned() < total + 2000, "scanned " + stats.getPagesScanned());
             MmEntry mm = one(dir, ImageType.MM, MmEntry.parser(), w.pid());
             VmaEntry big = mm.getVmasList().stream().filter(v -> v.getEnd() - v.getStart() == 64L << 20).findFirst().orElseThrow();
             long fileOff = 0;
