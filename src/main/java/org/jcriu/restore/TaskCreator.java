@@ -113,9 +113,16 @@ final class TaskCreator {
                 throw new ErrnoException((int) -child, "clone3(set_tid=" + pid + ") in the seed " + seedPid);
             }
             if (child != pid) {
+                killAndReap((int) child);
                 throw new CriuException("clone3(set_tid=" + pid + ") created PID " + child);
             }
-            Task task = Task.adopt(tracer, pid);
+            Task task;
+            try {
+                task = Task.adopt(tracer, pid);
+            } catch (RuntimeException e) {
+                killAndReap(pid);
+                throw e;
+            }
             LOG.info("created task %d from seed %d (spawn %d us, seize %d us, gadget + clone3 + adopt %d us)", pid, seedPid,
                     (t1 - t0) / 1000, (t2 - t1) / 1000, (System.nanoTime() - t2) / 1000);
             return new Created(task, area);

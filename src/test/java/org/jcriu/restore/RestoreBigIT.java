@@ -39,10 +39,14 @@ class RestoreBigIT {
     static final int PID = RestoreFixtureIT.PID;
     static final long BASE = 0x7ffe80000000L, SIZE = 1L << 30;
     Path dir;
+    PidLock lock;
+    boolean pidIsOurs;
 
     @AfterEach
     void cleanup() throws IOException {
-        Procs.kill(PID);
+        if (lock == null) return;
+        if (pidIsOurs) Procs.kill(PID); // never a process this test did not restore
+        lock.close();
         if (dir != null) {
             try (Stream<Path> s = Files.list(dir)) {
                 for (Path p : s.toList()) Files.delete(p);
@@ -55,7 +59,9 @@ class RestoreBigIT {
     void oneGibFromTmpfs() throws Exception {
         Path root = Fixtures.root();
         assumeTrue(root != null, "no CRIU fixtures (../shared) here");
+        lock = PidLock.take(PID);
         assumeTrue(!Procs.exists(PID), "PID " + PID + " is in use on this machine");
+        pidIsOurs = true;
         assumeTrue(Files.isDirectory(Path.of("/dev/shm")));
         dir = Files.createTempDirectory(Path.of("/dev/shm"), "jcriu-big");
         try (Stream<Path> s = Files.list(root.resolve("sleep"))) {

@@ -40,12 +40,16 @@ class RestoreFixtureIT {
     @TempDir
     Path tmp;
     Path dump;
+    PidLock lock;
+    boolean pidIsOurs;
 
     @BeforeEach
     void copyFixture() throws IOException {
         Path root = Fixtures.root();
         assumeTrue(root != null, "no CRIU fixtures (../shared) here");
+        lock = PidLock.take(PID);
         assumeTrue(!Procs.exists(PID), "PID " + PID + " is in use on this machine");
+        pidIsOurs = true;
         dump = tmp.resolve("sleep");
         Files.createDirectories(dump);
         try (Stream<Path> s = Files.list(root.resolve("sleep"))) {
@@ -56,8 +60,10 @@ class RestoreFixtureIT {
     }
 
     @AfterEach
-    void killRestored() {
-        Procs.kill(PID);
+    void killRestored() throws IOException {
+        if (lock == null) return;
+        if (pidIsOurs) Procs.kill(PID); // never a process this test did not restore
+        lock.close();
     }
 
     @Test
