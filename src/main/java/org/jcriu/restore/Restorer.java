@@ -59,6 +59,7 @@ public final class Restorer {
         int pid = img.pid();
         try (Tracer tracer = Tracer.start();
                 LocalPageSource pages = new LocalPageSource(pagesFile(img))) {
+            if (!Boolean.getBoolean("jcriu.noprefetch")) pages.prefetch();
             tracer.run(() -> build(tracer, img, files, pages));
         }
         try {
