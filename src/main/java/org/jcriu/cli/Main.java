@@ -196,7 +196,7 @@ public final class Main {
 
     private static int dispatch(Options o) {
         return switch (o.command) {
-            case "check" -> Check.run(o);
+            case "check" -> Check.run(o, Implemented::command);
             case "dump", "pre-dump" -> Dumper.run(o);
             case "restore" -> Restorer.run(o);
             case "service" -> Service.run(o);

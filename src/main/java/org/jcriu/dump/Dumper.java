@@ -97,7 +97,7 @@ public final class Dumper {
 
         try (Tracer tracer = Tracer.start()) {
             long tSeize = System.nanoTime();
-            Task task = tracer.call(() -> Task.seize(tracer, pid));
+            Task task = seize(tracer);
             long tFrozen = System.nanoTime();
             boolean done = false;
             try {
@@ -116,6 +116,44 @@ public final class Dumper {
     }
 
     private record Result(long pagesWritten) {}
+
+    /**
+     * Seize and stop the task within --timeout seconds (criu's limit for freezing). A task that
+     * cannot stop (uninterruptible sleep) keeps the tracer thread waiting: the dump gives up, and
+     * when jcriu exits the kernel detaches the task, which runs on untouched.
+     */
+    private Task seize(Tracer tracer) {
+        if (opts.timeout <= 0) return tracer.call(() -> Task.seize(tracer, pid));
+        java.util.concurrent.CompletableFuture<Task> f = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.atomic.AtomicBoolean abandoned = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread.ofPlatform().daemon(true).name("jcriu-seize").start(() -> {
+            try {
+                f.complete(tracer.call(() -> {
+                    Task t = Task.seize(tracer, pid);
+                    // stopped only after the dump gave up: let it go at once
+                    if (abandoned.get()) t.detach();
+                    return t;
+                }));
+            } catch (Throwable e) {
+                f.completeExceptionally(e);
+            }
+        });
+        try {
+            return f.get(opts.timeout, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            abandoned.set(true);
+            Task late = f.getNow(null);
+            if (late != null) late.close();
+            throw new CriuException("Can't stop task " + pid + " within --timeout " + opts.timeout + " s (state "
+                    + Stat.read(pid).state() + ")");
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            throw new CriuException("Can't seize task " + pid + ": " + e.getCause(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CriuException("interrupted while seizing task " + pid);
+        }
+    }
 
     private Result collectAndWrite(Tracer tracer, Task task, long tFrozen, long tSeize, long t0) {
         // (3) The task may have changed between the checks and the stop.

@@ -59,7 +59,6 @@ public final class PageScan {
                 boolean file = a.pages() == VmaPlan.Pages.FILE_PRIVATE;
                 boolean all = a.pages() == VmaPlan.Pages.ALL;
                 long pages = (a.end() - a.start()) / Linux.PAGE_SIZE;
-                scanned += pages;
                 for (long done = 0; done < pages; ) {
                     int n = (int) Math.min(pages - done, buf.capacity() / 8);
                     long vaddr = a.start() + done * Linux.PAGE_SIZE;
@@ -77,6 +76,9 @@ public final class PageScan {
                         else if ((pme & PME_PRESENT) == 0) dump = false;
                         else if (file) dump = (pme & PME_FILE) == 0;
                         else dump = (pme & PFN_MASK) != zero || zero == 0;
+                        // CRIU 4.2 scans with PAGEMAP_SCAN for present or swapped pages that are
+                        // not the file's (zero pages included): those are its pages_scanned.
+                        if (dump || ((pme & (PME_PRESENT | PME_SWAP)) != 0 && (pme & PME_FILE) == 0)) scanned++;
                         if (!dump) continue;
                         long va = vaddr + (long) i * Linux.PAGE_SIZE;
                         if (runLen > 0 && runFlags == flags && runStart + runLen * Linux.PAGE_SIZE == va) {

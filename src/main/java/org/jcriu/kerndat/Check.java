@@ -2,6 +2,8 @@ package org.jcriu.kerndat;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
 
 import org.jcriu.CriuException;
 import org.jcriu.log.Log;
@@ -27,7 +29,16 @@ public final class Check {
     private Check() {}
 
     public static int run(Options o) {
-        if (o.feature != null) return feature(o.feature);
+        return run(o, cmd -> true);
+    }
+
+    /**
+     * As {@link #run(Options)}; {@code commandImplemented} says which jcriu commands exist, so that
+     * {@code --feature uffd-noncoop} (what LXC asks before a lazy migration) does not answer
+     * "supported" while jcriu has no lazy-pages command to use it.
+     */
+    public static int run(Options o, Predicate<String> commandImplemented) {
+        if (o.feature != null) return feature(o.feature, commandImplemented);
         List<String> missing = new ArrayList<>();
         for (Features.Feature f : Features.category(1)) probe(f, missing);
         if (!missing.isEmpty()) {
@@ -42,7 +53,11 @@ public final class Check {
         return missing.isEmpty() ? 0 : 1;
     }
 
-    private static int feature(String name) {
+    /** Features whose only use in jcriu is one command: asking for them means asking for it. */
+    private static final Map<String, String> USED_BY = Map.of("uffd", "lazy-pages", "uffd-noncoop", "lazy-pages",
+            "mem_dirty_track", "pre-dump");
+
+    private static int feature(String name, Predicate<String> commandImplemented) {
         if (name.equals("list")) {
             for (String n : Features.names()) Log.msg("%s\n", n);
             return 0;
@@ -51,6 +66,10 @@ public final class Check {
         if (f == null) throw new CriuException("Unknown feature " + name + " (see 'check --feature list')");
         List<String> missing = new ArrayList<>();
         probe(f, missing);
+        String user = USED_BY.get(name);
+        if (missing.isEmpty() && user != null && !commandImplemented.test(user)) {
+            missing.add(name + ": the kernel has it, but jcriu has no " + user + " yet");
+        }
         if (missing.isEmpty()) {
             Log.msg("%s is supported\n", name);
             return 0;

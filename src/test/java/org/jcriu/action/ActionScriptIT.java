@@ -52,8 +52,8 @@ class ActionScriptIT {
         Jcriu.Result r = Jcriu.run("restore", "-d", "-D", img, "--action-script", s);
         if (Files.exists(Path.of("/proc/" + pid))) restored = pid;
         assertEquals(0, r.exit(), r.all());
-        assertEquals(List.of("pre-restore none " + img, "setup-namespaces " + pid + " " + img,
-                "post-setup-namespaces " + pid + " " + img, "post-restore " + pid + " " + img,
+        // no namespaces restored: criu sends no setup-namespaces / post-setup-namespaces either
+        assertEquals(List.of("pre-restore none " + img, "post-restore " + pid + " " + img,
                 "pre-resume " + pid + " " + img, "post-resume " + pid + " " + img), Files.readAllLines(log));
     }
 

@@ -104,6 +104,14 @@ class CliIT {
         Result f = jcriu("check", "--feature", "pidfd_store");
         assertEquals("pidfd_store is supported\n", f.out());
         assertEquals(0, f.rc());
+        // what LXC asks before a lazy migration: only yes once jcriu has lazy-pages
+        Result u = jcriu("check", "--feature", "uffd-noncoop");
+        if (Implemented.command("lazy-pages")) {
+            assertEquals("uffd-noncoop is supported\n", u.out());
+        } else {
+            assertEquals("uffd-noncoop: the kernel has it, but jcriu has no lazy-pages yet\n", u.out());
+            assertEquals(1, u.rc());
+        }
     }
 
     @Test

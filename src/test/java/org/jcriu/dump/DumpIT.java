@@ -105,6 +105,9 @@ class DumpIT {
             long total = pm.stream().mapToLong(PagemapEntry::getNrPages).sum();
             Path pages = d.resolve("pages-1.img");
             assertEquals(total * 4096, Files.size(pages));
+            var stats = one(dir, ImageType.STATS, org.jcriu.image.proto.StatsEntry.parser(), "dump").getDump();
+            assertEquals(total, stats.getPagesWritten());
+            assertTrue(stats.getPagesScanned() >= total && stats.getPagesScanned() < total + 2000, "scanned " + stats.getPagesScanned());
             MmEntry mm = one(dir, ImageType.MM, MmEntry.parser(), w.pid());
             VmaEntry big = mm.getVmasList().stream().filter(v -> v.getEnd() - v.getStart() == 64L << 20).findFirst().orElseThrow();
             long fileOff = 0;
@@ -232,6 +235,32 @@ class DumpIT {
             assertEquals(1, r.exit(), r.all());
             assertTrue(r.stderr().contains("its cwd " + gone + " (deleted) was unlinked"), r.stderr());
             assertRunningUntraced(w.pid());
+        }
+    }
+
+    @Test
+    void taskThatCannotStopFailsAfterTimeoutAndRunsOn() throws Exception {
+        Path freezer = Path.of("/sys/fs/cgroup/freezer");
+        assumeTrue(Files.exists(freezer.resolve("tasks")), "no cgroup v1 freezer here");
+        Path cg = freezer.resolve("jcriu-dumpit-" + ProcessHandle.current().pid());
+        try (Workload w = Workload.sleep(tmp.resolve("w"))) {
+            Files.createDirectories(cg);
+            try {
+                // A frozen task cannot reach the ptrace stop PTRACE_INTERRUPT asks for.
+                Files.writeString(cg.resolve("tasks"), Integer.toString(w.pid()));
+                Files.writeString(cg.resolve("freezer.state"), "FROZEN");
+                Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", imgs(), "--timeout", "1");
+                assertEquals(1, r.exit(), r.all());
+                assertTrue(r.stderr().contains("Can't stop task " + w.pid() + " within --timeout 1 s"), r.stderr());
+                Files.writeString(cg.resolve("freezer.state"), "THAWED");
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+                while (ProcState.state(w.pid()) == 'D' && System.nanoTime() < deadline) Thread.sleep(10);
+                assertRunningUntraced(w.pid());
+            } finally {
+                Files.writeString(cg.resolve("freezer.state"), "THAWED");
+                if (w.alive()) Files.writeString(freezer.resolve("tasks"), Integer.toString(w.pid()));
+                Files.deleteIfExists(cg);
+            }
         }
     }
 

@@ -57,6 +57,15 @@ class CheckTest {
     }
 
     @Test
+    void featureWhoseJcriuUserIsMissing() {
+        Options o = new Options();
+        o.feature = "uffd-noncoop";
+        Log.setStdout(new PrintStream(out, true, StandardCharsets.UTF_8));
+        assertEquals(1, Check.run(o, cmd -> !cmd.equals("lazy-pages")));
+        assertEquals("uffd-noncoop: the kernel has it, but jcriu has no lazy-pages yet\n", out.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
     void featureThatIsMissingExitsNonZero() {
         Options o = new Options();
         o.feature = "mem_dirty_track";
