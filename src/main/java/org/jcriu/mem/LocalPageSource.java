@@ -9,6 +9,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
 import org.jcriu.CriuException;
+import org.jcriu.sys.Nr;
+import org.jcriu.sys.Sys;
 
 /**
  * Pages stored in a local pages-N.img. Positional reads on one channel are thread-safe, and a
@@ -40,17 +42,39 @@ public final class LocalPageSource implements PageSource {
     public MemorySegment direct(PageRun run, long offsetInRun, long len) {
         long pos = run.sourceOffset() + offsetInRun;
         if (pos + len > size) return null; // read() reports the truncation
-        synchronized (this) {
-            if (mapped == null) {
-                try {
-                    mapped = channel.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-                } catch (IOException e) {
-                    throw new CriuException("Can't map " + file + ": " + e.getMessage(), e);
-                }
+        return mapping().asSlice(pos, len);
+    }
+
+    private synchronized MemorySegment mapping() {
+        if (mapped == null) {
+            try {
+                mapped = channel.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            } catch (IOException e) {
+                throw new CriuException("Can't map " + file + ": " + e.getMessage(), e);
             }
         }
-        return mapped.asSlice(pos, len);
+        return mapped;
     }
+
+    /**
+     * Maps the file now and asks the kernel to fill the mapping's page tables from the page
+     * cache (MADV_POPULATE_READ) on a background thread, so that the source side of the copies
+     * takes no faults; meant to overlap with building the task. Best effort: an old kernel
+     * without the advice just faults as usual.
+     */
+    public void prefetch() {
+        if (size < (64L << 20)) return;
+        MemorySegment m = mapping();
+        Thread.ofPlatform().daemon().name("pages-prefetch").start(() -> {
+            try {
+                Sys.syscall(Nr.MADVISE, m.address(), m.byteSize(), MADV_POPULATE_READ);
+            } catch (RuntimeException e) {
+                // the copies will fault the pages in instead
+            }
+        });
+    }
+
+    private static final int MADV_POPULATE_READ = 22;
 
     public long size() {
         return size;

@@ -51,14 +51,22 @@ public final class Restorer {
 
     private int restore() {
         long t0 = System.nanoTime();
+        // The first native calls link their downcalls (tens of ms): let that happen on another
+        // CPU while the images are parsed.
+        Thread warm = Thread.ofPlatform().daemon().start(Restorer::warmUp);
         Actions.run(opts, Action.PRE_RESTORE);
         TaskImages img = new ImageLoader(dir).load();
         MappedFiles.check(img, opts.root);
+        LOG.debug("mapped files checked");
         TaskCreator.checkPidFree(img.pid());
+        LOG.debug("pid checked");
         FileRestorer files = new FileRestorer(dir, opts);
+        LOG.debug("files.img read");
         int pid = img.pid();
         try (Tracer tracer = Tracer.start();
                 LocalPageSource pages = new LocalPageSource(pagesFile(img))) {
+            LOG.debug("tracer started");
+            if (!Boolean.getBoolean("jcriu.noprefetch")) pages.prefetch();
             tracer.run(() -> build(tracer, img, files, pages));
         }
         try {
@@ -69,6 +77,15 @@ public final class Restorer {
         LOG.info("Restore finished successfully. Task %d resumed in %d ms", pid, (System.nanoTime() - t0) / 1_000_000);
         if (opts.restoreDetached) return 0;
         return waitRoot(pid);
+    }
+
+    private static void warmUp() {
+        try {
+            Sys.getpid();
+            Sys.readFile("/proc/self/stat");
+        } catch (RuntimeException e) {
+            // only a warm-up: the real calls report errors
+        }
     }
 
     /** pages-N.img; a dump without a single page may have none (then nothing is ever read). */

@@ -84,13 +84,21 @@ public final class Service {
         return acceptLoop(sk, o);
     }
 
-    /** The -d child: the listening socket is its stdin. */
+    /** The -d child: the listening socket is its stdin; it goes on with the parent's log file. */
     public static void main(String[] args) {
         int level = args.length > 0 ? Integer.parseInt(args[0]) : Log.LOG_WARN;
         Options o = new Options();
         o.command = "service";
         o.logLevel = level;
         Log.configure(level, System.err);
+        if (args.length > 1) {
+            try {
+                Log.configure(level, new java.io.PrintStream(new java.io.FileOutputStream(args[1], true), true,
+                        java.nio.charset.StandardCharsets.UTF_8));
+            } catch (java.io.IOException e) {
+                LOG.error("Can't reopen log %s: %s", args[1], e.getMessage());
+            }
+        }
         int rc = acceptLoop(0, o);
         Runtime.getRuntime().halt(rc);
     }
@@ -110,8 +118,21 @@ public final class Service {
                 Sockets.recv(sv[0], 8192);
             }
             t.join(10_000);
+            // the option mapping of a dump request (descriptors, the CLI parser), without dumping
+            Path d = Files.createTempDirectory("jcriu-train-rpc");
+            try {
+                Options o = Session.copy(new Options());
+                o.command = "dump";
+                RpcOptions.apply(org.jcriu.image.proto.CriuOpts.newBuilder().setImagesDirFd(-1).setImagesDir(d.toString())
+                        .setPid(1).setShellJob(true).setLeaveRunning(false).setLogLevel(4).setLogFile("x.log").build(),
+                        o, new Peer(Sys.getpid(), 0, 0), true);
+            } finally {
+                Files.deleteIfExists(d);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } catch (java.io.IOException | CriuException e) {
+            // training only
         } finally {
             Sys.close(sv[0]);
             Sys.close(sv[1]);
@@ -174,13 +195,63 @@ public final class Service {
                 continue;
             }
             LOG.info("Connected.");
+            int conn = c;
+            Thread.ofPlatform().daemon().name("conn-" + c).start(() -> serveConnection(conn, o));
+        }
+    }
+
+    /**
+     * VERSION needs no options, no log and no privileges: it is answered here (a worker JVM would
+     * cost 0.1-0.2 s). Anything else, including whatever follows a keep_open VERSION and any
+     * request that does not decode cleanly, is left unread for a worker of its own. One platform
+     * thread per connection: a client that says nothing blocks only its own thread.
+     */
+    private static void serveConnection(int c, Options o) {
+        try {
+            while (Fast.version(c)) {
+                // answered; the client kept the session open
+            }
+            if (Fast.closed(c)) return;
+            int pid = spawnWorker(c, o);
+            reapLater(pid);
+        } catch (CriuException e) {
+            LOG.error("Can't serve a connection: %s", e.getMessage());
+        } finally {
+            Sys.close(c);
+        }
+    }
+
+    /** The daemon's own answers, used only before a worker exists. */
+    static final class Fast {
+        private Fast() {}
+
+        /** True when the next request was a VERSION with keep_open, answered. */
+        static boolean version(int c) {
+            int len = Sockets.peekSize(c);
+            if (len == 0 || len > 64) return false;
+            byte[] data = Sockets.recvPeek(c, len);
+            org.jcriu.image.proto.CriuReq req;
             try {
-                int pid = spawnWorker(c, o);
-                reapLater(pid);
+                req = org.jcriu.image.proto.CriuReq.parseFrom(data);
+            } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+                return false;
+            }
+            if (req.getType() != org.jcriu.image.proto.CriuReqType.VERSION) return false;
+            Sockets.recv(c, len);
+            new Channel(c).send(Session.versionResponse());
+            if (!req.getKeepOpen()) {
+                Sockets.shutdown(c, Sockets.SHUT_RDWR);
+                return false;
+            }
+            return true;
+        }
+
+        /** The client is gone or the session was ended here. */
+        static boolean closed(int c) {
+            try {
+                return Sockets.peekSize(c) == 0;
             } catch (CriuException e) {
-                LOG.error("Can't start a worker: %s", e.getMessage());
-            } finally {
-                Sys.close(c);
+                return true;
             }
         }
     }
@@ -219,7 +290,10 @@ public final class Service {
     }
 
     private static int spawnDaemon(int sk, Options o) {
-        List<String> argv = jvm(Service.class.getName(), String.valueOf(o.logLevel));
+        Path log = Log.file();
+        List<String> argv = log == null ? jvm(Service.class.getName(), String.valueOf(o.logLevel))
+                : jvm(Service.class.getName(), String.valueOf(o.logLevel), log.toAbsolutePath().toString());
+        Log.flush();
         int devNull = Sys.open("/dev/null", Linux.O_RDWR, 0);
         try {
             return Sys.posixSpawn(argv.getFirst(), argv, env(), new int[] {sk, devNull, devNull}, true);

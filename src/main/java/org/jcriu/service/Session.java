@@ -403,10 +403,14 @@ final class Session {
      * number they compute is therefore exactly 40200, the release whose behaviour jcriu has.
      */
     private int version() {
+        ch.send(versionResponse());
+        return 0;
+    }
+
+    static CriuResp versionResponse() {
         CriuVersion v = CriuVersion.newBuilder().setMajorNumber(VERSION_MAJOR).setMinorNumber(VERSION_MINOR)
                 .setName(NAME).build();
-        ch.send(CriuResp.newBuilder().setType(CriuReqType.VERSION).setSuccess(true).setVersion(v).build());
-        return 0;
+        return CriuResp.newBuilder().setType(CriuReqType.VERSION).setSuccess(true).setVersion(v).build();
     }
 
     private int waitPid(int pid) {

@@ -100,6 +100,15 @@ public final class Sockets {
         }
     }
 
+    /** The next record's bytes, left in the queue (MSG_PEEK). */
+    public static byte[] recvPeek(int fd, int max) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(Math.max(max, 1));
+            long n = Sys.check("recv(" + fd + ", MSG_PEEK)", NR_RECVFROM, fd, buf.address(), max, MSG_PEEK, 0, 0);
+            return buf.asSlice(0, Math.min(n, max)).toArray(JAVA_BYTE);
+        }
+    }
+
     /** Sends one record; {@code passFd} >= 0 goes along as SCM_RIGHTS. MSG_NOSIGNAL: a gone peer is EPIPE, not a signal. */
     public static void send(int fd, byte[] data, int passFd) {
         try (Arena a = Arena.ofConfined()) {

@@ -76,6 +76,14 @@ class ServiceIT {
     }
 
     @Test
+    void versionIsAnsweredByTheDaemonItselfAndKeepOpenContinuesInAWorker() throws Exception {
+        // VERSION with keep_open twice (daemon), then FEATURE_CHECK (worker), same connection
+        String r = PyCriu.run(tmp, "sk:" + sock, "raw", "080a2001", "080a2001", "0809");
+        assertTrue(r.contains("\"major_number\": 4") && r.contains("FEATURE_CHECK"), r);
+        assertEquals("true", PyCriu.field(version(), "success"));
+    }
+
+    @Test
     void manyClientsAtOnce() throws Exception {
         ExecutorService ex = Executors.newFixedThreadPool(8);
         try {
@@ -117,10 +125,12 @@ class ServiceIT {
 
     @Test
     void killedWorkerHurtsNobody() throws Exception {
-        // a client that connects and says nothing: its worker waits; kill it
+        // a client that never answers its pre-restore notification: its worker waits; kill it
         Process silent = new ProcessBuilder(PyCriu.PYTHON, "-c",
-                "import socket,time\ns=socket.socket(socket.AF_UNIX,socket.SOCK_SEQPACKET)\ns.connect('" + sock
-                        + "')\nprint(s.recv(100))").redirectErrorStream(true).start();
+                "import os,socket,pycriu\ns=socket.socket(socket.AF_UNIX,socket.SOCK_SEQPACKET)\ns.connect('" + sock + "')\n"
+                        + "r=pycriu.rpc.criu_req()\nr.type=pycriu.rpc.RESTORE\nr.opts.images_dir_fd=os.open('" + tmp
+                        + "',os.O_DIRECTORY)\nr.opts.notify_scripts=True\ns.send(r.SerializeToString())\n"
+                        + "print(s.recv(100))\nprint(s.recv(100))").redirectErrorStream(true).start();
         try {
             int worker = -1;
             for (int i = 0; i < 400 && worker < 0; i++) {
