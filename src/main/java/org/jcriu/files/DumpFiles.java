@@ -99,7 +99,6 @@ public final class DumpFiles {
             }
             if (id < 0) {
                 id = nextId++;
-                // handlers that name related entries (tty-info) by this id see it as nextId - 1
                 entries.add(h.dump(fd, id, this));
                 LOG.debug("fd %d -> %s id %d (%s)", fd.fd(), h.name(), id, fd.link());
             }
@@ -130,16 +129,15 @@ public final class DumpFiles {
     }
 
     /**
-     * The tty_info id of terminal {@code rdev}: the file id of the first fd on it; the entry is
-     * built once by {@code info} and written to tty-info.img.
+     * The tty_info id of terminal {@code rdev}: {@code fileId}, the file id of the first fd on
+     * it; the entry is built once by {@code info} and written to tty-info.img.
      */
-    public int ttyInfoId(long rdev, java.util.function.Supplier<org.jcriu.image.proto.TtyInfoEntry.Builder> info) {
+    public int ttyInfoId(long rdev, int fileId, java.util.function.Supplier<org.jcriu.image.proto.TtyInfoEntry.Builder> info) {
         Integer id = ttyInfos.get(rdev);
         if (id != null) return id;
-        int nid = nextId - 1;
-        ttyInfos.put(rdev, nid);
-        ttyInfoEntries.add(info.get().setId(nid).build());
-        return nid;
+        ttyInfos.put(rdev, fileId);
+        ttyInfoEntries.add(info.get().setId(fileId).build());
+        return fileId;
     }
 
     public boolean hasPipeData(int pipeId) {

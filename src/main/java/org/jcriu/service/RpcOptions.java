@@ -301,8 +301,15 @@ final class RpcOptions {
                     throw refuse("Can't reopen status_fd " + req.getStatusFd() + " (" + p + "): " + e.getMessage());
                 }
             }
-            case "orphan_pts_master" -> throw refuse("RPC option orphan_pts_master is not supported by jcriu yet");
-            case "pidfd_store_sk" -> throw refuse("RPC option pidfd_store_sk is not supported by jcriu yet");
+            // RPC-only options, each meaningful for one kind of request only (as criu reads them)
+            case "orphan_pts_master" -> {
+                if (o.command.equals("restore")) throw refuse("RPC option orphan_pts_master is not supported by jcriu yet for restore");
+            }
+            case "pidfd_store_sk" -> {
+                if (o.command.equals("dump") || o.command.equals("pre-dump")) {
+                    throw refuse("RPC option pidfd_store_sk is not supported by jcriu yet for " + o.command);
+                }
+            }
             default -> throw refuse("RPC option " + n + " is not known to jcriu");
         }
     }

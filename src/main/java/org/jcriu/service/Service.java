@@ -118,8 +118,21 @@ public final class Service {
                 Sockets.recv(sv[0], 8192);
             }
             t.join(10_000);
+            // the option mapping of a dump request (descriptors, the CLI parser), without dumping
+            Path d = Files.createTempDirectory("jcriu-train-rpc");
+            try {
+                Options o = Session.copy(new Options());
+                o.command = "dump";
+                RpcOptions.apply(org.jcriu.image.proto.CriuOpts.newBuilder().setImagesDirFd(-1).setImagesDir(d.toString())
+                        .setPid(1).setShellJob(true).setLeaveRunning(false).setLogLevel(4).setLogFile("x.log").build(),
+                        o, new Peer(Sys.getpid(), 0, 0), true);
+            } finally {
+                Files.deleteIfExists(d);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } catch (java.io.IOException | CriuException e) {
+            // training only
         } finally {
             Sys.close(sv[0]);
             Sys.close(sv[1]);

@@ -44,12 +44,15 @@ class RoundTripIT {
         return Long.parseLong(s.substring(s.lastIndexOf('\n') + 1));
     }
 
-    /** DIR/count; bash rewrites it in place (no child for an atomic rename), so an empty read is retried. */
+    /**
+     * DIR/count; bash rewrites it in place (no child for an atomic rename), so an empty read is
+     * retried, for seconds: on a loaded machine bash may be descheduled between truncate and write.
+     */
     private static long count(Workload w) throws Exception {
-        for (int i = 0; i < 100; i++) {
+        for (int i = 0; i < 2000; i++) {
             String s = Files.readString(w.dir().resolve("count")).strip();
             if (!s.isEmpty()) return Long.parseLong(s);
-            Thread.sleep(2);
+            Thread.sleep(5);
         }
         throw new AssertionError("count file of " + w.dir() + " stays empty");
     }

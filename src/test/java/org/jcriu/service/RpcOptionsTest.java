@@ -97,7 +97,9 @@ class RpcOptionsTest {
                 "notify_scripts", "pid", "config_file", "exec_cmd")) {
             assertFalse(refused.contains(n), n + " refused: " + refused);
         }
-        assertTrue(refused.contains("orphan_pts_master"));
+        assertTrue(refused.contains("pidfd_store_sk"));
+        assertFalse(refused.contains("orphan_pts_master"), "only restore reads orphan_pts_master");
+        assertThrows(CriuException.class, () -> RpcOptions.apply(base().setOrphanPtsMaster(true).build(), opts("restore"), self, true));
     }
 
     @Test

@@ -48,7 +48,7 @@ public final class TtyHandler implements FileHandler {
         if (major < PTS_MAJOR_FIRST || major > PTS_MAJOR_LAST) {
             throw new CriuException("Can't dump " + fd.describe() + ": only pseudo-terminal slaves (/dev/pts/N) are supported");
         }
-        int infoId = files.ttyInfoId(rdev, () -> {
+        int infoId = files.ttyInfoId(rdev, id, () -> {
             Stat st = Stat.read(fd.pid());
             return TtyInfoEntry.newBuilder().setType(TtyType.PTY).setLocked(false).setExclusive(false)
                     .setPacketMode(false).setSid(st.sid()).setPgrp(st.pgid())

@@ -19,7 +19,7 @@ import org.jcriu.image.proto.CriuFeatures;
 import org.jcriu.image.proto.CriuOpts;
 
 /** The client against bin/jcriu (built by the main project first), as a runtime would use it. */
-class CriuTest {
+class CriuIT {
     @TempDir
     Path tmp;
     int sleepPid = -1;
