@@ -254,6 +254,18 @@ class RestoreFixtureIT {
         assertFalse(Procs.exists(PID));
     }
 
+    /** The last step before the task runs fails (a stale pidfile): the task built so far is killed. */
+    @Test
+    void stalePidfileFailsAtTheEndAndLeavesNothing() throws IOException {
+        Path pidfile = Files.writeString(tmp.resolve("stale.pid"), "1");
+        Jcriu.Result r = Jcriu.run("restore", "-d", "--pidfile", pidfile, "-D", dump);
+        assertEquals(1, r.exit(), r.all());
+        assertTrue(r.stderr().contains("pidfile: Can't open " + pidfile + ": File exists"), r.stderr());
+        Procs.sleep(100);
+        assertFalse(Procs.exists(PID), "half-built task left: " + Procs.status(PID, "State"));
+        assertTrue(Procs.leftovers().isEmpty(), Procs.leftovers().toString());
+    }
+
     /** The dumped cwd must exist: said up front, with the path. */
     @Test
     void missingCwdIsNamed() throws IOException {
