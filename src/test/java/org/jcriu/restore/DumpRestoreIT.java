@@ -126,6 +126,9 @@ class DumpRestoreIT {
         try (Workload w = Workload.start(dir, List.of("/bin/sh", "-c", "echo $$ > \"$0/ready\"; exec /usr/bin/setpriv --reuid=65534 "
                 + "--regid=65534 --groups=100,101 --inh-caps=-all --bounding-set=-all,+net_bind_service sleep 1000", dir.toString()),
                 false)) {
+            // ready is written by the shell before it execs setpriv and sleep: wait for sleep
+            long end = System.nanoTime() + 10_000_000_000L;
+            while (!"sleep".equals(Procs.status(w.pid(), "Name")) && System.nanoTime() < end) Thread.sleep(10);
             String[] keys = {"Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs"};
             java.util.Map<String, String> before = new java.util.TreeMap<>();
             for (String k : keys) before.put(k, Procs.status(w.pid(), k));
