@@ -190,7 +190,7 @@ public final class Dumper {
             for (PageScan.Run run : scan.runs()) pm.write(run.entry());
         }
         PageWriter pw = new PageWriter(pid);
-        pw.write(scan.runs(), dir.path(ImageType.PAGES, 1), Integer.getInteger("jcriu.pageThreads", Math.max(1, Runtime.getRuntime().availableProcessors())));
+        pw.write(scan.runs(), dir.path(ImageType.PAGES, 1), Runtime.getRuntime().availableProcessors());
         long memNs = System.nanoTime() - tMem;
         LOG.debug("memory written in %.1f ms", memNs / 1e6);
 

@@ -50,7 +50,6 @@ public final class FileRestorer {
     private static final Logger LOG = Log.get("files");
 
     private final ImageDir dir;
-    private final Options opts;
     private final Map<Integer, FileEntry> files = new HashMap<>();
     private final Map<String, Integer> inherit = new HashMap<>();
     private final int restorerPid = Sys.getpid();
@@ -67,7 +66,6 @@ public final class FileRestorer {
 
     public FileRestorer(ImageDir dir, Options opts) {
         this.dir = dir;
-        this.opts = opts;
         try (ImageReader r = dir.openOptional(ImageType.FILES)) {
             if (r != null) {
                 FileEntry e;
@@ -105,10 +103,6 @@ public final class FileRestorer {
     /** The task restore calls are working on (set by each public entry point). */
     public Task task() {
         return task;
-    }
-
-    public Options options() {
-        return opts;
     }
 
     /** The images being restored (for handlers with images of their own, e.g. memfd.img). */
@@ -261,11 +255,6 @@ public final class FileRestorer {
         } catch (CriuException ex) {
             throw new CriuException(ex.errno(), "open(" + path + ") in task " + task.tid() + ": " + ex.getMessage(), ex);
         }
-    }
-
-    /** The pid of jcriu itself (for handlers that make a file in jcriu and pull it in, see {@link #pullFromRestorer}). */
-    public int restorerPid() {
-        return restorerPid;
     }
 
     /** jcriu's fd for {@code key} from --inherit-fd fd[N]:KEY, or -1. */
