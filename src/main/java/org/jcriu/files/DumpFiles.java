@@ -44,6 +44,11 @@ public final class DumpFiles {
     private final Map<Integer, org.jcriu.image.proto.PipeDataEntry> pipeData = new java.util.LinkedHashMap<>();
     private final Map<Integer, byte[]> pipeBytes = new HashMap<>();
 
+    /** State a handler keeps for the whole dump (e.g. the unix socket table), by handler name. */
+    private final Map<String, Object> handlerState = new HashMap<>();
+    /** Extra image entries handlers add (sk-queues.img, fifo-data.img...), written in order with their payloads. */
+    private final Map<ImageType, List<Map.Entry<com.google.protobuf.MessageLite, byte[]>>> extra = new java.util.LinkedHashMap<>();
+
     public DumpFiles(Options opts) {
         this.opts = opts;
     }
@@ -150,6 +155,27 @@ public final class DumpFiles {
         pipeBytes.put(pipeId, bytes);
     }
 
+    /** The dump-wide state of handler {@code key}, made by {@code make} on first use. */
+    @SuppressWarnings("unchecked")
+    public <T> T handlerState(String key, java.util.function.Supplier<T> make) {
+        return (T) handlerState.computeIfAbsent(key, k -> make.get());
+    }
+
+    /**
+     * Adds a file_entry that no fd points to directly (e.g. the reg file naming a FIFO's path) with
+     * a fresh id, before the entry of the fd being dumped; returns the id.
+     */
+    public int addFile(java.util.function.IntFunction<FileEntry> make) {
+        int id = nextId++;
+        entries.add(make.apply(id));
+        return id;
+    }
+
+    /** An entry for image {@code t} (and its raw payload, or null), written by {@link #write}. */
+    public void addImageEntry(ImageType t, com.google.protobuf.MessageLite m, byte[] raw) {
+        extra.computeIfAbsent(t, k -> new ArrayList<>()).add(Map.entry(m, raw == null ? new byte[0] : raw));
+    }
+
     public List<FileEntry> entries() {
         return entries;
     }
@@ -175,6 +201,14 @@ public final class DumpFiles {
         }
         try (ImageWriter w = dir.create(ImageType.TTY_INFO)) {
             for (org.jcriu.image.proto.TtyInfoEntry e : ttyInfoEntries) w.write(e);
+        }
+        for (var t : extra.entrySet()) {
+            try (ImageWriter w = dir.create(t.getKey())) {
+                for (var e : t.getValue()) {
+                    w.write(e.getKey());
+                    if (e.getValue().length > 0) w.writeRaw(e.getValue());
+                }
+            }
         }
     }
 }

@@ -18,9 +18,11 @@ public final class FileHandlers {
     public static final RegFileHandler REG = new RegFileHandler();
     public static final PipeHandler PIPE = new PipeHandler();
     public static final TtyHandler TTY = new TtyHandler();
+    public static final org.jcriu.files.unix.UnixSkHandler UNIXSK = new org.jcriu.files.unix.UnixSkHandler();
+    public static final org.jcriu.files.fifo.FifoHandler FIFO = new org.jcriu.files.fifo.FifoHandler();
 
     /** Every handler, for lookups by image type. */
-    public static final List<FileHandler> ALL = List.of(REG, PIPE, TTY);
+    public static final List<FileHandler> ALL = List.of(REG, PIPE, TTY, UNIXSK, FIFO);
 
     private record Rule(String what, Predicate<OpenFd> test, FileHandler handler) {}
 
@@ -31,7 +33,9 @@ public final class FileHandlers {
             new Rule("directory", fd -> fd.stat().isDir(), REG),
             new Rule("memory character device", fd -> fd.stat().isChr() && Stat.major(fd.stat().rdev()) == 1, REG),
             new Rule("terminal", fd -> fd.stat().isChr() && TtyHandler.isTerminal(fd.stat().rdev()), TTY),
-            new Rule("pipe", fd -> fd.stat().isFifo() && fd.link().startsWith("pipe:["), PIPE));
+            new Rule("pipe", fd -> fd.stat().isFifo() && fd.link().startsWith("pipe:["), PIPE),
+            new Rule("named FIFO", fd -> fd.stat().isFifo() && fd.link().startsWith("/"), FIFO),
+            new Rule("unix socket", org.jcriu.files.unix.UnixSkHandler::isUnix, UNIXSK));
 
     private FileHandlers() {}
 
