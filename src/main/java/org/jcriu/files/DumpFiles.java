@@ -53,11 +53,10 @@ public final class DumpFiles {
         this.opts = opts;
     }
 
-    public Options options() {
-        return opts;
-    }
-
-    /** Lists and stats every fd of {@code pid} from /proc, in fd order. Touches nothing in the task. */
+    /**
+     * Lists and stats every fd of {@code pid} from /proc, in fd order. Touches nothing in the
+     * task; an fd closed while we look is left out.
+     */
     public static List<OpenFd> scan(int pid) {
         Path dir = ProcFs.pidDir(pid).resolve("fd");
         List<Integer> nums = new ArrayList<>();
@@ -72,13 +71,20 @@ public final class DumpFiles {
             String p = dir + "/" + fd;
             String link;
             Stat st;
+            FdInfo info;
             try {
                 link = Sys.readlink(p);
                 st = Sys.stat(p);
+                info = FdInfo.read(pid, fd);
             } catch (ErrnoException e) {
+                // A running task (the checks before the stop) closes fds as we look.
+                if (e.errno() == org.jcriu.sys.Errno.ENOENT) continue;
                 throw new CriuException(e.errno(), "Can't inspect fd " + fd + " of task " + pid + ": " + e.getMessage());
+            } catch (CriuException e) {
+                if (!Files.exists(Path.of(p))) continue;
+                throw e;
             }
-            out.add(new OpenFd(pid, fd, link, st, FdInfo.read(pid, fd)));
+            out.add(new OpenFd(pid, fd, link, st, info));
         }
         return out;
     }
