@@ -53,6 +53,11 @@ public final class DumpFiles {
         this.opts = opts;
     }
 
+    /** The dump's options (handlers read e.g. --ext-unix-sk). */
+    public Options options() {
+        return opts;
+    }
+
     /**
      * Lists and stats every fd of {@code pid} from /proc, in fd order. Touches nothing in the
      * task; an fd closed while we look is left out.

@@ -50,6 +50,7 @@ public final class FileRestorer {
     private static final Logger LOG = Log.get("files");
 
     private final ImageDir dir;
+    private final Options opts;
     private final Map<Integer, FileEntry> files = new HashMap<>();
     private final Map<String, Integer> inherit = new HashMap<>();
     private final int restorerPid = Sys.getpid();
@@ -65,6 +66,7 @@ public final class FileRestorer {
 
     public FileRestorer(ImageDir dir, Options opts) {
         this.dir = dir;
+        this.opts = opts;
         try (ImageReader r = dir.openOptional(ImageType.FILES)) {
             if (r != null) {
                 FileEntry e;
@@ -102,6 +104,11 @@ public final class FileRestorer {
     /** The task restore calls are working on (set by each public entry point). */
     public Task task() {
         return task;
+    }
+
+    /** The restore's options (handlers read e.g. --ext-unix-sk). */
+    public Options options() {
+        return opts;
     }
 
     /** Opens the file of a file mapping (vma_entry.shmid) in {@code t}; returns the task's fd, which the caller closes. */
