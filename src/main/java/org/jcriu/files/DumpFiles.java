@@ -41,11 +41,12 @@ public final class DumpFiles {
     private final Map<Long, Integer> ttyInfos = new HashMap<>();
     private final List<org.jcriu.image.proto.TtyInfoEntry> ttyInfoEntries = new ArrayList<>();
     private int nextId = 1;
+    private int nextPagesId = 2;
+    private final Map<Object, Object> handlerState = new HashMap<>();
+    private final List<java.util.function.Consumer<ImageDir>> writers = new ArrayList<>();
     private final Map<Integer, org.jcriu.image.proto.PipeDataEntry> pipeData = new java.util.LinkedHashMap<>();
     private final Map<Integer, byte[]> pipeBytes = new HashMap<>();
 
-    /** State a handler keeps for the whole dump (e.g. the unix socket table), by handler name. */
-    private final Map<String, Object> handlerState = new HashMap<>();
     /** Extra image entries handlers add (sk-queues.img, fifo-data.img...), written in order with their payloads. */
     private final Map<ImageType, List<Map.Entry<com.google.protobuf.MessageLite, byte[]>>> extra = new java.util.LinkedHashMap<>();
 
@@ -166,10 +167,26 @@ public final class DumpFiles {
         pipeBytes.put(pipeId, bytes);
     }
 
-    /** The dump-wide state of handler {@code key}, made by {@code make} on first use. */
+    /**
+     * State a handler keeps for one dump (e.g. memfd inodes already saved), created by
+     * {@code make} on first use.
+     */
     @SuppressWarnings("unchecked")
-    public <T> T handlerState(String key, java.util.function.Supplier<T> make) {
+    public <T> T state(Object key, java.util.function.Supplier<T> make) {
         return (T) handlerState.computeIfAbsent(key, k -> make.get());
+    }
+
+    /** Images a handler writes besides files.img (memfd.img, shmem pages), written by {@link #write}. */
+    public void atWrite(java.util.function.Consumer<ImageDir> writer) {
+        writers.add(writer);
+    }
+
+    /**
+     * A pages-N.img number for a handler's own pages (memfd contents). 1 is the task's memory
+     * (written by the dumper); handlers get 2, 3, ... as CRIU hands them out in dump order.
+     */
+    public int nextPagesId() {
+        return nextPagesId++;
     }
 
     /**
@@ -221,5 +238,6 @@ public final class DumpFiles {
                 }
             }
         }
+        for (var w : writers) w.accept(dir);
     }
 }

@@ -40,7 +40,7 @@ public final class FifoHandler implements FileHandler {
     public FileEntry dump(OpenFd fd, int id, DumpFiles files) {
         int regId = files.addFile(rid -> FileHandlers.REG.dumpPath(fd.link(), fd.stat(), fd.fileFlags(), rid));
         int pipeId = (int) fd.stat().ino();
-        Set<Integer> seen = files.handlerState("fifo", HashSet::new);
+        Set<Integer> seen = files.state(FifoHandler.class, HashSet::new);
         if (seen.add(pipeId)) {
             PipeData.Content c = PipeData.peek(fd.pid(), fd.fd());
             if (c.bytes().length > 0) {
@@ -64,7 +64,7 @@ public final class FifoHandler implements FileHandler {
         RegFileEntry reg = r.file(f.getRegfId()).getReg();
         State st = r.taskState("fifo", () -> {
             State s = new State();
-            try (ImageReader in = r.imageDir().openOptional(ImageType.FIFO_DATA)) {
+            try (ImageReader in = r.images().openOptional(ImageType.FIFO_DATA)) {
                 if (in != null) {
                     PipeDataEntry p;
                     while ((p = in.read(PipeDataEntry.parser())) != null) s.data.put(p.getPipeId(), new PipeData.Content(p.getSize(), in.readRaw(p.getBytes())));

@@ -66,7 +66,7 @@ public final class UnixSkHandler implements FileHandler {
 
     @Override
     public FileEntry dump(OpenFd fd, int id, DumpFiles files) {
-        UnixSkTable table = files.handlerState("unixsk", UnixSkTable::new);
+        UnixSkTable table = files.state(UnixSkTable.class, UnixSkTable::new);
         int ino = (int) fd.stat().ino();
         UnixDiag.Sk sk = table.diag.get(ino);
         String what = "unix socket " + Integer.toUnsignedString(ino) + " at " + fd.describe();

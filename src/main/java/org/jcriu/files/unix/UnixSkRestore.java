@@ -54,7 +54,7 @@ final class UnixSkRestore {
         this.r = r;
         this.task = r.task();
         for (FileEntry fe : r.allFiles()) if (fe.getType() == FdTypes.UNIXSK) byIno.put(fe.getUsk().getIno(), fe.getUsk());
-        try (ImageReader q = r.imageDir().openOptional(ImageType.SK_QUEUES)) {
+        try (ImageReader q = r.images().openOptional(ImageType.SK_QUEUES)) {
             if (q != null) {
                 SkPacketEntry p;
                 while ((p = q.read(SkPacketEntry.parser())) != null) {
