@@ -4,7 +4,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.UUID;
 import org.jcriu.compel.Regs;
 import org.jcriu.image.ImageDir;
@@ -36,7 +35,6 @@ import org.jcriu.image.proto.UserDescT;
 import org.jcriu.image.proto.UserX86RegsEntry;
 import org.jcriu.image.proto.UserX86RegsMode;
 import org.jcriu.proc.Status;
-import org.jcriu.sys.Linux;
 import org.jcriu.sys.Nr;
 import org.jcriu.sys.Sys;
 

@@ -36,6 +36,13 @@ final class MappedFiles {
         }
         int exe = img.mm().getExeFileId();
         if (exe != 0 && seen.add(exe)) check(img.files().get(exe), "the executable", root);
+        for (int id : new int[] {img.fs().getCwdId(), img.fs().getRootId()}) {
+            Path d = Path.of(path(img.files().get(id).getReg(), root));
+            if (!Files.isDirectory(d)) {
+                throw new CriuException("Directory " + d + " (the task's " + (id == img.fs().getCwdId() ? "cwd" : "root")
+                        + ") does not exist on this machine");
+            }
+        }
     }
 
     private static void check(FileEntry fe, String what, Path root) {

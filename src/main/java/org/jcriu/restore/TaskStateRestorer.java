@@ -167,12 +167,13 @@ final class TaskStateRestorer {
     /** personality, comm, clear_tid address, robust futex list, rseq, scheduling, subreaper, parent-death signal. */
     void restoreMisc() {
         ThreadCoreEntry th = thread();
-        if (th.hasSchedPolicy() && th.getSchedPolicy() != 0) {
+        // set even when they are the defaults: the task inherited jcriu's, which may be niced
+        if (th.hasSchedPolicy()) {
             // struct sched_param { int sched_priority; }
             byte[] prio = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(th.getSchedPrio()).array();
             Remote.withBuffer(task, prio, Nr.SCHED_SETSCHEDULER, 2, 0, th.getSchedPolicy(), 0);
         }
-        if (th.hasSchedNice() && th.getSchedNice() != 0) task.syscall(Nr.SETPRIORITY, PRIO_PROCESS, 0, th.getSchedNice());
+        if (th.hasSchedNice()) task.syscall(Nr.SETPRIORITY, PRIO_PROCESS, 0, th.getSchedNice());
         if (tc().getChildSubreaper()) task.syscall(Nr.PRCTL, Linux.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
         if (th.getPdeathSig() != 0) task.syscall(Nr.PRCTL, Linux.PR_SET_PDEATHSIG, th.getPdeathSig(), 0, 0, 0);
         task.syscall(Nr.PERSONALITY, tc().getPersonality() & 0xffffffffL);

@@ -254,6 +254,40 @@ class RestoreFixtureIT {
         assertFalse(Procs.exists(PID));
     }
 
+    /** The last step before the task runs fails (a stale pidfile): the task built so far is killed. */
+    @Test
+    void stalePidfileFailsAtTheEndAndLeavesNothing() throws IOException {
+        Path pidfile = Files.writeString(tmp.resolve("stale.pid"), "1");
+        Jcriu.Result r = Jcriu.run("restore", "-d", "--pidfile", pidfile, "-D", dump);
+        assertEquals(1, r.exit(), r.all());
+        assertTrue(r.stderr().contains("pidfile: Can't open " + pidfile + ": File exists"), r.stderr());
+        Procs.sleep(100);
+        assertFalse(Procs.exists(PID), "half-built task left: " + Procs.status(PID, "State"));
+        assertTrue(Procs.leftovers().isEmpty(), Procs.leftovers().toString());
+    }
+
+    /** The dumped cwd must exist: said up front, with the path. */
+    @Test
+    void missingCwdIsNamed() throws IOException {
+        Path filesImg = dump.resolve("files.img");
+        List<org.jcriu.image.proto.FileEntry> files = new java.util.ArrayList<>();
+        try (ImageReader r = ImageReader.open(filesImg, ImageType.FILES)) {
+            org.jcriu.image.proto.FileEntry e;
+            while ((e = r.read(org.jcriu.image.proto.FileEntry.parser())) != null) {
+                if (e.getId() == 21) e = e.toBuilder().setReg(e.getReg().toBuilder().setName("/nonexistent/jcriu-cwd")).build();
+                files.add(e);
+            }
+        }
+        Files.delete(filesImg);
+        try (ImageWriter w = new ImageDir(dump).create(ImageType.FILES)) {
+            for (var e : files) w.write(e);
+        }
+        Jcriu.Result r = Jcriu.run("restore", "-D", dump);
+        assertEquals(1, r.exit(), r.all());
+        assertTrue(r.stderr().contains("Directory /nonexistent/jcriu-cwd (the task's cwd) does not exist on this machine"), r.stderr());
+        assertFalse(Procs.exists(PID));
+    }
+
     /** A failure after the task exists (an unsupported VMA kind) must kill it and the seed. */
     @Test
     void failureMidRestoreKillsEverything() throws IOException {
