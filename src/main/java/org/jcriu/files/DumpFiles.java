@@ -41,6 +41,9 @@ public final class DumpFiles {
     private final Map<Long, Integer> ttyInfos = new HashMap<>();
     private final List<org.jcriu.image.proto.TtyInfoEntry> ttyInfoEntries = new ArrayList<>();
     private int nextId = 1;
+    private int nextPagesId = 2;
+    private final Map<Object, Object> handlerState = new HashMap<>();
+    private final List<java.util.function.Consumer<ImageDir>> writers = new ArrayList<>();
     private final Map<Integer, org.jcriu.image.proto.PipeDataEntry> pipeData = new java.util.LinkedHashMap<>();
     private final Map<Integer, byte[]> pipeBytes = new HashMap<>();
 
@@ -156,6 +159,28 @@ public final class DumpFiles {
         pipeBytes.put(pipeId, bytes);
     }
 
+    /**
+     * State a handler keeps for one dump (e.g. memfd inodes already saved), created by
+     * {@code make} on first use.
+     */
+    @SuppressWarnings("unchecked")
+    public <T> T state(Object key, java.util.function.Supplier<T> make) {
+        return (T) handlerState.computeIfAbsent(key, k -> make.get());
+    }
+
+    /** Images a handler writes besides files.img (memfd.img, shmem pages), written by {@link #write}. */
+    public void atWrite(java.util.function.Consumer<ImageDir> writer) {
+        writers.add(writer);
+    }
+
+    /**
+     * A pages-N.img number for a handler's own pages (memfd contents). 1 is the task's memory
+     * (written by the dumper); handlers get 2, 3, ... as CRIU hands them out in dump order.
+     */
+    public int nextPagesId() {
+        return nextPagesId++;
+    }
+
     public List<FileEntry> entries() {
         return entries;
     }
@@ -182,5 +207,6 @@ public final class DumpFiles {
         try (ImageWriter w = dir.create(ImageType.TTY_INFO)) {
             for (org.jcriu.image.proto.TtyInfoEntry e : ttyInfoEntries) w.write(e);
         }
+        for (var w : writers) w.accept(dir);
     }
 }

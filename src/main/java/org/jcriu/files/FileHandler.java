@@ -24,4 +24,13 @@ public interface FileHandler {
      * thread.
      */
     int open(FileEntry entry, FileRestorer restorer);
+
+    /**
+     * Like {@link #open}, for files that may have to wait for other fds of the task (see
+     * {@link FileRestorer#installed}): returns {@link Opening.NotYet} without touching the task
+     * when they are not in place yet.
+     */
+    default Opening tryOpen(FileEntry entry, FileRestorer restorer) {
+        return new Opening.Opened(open(entry, restorer));
+    }
 }

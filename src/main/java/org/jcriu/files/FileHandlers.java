@@ -3,7 +3,14 @@ package org.jcriu.files;
 import java.util.List;
 import java.util.function.Predicate;
 import org.jcriu.CriuException;
+import org.jcriu.files.eventfd.EventfdHandler;
+import org.jcriu.files.eventpoll.EventpollHandler;
+import org.jcriu.files.fsnotify.InotifyHandler;
+import org.jcriu.files.memfd.MemfdHandler;
+import org.jcriu.files.pidfd.PidfdHandler;
 import org.jcriu.files.pipe.PipeHandler;
+import org.jcriu.files.signalfd.SignalfdHandler;
+import org.jcriu.files.timerfd.TimerfdHandler;
 import org.jcriu.files.reg.RegFileHandler;
 import org.jcriu.files.tty.TtyHandler;
 import org.jcriu.image.proto.FdTypes;
@@ -18,9 +25,16 @@ public final class FileHandlers {
     public static final RegFileHandler REG = new RegFileHandler();
     public static final PipeHandler PIPE = new PipeHandler();
     public static final TtyHandler TTY = new TtyHandler();
+    public static final EventfdHandler EVENTFD = new EventfdHandler();
+    public static final EventpollHandler EVENTPOLL = new EventpollHandler();
+    public static final SignalfdHandler SIGNALFD = new SignalfdHandler();
+    public static final TimerfdHandler TIMERFD = new TimerfdHandler();
+    public static final InotifyHandler INOTIFY = new InotifyHandler();
+    public static final MemfdHandler MEMFD = new MemfdHandler();
+    public static final PidfdHandler PIDFD = new PidfdHandler();
 
     /** Every handler, for lookups by image type. */
-    public static final List<FileHandler> ALL = List.of(REG, PIPE, TTY);
+    public static final List<FileHandler> ALL = List.of(REG, PIPE, TTY, EVENTFD, EVENTPOLL, SIGNALFD, TIMERFD, INOTIFY, MEMFD, PIDFD);
 
     private record Rule(String what, Predicate<OpenFd> test, FileHandler handler) {}
 
@@ -31,7 +45,15 @@ public final class FileHandlers {
             new Rule("directory", fd -> fd.stat().isDir(), REG),
             new Rule("memory character device", fd -> fd.stat().isChr() && Stat.major(fd.stat().rdev()) == 1, REG),
             new Rule("terminal", fd -> fd.stat().isChr() && TtyHandler.isTerminal(fd.stat().rdev()), TTY),
-            new Rule("pipe", fd -> fd.stat().isFifo() && fd.link().startsWith("pipe:["), PIPE));
+            new Rule("pipe", fd -> fd.stat().isFifo() && fd.link().startsWith("pipe:["), PIPE),
+            new Rule("memfd", MemfdHandler::isMemfd, MEMFD),
+            // anonymous inodes are told apart by the name their link shows
+            new Rule("eventfd", fd -> fd.link().equals("anon_inode:[eventfd]"), EVENTFD),
+            new Rule("epoll", fd -> fd.link().equals("anon_inode:[eventpoll]"), EVENTPOLL),
+            new Rule("signalfd", fd -> fd.link().equals("anon_inode:[signalfd]"), SIGNALFD),
+            new Rule("timerfd", fd -> fd.link().equals("anon_inode:[timerfd]"), TIMERFD),
+            new Rule("inotify", fd -> fd.link().equals("anon_inode:inotify"), INOTIFY),
+            new Rule("pidfd", fd -> fd.link().equals("anon_inode:[pidfd]"), PIDFD));
 
     private FileHandlers() {}
 

@@ -57,6 +57,10 @@ public final class FileRestorer {
     /** pipe_id -> {read end, write end} made in the current task. */
     private final Map<Integer, int[]> pipes = new HashMap<>();
     private final Map<Integer, org.jcriu.files.pipe.PipeData.Content> pipeData = new HashMap<>();
+    /** Fds of the current task that hold their file from the image. */
+    private final java.util.Set<Integer> installed = new java.util.HashSet<>();
+    private final Map<Object, Object> handlerState = new HashMap<>();
+    private final List<Runnable> whenDone = new ArrayList<>();
     /** Lowest fd number above every fd of the image: where pipe ends wait for their place. */
     private int parkAt;
 
@@ -99,6 +103,11 @@ public final class FileRestorer {
     /** The task restore calls are working on (set by each public entry point). */
     public Task task() {
         return task;
+    }
+
+    /** The images being restored (for handlers with images of their own, e.g. memfd.img). */
+    public ImageDir images() {
+        return dir;
     }
 
     /** Opens the file of a file mapping (vma_entry.shmid) in {@code t}; returns the task's fd, which the caller closes. */
@@ -144,33 +153,85 @@ public final class FileRestorer {
         TreeSet<Integer> wanted = new TreeSet<>();
         for (List<FdinfoEntry> l : byId.values()) for (FdinfoEntry e : l) wanted.add(e.getFd());
         parkAt = wanted.isEmpty() ? 3 : wanted.last() + 1;
-        for (Map.Entry<Integer, List<FdinfoEntry>> g : byId.entrySet()) {
-            FileEntry fe = file(g.getKey());
-            FileHandler h = FileHandlers.byType(fe.getType());
-            int opened;
-            try {
-                opened = h.open(fe, this);
-            } catch (CriuException ex) {
-                throw new CriuException(ex.errno(), "Can't restore fd " + g.getValue().get(0).getFd() + " of task " + t.tid()
-                        + " (" + h.name() + " file id " + fe.getId() + "): " + ex.getMessage(), ex);
-            }
-            for (FdinfoEntry e : g.getValue()) {
-                int cloexec = (e.getFlags() & Linux.FD_CLOEXEC) != 0 ? Linux.O_CLOEXEC : 0;
-                if (e.getFd() != opened) {
-                    t.syscall(Nr.DUP3, opened, e.getFd(), cloexec);
-                } else {
-                    t.syscall(Nr.FCNTL, opened, Linux.F_SETFD, cloexec != 0 ? Linux.FD_CLOEXEC : 0);
+        installed.clear();
+        // Files that wait for others (an epoll for the fds it watches) are retried after each
+        // round that installed something; a round without progress means they never can.
+        List<Map.Entry<Integer, List<FdinfoEntry>>> todo = new ArrayList<>(byId.entrySet());
+        while (!todo.isEmpty()) {
+            List<Map.Entry<Integer, List<FdinfoEntry>>> waiting = new ArrayList<>();
+            String why = null;
+            for (Map.Entry<Integer, List<FdinfoEntry>> g : todo) {
+                String w = install(t, g.getKey(), g.getValue(), wanted);
+                if (w != null) {
+                    waiting.add(g);
+                    if (why == null) why = "fd " + g.getValue().get(0).getFd() + " waits for " + w;
                 }
             }
-            if (!wanted.contains(opened) && !isPipeEnd(opened)) t.syscall(Nr.CLOSE, opened);
-            LOG.debug("task %d: %s file id %d -> fds %s", t.tid(), h.name(), fe.getId(),
-                    g.getValue().stream().map(FdinfoEntry::getFd).toList());
+            if (waiting.size() == todo.size()) {
+                throw new CriuException("Can't restore the fds of task " + t.tid() + ": " + why);
+            }
+            todo = waiting;
         }
         for (int[] ends : pipes.values()) {
             for (int end : ends) if (end >= 0 && !wanted.contains(end)) t.syscall(Nr.CLOSE, end);
         }
         pipes.clear();
         closeOthers(t, wanted);
+        List<Runnable> done = new ArrayList<>(whenDone);
+        whenDone.clear();
+        for (Runnable r : done) r.run();
+    }
+
+    /** Opens file {@code id} and puts it at its fds; returns what it waits for, or null once installed. */
+    private String install(Task t, int id, List<FdinfoEntry> fds, TreeSet<Integer> wanted) {
+        FileEntry fe = file(id);
+        FileHandler h = FileHandlers.byType(fe.getType());
+        int opened;
+        try {
+            switch (h.tryOpen(fe, this)) {
+                case Opening.NotYet n -> {
+                    return n.waitingFor();
+                }
+                case Opening.Opened o -> opened = o.fd();
+            }
+        } catch (CriuException ex) {
+            throw new CriuException(ex.errno(), "Can't restore fd " + fds.get(0).getFd() + " of task " + t.tid()
+                    + " (" + h.name() + " file id " + fe.getId() + "): " + ex.getMessage(), ex);
+        }
+        for (FdinfoEntry e : fds) {
+            int cloexec = (e.getFlags() & Linux.FD_CLOEXEC) != 0 ? Linux.O_CLOEXEC : 0;
+            if (e.getFd() != opened) {
+                t.syscall(Nr.DUP3, opened, e.getFd(), cloexec);
+            } else {
+                t.syscall(Nr.FCNTL, opened, Linux.F_SETFD, cloexec != 0 ? Linux.FD_CLOEXEC : 0);
+            }
+            installed.add(e.getFd());
+        }
+        if (!wanted.contains(opened) && !isPipeEnd(opened)) t.syscall(Nr.CLOSE, opened);
+        LOG.debug("task %d: %s file id %d -> fds %s", t.tid(), h.name(), fe.getId(), fds.stream().map(FdinfoEntry::getFd).toList());
+        return null;
+    }
+
+    /**
+     * Whether fd {@code fd} of the current task already holds its file from the image (a number
+     * may meanwhile hold a file still on its way to another number).
+     */
+    public boolean installed(int fd) {
+        return installed.contains(fd);
+    }
+
+    /**
+     * State a handler keeps for the whole restore (e.g. memfd inodes already made), created by
+     * {@code make} on first use.
+     */
+    @SuppressWarnings("unchecked")
+    public <T> T state(Object key, java.util.function.Supplier<T> make) {
+        return (T) handlerState.computeIfAbsent(key, k -> make.get());
+    }
+
+    /** Runs {@code r} when the fds of the current task are all in place (e.g. closes jcriu's own copies). */
+    public void whenDone(Runnable r) {
+        whenDone.add(r);
     }
 
     private void closeOthers(Task t, TreeSet<Integer> wanted) {

@@ -22,4 +22,10 @@ public final class Nr {
             PIPE2 = 293, TEE = 276, PRLIMIT64 = 302, SETNS = 308, PROCESS_VM_READV = 310, PROCESS_VM_WRITEV = 311, KCMP = 312,
             SECCOMP = 317, MEMFD_CREATE = 319, USERFAULTFD = 323, MEMBARRIER = 324, RSEQ = 334,
             PIDFD_SEND_SIGNAL = 424, PIDFD_OPEN = 434, CLONE3 = 435, CLOSE_RANGE = 436, PIDFD_GETFD = 438;
+
+    /** Anonymous-inode files (eventfd, epoll, signalfd, timerfd, inotify, fanotify) and file handles. */
+    public static final long EPOLL_CTL = 233, INOTIFY_ADD_WATCH = 254, INOTIFY_RM_WATCH = 255, TIMERFD_CREATE = 283,
+            TIMERFD_SETTIME = 286, TIMERFD_GETTIME = 287, SIGNALFD4 = 289, EVENTFD2 = 290, EPOLL_CREATE1 = 291,
+            INOTIFY_INIT1 = 294, PERF_EVENT_OPEN = 298, FANOTIFY_INIT = 300, FANOTIFY_MARK = 301, NAME_TO_HANDLE_AT = 303,
+            OPEN_BY_HANDLE_AT = 304, FCHOWN = 93;
 }

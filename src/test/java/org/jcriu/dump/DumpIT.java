@@ -276,11 +276,11 @@ class DumpIT {
 
     @Test
     void unsupportedFdIsRefusedAndTheTaskLeftRunning() throws Exception {
-        try (Workload w = Workload.c("eventfd", tmp.resolve("w"))) {
+        try (Workload w = Workload.c("unsupported", tmp.resolve("w"), "userfaultfd")) {
             Path d = imgs();
             Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d);
             assertEquals(1, r.exit(), r.all());
-            assertTrue(r.stderr().contains("fd 3 (anon_inode:[eventfd]) of task " + w.pid()), r.stderr());
+            assertTrue(r.stderr().contains("fd 4 (anon_inode:[userfaultfd]) of task " + w.pid()), r.stderr());
             assertTrue(r.stderr().contains("not supported"), r.stderr());
             assertRunningUntraced(w.pid());
             try (var s = Files.list(d)) {

@@ -32,6 +32,13 @@ class DumpRestoreIT {
         return d;
     }
 
+    /** Shell-started workloads write ready before they exec their program: wait for it. */
+    private static void awaitExec(Workload w, String name) {
+        long end = System.nanoTime() + 10_000_000_000L;
+        while (!name.equals(Procs.status(w.pid(), "Name")) && System.nanoTime() < end) Procs.sleep(10);
+        assertEquals(name, Procs.status(w.pid(), "Name"));
+    }
+
     private void mapsSurvive(Workload w) throws IOException {
         List<String> before = Maps.of(w.pid());
         List<String> flagsBefore = Maps.vmFlags(w.pid());
@@ -81,6 +88,7 @@ class DumpRestoreIT {
     @Test
     void sleepMapsLineForLine() throws IOException {
         try (Workload w = Workload.sleep(tmp.resolve("w"))) {
+            awaitExec(w, "sleep");
             List<String> before = Maps.of(w.pid());
             Path d = dump(w);
             assertEquals(0, Jcriu.run("restore", "-d", "-D", d).exit());
@@ -126,9 +134,7 @@ class DumpRestoreIT {
         try (Workload w = Workload.start(dir, List.of("/bin/sh", "-c", "echo $$ > \"$0/ready\"; exec /usr/bin/setpriv --reuid=65534 "
                 + "--regid=65534 --groups=100,101 --inh-caps=-all --bounding-set=-all,+net_bind_service sleep 1000", dir.toString()),
                 false)) {
-            // ready is written by the shell before it execs setpriv and sleep: wait for sleep
-            long end = System.nanoTime() + 10_000_000_000L;
-            while (!"sleep".equals(Procs.status(w.pid(), "Name")) && System.nanoTime() < end) Thread.sleep(10);
+            awaitExec(w, "sleep");
             String[] keys = {"Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs"};
             java.util.Map<String, String> before = new java.util.TreeMap<>();
             for (String k : keys) before.put(k, Procs.status(w.pid(), k));

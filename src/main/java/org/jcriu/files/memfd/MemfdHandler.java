@@ -1,0 +1,174 @@
+package org.jcriu.files.memfd;
+
+import java.util.HashMap;
+import java.util.Map;
+import org.jcriu.CriuException;
+import org.jcriu.files.AnonFd;
+import org.jcriu.files.DumpFiles;
+import org.jcriu.files.FileHandler;
+import org.jcriu.files.FileRestorer;
+import org.jcriu.files.OpenFd;
+import org.jcriu.image.ImageType;
+import org.jcriu.image.proto.FdTypes;
+import org.jcriu.image.proto.FileEntry;
+import org.jcriu.image.proto.MemfdFileEntry;
+import org.jcriu.image.proto.MemfdInodeEntry;
+import org.jcriu.log.Log;
+import org.jcriu.log.Logger;
+import org.jcriu.sys.Linux;
+import org.jcriu.sys.Nr;
+import org.jcriu.sys.Sys;
+
+/**
+ * memfd files: one memfd_file_entry per open file description (flags, position) and one
+ * memfd_inode_entry per memfd in memfd.img (name, size, seals, owner), as CRIU 4.2 writes them.
+ * The contents go where CRIU puts them, as shmem pages: pagemap-shmem-SHMID.img (shmid is the
+ * inode number) over a pages-N.img of their own; only the file's data extents are saved (holes
+ * stay holes). Reading goes through a new open of /proc/PID/fd/N, so the task's file position
+ * is never moved.
+ *
+ * <p>Restore: memfd_create in the task (MFD_ALLOW_SEALING unless the memfd could not be sealed),
+ * contents written by jcriu through /proc/TID/fd/N, seals added last (F_SEAL_WRITE forbids the
+ * writing), then every file description is a reopen of /proc/self/fd/N with its own flags and
+ * position, as CRIU does. A memfd that is also mapped is refused by the dump's mapping checks.
+ */
+public final class MemfdHandler implements FileHandler {
+    private static final Logger LOG = Log.get("memfd");
+    static final String PREFIX = "/memfd:", DELETED = " (deleted)";
+    static final int F_GET_SEALS = 1034, F_ADD_SEALS = 1033, F_SEAL_SEAL = 1, MFD_ALLOW_SEALING = 2;
+
+    public static boolean isMemfd(OpenFd fd) {
+        return fd.stat().isReg() && fd.link().startsWith(PREFIX) && fd.link().endsWith(DELETED);
+    }
+
+    @Override
+    public FdTypes type() {
+        return FdTypes.MEMFD;
+    }
+
+    @Override
+    public String name() {
+        return "memfd";
+    }
+
+    /** Dump state: memfd inodes already seen, by "dev:ino", and their entries for memfd.img. */
+    private record Inodes(Map<String, Integer> ids, java.util.List<MemfdInodeEntry> entries) {}
+
+    @Override
+    public FileEntry dump(OpenFd fd, int id, DumpFiles files) {
+        Inodes inodes = files.state(Inodes.class, () -> {
+            Inodes in = new Inodes(new HashMap<>(), new java.util.ArrayList<>());
+            files.atWrite(dir -> {
+                try (var w = dir.create(ImageType.MEMFD_INODE)) {
+                    for (MemfdInodeEntry m : in.entries()) w.write(m);
+                }
+            });
+            return in;
+        });
+        String key = fd.stat().dev() + ":" + fd.stat().ino();
+        Integer inodeId = inodes.ids().get(key);
+        if (inodeId == null) {
+            inodeId = inodes.ids().size() + 1;
+            inodes.ids().put(key, inodeId);
+            inodes.entries().add(dumpInode(fd, inodeId, files));
+        }
+        MemfdFileEntry e = MemfdFileEntry.newBuilder().setId(id).setFlags(fd.fileFlags()).setPos(fd.info().pos())
+                .setFown(AnonFd.NO_OWNER).setInodeId(inodeId).build();
+        return FileEntry.newBuilder().setType(FdTypes.MEMFD).setId(id).setMemfd(e).build();
+    }
+
+    private MemfdInodeEntry dumpInode(OpenFd fd, int inodeId, DumpFiles files) {
+        String link = fd.link();
+        String name = link.substring(PREFIX.length(), link.length() - DELETED.length());
+        int shmid = (int) fd.stat().ino();
+        int lfd;
+        try {
+            lfd = Sys.open("/proc/" + fd.pid() + "/fd/" + fd.fd(), Linux.O_RDONLY | Linux.O_CLOEXEC, 0);
+        } catch (CriuException ex) {
+            throw new CriuException(ex.errno(), "Can't open " + fd.describe() + " to read its contents: " + ex.getMessage(), ex);
+        }
+        int seals;
+        ShmemPages.Content content;
+        try {
+            seals = (int) Sys.check("fcntl(memfd " + name + ", F_GET_SEALS)", Nr.FCNTL, lfd, F_GET_SEALS);
+            content = ShmemPages.read(lfd, fd.stat().size());
+        } finally {
+            Sys.close(lfd);
+        }
+        MemfdInodeEntry mie = MemfdInodeEntry.newBuilder().setName(name).setUid(fd.stat().uid()).setGid(fd.stat().gid())
+                .setSize(fd.stat().size()).setShmid(shmid).setSeals(seals).setInodeId(inodeId).setMode(fd.stat().mode()).build();
+        int pagesId = files.nextPagesId();
+        LOG.info("Dumping memfd:%s contents (id %#x, shmid %#x, size %d, %d pages, seals %#x)", name, inodeId, shmid,
+                fd.stat().size(), content.pageCount(), seals);
+        files.atWrite(dir -> ShmemPages.write(dir, shmid, pagesId, content));
+        return mie;
+    }
+
+    /** Restore state: per memfd inode id, jcriu's own fd on the memfd made in the task. */
+    private record Made(Map<Integer, Integer> fds) {}
+
+    @Override
+    public int open(FileEntry fe, FileRestorer r) {
+        MemfdFileEntry e = fe.getMemfd();
+        var t = r.task();
+        Made made = r.state(Made.class, () -> new Made(new HashMap<>()));
+        Integer own = made.fds().get(e.getInodeId());
+        int base;
+        if (own == null) {
+            MemfdInodeEntry mie = inode(r, e.getInodeId());
+            base = create(r, mie);
+            int mine = Sys.open("/proc/" + t.tid() + "/fd/" + base, Linux.O_RDWR | Linux.O_CLOEXEC, 0);
+            made.fds().put(e.getInodeId(), mine);
+            r.whenDone(() -> {
+                Sys.close(mine);
+                made.fds().remove(e.getInodeId());
+            });
+        } else {
+            base = r.pullFromRestorer(own, Linux.O_RDWR);
+        }
+        // Each file description is a reopen of the memfd with the image's flags, as CRIU does.
+        int fd = r.openPath("/proc/self/fd/" + base, e.getFlags() & ~Linux.O_CLOEXEC);
+        t.syscall(Nr.CLOSE, base);
+        if (e.getPos() != 0) t.syscall(Nr.LSEEK, fd, e.getPos(), 0);
+        return fd;
+    }
+
+    /** The memfd_inode_entry {@code id} of memfd.img (read once per restore). */
+    private static MemfdInodeEntry inode(FileRestorer r, int id) {
+        Map<Long, MemfdInodeEntry> all = r.state(MemfdInodeEntry.class, () -> {
+            Map<Long, MemfdInodeEntry> m = new HashMap<>();
+            try (var rd = r.images().open(ImageType.MEMFD_INODE)) {
+                MemfdInodeEntry x;
+                while ((x = rd.read(MemfdInodeEntry.parser())) != null) m.put(x.getInodeId(), x);
+            }
+            return m;
+        });
+        MemfdInodeEntry m = all.get((long) id);
+        if (m == null) throw new CriuException("No memfd inode " + id + " in " + r.images().path(ImageType.MEMFD_INODE));
+        return m;
+    }
+
+    private static int create(FileRestorer r, MemfdInodeEntry mie) {
+        var t = r.task();
+        if (mie.hasHugetlbFlag() && mie.getHugetlbFlag() != 0) {
+            throw new CriuException("memfd:" + mie.getName() + " is on hugetlbfs, which is not supported");
+        }
+        int flags = mie.getSeals() == F_SEAL_SEAL ? 0 : MFD_ALLOW_SEALING;
+        int fd;
+        try (var s = org.jcriu.files.reg.RegFileHandler.pathIn(t, mie.getName())) {
+            fd = (int) t.syscall(Nr.MEMFD_CREATE, s.addr(), flags);
+        }
+        int mine = Sys.open("/proc/" + t.tid() + "/fd/" + fd, Linux.O_RDWR | Linux.O_CLOEXEC, 0);
+        try {
+            ShmemPages.fill(r.images(), mie.getShmid(), mine, mie.getSize());
+            t.syscall(Nr.FCHOWN, fd, mie.getUid(), mie.getGid());
+            if (mie.getSeals() != F_SEAL_SEAL && mie.getSeals() != 0) {
+                Sys.check("fcntl(memfd " + mie.getName() + ", F_ADD_SEALS)", Nr.FCNTL, mine, F_ADD_SEALS, mie.getSeals());
+            }
+        } finally {
+            Sys.close(mine);
+        }
+        LOG.debug("memfd:%s made in task %d (size %d, seals %#x)", mie.getName(), t.tid(), mie.getSize(), mie.getSeals());
+        return fd;
+    }
+}
