@@ -39,7 +39,6 @@ public final class Main {
     static int run(String[] args, CommandLine.Env env) {
         String prog = System.getProperty("jcriu.prog", "jcriu");
         PrintStream err = System.err;
-        Options o = null;
         try {
             CommandLine.Parsed p = CommandLine.parse(args, env);
             if (p.help()) {
@@ -50,7 +49,7 @@ public final class Main {
                 System.out.print(Version.text());
                 return 0;
             }
-            o = p.options();
+            Options o = p.options();
             prepare(o, p.operands());
             if (o.command.equals("swrk")) return Service.run(o);
             checkCaps(o);
