@@ -6,7 +6,8 @@
  * ids-PID.img, core-PID.img (registers, FPU/XSAVE, signal mask, the 62 sigactions, rlimits from
  * /proc/PID/limits, creds, itimers, sigaltstack, rseq, TLS), mm-PID.img (mm fields, saved
  * auxv, VMAs), pagemap-PID.img + pages-1.img, fs-PID.img, files.img + fdinfo-2.img
- * (+ pipes-data.img, tty-info.img when needed), timens-0.img, seccomp.img, stats-dump.
+ * (+ pipes-data.img, tty-info.img and the images of other fd kinds when needed), timens-0.img,
+ * seccomp.img, stats-dump.
  *
  * <p>Order of a dump and why: refusals are decided from /proc before the task is touched;
  * then the task is seized on the tracer thread; memory is copied (worker threads, {@link

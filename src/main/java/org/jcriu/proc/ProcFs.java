@@ -1,16 +1,15 @@
 package org.jcriu.proc;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import org.jcriu.CriuException;
+import org.jcriu.sys.Errno;
+import org.jcriu.sys.ErrnoException;
+import org.jcriu.sys.Sys;
 
 /**
- * Reads whole /proc files. Kernel seq_files report size 0 and must be read to end of file in one
- * pass, which {@link InputStream#readAllBytes()} does; each file is read once per dump so
- * parsers work on the bytes, never on a second read.
+ * /proc/PID files for the parsers: each read once, whole (Sys.readFile reads to end of file,
+ * as seq_files need), with a message that says the process is likely gone when it is.
  */
 public final class ProcFs {
     private ProcFs() {}
@@ -24,27 +23,30 @@ public final class ProcFs {
     }
 
     public static byte[] read(Path p) {
-        try (InputStream in = Files.newInputStream(p)) {
-            return in.readAllBytes();
-        } catch (NoSuchFileException e) {
-            throw new CriuException(3, "Can't read " + p + ": no such file (process gone?)");
-        } catch (IOException e) {
-            throw new CriuException("Can't read " + p + ": " + e.getMessage(), e);
+        try {
+            return Sys.readFile(p.toString());
+        } catch (ErrnoException e) {
+            throw gone(p, e);
         }
     }
 
     public static String readString(int pid, String name) {
-        return new String(read(pid, name), java.nio.charset.StandardCharsets.ISO_8859_1);
+        return new String(read(pid, name), StandardCharsets.ISO_8859_1);
     }
 
     /** The target of a /proc symlink (fd/N, cwd, exe, map_files/...). */
     public static String readlink(Path p) {
         try {
-            return Files.readSymbolicLink(p).toString();
-        } catch (NoSuchFileException e) {
-            throw new CriuException(3, "Can't readlink " + p + ": no such file");
-        } catch (IOException e) {
-            throw new CriuException("Can't readlink " + p + ": " + e.getMessage(), e);
+            return Sys.readlink(p.toString());
+        } catch (ErrnoException e) {
+            throw gone(p, e);
         }
+    }
+
+    private static CriuException gone(Path p, ErrnoException e) {
+        if (e.errno() == Errno.ENOENT || e.errno() == Errno.ESRCH) {
+            return new CriuException(Errno.ESRCH, "Can't read " + p + ": no such file (process gone?)");
+        }
+        return new CriuException(e.errno(), "Can't read " + p + ": " + e.getMessage(), e);
     }
 }

@@ -230,6 +230,7 @@ class DumpIT {
         Path wd = tmp.resolve("w");
         Files.createDirectories(wd);
         try (Workload w = Workload.start(wd, List.of("/bin/sh", "-c", "cd " + gone + " && echo $$ > " + wd + "/ready && exec sleep 1000"), false)) {
+            w.awaitExec("sleep", 'S');
             Files.delete(gone);
             Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", imgs());
             assertEquals(1, r.exit(), r.all());
@@ -375,6 +376,7 @@ class DumpIT {
         // script(1) gives the job a pseudo-terminal as its stdin/stdout/stderr, like a shell would.
         try (Workload w = Workload.start(wd, List.of("/usr/bin/script", "-qec",
                 "sh -c 'echo $$ > " + wd + "/ready; exec sleep 1000'", "/dev/null"), false)) {
+            w.awaitExec("sleep", 'S');
             String tty = Files.readSymbolicLink(Path.of("/proc/" + w.pid() + "/fd/0")).toString();
             assertTrue(tty.startsWith("/dev/pts/"), tty);
             Jcriu.Result refused = Jcriu.run("dump", "-t", w.pid(), "-D", imgs());

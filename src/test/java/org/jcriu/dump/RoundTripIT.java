@@ -118,6 +118,7 @@ class RoundTripIT {
         Path wd = tmp.resolve("w");
         try (Workload w = Workload.start(wd, java.util.List.of("/usr/bin/script", "-qec",
                 "sh -c 'echo $$ > " + wd + "/ready; exec sleep 1000'", "/dev/null"), false)) {
+            w.awaitExec("sleep", 'S');
             Path d = Files.createDirectories(tmp.resolve("imgs"));
             Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-j");
             assertEquals(0, r.exit(), r.all());

@@ -59,9 +59,33 @@ public final class Workload implements AutoCloseable {
         return start(dir, cmd, false);
     }
 
-    /** {@code sleep 1000}; its ready file is written by a shell that then execs sleep. */
+    /**
+     * {@code sleep 1000}; its ready file is written by a shell that then execs sleep, so this
+     * also waits until the pid is sleep and asleep.
+     */
     public static Workload sleep(Path dir) {
-        return start(dir, List.of("/bin/sh", "-c", "echo $$ > \"$0/ready\"; exec sleep 1000", dir.toString()), false);
+        Workload w = start(dir, List.of("/bin/sh", "-c", "echo $$ > \"$0/ready\"; exec sleep 1000", dir.toString()), false);
+        return w.awaitExec("sleep", 'S');
+    }
+
+    /**
+     * Waits until the pid runs {@code name} (Name in /proc/PID/status) in {@code state}: for
+     * workloads whose ready file is written by a shell that then execs the real program.
+     */
+    public Workload awaitExec(String name, char state) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        try {
+            while (!(name.equals(ProcState.field(pid, "Name")) && ProcState.state(pid) == state)) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("pid " + pid + " never became " + name + " in state " + state + ": "
+                            + ProcState.field(pid, "Name") + " " + ProcState.describe(pid));
+                }
+                Thread.sleep(2);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return this;
     }
 
     /** The bash loop (loop.sh): stdin is a pipe held by this object, its `read -t` delay. */

@@ -1,0 +1,197 @@
+/*
+ * unixsk DIR: unix sockets of every shape, each with state that must survive a dump/restore:
+ *   fds 10,11  stream socketpair, "ping" queued 10->11 and "pong-pong" 11->10; SO_PASSCRED on
+ *              10, SO_RCVBUF changed on 11
+ *   fds 12,13  dgram socketpair, 3 datagrams (5, 300, 1 bytes) queued 12->13; 13 O_NONBLOCK
+ *   fd 14      stream listener bound at DIR/listen.sock (mode 0640), backlog 7
+ *   fd 15      a connection to fd 14 not yet accepted
+ *   fd 16      dgram bound to the abstract name "\0jcriu-unixsk-PID" with 2 datagrams queued
+ *              by a sender that is gone
+ *   fds 17,18  seqpacket pair, records "rec-1", "record-2" queued 17->18
+ *   fds 19,20  stream pair, 19 wrote "bye" then shutdown(SHUT_WR)
+ *   fd 21      unbound, unconnected dgram socket
+ * On SIGTERM it checks them all and writes DIR/verdict.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stddef.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop;
+static void on_term(int s) { (void)s; stop = 1; }
+static char dir[4096];
+static char verdict[8192];
+
+static void fail(const char *what) {
+    size_t n = strlen(verdict);
+    if (!n) n = snprintf(verdict, sizeof verdict, "FAIL");
+    snprintf(verdict + n, sizeof verdict - n, " | %s", what);
+}
+
+static void put(const char *name, const char *text) {
+    char tmp[4200], dst[4200];
+    snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
+    snprintf(dst, sizeof dst, "%s/%s", dir, name);
+    FILE *f = fopen(tmp, "w");
+    if (!f) exit(2);
+    fputs(text, f);
+    fclose(f);
+    rename(tmp, dst);
+}
+
+static void place(int fd, int want) {
+    if (fd < 0) { perror("socket"); exit(2); }
+    if (fd != want) { dup2(fd, want); close(fd); }
+}
+
+static void pair(int type, int a, int b) {
+    int sv[2];
+    if (socketpair(AF_UNIX, type, 0, sv)) { perror("socketpair"); exit(2); }
+    place(sv[0], a);
+    place(sv[1], b);
+}
+
+static socklen_t abstract(struct sockaddr_un *sa, int pid) {
+    memset(sa, 0, sizeof *sa);
+    sa->sun_family = AF_UNIX;
+    int n = snprintf(sa->sun_path + 1, sizeof sa->sun_path - 1, "jcriu-unixsk-%d", pid);
+    return offsetof(struct sockaddr_un, sun_path) + 1 + n;
+}
+
+static void expect_read(int fd, const char *want, size_t len, const char *what) {
+    char buf[1024];
+    ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n != (ssize_t)len || memcmp(buf, want, len)) {
+        char m[256];
+        snprintf(m, sizeof m, "%s: got %zd bytes (errno %d), want %zu", what, n, n < 0 ? errno : 0, len);
+        fail(m);
+    }
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) return 2;
+    snprintf(dir, sizeof dir, "%s", argv[1]);
+    char buf[512];
+    int one = 1;
+
+    pair(SOCK_STREAM, 10, 11);
+    if (write(10, "ping", 4) != 4 || write(11, "pong-pong", 9) != 9) return 2;
+    setsockopt(10, SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
+    int rcv = 65536;
+    setsockopt(11, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+
+    pair(SOCK_DGRAM, 12, 13);
+    char big[300];
+    memset(big, 'B', sizeof big);
+    if (send(12, "first", 5, 0) != 5 || send(12, big, 300, 0) != 300 || send(12, "3", 1, 0) != 1) return 2;
+    fcntl(13, F_SETFL, O_NONBLOCK);
+
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s/listen.sock", dir);
+    place(socket(AF_UNIX, SOCK_STREAM, 0), 14);
+    if (bind(14, (struct sockaddr *)&sa, sizeof sa) || listen(14, 7)) { perror("listen"); return 2; }
+    chmod(sa.sun_path, 0640);
+    place(socket(AF_UNIX, SOCK_STREAM, 0), 15);
+    if (connect(15, (struct sockaddr *)&sa, sizeof sa)) { perror("connect"); return 2; }
+
+    struct sockaddr_un ab;
+    socklen_t ablen = abstract(&ab, getpid());
+    place(socket(AF_UNIX, SOCK_DGRAM, 0), 16);
+    if (bind(16, (struct sockaddr *)&ab, ablen)) { perror("bind abstract"); return 2; }
+    int tmp = socket(AF_UNIX, SOCK_DGRAM, 0);
+    if (sendto(tmp, "abs-1", 5, 0, (struct sockaddr *)&ab, ablen) != 5) return 2;
+    if (sendto(tmp, "abs-two", 7, 0, (struct sockaddr *)&ab, ablen) != 7) return 2;
+    close(tmp);
+
+    pair(SOCK_SEQPACKET, 17, 18);
+    if (send(17, "rec-1", 5, 0) != 5 || send(17, "record-2", 8, 0) != 8) return 2;
+
+    pair(SOCK_STREAM, 19, 20);
+    if (write(19, "bye", 3) != 3) return 2;
+    shutdown(19, SHUT_WR);
+
+    place(socket(AF_UNIX, SOCK_DGRAM, 0), 21);
+
+    struct sigaction sact = {0};
+    sact.sa_handler = on_term;
+    sigaction(SIGTERM, &sact, NULL);
+    snprintf(buf, sizeof buf, "%d\n", getpid());
+    put("ready", buf);
+    while (!stop) pause();
+
+    /* stream pair */
+    expect_read(11, "ping", 4, "fd 11 queued data");
+    expect_read(10, "pong-pong", 9, "fd 10 queued data");
+    if (write(11, "again", 5) != 5) fail("fd 11 cannot write");
+    expect_read(10, "again", 5, "fd 10 new data");
+    int v = 0;
+    socklen_t vl = sizeof v;
+    getsockopt(10, SOL_SOCKET, SO_PASSCRED, &v, &vl);
+    if (!v) fail("fd 10 lost SO_PASSCRED");
+    vl = sizeof v;
+    getsockopt(11, SOL_SOCKET, SO_RCVBUF, &v, &vl);
+    if (v != 2 * rcv) { snprintf(buf, sizeof buf, "fd 11 SO_RCVBUF %d, want %d", v, 2 * rcv); fail(buf); }
+    vl = sizeof v;
+    getsockopt(11, SOL_SOCKET, SO_TYPE, &v, &vl);
+    if (v != SOCK_STREAM) fail("fd 11 is not a stream socket");
+
+    /* dgram pair: boundaries */
+    expect_read(13, "first", 5, "fd 13 datagram 1");
+    expect_read(13, big, 300, "fd 13 datagram 2");
+    expect_read(13, "3", 1, "fd 13 datagram 3");
+    if (!(fcntl(13, F_GETFL) & O_NONBLOCK)) fail("fd 13 lost O_NONBLOCK");
+    if (fcntl(12, F_GETFL) & O_NONBLOCK) fail("fd 12 became O_NONBLOCK");
+
+    /* listener with a pending connection */
+    struct stat st;
+    if (stat(sa.sun_path, &st) || !S_ISSOCK(st.st_mode) || (st.st_mode & 0777) != 0640) fail("listen.sock missing or mode changed");
+    fcntl(14, F_SETFL, O_NONBLOCK);
+    int acc = accept(14, NULL, NULL);
+    if (acc < 0) fail("fd 14 has no pending connection to accept");
+    else {
+        if (write(15, "hello", 5) != 5) fail("fd 15 cannot write");
+        usleep(1000);
+        expect_read(acc, "hello", 5, "accepted connection");
+        struct ucred cr;
+        socklen_t cl = sizeof cr;
+        if (getsockopt(15, SOL_SOCKET, SO_PEERCRED, &cr, &cl) || cr.pid != getpid()) fail("fd 15 SO_PEERCRED is not this process");
+    }
+    int c2 = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (connect(c2, (struct sockaddr *)&sa, sizeof sa)) fail("cannot connect to listen.sock again");
+
+    /* abstract dgram */
+    expect_read(16, "abs-1", 5, "fd 16 datagram 1");
+    expect_read(16, "abs-two", 7, "fd 16 datagram 2");
+    tmp = socket(AF_UNIX, SOCK_DGRAM, 0);
+    if (sendto(tmp, "late", 4, 0, (struct sockaddr *)&ab, ablen) != 4) fail("cannot send to the abstract name");
+    expect_read(16, "late", 4, "fd 16 after restore");
+
+    /* seqpacket */
+    expect_read(18, "rec-1", 5, "fd 18 record 1");
+    expect_read(18, "record-2", 8, "fd 18 record 2");
+    vl = sizeof v;
+    getsockopt(18, SOL_SOCKET, SO_TYPE, &v, &vl);
+    if (v != SOCK_SEQPACKET) fail("fd 18 is not seqpacket");
+
+    /* shutdown */
+    expect_read(20, "bye", 3, "fd 20 data before EOF");
+    if (recv(20, buf, sizeof buf, MSG_DONTWAIT) != 0) fail("fd 20 does not see EOF");
+    if (send(19, "x", 1, MSG_NOSIGNAL) != -1 || errno != EPIPE) fail("fd 19 can still send after SHUT_WR");
+
+    vl = sizeof v;
+    getsockopt(21, SOL_SOCKET, SO_TYPE, &v, &vl);
+    if (v != SOCK_DGRAM) fail("fd 21 is not a dgram socket");
+
+    for (int f = 22; f < 64; f++) if (f != acc && f != c2 && f != tmp && fcntl(f, F_GETFD) != -1) { snprintf(buf, sizeof buf, "stray fd %d", f); fail(buf); }
+    strcat(verdict, "\n");
+    put("verdict", verdict[0] != '\n' ? verdict : "PASS\n");
+    return 0;
+}
