@@ -10,6 +10,10 @@
  *   fds 17,18  seqpacket pair, records "rec-1", "record-2" queued 17->18
  *   fds 19,20  stream pair, 19 wrote "bye" then shutdown(SHUT_WR)
  *   fd 21      unbound, unconnected dgram socket
+ *   fds 22,23  dgram "server" bound at DIR/dgram.sock and a client connected to it (not a
+ *              pair: the server is unconnected), "to-server" queued in 22
+ *   fds 24,25  a connection accepted from fd 14 (24, named like the listener) and its client
+ *              (25), "req" queued 25->24 and "resp" 24->25
  * On SIGTERM it checks them all and writes DIR/verdict.
  */
 #define _GNU_SOURCE
@@ -99,6 +103,10 @@ int main(int argc, char **argv) {
     place(socket(AF_UNIX, SOCK_STREAM, 0), 14);
     if (bind(14, (struct sockaddr *)&sa, sizeof sa) || listen(14, 7)) { perror("listen"); return 2; }
     chmod(sa.sun_path, 0640);
+    place(socket(AF_UNIX, SOCK_STREAM, 0), 25);
+    if (connect(25, (struct sockaddr *)&sa, sizeof sa)) { perror("connect 25"); return 2; }
+    place(accept(14, NULL, NULL), 24);
+    if (write(25, "req", 3) != 3 || write(24, "resp", 4) != 4) return 2;
     place(socket(AF_UNIX, SOCK_STREAM, 0), 15);
     if (connect(15, (struct sockaddr *)&sa, sizeof sa)) { perror("connect"); return 2; }
 
@@ -119,6 +127,14 @@ int main(int argc, char **argv) {
     shutdown(19, SHUT_WR);
 
     place(socket(AF_UNIX, SOCK_DGRAM, 0), 21);
+
+    struct sockaddr_un ds = {.sun_family = AF_UNIX};
+    snprintf(ds.sun_path, sizeof ds.sun_path, "%s/dgram.sock", dir);
+    place(socket(AF_UNIX, SOCK_DGRAM, 0), 22);
+    if (bind(22, (struct sockaddr *)&ds, sizeof ds)) { perror("bind dgram"); return 2; }
+    place(socket(AF_UNIX, SOCK_DGRAM, 0), 23);
+    if (connect(23, (struct sockaddr *)&ds, sizeof ds) || send(23, "to-server", 9, 0) != 9) { perror("dgram client"); return 2; }
+
 
     struct sigaction sact = {0};
     sact.sa_handler = on_term;
@@ -190,7 +206,24 @@ int main(int argc, char **argv) {
     getsockopt(21, SOL_SOCKET, SO_TYPE, &v, &vl);
     if (v != SOCK_DGRAM) fail("fd 21 is not a dgram socket");
 
-    for (int f = 22; f < 64; f++) if (f != acc && f != c2 && f != tmp && fcntl(f, F_GETFD) != -1) { snprintf(buf, sizeof buf, "stray fd %d", f); fail(buf); }
+    /* dgram client/server */
+    expect_read(22, "to-server", 9, "fd 22 queued datagram");
+    if (send(23, "more", 4, 0) != 4) fail("fd 23 cannot send to dgram.sock");
+    expect_read(22, "more", 4, "fd 22 new datagram");
+    struct sockaddr_un pn;
+    socklen_t pl = sizeof pn;
+    if (getpeername(23, (struct sockaddr *)&pn, &pl) || strcmp(pn.sun_path, ds.sun_path)) fail("fd 23 is not connected to dgram.sock");
+
+    /* accepted connection */
+    expect_read(24, "req", 3, "fd 24 queued data");
+    expect_read(25, "resp", 4, "fd 25 queued data");
+    if (write(24, "r2", 2) != 2) fail("fd 24 cannot write");
+    expect_read(25, "r2", 2, "fd 25 new data");
+    struct sockaddr_un an;
+    socklen_t al = sizeof an;
+    if (getsockname(24, (struct sockaddr *)&an, &al) || strcmp(an.sun_path, sa.sun_path)) fail("fd 24 lost the listener's name");
+
+    for (int f = 26; f < 64; f++) if (f != acc && f != c2 && f != tmp && fcntl(f, F_GETFD) != -1) { snprintf(buf, sizeof buf, "stray fd %d", f); fail(buf); }
     strcat(verdict, "\n");
     put("verdict", verdict[0] != '\n' ? verdict : "PASS\n");
     return 0;

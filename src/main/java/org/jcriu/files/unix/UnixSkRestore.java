@@ -95,6 +95,15 @@ final class UnixSkRestore {
         if (have != null) return have;
         if (isPair(e)) {
             UnixSkEntry p = byIno.get(e.getPeer());
+            UnixSkEntry l = listenerOf(e);
+            if (l == null) l = listenerOf(p);
+            if (l != null) {
+                // made, with every other connection it accepted, right after it listens
+                bound(l);
+                Integer fd = made.get(e.getIno());
+                if (fd == null) throw new CriuException("unix socket " + e.getIno() + " was not rebuilt as a connection accepted by " + l.getIno());
+                return fd;
+            }
             int[] sv = socketpair(e.getType());
             made.put(e.getIno(), sv[0]);
             made.put(p.getIno(), sv[1]);
@@ -127,9 +136,53 @@ final class UnixSkRestore {
             }
             fillFrom(e, -1, e.getName().toByteArray());
         }
-        if (e.getState() == UnixSk.TCP_LISTEN) task.syscall(50 /* listen */, fd, e.getBacklog());
+        if (e.getState() == UnixSk.TCP_LISTEN) {
+            task.syscall(50 /* listen */, fd, e.getBacklog());
+            acceptAll(e, fd);
+        }
         return fd;
     }
+
+    /**
+     * The listener whose name the accepted stream socket {@code e} carries (the kernel gives an
+     * accepted socket its listener's address), when that listener is in the image; else null.
+     */
+    private UnixSkEntry listenerOf(UnixSkEntry e) {
+        if (e.getType() == Sockets.SOCK_DGRAM || e.getState() != UnixSk.TCP_ESTABLISHED || e.getName().isEmpty()) return null;
+        for (UnixSkEntry l : byIno.values()) {
+            if (l.getState() == UnixSk.TCP_LISTEN && l.getType() == e.getType() && l.getName().equals(e.getName())
+                    && (l.getUflags() & UnixSk.USK_EXTERN) == 0) return l;
+        }
+        return null;
+    }
+
+    /**
+     * Rebuilds the connections listener {@code l} had accepted, before any connection still
+     * waiting in it is made again (accept takes the oldest): each client connects, the listener
+     * accepts in the task, so the accepted end carries the listener's name as it did. A
+     * socketpair would give the right data path but an unnamed socket (getsockname differs).
+     */
+    private void acceptAll(UnixSkEntry l, int lfd) {
+        List<UnixSkEntry> accepted = new ArrayList<>();
+        for (UnixSkEntry s : byIno.values()) if (isPair(s) && listenerOf(s) == l && !made.containsKey(s.getIno())) accepted.add(s);
+        accepted.sort(java.util.Comparator.comparingInt(UnixSkEntry::getId));
+        for (UnixSkEntry s : accepted) {
+            UnixSkEntry c = byIno.get(s.getPeer());
+            if (made.containsKey(s.getIno()) || made.containsKey(c.getIno())) continue;
+            int cfd = r.park((int) task.syscall(Nr.SOCKET, Sockets.AF_UNIX, c.getType(), 0));
+            if (!c.getName().isEmpty() && !c.getName().equals(l.getName())) bind(c, cfd);
+            connect(c, cfd, l.getName().toByteArray());
+            int sfd = r.park((int) task.syscall(Nr_ACCEPT4, lfd, 0, 0, 0));
+            made.put(c.getIno(), cfd);
+            made.put(s.getIno(), sfd);
+            options(c, cfd);
+            options(s, sfd);
+            fillFrom(s, cfd, null);
+            fillFrom(c, sfd, null);
+        }
+    }
+
+    private static final long Nr_ACCEPT4 = 288;
 
     /** Connect (if it has a non-pair peer), shutdown, file flags: what comes after everyone is bound. */
     private void finish(UnixSkEntry e, int fd) {
