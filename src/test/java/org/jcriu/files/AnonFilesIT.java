@@ -57,7 +57,7 @@ class AnonFilesIT {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"eventfd", "epoll", "signalfd", "timerfd", "inotify", "memfd", "pidfd", "all"})
+    @ValueSource(strings = {"eventfd", "epoll", "signalfd", "timerfd", "inotify", "fanotify", "memfd", "pidfd", "all"})
     void survivesDumpAndRestore(String kind) throws Exception {
         try (Workload w = Workload.c("anonfds", tmp.resolve("w"), kind)) {
             Path d = dump(w);
@@ -83,7 +83,7 @@ class AnonFilesIT {
             String out = new String(pr.getInputStream().readAllBytes());
             assertEquals(0, pr.waitFor(), "crit decode " + p + ": " + out);
             if (p.getFileName().toString().equals("files.img")) {
-                for (String t : List.of("EVENTFD", "EVENTPOLL", "SIGNALFD", "TIMERFD", "INOTIFY", "MEMFD")) {
+                for (String t : List.of("EVENTFD", "EVENTPOLL", "SIGNALFD", "TIMERFD", "INOTIFY", "FANOTIFY", "MEMFD")) {
                     assertTrue(out.contains("\"type\": \"" + t + "\""), t + " missing from crit's files.img: " + out);
                 }
             }
@@ -189,6 +189,25 @@ class AnonFilesIT {
                 assertTrue(r.stderr().contains("refers to process " + other.pid() + ", which is not part of the dumped tree"), r.stderr());
                 assertTrue(w.alive());
             }
+        }
+    }
+
+    /** A memfd that is also mapped needs shared-memory dumping, which jcriu lacks: refused, task untouched. */
+    @Test
+    void mappedMemfdIsRefused() throws Exception {
+        Path wd = tmp.resolve("w");
+        String py = "import os, mmap, time\n"
+                + "fd = os.memfd_create('mapped')\nos.write(fd, b'x' * 4096)\nm = mmap.mmap(fd, 4096)\n"
+                + "open(os.path.join(" + q(wd) + ", '.r'), 'w').write(str(os.getpid()))\n"
+                + "os.rename(os.path.join(" + q(wd) + ", '.r'), os.path.join(" + q(wd) + ", 'ready'))\n"
+                + "time.sleep(1000)\n";
+        try (Workload w = Workload.start(wd, List.of("python3", "-c", py), false)) {
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", Files.createDirectories(tmp.resolve("imgs")));
+            assertEquals(1, r.exit(), r.all());
+            assertTrue(r.stderr().contains("Can't dump task " + w.pid() + ": mapping ") && r.stderr().contains("/memfd:mapped (deleted)")
+                    && r.stderr().contains("not supported"), r.stderr());
+            assertTrue(w.alive());
+            assertEquals(0, ProcState.tracerPid(w.pid()));
         }
     }
 
