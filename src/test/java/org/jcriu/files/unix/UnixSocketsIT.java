@@ -69,8 +69,8 @@ class UnixSocketsIT {
                 assertTrue(files.contains("\"UNIXSK\""), files);
                 assertTrue(files.contains("listen.sock"), files);
                 String q = crit(d.resolve("sk-queues.img"));
-                // 1+1 stream pair, 3 dgram, 2 abstract dgram, 2 seqpacket, 1 "bye", 1 dgram server, 1+1 accepted
-                assertEquals(13, q.split("\"id_for\"").length - 1, q);
+                // 1+1 stream pair, 3 dgram, 2 abstract dgram, 2 seqpacket, 1 "bye", 1 dgram server, 1+1 accepted, 1 unlinked
+                assertEquals(14, q.split("\"id_for\"").length - 1, q);
             }
             restore(w, d);
             assertTrue(Files.exists(w.dir().resolve("listen.sock")), "listen.sock not re-created");
