@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/fanotify.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
@@ -292,6 +293,43 @@ static void inotify_verify(void) {
     if (!closew) fail("inotify: no IN_CLOSE_WRITE of touched on wd %d", wd3);
 }
 
+/* ---- fanotify: an inode mark with an ignored mask, one without, and a mount mark */
+static int fan;
+static char fan_before[2048];
+static void fanotify_setup(void) {
+    char a[4096], b[4096];
+    path(a, "fa-watched");
+    path(b, "fa-ignored");
+    close(open(a, O_WRONLY | O_CREAT, 0644));
+    close(open(b, O_WRONLY | O_CREAT, 0644));
+    fan = fanotify_init(FAN_CLASS_NOTIF | FAN_NONBLOCK, O_RDONLY | O_LARGEFILE);
+    fanotify_mark(fan, FAN_MARK_ADD, FAN_MODIFY | FAN_CLOSE_WRITE, AT_FDCWD, a);
+    fanotify_mark(fan, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK | FAN_MARK_IGNORED_SURV_MODIFY, FAN_MODIFY, AT_FDCWD, b);
+    fanotify_mark(fan, FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_CLOSE_WRITE, AT_FDCWD, dir);
+    fdinfo_lines(fan, "fanotify", fan_before, sizeof fan_before);
+}
+static void fanotify_verify(void) {
+    char now[2048], buf[8192], a[4096];
+    fdinfo_lines(fan, "fanotify", now, sizeof now);
+    if (strcmp(now, fan_before)) fail("fanotify marks [%s], not [%s]", now, fan_before);
+    while (read(fan, buf, sizeof buf) > 0) {} /* whatever jcriu's restore opened */
+    path(a, "fa-watched");
+    int f = open(a, O_WRONLY);
+    write(f, "x", 1);
+    close(f);
+    ssize_t n = read(fan, buf, sizeof buf);
+    int modify = 0;
+    for (struct fanotify_event_metadata *m = (void *)buf; n > 0 && FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
+        char p[64], l[4096];
+        snprintf(p, sizeof p, "/proc/self/fd/%d", m->fd);
+        ssize_t k = readlink(p, l, sizeof l - 1);
+        l[k > 0 ? k : 0] = 0;
+        if ((m->mask & FAN_MODIFY) && !strcmp(l, a)) modify = 1;
+        close(m->fd);
+    }
+    if (!modify) fail("fanotify: no FAN_MODIFY event for %s", a);
+}
+
 /* ---- memfd */
 static int m1, m1r, m2;
 static unsigned char pattern[10000];
@@ -366,7 +404,7 @@ struct kind {
     {"eventfd", eventfd_setup, eventfd_verify}, {"epoll", epoll_setup, epoll_verify},
     {"signalfd", signalfd_setup, signalfd_verify}, {"timerfd", timerfd_setup, timerfd_verify},
     {"inotify", inotify_setup, inotify_verify}, {"memfd", memfd_setup, memfd_verify},
-    {"pidfd", pidfd_setup, pidfd_verify},
+    {"pidfd", pidfd_setup, pidfd_verify}, {"fanotify", fanotify_setup, fanotify_verify},
 };
 
 int main(int argc, char **argv) {

@@ -23,11 +23,14 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
  * injected (CRIU's compel, without a parasite blob). Every method must run on the {@link Tracer}
  * thread.
  *
- * <p>Injection: the registers are set to {@code rax = nr, rip = <syscall; int3>, args}, the task
- * is continued, and the int3's SIGTRAP stops it again with the result in {@code rax}. The code
- * lives either in a patched word of an executable mapping (the vDSO first, whose content is never
- * dumped; the original bytes go back on detach) or in a gadget page mapped for the purpose
- * ({@link #mapGadget}), which a restore needs once the seed's own text is gone. {@code orig_rax}
+ * <p>Injection: the registers are set to {@code rax = nr, rip = <a syscall instruction>, args},
+ * the task runs that one instruction, and stops again with the result in {@code rax}. Where the
+ * instruction comes from, in order of preference: a gadget page mapped for the purpose
+ * ({@link #mapGadget}: {@code syscall; int3}, continued until the int3 traps), which a restore
+ * needs once the seed's own text is gone; else a {@code syscall} instruction that already exists
+ * in the task's vDSO (its fallback paths have some), single-stepped, so that nothing in the task's
+ * memory is ever written; else, last resort, a patched word of an executable mapping whose
+ * original bytes go back on detach. {@code orig_rax}
  * is set to -1 for every injection: a task stopped inside a syscall would otherwise have the
  * kernel's restart logic rewind {@code rip} and {@code rax} on resume. The registers saved at the
  * stop are put back on detach, so an interrupted syscall restarts by itself. All signals are
@@ -51,6 +54,9 @@ public final class Task implements AutoCloseable {
     private int memFd = -1;
     private long patchAddr;
     private byte[] patchOrig;
+    /** An existing {@code syscall} instruction, run by single-stepping; 0 when none was found yet. */
+    private long stepAddr;
+    private boolean noStepAddr;
     private long gadget;
     private int scratchUsed;
     private final List<Integer> newChildren = new ArrayList<>();
@@ -97,10 +103,25 @@ public final class Task implements AutoCloseable {
      * under PTRACE_O_TRACECLONE, by waiting for its first stop.
      */
     public static Task adopt(Tracer tracer, int tid) {
+        return adopt(tracer, tid, null);
+    }
+
+    /**
+     * As {@link #adopt(Tracer, int)} for a child that {@code parent} created without CLONE_VM: the
+     * child has its own copy of the parent's gadget, and of a patched word if the parent was
+     * injecting through one, so it takes both over (the patch is put back in its memory on detach).
+     */
+    public static Task adopt(Tracer tracer, int tid, Task parent) {
         tracer.checkThread();
         Task t = new Task(tracer, tid);
         t.attached = true;
         t.waitFirstStop();
+        if (parent != null) {
+            t.gadget = parent.gadget;
+            t.patchAddr = parent.patchAddr;
+            t.patchOrig = parent.patchOrig;
+            t.stepAddr = parent.stepAddr;
+        }
         return t;
     }
 
@@ -203,6 +224,8 @@ public final class Task implements AutoCloseable {
         check();
         if (args.length > 6) throw new IllegalArgumentException("a syscall takes at most 6 arguments");
         long at = injectionPoint();
+        boolean step = gadget == 0 && patchAddr == 0;
+        int trapOffset = step ? 2 : Code.TRAP_OFFSET;
         if (!masked) {
             Ptrace.setSigmask(tid, ~0L);
             masked = true;
@@ -213,7 +236,7 @@ public final class Task implements AutoCloseable {
         // Clear TF so that a task being single-stepped does not trap before our int3.
         r.set(Regs.EFLAGS, r.eflags() & ~0x100L);
         Ptrace.setRegs(tid, r);
-        Ptrace.cont(tid, 0);
+        resume(step);
         while (true) {
             WaitStatus ws = Sys.waitpid(tid, Linux.__WALL);
             if (!ws.stopped()) {
@@ -226,13 +249,14 @@ public final class Task implements AutoCloseable {
                 if (ev == Ptrace.EVENT_CLONE || ev == Ptrace.EVENT_FORK || ev == Ptrace.EVENT_VFORK) {
                     newChildren.add((int) Ptrace.eventMsg(tid));
                 }
-                Ptrace.cont(tid, 0);
+                // PTRACE_CONT would cancel a single-step: go on the way we started.
+                resume(step);
                 continue;
             }
             int sig = ws.stopSig();
             if (sig == Linux.SIGTRAP) {
                 Regs after = Ptrace.getRegs(tid);
-                if (after.rip() != at + Code.TRAP_OFFSET) {
+                if (after.rip() != at + trapOffset) {
                     throw new CriuException(String.format("task %d: unexpected SIGTRAP at rip=0x%x while running injected %s",
                             tid, after.rip(), SyscallNames.name(nr)));
                 }
@@ -245,14 +269,49 @@ public final class Task implements AutoCloseable {
             }
             // Only unblockable signals get here (SIGSTOP); keep it for the task to see after detach.
             deferredSignal = sig;
+            resume(step);
+        }
+    }
+
+    private void resume(boolean step) {
+        if (step) {
+            Ptrace.request(Ptrace.SINGLESTEP, tid, 0, 0, "PTRACE_SINGLESTEP");
+        } else {
             Ptrace.cont(tid, 0);
         }
     }
 
     private long injectionPoint() {
         if (gadget != 0) return gadget;
-        if (patchAddr == 0) patch(findExecutable(0));
+        if (patchAddr != 0) return patchAddr;
+        if (stepAddr == 0 && !noStepAddr) {
+            stepAddr = findSyscallInsn(0);
+            noStepAddr = stepAddr == 0;
+        }
+        if (stepAddr != 0) return stepAddr;
+        patch(findExecutable(0));
         return patchAddr;
+    }
+
+    /**
+     * A {@code syscall} instruction ({@code 0f 05}) already present in the vDSO, outside {@code avoid}'s
+     * page. Only the two bytes at rip are decoded, so it does not matter what instruction they
+     * belong to where they stand.
+     */
+    private long findSyscallInsn(long avoid) {
+        String maps = Sys.readString("/proc/" + tid + "/maps");
+        for (String line : maps.split("\n")) {
+            if (!line.endsWith("[vdso]")) continue;
+            int dash = line.indexOf('-'), sp = line.indexOf(' ');
+            long start = Long.parseUnsignedLong(line, 0, dash, 16);
+            long end = Long.parseUnsignedLong(line, dash + 1, sp, 16);
+            if (line.charAt(sp + 3) != 'x' || start == avoid) continue;
+            byte[] code = read(start, (int) (end - start));
+            for (int i = 0; i + 1 < code.length; i++) {
+                if (code[i] == 0x0f && code[i + 1] == 0x05) return start + i;
+            }
+        }
+        return 0;
     }
 
     private void patch(long addr) {
@@ -300,6 +359,8 @@ public final class Task implements AutoCloseable {
         System.arraycopy(Code.SYSCALL_INT3, 0, page, 0, Code.SYSCALL_INT3.length);
         writeMem(a, page);
         unpatch();
+        stepAddr = 0;
+        noStepAddr = false;
         gadget = a;
         scratchUsed = 0;
         return a;
@@ -309,13 +370,19 @@ public final class Task implements AutoCloseable {
         return gadget;
     }
 
-    /** Unmaps the gadget, running munmap from a patched executable mapping of the task. */
+    /**
+     * Unmaps the gadget, running munmap from a syscall instruction of the vDSO (or, if there is
+     * none, from a patched word of an executable mapping, put back on detach).
+     */
     public void unmapGadget() {
         check();
         if (gadget == 0) return;
         long g = gadget;
         gadget = 0;
-        patch(findExecutable(g));
+        // the mappings may have changed completely since the last look (a restore rebuilt them)
+        stepAddr = findSyscallInsn(g);
+        noStepAddr = stepAddr == 0;
+        if (stepAddr == 0 && patchAddr == 0) patch(findExecutable(g));
         syscall(Nr.MUNMAP, g, GADGET_SIZE);
     }
 

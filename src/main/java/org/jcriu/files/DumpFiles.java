@@ -47,8 +47,16 @@ public final class DumpFiles {
     private final Map<Integer, org.jcriu.image.proto.PipeDataEntry> pipeData = new java.util.LinkedHashMap<>();
     private final Map<Integer, byte[]> pipeBytes = new HashMap<>();
 
+    /** Extra image entries handlers add (sk-queues.img, fifo-data.img...), written in order with their payloads. */
+    private final Map<ImageType, List<Map.Entry<com.google.protobuf.MessageLite, byte[]>>> extra = new java.util.LinkedHashMap<>();
+
     public DumpFiles(Options opts) {
         this.opts = opts;
+    }
+
+    /** The dump's options (handlers read e.g. --ext-unix-sk). */
+    public Options options() {
+        return opts;
     }
 
     /**
@@ -181,6 +189,21 @@ public final class DumpFiles {
         return nextPagesId++;
     }
 
+    /**
+     * Adds a file_entry that no fd points to directly (e.g. the reg file naming a FIFO's path) with
+     * a fresh id, before the entry of the fd being dumped; returns the id.
+     */
+    public int addFile(java.util.function.IntFunction<FileEntry> make) {
+        int id = nextId++;
+        entries.add(make.apply(id));
+        return id;
+    }
+
+    /** An entry for image {@code t} (and its raw payload, or null), written by {@link #write}. */
+    public void addImageEntry(ImageType t, com.google.protobuf.MessageLite m, byte[] raw) {
+        extra.computeIfAbsent(t, k -> new ArrayList<>()).add(Map.entry(m, raw == null ? new byte[0] : raw));
+    }
+
     public List<FileEntry> entries() {
         return entries;
     }
@@ -206,6 +229,14 @@ public final class DumpFiles {
         }
         try (ImageWriter w = dir.create(ImageType.TTY_INFO)) {
             for (org.jcriu.image.proto.TtyInfoEntry e : ttyInfoEntries) w.write(e);
+        }
+        for (var t : extra.entrySet()) {
+            try (ImageWriter w = dir.create(t.getKey())) {
+                for (var e : t.getValue()) {
+                    w.write(e.getKey());
+                    if (e.getValue().length > 0) w.writeRaw(e.getValue());
+                }
+            }
         }
         for (var w : writers) w.accept(dir);
     }

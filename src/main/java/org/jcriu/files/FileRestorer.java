@@ -50,6 +50,7 @@ public final class FileRestorer {
     private static final Logger LOG = Log.get("files");
 
     private final ImageDir dir;
+    private final Options opts;
     private final Map<Integer, FileEntry> files = new HashMap<>();
     private final Map<String, Integer> inherit = new HashMap<>();
     private final int restorerPid = Sys.getpid();
@@ -64,8 +65,12 @@ public final class FileRestorer {
     /** Lowest fd number above every fd of the image: where pipe ends wait for their place. */
     private int parkAt;
 
+    /** Per-task state of handlers (e.g. the unix sockets made so far), dropped by each restoreFds. */
+    private final Map<String, Object> taskState = new HashMap<>();
+
     public FileRestorer(ImageDir dir, Options opts) {
         this.dir = dir;
+        this.opts = opts;
         try (ImageReader r = dir.openOptional(ImageType.FILES)) {
             if (r != null) {
                 FileEntry e;
@@ -103,6 +108,11 @@ public final class FileRestorer {
     /** The task restore calls are working on (set by each public entry point). */
     public Task task() {
         return task;
+    }
+
+    /** The restore's options (handlers read e.g. --ext-unix-sk). */
+    public Options options() {
+        return opts;
     }
 
     /** The images being restored (for handlers with images of their own, e.g. memfd.img). */
@@ -143,6 +153,7 @@ public final class FileRestorer {
     public void restoreFds(Task t, long filesId) {
         this.task = t;
         pipes.clear();
+        taskState.clear();
         Map<Integer, List<FdinfoEntry>> byId = new LinkedHashMap<>();
         try (ImageReader r = dir.openOptional(ImageType.FDINFO, filesId)) {
             if (r != null) {
@@ -316,6 +327,29 @@ public final class FileRestorer {
     private boolean isPipeEnd(int fd) {
         for (int[] ends : pipes.values()) if (ends[0] == fd || ends[1] == fd) return true;
         return false;
+    }
+
+    /** Every file_entry of files.img. */
+    public java.util.Collection<FileEntry> allFiles() {
+        return java.util.Collections.unmodifiableCollection(files.values());
+    }
+
+    /** State handler {@code key} keeps while the fds of the current task are restored. */
+    @SuppressWarnings("unchecked")
+    public <T> T taskState(String key, java.util.function.Supplier<T> make) {
+        return (T) taskState.computeIfAbsent(key, k -> make.get());
+    }
+
+    /**
+     * Moves the task's fd {@code fd} above every fd number of the image (see {@link #pipe}), so
+     * that placing other files cannot close it before its own turn; returns the new number.
+     * Parked fds no fd of the image ends up using are closed at the end of restoreFds.
+     */
+    public int park(int fd) {
+        if (fd >= parkAt) return fd;
+        int parked = (int) task.syscall(Nr.FCNTL, fd, Linux.F_DUPFD, parkAt);
+        task.syscall(Nr.CLOSE, fd);
+        return parked;
     }
 
     /** jcriu's own fd (0, 1 or 2) that is a terminal, or -1. */

@@ -180,4 +180,134 @@ public final class Sockets {
             return new Ucred(cred.get(JAVA_INT, 0), cred.get(JAVA_INT, 4), cred.get(JAVA_INT, 8));
         }
     }
+
+    public static final int SO_REUSEADDR = 2, SO_DONTROUTE = 5, SO_BROADCAST = 6, SO_SNDBUF = 7, SO_RCVBUF = 8,
+            SO_KEEPALIVE = 9, SO_OOBINLINE = 10, SO_NO_CHECK = 11, SO_PRIORITY = 12, SO_LINGER = 13, SO_REUSEPORT = 15,
+            SO_PASSCRED = 16, SO_RCVLOWAT = 18, SO_RCVTIMEO = 20, SO_SNDTIMEO = 21, SO_SNDBUFFORCE = 32,
+            SO_RCVBUFFORCE = 33, SO_PASSSEC = 34, SO_MARK = 36, SO_PEEK_OFF = 42, SO_BUF_LOCK = 72;
+    public static final int SCM_CREDENTIALS = 2;
+
+    public static int getInt(int fd, int level, int opt) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(JAVA_INT);
+            MemorySegment len = a.allocate(JAVA_INT);
+            len.set(JAVA_INT, 0, 4);
+            Sys.check("getsockopt(" + fd + ", " + level + ", " + opt + ")", Nr.GETSOCKOPT, fd, level, opt, v.address(), len.address());
+            return v.get(JAVA_INT, 0);
+        }
+    }
+
+    public static void setInt(int fd, int level, int opt, int value) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(JAVA_INT);
+            v.set(JAVA_INT, 0, value);
+            Sys.check("setsockopt(" + fd + ", " + level + ", " + opt + ", " + value + ")", Nr.SETSOCKOPT, fd, level, opt, v.address(), 4);
+        }
+    }
+
+    /** SO_RCVTIMEO / SO_SNDTIMEO as {seconds, microseconds} (struct timeval). */
+    public static long[] getTimeval(int fd, int opt) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(16, 8);
+            MemorySegment len = a.allocate(JAVA_INT);
+            len.set(JAVA_INT, 0, 16);
+            Sys.check("getsockopt(" + fd + ", SOL_SOCKET, " + opt + ")", Nr.GETSOCKOPT, fd, SOL_SOCKET, opt, v.address(), len.address());
+            return new long[] {v.get(JAVA_LONG, 0), v.get(JAVA_LONG, 8)};
+        }
+    }
+
+    public static void setTimeval(int fd, int opt, long sec, long usec) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(16, 8);
+            v.set(JAVA_LONG, 0, sec);
+            v.set(JAVA_LONG, 8, usec);
+            Sys.check("setsockopt(" + fd + ", SOL_SOCKET, " + opt + ")", Nr.SETSOCKOPT, fd, SOL_SOCKET, opt, v.address(), 16);
+        }
+    }
+
+    /** One queued record: its bytes, and how many fds ride along with it as SCM_RIGHTS. */
+    public record Queued(byte[] data, int rights) {}
+
+    /**
+     * The receive queue of {@code fd}, record by record, left in place: with SO_PEEK_OFF enabled
+     * each MSG_PEEK starts where the previous one stopped (a datagram per call, stream data in
+     * chunks), and the socket's own peek offset is put back afterwards. Fds passed with
+     * SCM_RIGHTS are installed in jcriu by a peek too: they are closed at once and counted.
+     * {@code max} must exceed the largest datagram (a truncated one fails).
+     */
+    public static java.util.List<Queued> peekQueue(int fd, int max) {
+        java.util.List<Queued> out = new java.util.ArrayList<>();
+        int saved = getInt(fd, SOL_SOCKET, SO_PEEK_OFF);
+        setInt(fd, SOL_SOCKET, SO_PEEK_OFF, 0);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(Math.max(max, 1));
+            MemorySegment msg = a.allocate(56, 8);
+            MemorySegment iov = a.allocate(16, 8);
+            MemorySegment cbuf = a.allocate(1024, 8);
+            while (true) {
+                iov.set(JAVA_LONG, 0, buf.address());
+                iov.set(JAVA_LONG, 8, max);
+                msg.fill((byte) 0);
+                msg.set(JAVA_LONG, 16, iov.address());
+                msg.set(JAVA_LONG, 24, 1);
+                msg.set(JAVA_LONG, 32, cbuf.address());
+                msg.set(JAVA_LONG, 40, cbuf.byteSize());
+                long n = Sys.raw(Nr.RECVMSG, fd, msg.address(), MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+                if (n == -Errno.EAGAIN || n == 0) break;
+                ErrnoException.check(n, "recvmsg(" + fd + ", MSG_PEEK)");
+                int flags = msg.get(JAVA_INT, 48);
+                if ((flags & MSG_TRUNC) != 0) {
+                    throw new ErrnoException(Errno.E2BIG, "recvmsg(" + fd + ", MSG_PEEK): a queued datagram exceeds " + max + " bytes");
+                }
+                int rights = 0;
+                long clen = msg.get(JAVA_LONG, 40), off = 0;
+                while (off + 16 <= clen) {
+                    long len = cbuf.get(JAVA_LONG, off);
+                    if (len < 16) break;
+                    if (cbuf.get(JAVA_INT, off + 8) == SOL_SOCKET && cbuf.get(JAVA_INT, off + 12) == SCM_RIGHTS) {
+                        for (long i = 0; i < (len - 16) / 4; i++) {
+                            Sys.raw(Nr.CLOSE, cbuf.get(JAVA_INT, off + 16 + 4 * i));
+                            rights++;
+                        }
+                    }
+                    off += (len + 7) & ~7L;
+                }
+                out.add(new Queued(buf.asSlice(0, n).toArray(JAVA_BYTE), rights));
+            }
+        } finally {
+            setInt(fd, SOL_SOCKET, SO_PEEK_OFF, saved);
+        }
+        return out;
+    }
+
+    /**
+     * Sends {@code data} as one record, to the raw address {@code sunPath} (sun_path bytes as the
+     * kernel reported them, abstract names starting with NUL) or, when null, to the connected peer.
+     * Blocks until all of it is queued.
+     */
+    public static void sendTo(int fd, byte[] data, byte[] sunPath) {
+        sendTo(fd, data, sunPath, 0);
+    }
+
+    /** {@link #sendTo(int, byte[], byte[])} with extra MSG_* flags (MSG_DONTWAIT: EAGAIN instead of blocking). */
+    public static void sendTo(int fd, byte[] data, byte[] sunPath, int flags) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(Math.max(data.length, 1));
+            MemorySegment.copy(data, 0, buf, JAVA_BYTE, 0, data.length);
+            MemorySegment sa = MemorySegment.NULL;
+            long salen = 0;
+            if (sunPath != null) {
+                sa = a.allocate(2 + UNIX_PATH_MAX, 8);
+                sa.set(JAVA_SHORT, 0, (short) AF_UNIX);
+                MemorySegment.copy(sunPath, 0, sa, JAVA_BYTE, 2, sunPath.length);
+                salen = 2 + sunPath.length;
+            }
+            long put = 0;
+            do {
+                long n = Sys.check("sendto(" + fd + ", " + data.length + " bytes)", NR_SENDTO, fd, buf.address() + put,
+                        data.length - put, MSG_NOSIGNAL | flags, sa.address(), salen);
+                put += n;
+            } while (put < data.length);
+        }
+    }
 }

@@ -84,6 +84,7 @@ class TaskTest {
         waitState(pid, "S");
         assertEquals("0", Task.statusField(pid, "TracerPid"));
         assertEquals(mapsBefore, Sys.readString("/proc/" + pid + "/maps"));
+        assertEquals(0, vdsoAnonKb(pid), "injection wrote into the vDSO (a private copy of it exists now)");
         // the interrupted clock_nanosleep restarts through restart_syscall (219)
         String sc = Sys.readString("/proc/" + pid + "/syscall").split(" ")[0];
         assertTrue(sc.equals("219") || sc.equals("230"), "syscall after detach: " + sc);
@@ -158,6 +159,45 @@ class TaskTest {
     void seizingAMissingTaskSaysSo() {
         CriuException e = tracer.call(() -> assertThrows(CriuException.class, () -> Task.seize(tracer, 0x3ffffff)));
         assertTrue(e.getMessage().contains("does not exist"), e.getMessage());
+    }
+
+    /** Anonymous kB of the vDSO mapping: non-zero once anything wrote into it (copy on write). */
+    private static int vdsoAnonKb(int pid) {
+        String smaps = Sys.readString("/proc/" + pid + "/smaps");
+        int at = smaps.indexOf("[vdso]");
+        int a = smaps.indexOf("\nAnonymous:", at);
+        String v = smaps.substring(a + 11, smaps.indexOf("kB", a)).trim();
+        return Integer.parseInt(v);
+    }
+
+    @Test
+    void clonedChildInheritsTheGadgetAndUnmapGadgetLeavesTheVdsoAlone() {
+        int pid = spawnSleep();
+        int want = freePid();
+        tracer.run(() -> {
+            Task t = Task.seize(tracer, pid, Ptrace.O_TRACECLONE | Ptrace.O_EXITKILL);
+            t.mapGadget(0x7e0000000000L);
+            try (Scratch s = t.scratch(128)) {
+                ByteBuffer ca = ByteBuffer.allocate(Linux.CLONE_ARGS_SIZE_VER2).order(ByteOrder.LITTLE_ENDIAN);
+                long tidArr = s.put(96, ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putInt(want).array());
+                ca.putLong(0, Linux.CLONE_PARENT);
+                ca.putLong(64, tidArr);
+                ca.putLong(72, 1);
+                s.put(0, ca.array());
+                assertEquals(want, t.syscall(Nr.CLONE3, s.addr(), Linux.CLONE_ARGS_SIZE_VER2));
+            }
+            Task c = Task.adopt(tracer, want, t);
+            assertEquals(0x7e0000000000L, c.gadget());
+            assertEquals(want, c.syscall(Nr.GETPID));
+            c.unmapGadget();
+            assertTrue(!Sys.readString("/proc/" + want + "/maps").contains("7e0000000000"));
+            assertEquals(want, c.syscall(Nr.GETPID), "injection from the vDSO's own syscall instruction");
+            assertEquals(0, vdsoAnonKb(want));
+            c.kill();
+            t.unmapGadget();
+            t.detach();
+        });
+        assertEquals(0, vdsoAnonKb(pid));
     }
 
     private static int freePid() {

@@ -1,0 +1,174 @@
+package org.jcriu.files.unix;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.jcriu.sys.Sockets;
+import org.jcriu.sys.Sys;
+import org.jcriu.testing.Jcriu;
+import org.jcriu.testing.ProcState;
+import org.jcriu.testing.Workload;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Unix sockets, pipes and FIFOs through bin/jcriu dump + restore: the workloads (unixsk.c,
+ * pipes.c) verify their own state after restore; what jcriu must refuse is refused with a
+ * message that says why, and the task runs on untouched.
+ */
+class UnixSocketsIT {
+    @TempDir Path tmp;
+
+    private Path dump(Workload w, String... extra) throws IOException {
+        Path d = Files.createDirectories(tmp.resolve("imgs"));
+        List<String> args = new java.util.ArrayList<>(List.of("dump", "-t", String.valueOf(w.pid()), "-D", d.toString(), "-v4", "-o", "dump.log"));
+        args.addAll(List.of(extra));
+        Jcriu.Result r = Jcriu.run(args.toArray());
+        assertEquals(0, r.exit(), r.all() + tail(d.resolve("dump.log")));
+        w.waitGone(Duration.ofSeconds(10));
+        return d;
+    }
+
+    private static void restore(Workload w, Path d, String... extra) throws IOException {
+        List<String> args = new java.util.ArrayList<>(List.of("restore", "-D", d.toString(), "-d", "-v4", "-o", "restore.log"));
+        args.addAll(List.of(extra));
+        Jcriu.Result r = Jcriu.run(args.toArray());
+        assertEquals(0, r.exit(), r.all() + "\n" + tail(d.resolve("restore.log")));
+        assertTrue(w.alive(), "restored task " + w.pid() + " is not running");
+        assertEquals(0, ProcState.tracerPid(w.pid()));
+    }
+
+    private static String tail(Path log) throws IOException {
+        if (!Files.exists(log)) return "";
+        var lines = Files.readAllLines(log);
+        return "\n" + String.join("\n", lines.subList(Math.max(0, lines.size() - 15), lines.size()));
+    }
+
+    /** Upstream crit must decode what jcriu wrote; returns crit's JSON. */
+    private static String crit(Path img) throws Exception {
+        Process p = new ProcessBuilder("/usr/bin/crit", "decode", "-i", img.toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertEquals(0, p.waitFor(), "crit decode " + img.getFileName() + ": " + out);
+        return out;
+    }
+
+    private static boolean haveCrit() {
+        return Files.isExecutable(Path.of("/usr/bin/crit"));
+    }
+
+    @Test
+    void unixSocketsOfEveryShapeSurvive() throws Exception {
+        try (Workload w = Workload.c("unixsk", tmp.resolve("w"))) {
+            Path d = dump(w);
+            if (haveCrit()) {
+                String files = crit(d.resolve("files.img"));
+                assertTrue(files.contains("\"UNIXSK\""), files);
+                assertTrue(files.contains("listen.sock"), files);
+                String q = crit(d.resolve("sk-queues.img"));
+                // 1+1 stream pair, 3 dgram, 2 abstract dgram, 2 seqpacket, 1 "bye", 1 dgram server,
+                // 1+1 accepted, 1 unlinked, and the bulk stream queue in one or more chunks
+                int records = q.split("\"id_for\"").length - 1;
+                assertTrue(records >= 15, records + " records: " + q);
+            }
+            restore(w, d);
+            assertTrue(Files.exists(w.dir().resolve("listen.sock")), "listen.sock not re-created");
+            assertEquals("PASS", w.terminateAndVerdict());
+        }
+    }
+
+    @Test
+    void pipesAndFifosKeepDataCapacityAndFlags() throws Exception {
+        try (Workload w = Workload.c("pipes", tmp.resolve("w"))) {
+            Path d = dump(w);
+            if (haveCrit()) {
+                String pd = crit(d.resolve("pipes-data.img"));
+                assertTrue(pd.contains("\"bytes\": 65536") && pd.contains("\"size\": 1048576"), pd);
+                String fd = crit(d.resolve("fifo-data.img"));
+                assertTrue(fd.contains("\"bytes\": 9"), fd);
+                assertTrue(crit(d.resolve("files.img")).contains("\"FIFO\""));
+            }
+            restore(w, d);
+            assertEquals("PASS", w.terminateAndVerdict());
+        }
+    }
+
+    /** A python3 workload: {@code code} runs with DIR as sys.argv[1], then it writes ready and sleeps. */
+    private Workload python(String code, String... args) {
+        Path dir = tmp.resolve("w");
+        String prog = "import os, socket, sys, time\n" + code
+                + "\nopen(sys.argv[1] + '/ready', 'w').write(str(os.getpid()))\ntime.sleep(1000)\n";
+        List<String> cmd = new java.util.ArrayList<>(List.of("python3", "-I", "-S", "-c", prog, dir.toString()));
+        cmd.addAll(List.of(args));
+        return Workload.start(dir, cmd, false);
+    }
+
+    private void refused(Workload w, String... expect) throws IOException {
+        Path d = Files.createDirectories(tmp.resolve("imgs"));
+        Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-v4", "-o", "dump.log");
+        assertEquals(1, r.exit(), r.all());
+        for (String e : expect) assertTrue(r.stderr().contains(e), "stderr lacks '" + e + "': " + r.stderr());
+        assertTrue(w.alive(), "a refused dump killed the task");
+        assertEquals(0, ProcState.tracerPid(w.pid()), "a refused dump left the task traced");
+    }
+
+    @Test
+    void streamConnectedOutsideTheProcessIsRefused() throws Exception {
+        Path sock = tmp.resolve("outside.sock");
+        int l = Sockets.socket(Sockets.SOCK_STREAM);
+        try {
+            Sockets.bind(l, sock.toString());
+            Sockets.listen(l, 4);
+            try (Workload w = python("s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[2])", sock.toString())) {
+                int a = Sockets.accept(l);
+                try {
+                    refused(w, "outside the process", "--ext-unix-sk");
+                    // CRIU's rule: half of a stream connection cannot be external even when allowed
+                    Path d = tmp.resolve("imgs2");
+                    Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", Files.createDirectories(d), "--ext-unix-sk");
+                    assertEquals(1, r.exit(), r.all());
+                    assertTrue(r.stderr().contains("half of a stream connection"), r.stderr());
+                    assertTrue(w.alive());
+                } finally {
+                    Sys.close(a);
+                }
+            }
+        } finally {
+            Sys.close(l);
+        }
+    }
+
+    @Test
+    void scmRightsInFlightIsRefused() throws Exception {
+        try (Workload w = python("a, b = socket.socketpair()\nsocket.send_fds(a, [b'fd'], [0])")) {
+            refused(w, "SCM_RIGHTS");
+        }
+    }
+
+    @Test
+    void dgramToAnOutsideNameWithExtUnixSk() throws Exception {
+        Path sock = tmp.resolve("log.sock");
+        int srv = Sockets.socket(Sockets.SOCK_DGRAM);
+        try {
+            Sockets.bind(srv, sock.toString());
+            String code = "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.connect(sys.argv[2])\n"
+                    + "import signal\nsignal.signal(signal.SIGTERM, lambda *a: (s.send(b'after-restore'), open(sys.argv[1] + '/verdict', 'w').write('PASS'), sys.exit(0)))";
+            try (Workload w = python(code, sock.toString())) {
+                refused(w, "outside the process");
+                Path d = dump(w, "--ext-unix-sk");
+                Jcriu.Result no = Jcriu.run("restore", "-D", d, "-d");
+                assertEquals(1, no.exit(), no.all());
+                assertTrue(no.stderr().contains("--ext-unix-sk"), no.stderr());
+                assertFalse(w.alive(), "a failed restore left the task behind");
+                restore(w, d, "--ext-unix-sk");
+                assertEquals("PASS", w.terminateAndVerdict());
+                assertArrayEquals("after-restore".getBytes(), Sockets.recv(srv, 100));
+            }
+        } finally {
+            Sys.close(srv);
+        }
+    }
+}
