@@ -118,19 +118,25 @@ final class UnixSkRestore {
         }
         int fd = r.park((int) task.syscall(Nr.SOCKET, Sockets.AF_UNIX, e.getType(), 0));
         made.put(e.getIno(), fd);
+        List<byte[]> q = queues.get(e.getId());
+        boolean queued = q != null && !q.isEmpty();
         boolean semiClosed = e.getPeer() == 0 && e.getState() == UnixSk.TCP_ESTABLISHED && e.getType() != Sockets.SOCK_DGRAM;
-        if (semiClosed) {
-            // A connection whose peer is gone: a pair whose other end is closed reads EOF the same way.
+        boolean orphan = e.getPeer() == 0 && e.getType() == Sockets.SOCK_DGRAM && queued && e.getName().isEmpty();
+        if (semiClosed || orphan) {
+            // Its peer is gone (closed after sending what is still queued): a pair whose other
+            // end sends the queue and then closes leaves the socket in that same state.
             task.syscall(Nr.CLOSE, fd);
             int[] sv = socketpair(e.getType());
-            task.syscall(Nr.CLOSE, sv[1]);
             fd = sv[0];
             made.put(e.getIno(), fd);
+            options(e, fd);
+            fillFrom(e, sv[1], null);
+            task.syscall(Nr.CLOSE, sv[1]);
+            return fd;
         }
         if (e.getType() == Sockets.SOCK_DGRAM || e.getState() != UnixSk.TCP_ESTABLISHED) bind(e, fd);
         options(e, fd);
-        List<byte[]> q = queues.get(e.getId());
-        if (q != null && !q.isEmpty()) {
+        if (queued) {
             if (e.getType() != Sockets.SOCK_DGRAM || e.getName().isEmpty()) {
                 throw new CriuException("unix socket " + e.getIno() + " has queued data but no peer in the image to send it from");
             }
