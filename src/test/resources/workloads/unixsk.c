@@ -17,6 +17,8 @@
  *   fds 26,27  dgram bound at DIR/gone.sock whose file was then unlinked, and a client
  *              connected to it before that; "ghost" queued in 26
  *   fds 28,29  stream pair with 150000 bytes of a pattern queued 28->29 (many skbs)
+ *   fd 30      stream whose peer wrote "last words" and closed
+ *   fd 31      dgram whose pair peer sent "orphan" and closed
  * On SIGTERM it checks them all and writes DIR/verdict.
  */
 #define _GNU_SOURCE
@@ -157,6 +159,13 @@ int main(int argc, char **argv) {
     }
     fcntl(28, F_SETFL, 0);
 
+    pair(SOCK_STREAM, 30, 32);
+    if (write(32, "last words", 10) != 10) return 2;
+    close(32);
+    pair(SOCK_DGRAM, 31, 32);
+    if (send(32, "orphan", 6, 0) != 6) return 2;
+    close(32);
+
     struct sigaction sact = {0};
     sact.sa_handler = on_term;
     sigaction(SIGTERM, &sact, NULL);
@@ -261,7 +270,13 @@ int main(int argc, char **argv) {
         fail(buf);
     }
 
-    for (int f = 30; f < 64; f++) if (f != acc && f != c2 && f != tmp && fcntl(f, F_GETFD) != -1) { snprintf(buf, sizeof buf, "stray fd %d", f); fail(buf); }
+    /* peers gone */
+    expect_read(30, "last words", 10, "fd 30 data its closed peer sent");
+    if (recv(30, buf, sizeof buf, MSG_DONTWAIT) != 0) fail("fd 30 does not see EOF after the data");
+    expect_read(31, "orphan", 6, "fd 31 datagram its closed peer sent");
+    if (send(31, "x", 1, MSG_DONTWAIT) != -1) fail("fd 31 can send to its closed peer");
+
+    for (int f = 32; f < 64; f++) if (f != acc && f != c2 && f != tmp && fcntl(f, F_GETFD) != -1) { snprintf(buf, sizeof buf, "stray fd %d", f); fail(buf); }
     strcat(verdict, "\n");
     put("verdict", verdict[0] != '\n' ? verdict : "PASS\n");
     return 0;

@@ -216,6 +216,49 @@ class AnonFilesIT {
         }
     }
 
+    /**
+     * An epoll keeps watching a file after the fd it was added with is closed (another fd keeps
+     * the file open); such a watch names an fd that is gone, so the dump is refused, naming it.
+     */
+    @Test
+    void epollWatchingAClosedFdIsRefused() throws Exception {
+        Path wd = tmp.resolve("w");
+        String py = "import os, select, time\n"
+                + "r, w = os.pipe()\nkeep = os.dup(r)\nep = select.epoll()\nep.register(r, select.EPOLLIN)\nos.close(r)\n"
+                + "open(os.path.join(" + q(wd) + ", 'tfd'), 'w').write(str(r))\n"
+                + "open(os.path.join(" + q(wd) + ", '.r'), 'w').write(str(os.getpid()))\n"
+                + "os.rename(os.path.join(" + q(wd) + ", '.r'), os.path.join(" + q(wd) + ", 'ready'))\n"
+                + "time.sleep(1000)\n";
+        try (Workload w = Workload.start(wd, List.of("python3", "-c", py), false)) {
+            String tfd = Files.readString(wd.resolve("tfd")).strip();
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", Files.createDirectories(tmp.resolve("imgs")));
+            assertEquals(1, r.exit(), r.all());
+            assertTrue(r.stderr().contains("it watches a file added as fd " + tfd + ", which is closed"), r.stderr());
+            assertTrue(r.stderr().contains("(anon_inode:[eventpoll]) of task " + w.pid()), r.stderr());
+            assertTrue(w.alive());
+            assertEquals(0, ProcState.tracerPid(w.pid()));
+        }
+    }
+
+    /** A hugetlbfs memfd would come back as an ordinary one: refused instead, naming it. */
+    @Test
+    void hugetlbMemfdIsRefused() throws Exception {
+        Path wd = tmp.resolve("w");
+        String py = "import os, time\n"
+                + "fd = os.memfd_create('huge', os.MFD_HUGETLB)\n"
+                + "open(os.path.join(" + q(wd) + ", '.r'), 'w').write(str(os.getpid()))\n"
+                + "os.rename(os.path.join(" + q(wd) + ", '.r'), os.path.join(" + q(wd) + ", 'ready'))\n"
+                + "time.sleep(1000)\n";
+        try (Workload w = Workload.start(wd, List.of("python3", "-c", py), false)) {
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", Files.createDirectories(tmp.resolve("imgs")));
+            assertEquals(1, r.exit(), r.all());
+            assertTrue(r.stderr().contains("(/memfd:huge (deleted)) of task " + w.pid() + ": memfds on hugetlbfs (MFD_HUGETLB) are not supported"),
+                    r.stderr());
+            assertTrue(w.alive());
+            assertEquals(0, ProcState.tracerPid(w.pid()));
+        }
+    }
+
     private static String q(Path p) {
         return "'" + p.toString().replace("'", "\\'") + "'";
     }
