@@ -289,19 +289,32 @@ class DumpIT {
         }
     }
 
+    /** A signal queued to one thread (not the main one) that it blocks: refused, every thread left running untraced. */
     @Test
-    void threadsAreRefusedAndTheTaskLeftRunning() throws Exception {
+    void pendingSignalOfAThreadIsRefusedAndTheTaskLeftRunning() throws Exception {
         Path wd = tmp.resolve("w");
-        String py = "import threading, time, os\n"
-                + "threading.Thread(target=time.sleep, args=(1000,), daemon=True).start()\n"
+        String py = "import threading, time, os, signal\n"
+                + "def blocked():\n"
+                + "    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])\n"
+                + "    time.sleep(1000)\n"
+                + "t = threading.Thread(target=blocked, daemon=True)\n"
+                + "t.start()\n"
+                + "time.sleep(0.2)\n"
+                + "signal.pthread_kill(t.ident, signal.SIGUSR1)\n"
                 + "open(os.path.join(" + q(wd) + ", '.r'), 'w').write(str(os.getpid()))\n"
                 + "os.rename(os.path.join(" + q(wd) + ", '.r'), os.path.join(" + q(wd) + ", 'ready'))\n"
                 + "time.sleep(1000)\n";
         try (Workload w = Workload.start(wd, List.of("python3", "-c", py), false)) {
             Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", imgs());
             assertEquals(1, r.exit(), r.all());
-            assertTrue(r.stderr().contains("task " + w.pid() + ": it has 2 threads"), r.stderr());
+            assertTrue(r.stderr().contains("task " + w.pid() + ": it has pending signals (mask 0x200)"), r.stderr());
             assertRunningUntraced(w.pid());
+            try (var ds = Files.list(Path.of("/proc/" + w.pid() + "/task"))) {
+                for (Path t : ds.toList()) {
+                    String st = Files.readString(t.resolve("status"));
+                    assertTrue(st.contains("TracerPid:\t0\n"), t + ": " + st);
+                }
+            }
         }
     }
 
