@@ -14,6 +14,11 @@
  *              pair: the server is unconnected), "to-server" queued in 22
  *   fds 24,25  a connection accepted from fd 14 (24, named like the listener) and its client
  *              (25), "req" queued 25->24 and "resp" 24->25
+ *   fds 26,27  dgram bound at DIR/gone.sock whose file was then unlinked, and a client
+ *              connected to it before that; "ghost" queued in 26
+ *   fds 28,29  stream pair with 150000 bytes of a pattern queued 28->29 (many skbs)
+ *   fd 30      stream whose peer wrote "last words" and closed
+ *   fd 31      dgram whose pair peer sent "orphan" and closed
  * On SIGTERM it checks them all and writes DIR/verdict.
  */
 #define _GNU_SOURCE
@@ -135,6 +140,31 @@ int main(int argc, char **argv) {
     place(socket(AF_UNIX, SOCK_DGRAM, 0), 23);
     if (connect(23, (struct sockaddr *)&ds, sizeof ds) || send(23, "to-server", 9, 0) != 9) { perror("dgram client"); return 2; }
 
+    struct sockaddr_un gs = {.sun_family = AF_UNIX};
+    snprintf(gs.sun_path, sizeof gs.sun_path, "%s/gone.sock", dir);
+    place(socket(AF_UNIX, SOCK_DGRAM, 0), 26);
+    if (bind(26, (struct sockaddr *)&gs, sizeof gs)) { perror("bind gone"); return 2; }
+    place(socket(AF_UNIX, SOCK_DGRAM, 0), 27);
+    if (connect(27, (struct sockaddr *)&gs, sizeof gs) || send(27, "ghost", 5, 0) != 5) { perror("gone client"); return 2; }
+    unlink(gs.sun_path);
+
+    pair(SOCK_STREAM, 28, 29);
+    static unsigned char bulk[150000], back[200000];
+    for (int i = 0; i < (int)sizeof bulk; i++) bulk[i] = (unsigned char)(i * 31 + i / 977);
+    fcntl(28, F_SETFL, O_NONBLOCK);
+    for (size_t off = 0; off < sizeof bulk;) {
+        ssize_t w = write(28, bulk + off, sizeof bulk - off > 4000 ? 4000 : sizeof bulk - off);
+        if (w <= 0) { perror("bulk write"); return 2; }
+        off += w;
+    }
+    fcntl(28, F_SETFL, 0);
+
+    pair(SOCK_STREAM, 30, 32);
+    if (write(32, "last words", 10) != 10) return 2;
+    close(32);
+    pair(SOCK_DGRAM, 31, 32);
+    if (send(32, "orphan", 6, 0) != 6) return 2;
+    close(32);
 
     struct sigaction sact = {0};
     sact.sa_handler = on_term;
@@ -223,7 +253,30 @@ int main(int argc, char **argv) {
     socklen_t al = sizeof an;
     if (getsockname(24, (struct sockaddr *)&an, &al) || strcmp(an.sun_path, sa.sun_path)) fail("fd 24 lost the listener's name");
 
-    for (int f = 26; f < 64; f++) if (f != acc && f != c2 && f != tmp && fcntl(f, F_GETFD) != -1) { snprintf(buf, sizeof buf, "stray fd %d", f); fail(buf); }
+    /* bound socket whose file is gone */
+    expect_read(26, "ghost", 5, "fd 26 queued datagram");
+    if (send(27, "boo", 3, 0) != 3) fail("fd 27 cannot send to its unlinked peer");
+    expect_read(26, "boo", 3, "fd 26 new datagram");
+    al = sizeof an;
+    if (getsockname(26, (struct sockaddr *)&an, &al) || strcmp(an.sun_path, gs.sun_path)) fail("fd 26 lost its name");
+    if (access(gs.sun_path, F_OK) == 0) fail("gone.sock exists again");
+
+    /* bulk stream queue */
+    size_t got = 0;
+    ssize_t k;
+    while ((k = recv(29, back + got, sizeof back - got, MSG_DONTWAIT)) > 0) got += k;
+    if (got != sizeof bulk || memcmp(back, bulk, sizeof bulk)) {
+        snprintf(buf, sizeof buf, "fd 29 held %zu bytes, want %zu of the pattern", got, sizeof bulk);
+        fail(buf);
+    }
+
+    /* peers gone */
+    expect_read(30, "last words", 10, "fd 30 data its closed peer sent");
+    if (recv(30, buf, sizeof buf, MSG_DONTWAIT) != 0) fail("fd 30 does not see EOF after the data");
+    expect_read(31, "orphan", 6, "fd 31 datagram its closed peer sent");
+    if (send(31, "x", 1, MSG_DONTWAIT) != -1) fail("fd 31 can send to its closed peer");
+
+    for (int f = 32; f < 64; f++) if (f != acc && f != c2 && f != tmp && fcntl(f, F_GETFD) != -1) { snprintf(buf, sizeof buf, "stray fd %d", f); fail(buf); }
     strcat(verdict, "\n");
     put("verdict", verdict[0] != '\n' ? verdict : "PASS\n");
     return 0;

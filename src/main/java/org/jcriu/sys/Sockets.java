@@ -286,6 +286,11 @@ public final class Sockets {
      * Blocks until all of it is queued.
      */
     public static void sendTo(int fd, byte[] data, byte[] sunPath) {
+        sendTo(fd, data, sunPath, 0);
+    }
+
+    /** {@link #sendTo(int, byte[], byte[])} with extra MSG_* flags (MSG_DONTWAIT: EAGAIN instead of blocking). */
+    public static void sendTo(int fd, byte[] data, byte[] sunPath, int flags) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment buf = a.allocate(Math.max(data.length, 1));
             MemorySegment.copy(data, 0, buf, JAVA_BYTE, 0, data.length);
@@ -300,7 +305,7 @@ public final class Sockets {
             long put = 0;
             do {
                 long n = Sys.check("sendto(" + fd + ", " + data.length + " bytes)", NR_SENDTO, fd, buf.address() + put,
-                        data.length - put, MSG_NOSIGNAL, sa.address(), salen);
+                        data.length - put, MSG_NOSIGNAL | flags, sa.address(), salen);
                 put += n;
             } while (put < data.length);
         }

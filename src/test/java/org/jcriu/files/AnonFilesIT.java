@@ -136,11 +136,11 @@ class AnonFilesIT {
     }
 
     /**
-     * The python3 program: select.epoll over an eventfd and a timerfd (through ctypes; python
-     * 3.11 has no os.timerfd_create). Unix sockets are not in it: jcriu does not dump them yet.
+     * The python3 program: select.epoll over an eventfd, a timerfd (through ctypes; python 3.11
+     * has no os.timerfd_create) and a unix socketpair with unread bytes (see epoll.py).
      */
     @Test
-    void pythonEpollOverEventfdAndTimerfd() throws Exception {
+    void pythonEpollOverEventfdTimerfdAndUnixSocket() throws Exception {
         Path wd = tmp.resolve("w");
         Path prog = wd.resolve("epoll.py");
         Files.createDirectories(wd);
@@ -149,13 +149,18 @@ class AnonFilesIT {
         }
         try (Workload w = Workload.start(wd, List.of("python3", "-I", "-S", prog.toString(), wd.toString()), false)) {
             Path d = dump(w);
-            restore(w, d);
             Path log = wd.resolve("events");
+            long before = timerLines(log);
+            restore(w, d);
             long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-            while (lines(log).stream().filter(s -> s.startsWith("timer")).count() < 3 && System.nanoTime() < deadline) Thread.sleep(20);
-            assertTrue(lines(log).stream().filter(s -> s.startsWith("timer")).count() >= 3, "timerfd events after restore: " + lines(log));
+            while (timerLines(log) < before + 3 && System.nanoTime() < deadline) Thread.sleep(20);
+            assertTrue(timerLines(log) >= before + 3, "timerfd events after restore: " + lines(log));
             assertEquals("PASS", w.terminateAndVerdict());
         }
+    }
+
+    private static long timerLines(Path log) throws IOException {
+        return lines(log).stream().filter(s -> s.startsWith("timer")).count();
     }
 
     @ParameterizedTest
@@ -206,6 +211,30 @@ class AnonFilesIT {
             assertEquals(1, r.exit(), r.all());
             assertTrue(r.stderr().contains("Can't dump task " + w.pid() + ": mapping ") && r.stderr().contains("/memfd:mapped (deleted)")
                     && r.stderr().contains("not supported"), r.stderr());
+            assertTrue(w.alive());
+            assertEquals(0, ProcState.tracerPid(w.pid()));
+        }
+    }
+
+    /**
+     * An epoll keeps watching a file after the fd it was added with is closed (another fd keeps
+     * the file open); such a watch names an fd that is gone, so the dump is refused, naming it.
+     */
+    @Test
+    void epollWatchingAClosedFdIsRefused() throws Exception {
+        Path wd = tmp.resolve("w");
+        String py = "import os, select, time\n"
+                + "r, w = os.pipe()\nkeep = os.dup(r)\nep = select.epoll()\nep.register(r, select.EPOLLIN)\nos.close(r)\n"
+                + "open(os.path.join(" + q(wd) + ", 'tfd'), 'w').write(str(r))\n"
+                + "open(os.path.join(" + q(wd) + ", '.r'), 'w').write(str(os.getpid()))\n"
+                + "os.rename(os.path.join(" + q(wd) + ", '.r'), os.path.join(" + q(wd) + ", 'ready'))\n"
+                + "time.sleep(1000)\n";
+        try (Workload w = Workload.start(wd, List.of("python3", "-c", py), false)) {
+            String tfd = Files.readString(wd.resolve("tfd")).strip();
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", Files.createDirectories(tmp.resolve("imgs")));
+            assertEquals(1, r.exit(), r.all());
+            assertTrue(r.stderr().contains("it watches a file added as fd " + tfd + ", which is closed"), r.stderr());
+            assertTrue(r.stderr().contains("(anon_inode:[eventpoll]) of task " + w.pid()), r.stderr());
             assertTrue(w.alive());
             assertEquals(0, ProcState.tracerPid(w.pid()));
         }

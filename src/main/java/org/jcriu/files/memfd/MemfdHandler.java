@@ -51,26 +51,18 @@ public final class MemfdHandler implements FileHandler {
         return "memfd";
     }
 
-    /** Dump state: memfd inodes already seen, by "dev:ino", and their entries for memfd.img. */
-    private record Inodes(Map<String, Integer> ids, java.util.List<MemfdInodeEntry> entries) {}
+    /** Dump state: memfd inodes already seen, by "dev:ino". */
+    private record Inodes(Map<String, Integer> ids) {}
 
     @Override
     public FileEntry dump(OpenFd fd, int id, DumpFiles files) {
-        Inodes inodes = files.state(Inodes.class, () -> {
-            Inodes in = new Inodes(new HashMap<>(), new java.util.ArrayList<>());
-            files.atWrite(dir -> {
-                try (var w = dir.create(ImageType.MEMFD_INODE)) {
-                    for (MemfdInodeEntry m : in.entries()) w.write(m);
-                }
-            });
-            return in;
-        });
+        Inodes inodes = files.state(Inodes.class, () -> new Inodes(new HashMap<>()));
         String key = fd.stat().dev() + ":" + fd.stat().ino();
         Integer inodeId = inodes.ids().get(key);
         if (inodeId == null) {
             inodeId = inodes.ids().size() + 1;
             inodes.ids().put(key, inodeId);
-            inodes.entries().add(dumpInode(fd, inodeId, files));
+            files.addImageEntry(ImageType.MEMFD_INODE, dumpInode(fd, inodeId, files), null);
         }
         MemfdFileEntry e = MemfdFileEntry.newBuilder().setId(id).setFlags(fd.fileFlags()).setPos(fd.info().pos())
                 .setFown(AnonFd.NO_OWNER).setInodeId(inodeId).build();

@@ -33,7 +33,7 @@ import org.jcriu.sys.UnixDiag;
  *
  * <p>Refused, each with its reason: records carrying fds (SCM_RIGHTS), a peer outside the
  * process unless --ext-unix-sk (and then only a named datagram peer, as CRIU), stream halves of
- * outside connections, relative or removed socket files, in-flight connections with data.
+ * outside connections, relative socket names, in-flight connections with data.
  * Restore: see {@link UnixSkRestore}.
  */
 public final class UnixSkHandler implements FileHandler {
@@ -86,9 +86,12 @@ public final class UnixSkHandler implements FileHandler {
                 st = null;
             }
             if (st == null || st.ino() != sk.vfsIno() || !st.isSock()) {
-                throw new CriuException("Can't dump " + what + ": its file " + path + " was removed or replaced (bound sockets whose file is gone are not supported)");
+                // Bound, then its file was unlinked (or replaced): nobody can reach it by name
+                // any more, but getsockname still says it. Restore binds and unlinks it again.
+                e.setDeleted(true);
+            } else {
+                e.setFilePerms(FilePermsEntry.newBuilder().setMode(st.mode()).setUid(st.uid()).setGid(st.gid()));
             }
-            e.setFilePerms(FilePermsEntry.newBuilder().setMode(st.mode()).setUid(st.uid()).setGid(st.gid()));
         }
         int shut = sk.shutdown() & (UnixSk.RCV_SHUTDOWN | UnixSk.SEND_SHUTDOWN);
         if (shut != 0) {

@@ -118,19 +118,25 @@ final class UnixSkRestore {
         }
         int fd = r.park((int) task.syscall(Nr.SOCKET, Sockets.AF_UNIX, e.getType(), 0));
         made.put(e.getIno(), fd);
+        List<byte[]> q = queues.get(e.getId());
+        boolean queued = q != null && !q.isEmpty();
         boolean semiClosed = e.getPeer() == 0 && e.getState() == UnixSk.TCP_ESTABLISHED && e.getType() != Sockets.SOCK_DGRAM;
-        if (semiClosed) {
-            // A connection whose peer is gone: a pair whose other end is closed reads EOF the same way.
+        boolean orphan = e.getPeer() == 0 && e.getType() == Sockets.SOCK_DGRAM && queued && e.getName().isEmpty();
+        if (semiClosed || orphan) {
+            // Its peer is gone (closed after sending what is still queued): a pair whose other
+            // end sends the queue and then closes leaves the socket in that same state.
             task.syscall(Nr.CLOSE, fd);
             int[] sv = socketpair(e.getType());
-            task.syscall(Nr.CLOSE, sv[1]);
             fd = sv[0];
             made.put(e.getIno(), fd);
+            options(e, fd);
+            fillFrom(e, sv[1], null);
+            task.syscall(Nr.CLOSE, sv[1]);
+            return fd;
         }
         if (e.getType() == Sockets.SOCK_DGRAM || e.getState() != UnixSk.TCP_ESTABLISHED) bind(e, fd);
         options(e, fd);
-        List<byte[]> q = queues.get(e.getId());
-        if (q != null && !q.isEmpty()) {
+        if (queued) {
             if (e.getType() != Sockets.SOCK_DGRAM || e.getName().isEmpty()) {
                 throw new CriuException("unix socket " + e.getIno() + " has queued data but no peer in the image to send it from");
             }
@@ -233,7 +239,25 @@ final class UnixSkRestore {
         byte[] name = e.getName().toByteArray();
         if (name.length == 0) return;
         String path = UnixSk.path(name);
-        if (path != null) {
+        String aside = null;
+        if (path != null && e.getDeleted()) {
+            // Its file was unlinked before the dump: bind (a file at that path now, someone
+            // else's, is moved aside meanwhile), and unlink once every socket of the task is
+            // connected, since peers connect by that name.
+            aside = path + ".jcriu-" + Integer.toUnsignedString(e.getIno());
+            try {
+                Sys.lstat(path);
+                Sys.check("rename(" + path + ")", 82, addr(path), addr(aside));
+            } catch (ErrnoException ex) {
+                if (ex.errno() != org.jcriu.sys.Errno.ENOENT) throw ex;
+                aside = null;
+            }
+            String back = aside;
+            r.whenDone(() -> {
+                Sys.check("unlink(" + path + ")", 87, addr(path));
+                if (back != null) Sys.check("rename(" + back + ")", 82, addr(back), addr(path));
+            });
+        } else if (path != null) {
             // The dumped task's socket file is still there: the name must be free again (CRIU
             // removes stale socket files, never anything else).
             try {
@@ -250,7 +274,7 @@ final class UnixSkRestore {
         } catch (CriuException ex) {
             throw new CriuException(ex.errno(), "bind(" + UnixSk.show(name) + ") of unix socket " + e.getIno() + " in task " + task.tid() + ": " + ex.getMessage(), ex);
         }
-        if (path != null && e.hasFilePerms()) {
+        if (path != null && e.hasFilePerms() && !e.getDeleted()) {
             var fp = e.getFilePerms();
             Sys.check("chmod(" + path + ")", 90, addr(path), fp.getMode() & 07777);
             Sys.check("lchown(" + path + ")", 94, addr(path), fp.getUid(), fp.getGid());
@@ -279,18 +303,28 @@ final class UnixSkRestore {
         if (q == null || q.isEmpty()) return;
         if (senderFd >= 0) {
             withCopy(senderFd, s -> {
-                for (byte[] b : q) Sockets.sendTo(s, b, null);
+                for (byte[] b : q) send(e, s, b, null);
             });
         } else {
             int s = Sockets.socket(Sockets.SOCK_DGRAM);
             try {
                 Sockets.setInt(s, Sockets.SOL_SOCKET, Sockets.SO_SNDBUFFORCE, 8 << 20);
-                for (byte[] b : q) Sockets.sendTo(s, b, to);
+                for (byte[] b : q) send(e, s, b, to);
             } finally {
                 Sys.close(s);
             }
         }
         LOG.debug("unix socket %d: %d queued record(s) restored", e.getIno(), q.size());
+    }
+
+    /** One record, without blocking: a queue that no longer fits fails the restore instead of hanging it. */
+    private static void send(UnixSkEntry e, int s, byte[] b, byte[] to) {
+        try {
+            Sockets.sendTo(s, b, to, Sockets.MSG_DONTWAIT);
+        } catch (ErrnoException ex) {
+            throw new CriuException(ex.errno(), "Can't queue " + b.length + " bytes into unix socket " + Integer.toUnsignedString(e.getIno())
+                    + ": " + ex.getMessage());
+        }
     }
 
     private void options(UnixSkEntry e, int fd) {

@@ -11,8 +11,9 @@
  *
  * <p>Refused with a message: SCM_RIGHTS in queued records; a peer outside the process unless
  * --ext-unix-sk (and then only named datagram peers, as CRIU); connections waiting in a listener
- * outside the process, or that already sent data; sockets bound to relative names or whose
- * socket file was removed (CRIU's ghost sockets); images with service/callback/inherit uflags.
+ * outside the process, or that already sent data; sockets bound to relative names; images with
+ * service/callback/inherit uflags. A socket whose file was unlinked after bind is bound again
+ * and its file unlinked once the task's fds are all in place (peers connect by name first).
  * Multi-process sharing of a socket (two tasks holding the same one) is not handled yet.
  */
 package org.jcriu.files.unix;
