@@ -167,7 +167,6 @@ public final class Dumper {
         Status status = Status.read(pid);
         Stat stat = Stat.read(pid);
         TaskChecks.check(pid, status, stat, opts, tracer.tid());
-        TaskChecks.noPendingSignals(pid, status);
         Actions.run(opts, Action.QUERY_EXT_FILES, pid);
         DumpFiles files = new DumpFiles(opts);
         List<Vma> vmas = Maps.read(pid);
@@ -218,7 +217,7 @@ public final class Dumper {
                 .setTaskState(td.wasStopped ? Images.TASK_STOPPED : Images.TASK_ALIVE).setExitCode(0)
                 .setPersonality(personality).setFlags((int) stat.flags()).setBlkSigset(td.rs.sigmask()).setComm(stat.comm())
                 .setTimers(Images.timers(td.inj.itimers())).setRlimits(Images.rlimits(limits)).setCgSet(1)
-                .setSignalsS(Images.noSignals()).setLoginuid((int) loginuid).setOomScoreAdj(oomScoreAdj)
+                .setSignalsS(td.sharedSignals).setLoginuid((int) loginuid).setOomScoreAdj(oomScoreAdj)
                 .setChildSubreaper(td.inj.childSubreaper());
         if (td.wasStopped) tc.setStopSigno(Linux.SIGSTOP);
         // One entry per signal except SIGKILL and SIGSTOP, whose actions cannot change (62 entries, as CRIU).
@@ -227,7 +226,7 @@ public final class Dumper {
         }
         ThreadCoreEntry.Builder thc = ThreadCoreEntry.newBuilder().setFutexRla(robust[0]).setFutexRlaLen((int) robust[1])
                 .setSchedNice((int) stat.nice()).setSchedPolicy((int) stat.policy()).setSas(Images.sas(td.inj))
-                .setSignalsP(Images.noSignals()).setCreds(Images.creds(status, td.inj.secbits())).setComm(stat.comm())
+                .setSignalsP(td.privateSignals).setCreds(Images.creds(status, td.inj.secbits())).setComm(stat.comm())
                 .setCgSet(1);
         int prio = ThreadDump.schedPrio(pid, stat);
         if (prio != 0) thc.setSchedPrio(prio);
@@ -302,11 +301,17 @@ public final class Dumper {
     }
 
     /** Everything read on the tracer thread while the task is stopped. */
-    private record TracerData(ThreadDump.Regset rs, boolean wasStopped, Injected inj) {
+    private record TracerData(ThreadDump.Regset rs, boolean wasStopped, Injected inj,
+                              org.jcriu.image.proto.SignalQueueEntry sharedSignals,
+                              org.jcriu.image.proto.SignalQueueEntry privateSignals) {
         static TracerData collect(Task t, long handled) {
             ThreadDump.Regset rs = ThreadDump.Regset.read(t);
+            // Queued signals before any injection: injections run with every signal blocked, so
+            // nothing is delivered (or queued) meanwhile.
+            var shared = ThreadDump.pendingSignals(t.tid(), true);
+            var own = ThreadDump.pendingSignals(t.tid(), false);
             Injected inj = Injected.collect(t, handled);
-            return new TracerData(rs, t.wasStopped(), inj);
+            return new TracerData(rs, t.wasStopped(), inj, shared, own);
         }
     }
 }

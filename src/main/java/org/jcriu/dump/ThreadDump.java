@@ -12,6 +12,7 @@ import org.jcriu.compel.Scratch;
 import org.jcriu.compel.Task;
 import org.jcriu.image.proto.CoreEntry;
 import org.jcriu.image.proto.RseqEntry;
+import org.jcriu.image.proto.SignalQueueEntry;
 import org.jcriu.image.proto.ThreadCoreEntry;
 import org.jcriu.image.proto.ThreadInfoX86;
 import org.jcriu.image.proto.ThreadSasEntry;
@@ -71,12 +72,13 @@ final class ThreadDump {
     }
 
     /** A non-main thread, with what only it can tell (asked by injected syscalls in it). */
-    record Data(int tid, Regset rs, long clearTid, ThreadSasEntry sas, int secbits, long[] robust, Stat stat,
-                Status status, int schedPrio) {}
+    record Data(int tid, Regset rs, SignalQueueEntry pending, long clearTid, ThreadSasEntry sas, int secbits, long[] robust,
+                Stat stat, Status status, int schedPrio) {}
 
     /** Runs on the tracer thread, after memory was copied (the scratch space is on the thread's stack). */
     static Data collect(Task t, int pid) {
         Regset rs = Regset.read(t);
+        SignalQueueEntry pending = pendingSignals(t.tid(), false); // before injections, as for the main thread
         long clearTid;
         ThreadSasEntry sas;
         try (Scratch s = t.scratch(64)) {
@@ -90,7 +92,7 @@ final class ThreadDump {
         Path dir = ProcFs.pidDir(pid).resolve("task").resolve(Integer.toString(t.tid()));
         Stat stat = Stat.parse(ProcFs.read(dir.resolve("stat")), t.tid());
         Status status = Status.parse(new String(ProcFs.read(dir.resolve("status")), java.nio.charset.StandardCharsets.ISO_8859_1), t.tid());
-        return new Data(t.tid(), rs, clearTid, sas, secbits, robustList(t.tid()), stat, status, schedPrio(t.tid(), stat));
+        return new Data(t.tid(), rs, pending, clearTid, sas, secbits, robustList(t.tid()), stat, status, schedPrio(t.tid(), stat));
     }
 
     static ThreadInfoX86 threadInfo(Regset rs, long clearTid, int tid) {
@@ -104,12 +106,38 @@ final class ThreadDump {
     static CoreEntry core(Data d) {
         ThreadCoreEntry.Builder thc = ThreadCoreEntry.newBuilder().setFutexRla(d.robust()[0]).setFutexRlaLen((int) d.robust()[1])
                 .setSchedNice((int) d.stat().nice()).setSchedPolicy((int) d.stat().policy()).setBlkSigset(d.rs().sigmask())
-                .setSas(d.sas()).setSignalsP(Images.noSignals()).setCreds(Images.creds(d.status(), d.secbits()))
+                .setSas(d.sas()).setSignalsP(d.pending()).setCreds(Images.creds(d.status(), d.secbits()))
                 .setComm(d.stat().comm()).setCgSet(1);
         if (d.schedPrio() != 0) thc.setSchedPrio(d.schedPrio());
         if (d.rs().rseq() != null) thc.setRseqEntry(d.rs().rseq());
         return CoreEntry.newBuilder().setMtype(CoreEntry.March.X86_64).setThreadInfo(threadInfo(d.rs(), d.clearTid(), d.tid()))
                 .setThreadCore(thc).build();
+    }
+
+    /**
+     * Signals queued for the thread group ({@code shared}) or for the thread, as raw
+     * siginfo_t (128 bytes each), read with PTRACE_PEEKSIGINFO without dequeuing them.
+     */
+    static SignalQueueEntry pendingSignals(int tid, boolean shared) {
+        final int siginfoSize = 128, batch = 32, peekShared = 1;
+        var q = SignalQueueEntry.newBuilder();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment args = a.allocate(16, 8);
+            MemorySegment buf = a.allocate((long) siginfoSize * batch, 8);
+            for (long off = 0; ; ) {
+                args.set(JAVA_LONG, 0, off);
+                args.set(JAVA_INT, 8, shared ? peekShared : 0);
+                args.set(JAVA_INT, 12, batch);
+                long n = Ptrace.request(Ptrace.PEEKSIGINFO, tid, args.address(), buf.address(), "PTRACE_PEEKSIGINFO");
+                if (n <= 0) break;
+                for (int i = 0; i < n; i++) {
+                    byte[] si = buf.asSlice((long) i * siginfoSize, siginfoSize).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+                    q.addSignals(org.jcriu.image.proto.SiginfoEntry.newBuilder().setSiginfo(com.google.protobuf.ByteString.copyFrom(si)));
+                }
+                off += n;
+            }
+        }
+        return q.build();
     }
 
     /** get_robust_list() of a thread, asked from outside: {head, len}. */

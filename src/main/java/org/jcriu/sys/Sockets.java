@@ -17,7 +17,7 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 public final class Sockets {
     private Sockets() {}
 
-    static final long NR_SENDTO = 44, NR_RECVFROM = 45, NR_SHUTDOWN = 48, NR_LISTEN = 50, NR_SOCKETPAIR = 53,
+    public static final long NR_SENDTO = 44, NR_RECVFROM = 45, NR_SHUTDOWN = 48, NR_LISTEN = 50, NR_SOCKETPAIR = 53,
             NR_ACCEPT4 = 288;
     public static final int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_SEQPACKET = 5,
             SOCK_CLOEXEC = Linux.O_CLOEXEC, SOCK_NONBLOCK = Linux.O_NONBLOCK;

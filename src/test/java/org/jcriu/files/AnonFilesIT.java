@@ -240,6 +240,25 @@ class AnonFilesIT {
         }
     }
 
+    /** A hugetlbfs memfd would come back as an ordinary one: refused instead, naming it. */
+    @Test
+    void hugetlbMemfdIsRefused() throws Exception {
+        Path wd = tmp.resolve("w");
+        String py = "import os, time\n"
+                + "fd = os.memfd_create('huge', os.MFD_HUGETLB)\n"
+                + "open(os.path.join(" + q(wd) + ", '.r'), 'w').write(str(os.getpid()))\n"
+                + "os.rename(os.path.join(" + q(wd) + ", '.r'), os.path.join(" + q(wd) + ", 'ready'))\n"
+                + "time.sleep(1000)\n";
+        try (Workload w = Workload.start(wd, List.of("python3", "-c", py), false)) {
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", Files.createDirectories(tmp.resolve("imgs")));
+            assertEquals(1, r.exit(), r.all());
+            assertTrue(r.stderr().contains("(/memfd:huge (deleted)) of task " + w.pid() + ": memfds on hugetlbfs (MFD_HUGETLB) are not supported"),
+                    r.stderr());
+            assertTrue(w.alive());
+            assertEquals(0, ProcState.tracerPid(w.pid()));
+        }
+    }
+
     private static String q(Path p) {
         return "'" + p.toString().replace("'", "\\'") + "'";
     }

@@ -138,4 +138,48 @@ class ThreadsIT {
             assertTrue(v.startsWith("PASS"), v);
         }
     }
+
+    /** A signal queued to one thread that blocks it comes back queued to that thread, not to the process or the main thread. */
+    @Test
+    void pendingSignalOfAThreadComesBackToThatThread() throws Exception {
+        Path wd = tmp.resolve("w");
+        String py = "import threading, time, os, signal\n"
+                + "def blocked():\n"
+                + "    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])\n"
+                + "    time.sleep(1000)\n"
+                + "t = threading.Thread(target=blocked, name='blocked', daemon=True)\n"
+                + "t.start()\n"
+                + "time.sleep(0.2)\n"
+                + "signal.pthread_kill(t.ident, signal.SIGUSR1)\n"
+                + "open(os.path.join('" + wd + "', '.r'), 'w').write(str(os.getpid()))\n"
+                + "os.rename(os.path.join('" + wd + "', '.r'), os.path.join('" + wd + "', 'ready'))\n"
+                + "time.sleep(1000)\n";
+        try (Workload w = Workload.start(wd, List.of("python3", "-c", py), false)) {
+            int pid = w.pid();
+            Map<Integer, String> before = threadState(pid);
+            Map<Integer, String> pending = pending(pid);
+            assertTrue(pending.containsValue("0000000000000200"), pending.toString());
+            Path d = Files.createDirectories(tmp.resolve("imgs"));
+            Jcriu.Result r = Jcriu.run("dump", "-t", pid, "-D", d);
+            assertEquals(0, r.exit(), r.all());
+            w.waitGone(Duration.ofSeconds(10));
+            r = Jcriu.run("restore", "-d", "-D", d);
+            assertEquals(0, r.exit(), r.all());
+            assertEquals(before, threadState(pid));
+            assertEquals(pending, pending(pid));
+            assertEquals('S', ProcState.state(pid));
+        }
+    }
+
+    private static Map<Integer, String> pending(int pid) throws IOException {
+        Map<Integer, String> out = new TreeMap<>();
+        try (var ds = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            for (Path t : ds.toList()) {
+                for (String line : Files.readAllLines(t.resolve("status"))) {
+                    if (line.startsWith("SigPnd:")) out.put(Integer.parseInt(t.getFileName().toString()), line.substring(7).strip());
+                }
+            }
+        }
+        return out;
+    }
 }

@@ -38,6 +38,7 @@ import org.jcriu.sys.UnixDiag;
  */
 public final class UnixSkHandler implements FileHandler {
     private static final Logger LOG = Log.get("sk unix");
+    private static final long NR_GETXATTR = 191;
     private static final FownEntry NO_OWNER = FownEntry.newBuilder().setUid(0).setEuid(0).setSignum(0).setPidType(0).setPid(0).build();
 
     @Override
@@ -57,7 +58,7 @@ public final class UnixSkHandler implements FileHandler {
             var path = a.allocateFrom("/proc/" + fd.pid() + "/fd/" + fd.fd());
             var name = a.allocateFrom("system.sockprotoname");
             var buf = a.allocate(64);
-            long n = Sys.raw(191 /* getxattr */, path.address(), name.address(), buf.address(), 64);
+            long n = Sys.raw(NR_GETXATTR, path.address(), name.address(), buf.address(), 64);
             if (n <= 0) return false;
             return new String(buf.asSlice(0, n).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE),
                     java.nio.charset.StandardCharsets.US_ASCII).startsWith("UNIX");

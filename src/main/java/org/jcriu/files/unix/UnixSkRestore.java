@@ -143,7 +143,7 @@ final class UnixSkRestore {
             fillFrom(e, -1, e.getName().toByteArray());
         }
         if (e.getState() == UnixSk.TCP_LISTEN) {
-            task.syscall(50 /* listen */, fd, e.getBacklog());
+            task.syscall(Sockets.NR_LISTEN, fd, e.getBacklog());
             acceptAll(e, fd);
         }
         return fd;
@@ -178,7 +178,7 @@ final class UnixSkRestore {
             int cfd = r.park((int) task.syscall(Nr.SOCKET, Sockets.AF_UNIX, c.getType(), 0));
             if (!c.getName().isEmpty() && !c.getName().equals(l.getName())) bind(c, cfd);
             connect(c, cfd, l.getName().toByteArray());
-            int sfd = r.park((int) task.syscall(Nr_ACCEPT4, lfd, 0, 0, 0));
+            int sfd = r.park((int) task.syscall(Sockets.NR_ACCEPT4, lfd, 0, 0, 0));
             made.put(c.getIno(), cfd);
             made.put(s.getIno(), sfd);
             options(c, cfd);
@@ -188,7 +188,8 @@ final class UnixSkRestore {
         }
     }
 
-    private static final long Nr_ACCEPT4 = 288;
+    /** x86_64 numbers of the path calls done in jcriu itself. */
+    private static final long NR_RENAME = 82, NR_UNLINK = 87, NR_CHMOD = 90, NR_LCHOWN = 94;
 
     /** Connect (if it has a non-pair peer), shutdown, file flags: what comes after everyone is bound. */
     private void finish(UnixSkEntry e, int fd) {
@@ -220,7 +221,7 @@ final class UnixSkRestore {
 
     private int[] socketpair(int type) {
         try (Scratch s = task.scratch(8)) {
-            task.syscall(53 /* socketpair */, Sockets.AF_UNIX, type, 0, s.addr());
+            task.syscall(Sockets.NR_SOCKETPAIR, Sockets.AF_UNIX, type, 0, s.addr());
             byte[] b = s.get(0, 8);
             int a = (b[0] & 0xff) | (b[1] & 0xff) << 8 | (b[2] & 0xff) << 16 | (b[3] & 0xff) << 24;
             int c = (b[4] & 0xff) | (b[5] & 0xff) << 8 | (b[6] & 0xff) << 16 | (b[7] & 0xff) << 24;
@@ -247,22 +248,22 @@ final class UnixSkRestore {
             aside = path + ".jcriu-" + Integer.toUnsignedString(e.getIno());
             try {
                 Sys.lstat(path);
-                Sys.check("rename(" + path + ")", 82, addr(path), addr(aside));
+                Sys.check("rename(" + path + ")", NR_RENAME, addr(path), addr(aside));
             } catch (ErrnoException ex) {
                 if (ex.errno() != org.jcriu.sys.Errno.ENOENT) throw ex;
                 aside = null;
             }
             String back = aside;
             r.whenDone(() -> {
-                Sys.check("unlink(" + path + ")", 87, addr(path));
-                if (back != null) Sys.check("rename(" + back + ")", 82, addr(back), addr(path));
+                Sys.check("unlink(" + path + ")", NR_UNLINK, addr(path));
+                if (back != null) Sys.check("rename(" + back + ")", NR_RENAME, addr(back), addr(path));
             });
         } else if (path != null) {
             // The dumped task's socket file is still there: the name must be free again (CRIU
             // removes stale socket files, never anything else).
             try {
                 Stat st = Sys.lstat(path);
-                if (st.isSock()) Sys.check("unlink(" + path + ")", 87, addr(path));
+                if (st.isSock()) Sys.check("unlink(" + path + ")", NR_UNLINK, addr(path));
             } catch (ErrnoException ex) {
                 if (ex.errno() != org.jcriu.sys.Errno.ENOENT) throw ex;
             }
@@ -276,8 +277,8 @@ final class UnixSkRestore {
         }
         if (path != null && e.hasFilePerms() && !e.getDeleted()) {
             var fp = e.getFilePerms();
-            Sys.check("chmod(" + path + ")", 90, addr(path), fp.getMode() & 07777);
-            Sys.check("lchown(" + path + ")", 94, addr(path), fp.getUid(), fp.getGid());
+            Sys.check("chmod(" + path + ")", NR_CHMOD, addr(path), fp.getMode() & 07777);
+            Sys.check("lchown(" + path + ")", NR_LCHOWN, addr(path), fp.getUid(), fp.getGid());
         }
     }
 

@@ -80,6 +80,20 @@ class UnixSocketsIT {
         }
     }
 
+    /** The dump only peeks: a task left running still has every queued byte, and its peek offset. */
+    @Test
+    void leaveRunningDumpLeavesQueuesInPlace() throws Exception {
+        for (String kind : List.of("unixsk", "pipes")) {
+            try (Workload w = Workload.c(kind, tmp.resolve("w-" + kind))) {
+                Path d = Files.createDirectories(tmp.resolve("imgs-" + kind));
+                Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-R", "-v4", "-o", "dump.log");
+                assertEquals(0, r.exit(), r.all() + tail(d.resolve("dump.log")));
+                assertTrue(w.alive());
+                assertEquals("PASS", w.terminateAndVerdict(), kind);
+            }
+        }
+    }
+
     @Test
     void pipesAndFifosKeepDataCapacityAndFlags() throws Exception {
         try (Workload w = Workload.c("pipes", tmp.resolve("w"))) {
