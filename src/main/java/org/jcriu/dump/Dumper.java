@@ -160,7 +160,6 @@ public final class Dumper {
         Status status = Status.read(pid);
         Stat stat = Stat.read(pid);
         TaskChecks.check(pid, status, stat, opts, tracer.tid());
-        TaskChecks.noPendingSignals(pid, status);
         Actions.run(opts, Action.QUERY_EXT_FILES, pid);
         DumpFiles files = new DumpFiles(opts);
         List<Vma> vmas = Maps.read(pid);
@@ -208,7 +207,7 @@ public final class Dumper {
                 .setTaskState(td.wasStopped ? Images.TASK_STOPPED : Images.TASK_ALIVE).setExitCode(0)
                 .setPersonality(personality).setFlags((int) stat.flags()).setBlkSigset(td.sigmask).setComm(stat.comm())
                 .setTimers(Images.timers(td.inj.itimers())).setRlimits(Images.rlimits(limits)).setCgSet(1)
-                .setSignalsS(Images.noSignals()).setLoginuid((int) loginuid).setOomScoreAdj(oomScoreAdj)
+                .setSignalsS(td.sharedSignals).setLoginuid((int) loginuid).setOomScoreAdj(oomScoreAdj)
                 .setChildSubreaper(td.inj.childSubreaper());
         if (td.wasStopped) tc.setStopSigno(Linux.SIGSTOP);
         // One entry per signal except SIGKILL and SIGSTOP, whose actions cannot change (62 entries, as CRIU).
@@ -217,7 +216,7 @@ public final class Dumper {
         }
         ThreadCoreEntry.Builder thc = ThreadCoreEntry.newBuilder().setFutexRla(robust[0]).setFutexRlaLen((int) robust[1])
                 .setSchedNice((int) stat.nice()).setSchedPolicy((int) stat.policy()).setSas(Images.sas(td.inj))
-                .setSignalsP(Images.noSignals()).setCreds(Images.creds(status, td.inj.secbits())).setComm(stat.comm())
+                .setSignalsP(td.privateSignals).setCreds(Images.creds(status, td.inj.secbits())).setComm(stat.comm())
                 .setCgSet(1);
         if (td.rseq != null) thc.setRseqEntry(td.rseq);
         CoreEntry core = Images.core(ti.build(), tc.build(), thc.build());
@@ -292,7 +291,9 @@ public final class Dumper {
 
     /** Everything read on the tracer thread while the task is stopped. */
     private record TracerData(Regs regs, byte[] xstate, long sigmask, boolean wasStopped, int[][] tls,
-                              org.jcriu.image.proto.RseqEntry rseq, Injected inj) {
+                              org.jcriu.image.proto.RseqEntry rseq, Injected inj,
+                              org.jcriu.image.proto.SignalQueueEntry sharedSignals,
+                              org.jcriu.image.proto.SignalQueueEntry privateSignals) {
         static TracerData collect(Task t, long handled) {
             Regs regs = t.regs();
             byte[] xs = t.xstate();
@@ -314,8 +315,38 @@ public final class Dumper {
                     LOG.debug("no rseq configuration for task %d: %s", t.tid(), e.getMessage());
                 }
             }
+            // Queued signals before any injection: injections run with every signal blocked, so
+            // nothing is delivered (or queued) meanwhile.
+            var shared = pendingSignals(t.tid(), true);
+            var own = pendingSignals(t.tid(), false);
             Injected inj = Injected.collect(t, handled);
-            return new TracerData(regs, xs, t.sigmask(), t.wasStopped(), tls, rseq, inj);
+            return new TracerData(regs, xs, t.sigmask(), t.wasStopped(), tls, rseq, inj, shared, own);
+        }
+
+        /**
+         * Signals queued for the thread group ({@code shared}) or for the thread, as raw
+         * siginfo_t (128 bytes each), read with PTRACE_PEEKSIGINFO without dequeuing them.
+         */
+        static org.jcriu.image.proto.SignalQueueEntry pendingSignals(int tid, boolean shared) {
+            final int siginfoSize = 128, batch = 32, peekShared = 1;
+            var q = org.jcriu.image.proto.SignalQueueEntry.newBuilder();
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment args = a.allocate(16, 8);
+                MemorySegment buf = a.allocate((long) siginfoSize * batch, 8);
+                for (long off = 0; ; ) {
+                    args.set(JAVA_LONG, 0, off);
+                    args.set(JAVA_INT, 8, shared ? peekShared : 0);
+                    args.set(JAVA_INT, 12, batch);
+                    long n = Ptrace.request(Ptrace.PEEKSIGINFO, tid, args.address(), buf.address(), "PTRACE_PEEKSIGINFO");
+                    if (n <= 0) break;
+                    for (int i = 0; i < n; i++) {
+                        byte[] si = buf.asSlice((long) i * siginfoSize, siginfoSize).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+                        q.addSignals(org.jcriu.image.proto.SiginfoEntry.newBuilder().setSiginfo(com.google.protobuf.ByteString.copyFrom(si)));
+                    }
+                    off += n;
+                }
+            }
+            return q.build();
         }
     }
 }

@@ -68,15 +68,6 @@ final class TaskChecks {
         }
     }
 
-    /** Signals queued for the task would be lost: refuse rather than drop them. */
-    static void noPendingSignals(int pid, Status st) {
-        long pnd = st.getHex("SigPnd") | st.getHex("ShdPnd");
-        if (pnd != 0) {
-            throw new CriuException(String.format("Can't dump task %d: it has pending signals (mask 0x%x); "
-                    + "dumping pending signals is not supported yet", pid, pnd));
-        }
-    }
-
     static String nsLink(int pid, String ns) {
         try {
             return Files.readSymbolicLink(Path.of("/proc", Integer.toString(pid), "ns", ns)).toString();

@@ -266,6 +266,16 @@ class DumpIT {
     }
 
     @Test
+    void queuedSignalsAreReadWithoutTakingThem() throws Exception {
+        try (Workload w = Workload.c("signals", tmp.resolve("w"))) {
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", imgs(), "-R");
+            assertEquals(0, r.exit(), r.all());
+            assertRunningUntraced(w.pid());
+            assertEquals("PASS", w.terminateAndVerdict(), "both signals still queued after the dump");
+        }
+    }
+
+    @Test
     void pidThatDoesNotExist() throws Exception {
         int pid = 4_000_000;
         assumeTrue(!Files.exists(Path.of("/proc/" + pid)));
