@@ -171,6 +171,40 @@ class ThreadsIT {
         }
     }
 
+    /**
+     * A JVM (default flags) with a thread pool printing progress. Its /tmp/hsperfdata_USER/PID
+     * is a shared file mapping: it must still exist at restore (jcriu's own JVM runs without
+     * perf data, so it does not delete it as a stale file of a dead process).
+     */
+    @Test
+    void jvmThreadPoolKeepsTicking() throws Exception {
+        Path java = Path.of("/usr/lib/jvm/temurin-25-jdk-amd64/bin/java");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(java), "no JDK 25 at " + java);
+        Path dir = tmp.resolve("w");
+        try (Workload w = Workload.start(dir, List.of(java.toString(), Workloads.script("ThreadPool.java").toString(), dir.toString()),
+                false)) {
+            int pid = w.pid();
+            Map<Integer, String> before = threadState(pid);
+            Path d = Files.createDirectories(tmp.resolve("imgs"));
+            long t0 = System.nanoTime();
+            Jcriu.Result r = Jcriu.run("dump", "-t", pid, "-D", d);
+            long dumpMs = (System.nanoTime() - t0) / 1_000_000;
+            assertEquals(0, r.exit(), r.all());
+            w.waitGone(Duration.ofSeconds(10));
+            long lines = Files.readAllLines(dir.resolve("out")).size();
+            t0 = System.nanoTime();
+            r = Jcriu.run("restore", "-d", "-D", d);
+            long restoreMs = (System.nanoTime() - t0) / 1_000_000;
+            assertEquals(0, r.exit(), r.all());
+            System.out.printf("ThreadsIT: JVM with %d threads: jcriu dump %d ms, jcriu restore %d ms%n", before.size(), dumpMs, restoreMs);
+            assertEquals(before, threadState(pid));
+            Thread.sleep(500);
+            assertTrue(Files.readAllLines(dir.resolve("out")).size() > lines + 20, "the pool printed nothing after restore");
+            String v = w.terminateAndVerdict();
+            assertTrue(v.startsWith("PASS"), v);
+        }
+    }
+
     private static Map<Integer, String> pending(int pid) throws IOException {
         Map<Integer, String> out = new TreeMap<>();
         try (var ds = Files.list(Path.of("/proc/" + pid + "/task"))) {
