@@ -205,6 +205,48 @@ class ThreadsIT {
         }
     }
 
+    /** A restore that fails once every thread exists (post-restore script) kills and reaps them all. */
+    @Test
+    void failedRestoreLeavesNoThreadBehind() throws Exception {
+        try (Workload w = Workload.c("threads", tmp.resolve("w"))) {
+            int pid = w.pid();
+            Path d = Files.createDirectories(tmp.resolve("imgs"));
+            Jcriu.Result r = Jcriu.run("dump", "-t", pid, "-D", d);
+            assertEquals(0, r.exit(), r.all());
+            w.waitGone(Duration.ofSeconds(10));
+            Path script = tmp.resolve("fail.sh");
+            Files.writeString(script, "#!/bin/sh\n[ \"$CRTOOLS_SCRIPT_ACTION\" = post-restore ] && exit 1\nexit 0\n");
+            script.toFile().setExecutable(true);
+            r = Jcriu.run("restore", "-d", "-D", d, "--action-script", script);
+            assertNotEquals(0, r.exit(), r.all());
+            assertTrue(!Files.exists(Path.of("/proc/" + pid)), "task " + pid + " left behind: " + ProcState.describe(pid));
+            assertTrue(Procs.leftovers().isEmpty(), Procs.leftovers().toString());
+            // and the images still restore
+            r = Jcriu.run("restore", "-d", "-D", d);
+            assertEquals(0, r.exit(), r.all());
+            String v = w.terminateAndVerdict();
+            assertTrue(v.startsWith("PASS"), v);
+        }
+    }
+
+    /** --leave-stopped: every thread stopped (group stop), none traced; SIGCONT lets them all carry on. */
+    @Test
+    void leaveStoppedStopsEveryThreadUntraced() throws Exception {
+        try (Workload w = Workload.c("threads", tmp.resolve("w"))) {
+            int pid = w.pid();
+            Path d = Files.createDirectories(tmp.resolve("imgs"));
+            Jcriu.Result r = Jcriu.run("dump", "-t", pid, "-D", d, "-s");
+            assertEquals(0, r.exit(), r.all());
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (!states(pid).matches("T+") && System.nanoTime() < deadline) Thread.sleep(10);
+            assertTrue(states(pid).matches("T+"), states(pid));
+            for (String v : threadState(pid).values()) assertTrue(v.contains("TracerPid: 0;"), v);
+            ProcState.signal(pid, "CONT");
+            String v = w.terminateAndVerdict();
+            assertTrue(v.startsWith("PASS"), v);
+        }
+    }
+
     private static Map<Integer, String> pending(int pid) throws IOException {
         Map<Integer, String> out = new TreeMap<>();
         try (var ds = Files.list(Path.of("/proc/" + pid + "/task"))) {
