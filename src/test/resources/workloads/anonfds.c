@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/fanotify.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
@@ -182,10 +183,15 @@ static void signalfd_setup(void) {
     sigset_t m;
     sigemptyset(&m);
     sigaddset(&m, SIGUSR1);
+    sigaddset(&m, SIGRTMIN + 1);
     sigprocmask(SIG_BLOCK, &m, NULL);
     sigaddset(&m, SIGPWR);
     sfd = signalfd(-1, &m, SFD_NONBLOCK | SFD_CLOEXEC);
     fdinfo_lines(sfd, "sigmask", sfd_mask, sizeof sfd_mask);
+    /* two queued real-time signals, pending at dump: the signalfd must read both after restore */
+    union sigval v1 = { .sival_int = 11 }, v2 = { .sival_int = 22 };
+    sigqueue(getpid(), SIGRTMIN + 1, v1);
+    sigqueue(getpid(), SIGRTMIN + 1, v2);
 }
 static void signalfd_verify(void) {
     char now[256];
@@ -196,6 +202,12 @@ static void signalfd_verify(void) {
     ssize_t n = read(sfd, &si, sizeof si);
     if (n != sizeof si) fail("signalfd read gave %zd (errno %d): the SIGUSR1 sent after restore is not there", n, errno);
     else if (si.ssi_signo != SIGUSR1) fail("signalfd read signal %u, not SIGUSR1", si.ssi_signo);
+    for (int i = 0; i < 2; i++) {
+        n = read(sfd, &si, sizeof si);
+        if (n != sizeof si) { fail("signalfd: queued SIGRTMIN+1 #%d missing (errno %d)", i + 1, errno); break; }
+        if ((int)si.ssi_signo != SIGRTMIN + 1 || si.ssi_int != (i ? 22 : 11))
+            fail("signalfd read signal %u value %d, not SIGRTMIN+1 value %d", si.ssi_signo, si.ssi_int, i ? 22 : 11);
+    }
 }
 
 /* ---- timerfd */
@@ -292,6 +304,43 @@ static void inotify_verify(void) {
     if (!closew) fail("inotify: no IN_CLOSE_WRITE of touched on wd %d", wd3);
 }
 
+/* ---- fanotify: an inode mark with an ignored mask, one without, and a mount mark */
+static int fan;
+static char fan_before[2048];
+static void fanotify_setup(void) {
+    char a[4096], b[4096];
+    path(a, "fa-watched");
+    path(b, "fa-ignored");
+    close(open(a, O_WRONLY | O_CREAT, 0644));
+    close(open(b, O_WRONLY | O_CREAT, 0644));
+    fan = fanotify_init(FAN_CLASS_NOTIF | FAN_NONBLOCK, O_RDONLY | O_LARGEFILE);
+    fanotify_mark(fan, FAN_MARK_ADD, FAN_MODIFY | FAN_CLOSE_WRITE, AT_FDCWD, a);
+    fanotify_mark(fan, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK | FAN_MARK_IGNORED_SURV_MODIFY, FAN_MODIFY, AT_FDCWD, b);
+    fanotify_mark(fan, FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_CLOSE_WRITE, AT_FDCWD, dir);
+    fdinfo_lines(fan, "fanotify", fan_before, sizeof fan_before);
+}
+static void fanotify_verify(void) {
+    char now[2048], buf[8192], a[4096];
+    fdinfo_lines(fan, "fanotify", now, sizeof now);
+    if (strcmp(now, fan_before)) fail("fanotify marks [%s], not [%s]", now, fan_before);
+    while (read(fan, buf, sizeof buf) > 0) {} /* whatever jcriu's restore opened */
+    path(a, "fa-watched");
+    int f = open(a, O_WRONLY);
+    write(f, "x", 1);
+    close(f);
+    ssize_t n = read(fan, buf, sizeof buf);
+    int modify = 0;
+    for (struct fanotify_event_metadata *m = (void *)buf; n > 0 && FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
+        char p[64], l[4096];
+        snprintf(p, sizeof p, "/proc/self/fd/%d", m->fd);
+        ssize_t k = readlink(p, l, sizeof l - 1);
+        l[k > 0 ? k : 0] = 0;
+        if ((m->mask & FAN_MODIFY) && !strcmp(l, a)) modify = 1;
+        close(m->fd);
+    }
+    if (!modify) fail("fanotify: no FAN_MODIFY event for %s", a);
+}
+
 /* ---- memfd */
 static int m1, m1r, m2;
 static unsigned char pattern[10000];
@@ -366,7 +415,7 @@ struct kind {
     {"eventfd", eventfd_setup, eventfd_verify}, {"epoll", epoll_setup, epoll_verify},
     {"signalfd", signalfd_setup, signalfd_verify}, {"timerfd", timerfd_setup, timerfd_verify},
     {"inotify", inotify_setup, inotify_verify}, {"memfd", memfd_setup, memfd_verify},
-    {"pidfd", pidfd_setup, pidfd_verify},
+    {"pidfd", pidfd_setup, pidfd_verify}, {"fanotify", fanotify_setup, fanotify_verify},
 };
 
 int main(int argc, char **argv) {

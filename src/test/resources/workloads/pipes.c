@@ -6,6 +6,7 @@
  *   fds 14,15  the FIFO DIR/fifo opened for reading (O_NONBLOCK) and for writing, holding
  *              "fifo-data"
  *   fd 16      the same FIFO opened read-write
+ *   fds 17,18  an empty pipe whose capacity was raised to 256 KiB
  * On SIGTERM it checks them all and writes DIR/verdict.
  */
 #define _GNU_SOURCE
@@ -74,6 +75,10 @@ int main(int argc, char **argv) {
     place(open(fifo, O_WRONLY), 15);
     place(open(fifo, O_RDWR), 16);
     if (write(15, "fifo-data", 9) != 9) return 2;
+    if (pipe(pp)) return 2;
+    place(pp[0], 17);
+    place(pp[1], 18);
+    if (fcntl(18, F_SETPIPE_SZ, 256 * 1024) < 0) { perror("F_SETPIPE_SZ"); return 2; }
 
     struct sigaction sa = {0};
     sa.sa_handler = on_term;
@@ -107,7 +112,10 @@ int main(int argc, char **argv) {
     struct stat s2;
     if (stat(fifo, &s2) || s2.st_ino != st.st_ino) fail("fd 14 is not the FIFO at DIR/fifo");
 
-    for (int f = 17; f < 64; f++) if (fcntl(f, F_GETFD) != -1) { snprintf(buf, sizeof buf, "stray fd %d", f); fail(buf); }
+    sz = fcntl(17, F_GETPIPE_SZ);
+    if (sz != 256 * 1024) { snprintf(buf, sizeof buf, "empty pipe 17/18 capacity %d, want %d", sz, 256 * 1024); fail(buf); }
+
+    for (int f = 19; f < 64; f++) if (fcntl(f, F_GETFD) != -1) { snprintf(buf, sizeof buf, "stray fd %d", f); fail(buf); }
     strcat(verdict, "\n");
     put("verdict", verdict[0] != '\n' ? verdict : "PASS\n");
     return 0;

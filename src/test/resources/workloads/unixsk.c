@@ -10,6 +10,17 @@
  *   fds 17,18  seqpacket pair, records "rec-1", "record-2" queued 17->18
  *   fds 19,20  stream pair, 19 wrote "bye" then shutdown(SHUT_WR)
  *   fd 21      unbound, unconnected dgram socket
+ *   fds 22,23  dgram "server" bound at DIR/dgram.sock and a client connected to it (not a
+ *              pair: the server is unconnected), "to-server" queued in 22
+ *   fds 24,25  a connection accepted from fd 14 (24, named like the listener) and its client
+ *              (25), "req" queued 25->24 and "resp" 24->25
+ *   fds 26,27  dgram bound at DIR/gone.sock whose file was then unlinked, and a client
+ *              connected to it before that; "ghost" queued in 26
+ *   fds 28,29  stream pair with 150000 bytes of a pattern queued 28->29 (many skbs)
+ *   fd 30      stream whose peer wrote "last words" and closed
+ *   fd 31      dgram whose pair peer sent "orphan" and closed
+ *   fds 32,33  seqpacket listener on an abstract name and a connection waiting in it, which
+ *              sent nothing yet
  * On SIGTERM it checks them all and writes DIR/verdict.
  */
 #define _GNU_SOURCE
@@ -99,6 +110,10 @@ int main(int argc, char **argv) {
     place(socket(AF_UNIX, SOCK_STREAM, 0), 14);
     if (bind(14, (struct sockaddr *)&sa, sizeof sa) || listen(14, 7)) { perror("listen"); return 2; }
     chmod(sa.sun_path, 0640);
+    place(socket(AF_UNIX, SOCK_STREAM, 0), 25);
+    if (connect(25, (struct sockaddr *)&sa, sizeof sa)) { perror("connect 25"); return 2; }
+    place(accept(14, NULL, NULL), 24);
+    if (write(25, "req", 3) != 3 || write(24, "resp", 4) != 4) return 2;
     place(socket(AF_UNIX, SOCK_STREAM, 0), 15);
     if (connect(15, (struct sockaddr *)&sa, sizeof sa)) { perror("connect"); return 2; }
 
@@ -119,6 +134,49 @@ int main(int argc, char **argv) {
     shutdown(19, SHUT_WR);
 
     place(socket(AF_UNIX, SOCK_DGRAM, 0), 21);
+
+    struct sockaddr_un ds = {.sun_family = AF_UNIX};
+    snprintf(ds.sun_path, sizeof ds.sun_path, "%s/dgram.sock", dir);
+    place(socket(AF_UNIX, SOCK_DGRAM, 0), 22);
+    if (bind(22, (struct sockaddr *)&ds, sizeof ds)) { perror("bind dgram"); return 2; }
+    place(socket(AF_UNIX, SOCK_DGRAM, 0), 23);
+    if (connect(23, (struct sockaddr *)&ds, sizeof ds) || send(23, "to-server", 9, 0) != 9) { perror("dgram client"); return 2; }
+
+    struct sockaddr_un gs = {.sun_family = AF_UNIX};
+    snprintf(gs.sun_path, sizeof gs.sun_path, "%s/gone.sock", dir);
+    place(socket(AF_UNIX, SOCK_DGRAM, 0), 26);
+    if (bind(26, (struct sockaddr *)&gs, sizeof gs)) { perror("bind gone"); return 2; }
+    place(socket(AF_UNIX, SOCK_DGRAM, 0), 27);
+    if (connect(27, (struct sockaddr *)&gs, sizeof gs) || send(27, "ghost", 5, 0) != 5) { perror("gone client"); return 2; }
+    unlink(gs.sun_path);
+
+    pair(SOCK_STREAM, 28, 29);
+    static unsigned char bulk[150000], back[200000];
+    for (int i = 0; i < (int)sizeof bulk; i++) bulk[i] = (unsigned char)(i * 31 + i / 977);
+    fcntl(28, F_SETFL, O_NONBLOCK);
+    for (size_t off = 0; off < sizeof bulk;) {
+        ssize_t w = write(28, bulk + off, sizeof bulk - off > 4000 ? 4000 : sizeof bulk - off);
+        if (w <= 0) { perror("bulk write"); return 2; }
+        off += w;
+    }
+    fcntl(28, F_SETFL, 0);
+
+    pair(SOCK_STREAM, 30, 32);
+    if (write(32, "last words", 10) != 10) return 2;
+    close(32);
+    pair(SOCK_DGRAM, 31, 32);
+    if (send(32, "orphan", 6, 0) != 6) return 2;
+    close(32);
+
+    struct sockaddr_un sq;
+    memset(&sq, 0, sizeof sq);
+    sq.sun_family = AF_UNIX;
+    int sqn = snprintf(sq.sun_path + 1, sizeof sq.sun_path - 1, "jcriu-seq-%d", getpid());
+    socklen_t sqlen = offsetof(struct sockaddr_un, sun_path) + 1 + sqn;
+    place(socket(AF_UNIX, SOCK_SEQPACKET, 0), 32);
+    if (bind(32, (struct sockaddr *)&sq, sqlen) || listen(32, 3)) { perror("seq listen"); return 2; }
+    place(socket(AF_UNIX, SOCK_SEQPACKET, 0), 33);
+    if (connect(33, (struct sockaddr *)&sq, sqlen)) { perror("seq connect"); return 2; }
 
     struct sigaction sact = {0};
     sact.sa_handler = on_term;
@@ -190,7 +248,56 @@ int main(int argc, char **argv) {
     getsockopt(21, SOL_SOCKET, SO_TYPE, &v, &vl);
     if (v != SOCK_DGRAM) fail("fd 21 is not a dgram socket");
 
-    for (int f = 22; f < 64; f++) if (f != acc && f != c2 && f != tmp && fcntl(f, F_GETFD) != -1) { snprintf(buf, sizeof buf, "stray fd %d", f); fail(buf); }
+    /* dgram client/server */
+    expect_read(22, "to-server", 9, "fd 22 queued datagram");
+    if (send(23, "more", 4, 0) != 4) fail("fd 23 cannot send to dgram.sock");
+    expect_read(22, "more", 4, "fd 22 new datagram");
+    struct sockaddr_un pn;
+    socklen_t pl = sizeof pn;
+    if (getpeername(23, (struct sockaddr *)&pn, &pl) || strcmp(pn.sun_path, ds.sun_path)) fail("fd 23 is not connected to dgram.sock");
+
+    /* accepted connection */
+    expect_read(24, "req", 3, "fd 24 queued data");
+    expect_read(25, "resp", 4, "fd 25 queued data");
+    if (write(24, "r2", 2) != 2) fail("fd 24 cannot write");
+    expect_read(25, "r2", 2, "fd 25 new data");
+    struct sockaddr_un an;
+    socklen_t al = sizeof an;
+    if (getsockname(24, (struct sockaddr *)&an, &al) || strcmp(an.sun_path, sa.sun_path)) fail("fd 24 lost the listener's name");
+
+    /* bound socket whose file is gone */
+    expect_read(26, "ghost", 5, "fd 26 queued datagram");
+    if (send(27, "boo", 3, 0) != 3) fail("fd 27 cannot send to its unlinked peer");
+    expect_read(26, "boo", 3, "fd 26 new datagram");
+    al = sizeof an;
+    if (getsockname(26, (struct sockaddr *)&an, &al) || strcmp(an.sun_path, gs.sun_path)) fail("fd 26 lost its name");
+    if (access(gs.sun_path, F_OK) == 0) fail("gone.sock exists again");
+
+    /* bulk stream queue */
+    size_t got = 0;
+    ssize_t k;
+    while ((k = recv(29, back + got, sizeof back - got, MSG_DONTWAIT)) > 0) got += k;
+    if (got != sizeof bulk || memcmp(back, bulk, sizeof bulk)) {
+        snprintf(buf, sizeof buf, "fd 29 held %zu bytes, want %zu of the pattern", got, sizeof bulk);
+        fail(buf);
+    }
+
+    /* peers gone */
+    expect_read(30, "last words", 10, "fd 30 data its closed peer sent");
+    if (recv(30, buf, sizeof buf, MSG_DONTWAIT) != 0) fail("fd 30 does not see EOF after the data");
+    expect_read(31, "orphan", 6, "fd 31 datagram its closed peer sent");
+    if (send(31, "x", 1, MSG_DONTWAIT) != -1) fail("fd 31 can send to its closed peer");
+
+    /* seqpacket listener */
+    fcntl(32, F_SETFL, O_NONBLOCK);
+    int sacc = accept(32, NULL, NULL);
+    if (sacc < 0) fail("fd 32 has no pending seqpacket connection");
+    else {
+        if (send(33, "seq-hello", 9, 0) != 9) fail("fd 33 cannot send");
+        expect_read(sacc, "seq-hello", 9, "accepted seqpacket");
+    }
+
+    for (int f = 34; f < 64; f++) if (f != acc && f != c2 && f != tmp && f != sacc && fcntl(f, F_GETFD) != -1) { snprintf(buf, sizeof buf, "stray fd %d", f); fail(buf); }
     strcat(verdict, "\n");
     put("verdict", verdict[0] != '\n' ? verdict : "PASS\n");
     return 0;

@@ -20,7 +20,6 @@ import org.jcriu.image.proto.RlimitEntry;
 import org.jcriu.image.proto.RseqEntry;
 import org.jcriu.image.proto.SaEntry;
 import org.jcriu.image.proto.SeccompEntry;
-import org.jcriu.image.proto.SignalQueueEntry;
 import org.jcriu.image.proto.StatsEntry;
 import org.jcriu.image.proto.TaskCoreEntry;
 import org.jcriu.image.proto.TaskKobjIdsEntry;
@@ -161,10 +160,6 @@ final class Images {
                 .setPagesScanned(scanned).setPagesSkippedParent(0).setPagesWritten(written).setIrmapResolve(0)
                 .setPagesLazy(0).setPagePipes(pipes).setPagePipeBufs(pipes).setShpagesScanned(0)
                 .setShpagesSkippedParent(0).setShpagesWritten(0)).build();
-    }
-
-    static SignalQueueEntry noSignals() {
-        return SignalQueueEntry.getDefaultInstance();
     }
 
     static ThreadSasEntry sas(Injected inj) {

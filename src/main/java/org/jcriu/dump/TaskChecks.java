@@ -32,10 +32,6 @@ final class TaskChecks {
     static void check(int pid, Status st, Stat stat, Options opts, int ourTracer) {
         char state = st.state();
         if (state == 'Z' || state == 'X') throw new CriuException("Can't dump task " + pid + ": it is a zombie");
-        int threads = st.threads();
-        if (threads != 1) {
-            throw new CriuException("Can't dump task " + pid + ": it has " + threads + " threads; multi-threaded tasks are not supported yet");
-        }
         String children = readChildren(pid);
         if (!children.isEmpty()) {
             throw new CriuException("Can't dump task " + pid + ": it has children (" + children + "); process trees are not supported yet");
@@ -65,15 +61,6 @@ final class TaskChecks {
                 throw new CriuException("Can't dump task " + pid + ": its " + l + " " + target
                         + " was unlinked; unlinked files are not supported yet");
             }
-        }
-    }
-
-    /** Signals queued for the task would be lost: refuse rather than drop them. */
-    static void noPendingSignals(int pid, Status st) {
-        long pnd = st.getHex("SigPnd") | st.getHex("ShdPnd");
-        if (pnd != 0) {
-            throw new CriuException(String.format("Can't dump task %d: it has pending signals (mask 0x%x); "
-                    + "dumping pending signals is not supported yet", pid, pnd));
         }
     }
 

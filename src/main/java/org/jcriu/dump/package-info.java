@@ -3,7 +3,7 @@
  * ({@link org.jcriu.dump.Dumper#run}).
  *
  * <p>What it writes, as CRIU 4.2 does for {@code sleep}: inventory.img, pstree.img,
- * ids-PID.img, core-PID.img (registers, FPU/XSAVE, signal mask, the 62 sigactions, rlimits from
+ * ids-PID.img, core-PID.img (registers, FPU/XSAVE, signal mask, queued signals, the 62 sigactions, rlimits from
  * /proc/PID/limits, creds, itimers, sigaltstack, rseq, TLS), mm-PID.img (mm fields, saved
  * auxv, VMAs), pagemap-PID.img + pages-1.img, fs-PID.img, files.img + fdinfo-2.img
  * (+ pipes-data.img, tty-info.img and the images of other fd kinds when needed), timens-0.img,
@@ -18,7 +18,7 @@
  * they were.
  *
  * <p>Refused with a message naming the task and the resource: more than one thread, children,
- * a tracer, seccomp, another namespace than jcriu's, pending signals, unlinked exe/cwd/root,
+ * a tracer, seccomp, another namespace than jcriu's, unlinked exe/cwd/root,
  * shared anonymous memory, SysV shm, memfd and unlinked-file mappings, device mappings, and
  * every fd kind without a handler in {@link org.jcriu.files.FileHandlers}. Not yet: pre-dump,
  * incremental dumps, page server, process trees.

@@ -222,9 +222,9 @@ public final class DumpFiles {
         }
         try (ImageWriter w = dir.create(ImageType.PIPES_DATA)) {
             for (var e : pipeData.values()) {
-                if (e.getBytes() == 0) continue;
+                // Empty pipes too, as CRIU: the entry carries the pipe's capacity (F_SETPIPE_SZ).
                 w.write(e);
-                w.writeRaw(pipeBytes.get(e.getPipeId()));
+                if (e.getBytes() > 0) w.writeRaw(pipeBytes.get(e.getPipeId()));
             }
         }
         try (ImageWriter w = dir.create(ImageType.TTY_INFO)) {

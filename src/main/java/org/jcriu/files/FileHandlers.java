@@ -5,6 +5,7 @@ import java.util.function.Predicate;
 import org.jcriu.CriuException;
 import org.jcriu.files.eventfd.EventfdHandler;
 import org.jcriu.files.eventpoll.EventpollHandler;
+import org.jcriu.files.fsnotify.FanotifyHandler;
 import org.jcriu.files.fsnotify.InotifyHandler;
 import org.jcriu.files.memfd.MemfdHandler;
 import org.jcriu.files.pidfd.PidfdHandler;
@@ -30,16 +31,16 @@ public final class FileHandlers {
     public static final SignalfdHandler SIGNALFD = new SignalfdHandler();
     public static final TimerfdHandler TIMERFD = new TimerfdHandler();
     public static final InotifyHandler INOTIFY = new InotifyHandler();
+    public static final FanotifyHandler FANOTIFY = new FanotifyHandler();
     public static final MemfdHandler MEMFD = new MemfdHandler();
     public static final PidfdHandler PIDFD = new PidfdHandler();
 
-    /** Every handler, for lookups by image type. */
     public static final org.jcriu.files.unix.UnixSkHandler UNIXSK = new org.jcriu.files.unix.UnixSkHandler();
     public static final org.jcriu.files.fifo.FifoHandler FIFO = new org.jcriu.files.fifo.FifoHandler();
 
     /** Every handler, for lookups by image type. */
-    public static final List<FileHandler> ALL = List.of(REG, PIPE, TTY, EVENTFD, EVENTPOLL, SIGNALFD, TIMERFD, INOTIFY, MEMFD, PIDFD,
-            UNIXSK, FIFO);
+    public static final List<FileHandler> ALL = List.of(REG, PIPE, TTY, EVENTFD, EVENTPOLL, SIGNALFD, TIMERFD, INOTIFY, FANOTIFY, MEMFD,
+            PIDFD, UNIXSK, FIFO);
 
     private record Rule(String what, Predicate<OpenFd> test, FileHandler handler) {}
 
@@ -60,6 +61,7 @@ public final class FileHandlers {
             new Rule("signalfd", fd -> fd.link().equals("anon_inode:[signalfd]"), SIGNALFD),
             new Rule("timerfd", fd -> fd.link().equals("anon_inode:[timerfd]"), TIMERFD),
             new Rule("inotify", fd -> fd.link().equals("anon_inode:inotify"), INOTIFY),
+            new Rule("fanotify", fd -> fd.link().equals("anon_inode:[fanotify]"), FANOTIFY),
             new Rule("pidfd", fd -> fd.link().equals("anon_inode:[pidfd]"), PIDFD));
 
     private FileHandlers() {}

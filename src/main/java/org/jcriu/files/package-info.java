@@ -1,12 +1,15 @@
 /**
  * Open files, one handler per kind ({@link org.jcriu.files.FileHandler}): regular files,
  * directories and memory character devices ({@code reg}), pipes ({@code pipe}, with their queued
- * bytes), the terminal of a --shell-job ({@code tty}), and the anonymous-inode kinds (eventfd,
- * epoll, signalfd, timerfd, inotify, memfd, pidfd). {@link org.jcriu.files.FileHandlers} holds
- * the ordered registry and the classification table; {@link org.jcriu.files.DumpFiles} is the
- * dump side's file table, {@link org.jcriu.files.FileRestorer} the restore side (fds, cwd/root,
- * files of mappings, inside the restored task by injected syscalls). Anything without a row in
- * the table (sockets, FIFOs, unlinked files, other devices, userfaultfd, io_uring, ...) fails
- * the dump naming the fd, its link and the task.
+ * bytes), named FIFOs ({@code fifo}), unix sockets ({@code unix}), the terminal of a --shell-job
+ * ({@code tty}), and the anonymous-inode kinds: eventfd, epoll ({@code eventpoll}), signalfd,
+ * timerfd, inotify and fanotify ({@code fsnotify}), memfd (with its contents as shmem pages) and
+ * pidfd. {@link org.jcriu.files.FileHandlers} holds the ordered registry and the classification
+ * table; {@link org.jcriu.files.DumpFiles} is the dump side's file table,
+ * {@link org.jcriu.files.FileRestorer} the restore side (fds, cwd/root, files of mappings, inside
+ * the restored task by injected syscalls; a file that needs other fds first, like an epoll,
+ * answers {@link org.jcriu.files.Opening.NotYet} and is retried). Anything without a row in the
+ * table (other sockets, unlinked files, other devices, userfaultfd, perf events, io_uring, bpf,
+ * ...) fails the dump naming the fd, its link and the task.
  */
 package org.jcriu.files;

@@ -17,7 +17,7 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 public final class Sockets {
     private Sockets() {}
 
-    static final long NR_SENDTO = 44, NR_RECVFROM = 45, NR_SHUTDOWN = 48, NR_LISTEN = 50, NR_SOCKETPAIR = 53,
+    public static final long NR_SENDTO = 44, NR_RECVFROM = 45, NR_SHUTDOWN = 48, NR_LISTEN = 50, NR_SOCKETPAIR = 53,
             NR_ACCEPT4 = 288;
     public static final int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_SEQPACKET = 5,
             SOCK_CLOEXEC = Linux.O_CLOEXEC, SOCK_NONBLOCK = Linux.O_NONBLOCK;
@@ -286,6 +286,11 @@ public final class Sockets {
      * Blocks until all of it is queued.
      */
     public static void sendTo(int fd, byte[] data, byte[] sunPath) {
+        sendTo(fd, data, sunPath, 0);
+    }
+
+    /** {@link #sendTo(int, byte[], byte[])} with extra MSG_* flags (MSG_DONTWAIT: EAGAIN instead of blocking). */
+    public static void sendTo(int fd, byte[] data, byte[] sunPath, int flags) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment buf = a.allocate(Math.max(data.length, 1));
             MemorySegment.copy(data, 0, buf, JAVA_BYTE, 0, data.length);
@@ -300,7 +305,7 @@ public final class Sockets {
             long put = 0;
             do {
                 long n = Sys.check("sendto(" + fd + ", " + data.length + " bytes)", NR_SENDTO, fd, buf.address() + put,
-                        data.length - put, MSG_NOSIGNAL, sa.address(), salen);
+                        data.length - put, MSG_NOSIGNAL | flags, sa.address(), salen);
                 put += n;
             } while (put < data.length);
         }

@@ -177,8 +177,12 @@ public final class Sys {
         iov.set(JAVA_LONG, 8, len);
         iov.set(JAVA_LONG, 16, remote);
         iov.set(JAVA_LONG, 24, len);
-        return check(String.format("%s(%d, 0x%x, %d)", name, pid, remote, len), nr, pid, iov.address(), 1,
-                iov.address() + 16, 1, 0);
+        // The message is only built on failure, without String.format (tens of ms the first time
+        // in a JVM): this runs once per chunk of a memory dump, and fails on purpose when
+        // compel writes to a read-only mapping before falling back to /proc/PID/mem.
+        long r = raw(nr, pid, iov.address(), 1, iov.address() + 16, 1, 0);
+        if (r < 0 && r > -4096) throw new ErrnoException((int) -r, name + "(" + pid + ", 0x" + Long.toHexString(remote) + ", " + len + ")");
+        return r;
     }
 
     /**
@@ -206,8 +210,11 @@ public final class Sys {
             }
             liov.set(JAVA_LONG, 0, local.address());
             liov.set(JAVA_LONG, 8, total);
-            return check(String.format("%s(%d, %d ranges from 0x%x)", name, pid, n, remote[0]), nr, pid,
-                    liov.address(), 1, riov.address(), n, 0);
+            long r = raw(nr, pid, liov.address(), 1, riov.address(), n, 0);
+            if (r < 0 && r > -4096) {
+                throw new ErrnoException((int) -r, name + "(" + pid + ", " + n + " ranges from 0x" + Long.toHexString(remote[0]) + ")");
+            }
+            return r;
         }
     }
 

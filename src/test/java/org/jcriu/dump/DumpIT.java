@@ -266,6 +266,16 @@ class DumpIT {
     }
 
     @Test
+    void queuedSignalsAreReadWithoutTakingThem() throws Exception {
+        try (Workload w = Workload.c("signals", tmp.resolve("w"))) {
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", imgs(), "-R");
+            assertEquals(0, r.exit(), r.all());
+            assertRunningUntraced(w.pid());
+            assertEquals("PASS", w.terminateAndVerdict(), "both signals still queued after the dump");
+        }
+    }
+
+    @Test
     void pidThatDoesNotExist() throws Exception {
         int pid = 4_000_000;
         assumeTrue(!Files.exists(Path.of("/proc/" + pid)));
@@ -286,22 +296,6 @@ class DumpIT {
             try (var s = Files.list(d)) {
                 assertEquals(List.of(), s.toList(), "no images for a refused dump");
             }
-        }
-    }
-
-    @Test
-    void threadsAreRefusedAndTheTaskLeftRunning() throws Exception {
-        Path wd = tmp.resolve("w");
-        String py = "import threading, time, os\n"
-                + "threading.Thread(target=time.sleep, args=(1000,), daemon=True).start()\n"
-                + "open(os.path.join(" + q(wd) + ", '.r'), 'w').write(str(os.getpid()))\n"
-                + "os.rename(os.path.join(" + q(wd) + ", '.r'), os.path.join(" + q(wd) + ", 'ready'))\n"
-                + "time.sleep(1000)\n";
-        try (Workload w = Workload.start(wd, List.of("python3", "-c", py), false)) {
-            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", imgs());
-            assertEquals(1, r.exit(), r.all());
-            assertTrue(r.stderr().contains("task " + w.pid() + ": it has 2 threads"), r.stderr());
-            assertRunningUntraced(w.pid());
         }
     }
 

@@ -154,6 +154,22 @@ class RoundTripIT {
     }
 
     @Test
+    void queuedSignalsStayQueued() throws Exception {
+        try (Workload w = Workload.c("signals", tmp.resolve("w"))) {
+            Path d = dumpAndWait(w);
+            var core = DumpIT.one(new org.jcriu.image.ImageDir(d), org.jcriu.image.ImageType.CORE,
+                    org.jcriu.image.proto.CoreEntry.parser(), w.pid());
+            assertEquals(1, core.getTc().getSignalsS().getSignalsCount(), "SIGUSR1 in the shared queue");
+            assertEquals(1, core.getThreadCore().getSignalsP().getSignalsCount(), "SIGUSR2 in the thread's queue");
+            byte[] si = core.getTc().getSignalsS().getSignals(0).getSiginfo().toByteArray();
+            assertEquals(128, si.length);
+            assertEquals(10, si[0], "si_signo SIGUSR1");
+            restored(w, Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log"), d);
+            assertEquals("PASS", w.terminateAndVerdict());
+        }
+    }
+
+    @Test
     void sleepRestoredTwice() throws Exception {
         // A restored task must itself be dumpable again (nothing of the restore left in it).
         try (Workload w = Workload.sleep(tmp.resolve("w"))) {

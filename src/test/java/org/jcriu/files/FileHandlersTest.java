@@ -30,6 +30,7 @@ class FileHandlersTest {
         assertSame(FileHandlers.SIGNALFD, FileHandlers.classify(fd(3, "anon_inode:[signalfd]", 0600, 0), o));
         assertSame(FileHandlers.TIMERFD, FileHandlers.classify(fd(3, "anon_inode:[timerfd]", 0600, 0), o));
         assertSame(FileHandlers.INOTIFY, FileHandlers.classify(fd(3, "anon_inode:inotify", 0600, 0), o));
+        assertSame(FileHandlers.FANOTIFY, FileHandlers.classify(fd(3, "anon_inode:[fanotify]", 0600, 0), o));
         assertSame(FileHandlers.PIDFD, FileHandlers.classify(fd(3, "anon_inode:[pidfd]", 0600, 0), o));
         assertSame(FileHandlers.MEMFD, FileHandlers.classify(fd(3, "/memfd:x (deleted)", Linux.S_IFREG | 0777, 0), o));
         o.shellJob = true;
@@ -45,8 +46,8 @@ class FileHandlersTest {
         assertEquals("Can't dump fd 4 (anon_inode:[userfaultfd]) of task 42: an anonymous inode ([userfaultfd]) is not supported", e.getMessage());
         e = assertThrows(CriuException.class, () -> FileHandlers.classify(fd(4, "anon_inode:[io_uring]", 0600, 0), o));
         assertTrue(e.getMessage().contains("an anonymous inode ([io_uring])"), e.getMessage());
-        e = assertThrows(CriuException.class, () -> FileHandlers.classify(fd(4, "anon_inode:[fanotify]", 0600, 0), o));
-        assertTrue(e.getMessage().contains("an anonymous inode ([fanotify])"), e.getMessage());
+        e = assertThrows(CriuException.class, () -> FileHandlers.classify(fd(4, "anon_inode:[bpf-map]", 0600, 0), o));
+        assertTrue(e.getMessage().contains("an anonymous inode ([bpf-map])"), e.getMessage());
         e = assertThrows(CriuException.class, () -> FileHandlers.classify(fd(3, "/tmp/f (deleted)", Linux.S_IFREG | 0644, 0), o));
         assertTrue(e.getMessage().contains("an unlinked file"), e.getMessage());
         e = assertThrows(CriuException.class, () -> FileHandlers.classify(fd(0, "/dev/pts/3", Linux.S_IFCHR | 0620, dev(136, 3)), o));

@@ -43,10 +43,9 @@ public final class FifoHandler implements FileHandler {
         Set<Integer> seen = files.state(FifoHandler.class, HashSet::new);
         if (seen.add(pipeId)) {
             PipeData.Content c = PipeData.peek(fd.pid(), fd.fd());
-            if (c.bytes().length > 0) {
-                files.addImageEntry(ImageType.FIFO_DATA, PipeDataEntry.newBuilder().setPipeId(pipeId).setBytes(c.bytes().length)
-                        .setSize(c.size()).build(), c.bytes());
-            }
+            // an entry even when empty: it carries the capacity
+            files.addImageEntry(ImageType.FIFO_DATA, PipeDataEntry.newBuilder().setPipeId(pipeId).setBytes(c.bytes().length)
+                    .setSize(c.size()).build(), c.bytes());
         }
         FifoEntry f = FifoEntry.newBuilder().setId(id).setPipeId(pipeId).setRegfId(regId).build();
         return FileEntry.newBuilder().setType(FdTypes.FIFO).setId(id).setFifo(f).build();

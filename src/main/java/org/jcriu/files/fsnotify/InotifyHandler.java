@@ -26,13 +26,17 @@ import org.jcriu.sys.Nr;
  * fhandle-bytes:N fhandle-type:N f_handle:HEX") with the file handle the kernel gives for the
  * watched inode. The kernel only knows the inode, so the dump turns the handle back into a
  * path with open_by_handle_at (as CRIU does; it is written in f_handle.path) and restore adds
- * the watch by that path. Watch descriptors are numbered by the kernel in increasing order, so
+ * the watch by that path. The watch gets its number back with INOTIFY_IOC_SETNEXTWD (kernel
+ * CONFIG_CHECKPOINT_RESTORE); without it, since the kernel numbers watches in increasing order,
  * a watch that comes back with a lower number is removed and added again until it gets its own.
+ * Events queued at dump time are not saved (nor does CRIU save them).
  */
 public final class InotifyHandler implements FileHandler {
     private static final Logger LOG = Log.get("fsnotify");
     /** wd numbers below the one wanted are skipped by removing and re-adding; more than this is absurd. */
     private static final int MAX_WD_TRIES = 1 << 16;
+    /** _IOW('I', 0, __s32) */
+    static final long INOTIFY_IOC_SETNEXTWD = 0x40044900L;
 
     @Override
     public FdTypes type() {
@@ -102,6 +106,10 @@ public final class InotifyHandler implements FileHandler {
             // the kernel's own bits (IN_IGNORED, IN_ISDIR...) are not accepted back; IN_MASK_ADD would merge
             int mask = w.getMask() & ~Handles.IN_KERNEL_ONLY;
             try (Scratch s = RegFileHandler.pathIn(t, path)) {
+                long set = t.syscallRaw(Nr.IOCTL, fd, INOTIFY_IOC_SETNEXTWD, w.getWd());
+                if (set < 0 && set != -org.jcriu.sys.Errno.ENOTTY) {
+                    throw new CriuException("ioctl(INOTIFY_IOC_SETNEXTWD, " + w.getWd() + "): " + org.jcriu.sys.Errno.name((int) -set));
+                }
                 int got = -1;
                 for (int i = 0; i < MAX_WD_TRIES; i++) {
                     got = (int) t.syscall(Nr.INOTIFY_ADD_WATCH, fd, s.addr(), mask & 0xffffffffL);

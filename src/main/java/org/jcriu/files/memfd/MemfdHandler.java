@@ -35,6 +35,7 @@ import org.jcriu.sys.Sys;
 public final class MemfdHandler implements FileHandler {
     private static final Logger LOG = Log.get("memfd");
     static final String PREFIX = "/memfd:", DELETED = " (deleted)";
+    static final long HUGETLBFS_MAGIC = 0x958458f6L, NR_FSTATFS = 138;
     static final int F_GET_SEALS = 1034, F_ADD_SEALS = 1033, F_SEAL_SEAL = 1, MFD_ALLOW_SEALING = 2;
 
     public static boolean isMemfd(OpenFd fd) {
@@ -51,26 +52,18 @@ public final class MemfdHandler implements FileHandler {
         return "memfd";
     }
 
-    /** Dump state: memfd inodes already seen, by "dev:ino", and their entries for memfd.img. */
-    private record Inodes(Map<String, Integer> ids, java.util.List<MemfdInodeEntry> entries) {}
+    /** Dump state: memfd inodes already seen, by "dev:ino". */
+    private record Inodes(Map<String, Integer> ids) {}
 
     @Override
     public FileEntry dump(OpenFd fd, int id, DumpFiles files) {
-        Inodes inodes = files.state(Inodes.class, () -> {
-            Inodes in = new Inodes(new HashMap<>(), new java.util.ArrayList<>());
-            files.atWrite(dir -> {
-                try (var w = dir.create(ImageType.MEMFD_INODE)) {
-                    for (MemfdInodeEntry m : in.entries()) w.write(m);
-                }
-            });
-            return in;
-        });
+        Inodes inodes = files.state(Inodes.class, () -> new Inodes(new HashMap<>()));
         String key = fd.stat().dev() + ":" + fd.stat().ino();
         Integer inodeId = inodes.ids().get(key);
         if (inodeId == null) {
             inodeId = inodes.ids().size() + 1;
             inodes.ids().put(key, inodeId);
-            inodes.entries().add(dumpInode(fd, inodeId, files));
+            files.addImageEntry(ImageType.MEMFD_INODE, dumpInode(fd, inodeId, files), null);
         }
         MemfdFileEntry e = MemfdFileEntry.newBuilder().setId(id).setFlags(fd.fileFlags()).setPos(fd.info().pos())
                 .setFown(AnonFd.NO_OWNER).setInodeId(inodeId).build();
@@ -90,6 +83,9 @@ public final class MemfdHandler implements FileHandler {
         int seals;
         ShmemPages.Content content;
         try {
+            if (fsType(lfd) == HUGETLBFS_MAGIC) {
+                throw new CriuException("Can't dump " + fd.describe() + ": memfds on hugetlbfs (MFD_HUGETLB) are not supported");
+            }
             seals = (int) Sys.check("fcntl(memfd " + name + ", F_GET_SEALS)", Nr.FCNTL, lfd, F_GET_SEALS);
             content = ShmemPages.read(lfd, fd.stat().size());
         } finally {
@@ -102,6 +98,15 @@ public final class MemfdHandler implements FileHandler {
                 fd.stat().size(), content.pageCount(), seals);
         files.atWrite(dir -> ShmemPages.write(dir, shmid, pagesId, content));
         return mie;
+    }
+
+    /** statfs f_type of the filesystem {@code fd} is on (struct statfs starts with it). */
+    private static long fsType(int fd) {
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment st = a.allocate(120, 8);
+            Sys.check("fstatfs", NR_FSTATFS, fd, st.address());
+            return st.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0);
+        }
     }
 
     /** Restore state: per memfd inode id, jcriu's own fd on the memfd made in the task. */

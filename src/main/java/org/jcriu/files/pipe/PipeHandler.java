@@ -55,7 +55,7 @@ public final class PipeHandler implements FileHandler {
         FileRestorer.PipeEnds ends = r.pipe(p.getPipeId());
         if (ends.fresh()) {
             PipeData.Content data = r.pipeData(p.getPipeId());
-            if (data != null && data.bytes().length > 0) PipeData.fill(r.task().tid(), ends.write(), data.size(), data.bytes());
+            if (data != null) PipeData.fill(r.task().tid(), ends.write(), data.size(), data.bytes());
         }
         int fd = (p.getFlags() & Linux.O_ACCMODE) == Linux.O_WRONLY ? ends.write() : ends.read();
         if ((p.getFlags() & Linux.O_NONBLOCK) != 0) r.task().syscall(Nr.FCNTL, fd, Linux.F_SETFL, Linux.O_NONBLOCK);

@@ -33,11 +33,12 @@ import org.jcriu.sys.UnixDiag;
  *
  * <p>Refused, each with its reason: records carrying fds (SCM_RIGHTS), a peer outside the
  * process unless --ext-unix-sk (and then only a named datagram peer, as CRIU), stream halves of
- * outside connections, relative or removed socket files, in-flight connections with data.
+ * outside connections, relative socket names, in-flight connections with data.
  * Restore: see {@link UnixSkRestore}.
  */
 public final class UnixSkHandler implements FileHandler {
     private static final Logger LOG = Log.get("sk unix");
+    private static final long NR_GETXATTR = 191;
     private static final FownEntry NO_OWNER = FownEntry.newBuilder().setUid(0).setEuid(0).setSignum(0).setPidType(0).setPid(0).build();
 
     @Override
@@ -57,7 +58,7 @@ public final class UnixSkHandler implements FileHandler {
             var path = a.allocateFrom("/proc/" + fd.pid() + "/fd/" + fd.fd());
             var name = a.allocateFrom("system.sockprotoname");
             var buf = a.allocate(64);
-            long n = Sys.raw(191 /* getxattr */, path.address(), name.address(), buf.address(), 64);
+            long n = Sys.raw(NR_GETXATTR, path.address(), name.address(), buf.address(), 64);
             if (n <= 0) return false;
             return new String(buf.asSlice(0, n).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE),
                     java.nio.charset.StandardCharsets.US_ASCII).startsWith("UNIX");
@@ -86,9 +87,12 @@ public final class UnixSkHandler implements FileHandler {
                 st = null;
             }
             if (st == null || st.ino() != sk.vfsIno() || !st.isSock()) {
-                throw new CriuException("Can't dump " + what + ": its file " + path + " was removed or replaced (bound sockets whose file is gone are not supported)");
+                // Bound, then its file was unlinked (or replaced): nobody can reach it by name
+                // any more, but getsockname still says it. Restore binds and unlinks it again.
+                e.setDeleted(true);
+            } else {
+                e.setFilePerms(FilePermsEntry.newBuilder().setMode(st.mode()).setUid(st.uid()).setGid(st.gid()));
             }
-            e.setFilePerms(FilePermsEntry.newBuilder().setMode(st.mode()).setUid(st.uid()).setGid(st.gid()));
         }
         int shut = sk.shutdown() & (UnixSk.RCV_SHUTDOWN | UnixSk.SEND_SHUTDOWN);
         if (shut != 0) {

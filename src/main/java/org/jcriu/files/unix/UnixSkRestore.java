@@ -95,6 +95,15 @@ final class UnixSkRestore {
         if (have != null) return have;
         if (isPair(e)) {
             UnixSkEntry p = byIno.get(e.getPeer());
+            UnixSkEntry l = listenerOf(e);
+            if (l == null) l = listenerOf(p);
+            if (l != null) {
+                // made, with every other connection it accepted, right after it listens
+                bound(l);
+                Integer fd = made.get(e.getIno());
+                if (fd == null) throw new CriuException("unix socket " + e.getIno() + " was not rebuilt as a connection accepted by " + l.getIno());
+                return fd;
+            }
             int[] sv = socketpair(e.getType());
             made.put(e.getIno(), sv[0]);
             made.put(p.getIno(), sv[1]);
@@ -109,27 +118,78 @@ final class UnixSkRestore {
         }
         int fd = r.park((int) task.syscall(Nr.SOCKET, Sockets.AF_UNIX, e.getType(), 0));
         made.put(e.getIno(), fd);
+        List<byte[]> q = queues.get(e.getId());
+        boolean queued = q != null && !q.isEmpty();
         boolean semiClosed = e.getPeer() == 0 && e.getState() == UnixSk.TCP_ESTABLISHED && e.getType() != Sockets.SOCK_DGRAM;
-        if (semiClosed) {
-            // A connection whose peer is gone: a pair whose other end is closed reads EOF the same way.
+        boolean orphan = e.getPeer() == 0 && e.getType() == Sockets.SOCK_DGRAM && queued && e.getName().isEmpty();
+        if (semiClosed || orphan) {
+            // Its peer is gone (closed after sending what is still queued): a pair whose other
+            // end sends the queue and then closes leaves the socket in that same state.
             task.syscall(Nr.CLOSE, fd);
             int[] sv = socketpair(e.getType());
-            task.syscall(Nr.CLOSE, sv[1]);
             fd = sv[0];
             made.put(e.getIno(), fd);
+            options(e, fd);
+            fillFrom(e, sv[1], null);
+            task.syscall(Nr.CLOSE, sv[1]);
+            return fd;
         }
         if (e.getType() == Sockets.SOCK_DGRAM || e.getState() != UnixSk.TCP_ESTABLISHED) bind(e, fd);
         options(e, fd);
-        List<byte[]> q = queues.get(e.getId());
-        if (q != null && !q.isEmpty()) {
+        if (queued) {
             if (e.getType() != Sockets.SOCK_DGRAM || e.getName().isEmpty()) {
                 throw new CriuException("unix socket " + e.getIno() + " has queued data but no peer in the image to send it from");
             }
             fillFrom(e, -1, e.getName().toByteArray());
         }
-        if (e.getState() == UnixSk.TCP_LISTEN) task.syscall(50 /* listen */, fd, e.getBacklog());
+        if (e.getState() == UnixSk.TCP_LISTEN) {
+            task.syscall(Sockets.NR_LISTEN, fd, e.getBacklog());
+            acceptAll(e, fd);
+        }
         return fd;
     }
+
+    /**
+     * The listener whose name the accepted stream socket {@code e} carries (the kernel gives an
+     * accepted socket its listener's address), when that listener is in the image; else null.
+     */
+    private UnixSkEntry listenerOf(UnixSkEntry e) {
+        if (e.getType() == Sockets.SOCK_DGRAM || e.getState() != UnixSk.TCP_ESTABLISHED || e.getName().isEmpty()) return null;
+        for (UnixSkEntry l : byIno.values()) {
+            if (l.getState() == UnixSk.TCP_LISTEN && l.getType() == e.getType() && l.getName().equals(e.getName())
+                    && (l.getUflags() & UnixSk.USK_EXTERN) == 0) return l;
+        }
+        return null;
+    }
+
+    /**
+     * Rebuilds the connections listener {@code l} had accepted, before any connection still
+     * waiting in it is made again (accept takes the oldest): each client connects, the listener
+     * accepts in the task, so the accepted end carries the listener's name as it did. A
+     * socketpair would give the right data path but an unnamed socket (getsockname differs).
+     */
+    private void acceptAll(UnixSkEntry l, int lfd) {
+        List<UnixSkEntry> accepted = new ArrayList<>();
+        for (UnixSkEntry s : byIno.values()) if (isPair(s) && listenerOf(s) == l && !made.containsKey(s.getIno())) accepted.add(s);
+        accepted.sort(java.util.Comparator.comparingInt(UnixSkEntry::getId));
+        for (UnixSkEntry s : accepted) {
+            UnixSkEntry c = byIno.get(s.getPeer());
+            if (made.containsKey(s.getIno()) || made.containsKey(c.getIno())) continue;
+            int cfd = r.park((int) task.syscall(Nr.SOCKET, Sockets.AF_UNIX, c.getType(), 0));
+            if (!c.getName().isEmpty() && !c.getName().equals(l.getName())) bind(c, cfd);
+            connect(c, cfd, l.getName().toByteArray());
+            int sfd = r.park((int) task.syscall(Sockets.NR_ACCEPT4, lfd, 0, 0, 0));
+            made.put(c.getIno(), cfd);
+            made.put(s.getIno(), sfd);
+            options(c, cfd);
+            options(s, sfd);
+            fillFrom(s, cfd, null);
+            fillFrom(c, sfd, null);
+        }
+    }
+
+    /** x86_64 numbers of the path calls done in jcriu itself. */
+    private static final long NR_RENAME = 82, NR_UNLINK = 87, NR_CHMOD = 90, NR_LCHOWN = 94;
 
     /** Connect (if it has a non-pair peer), shutdown, file flags: what comes after everyone is bound. */
     private void finish(UnixSkEntry e, int fd) {
@@ -161,7 +221,7 @@ final class UnixSkRestore {
 
     private int[] socketpair(int type) {
         try (Scratch s = task.scratch(8)) {
-            task.syscall(53 /* socketpair */, Sockets.AF_UNIX, type, 0, s.addr());
+            task.syscall(Sockets.NR_SOCKETPAIR, Sockets.AF_UNIX, type, 0, s.addr());
             byte[] b = s.get(0, 8);
             int a = (b[0] & 0xff) | (b[1] & 0xff) << 8 | (b[2] & 0xff) << 16 | (b[3] & 0xff) << 24;
             int c = (b[4] & 0xff) | (b[5] & 0xff) << 8 | (b[6] & 0xff) << 16 | (b[7] & 0xff) << 24;
@@ -180,12 +240,30 @@ final class UnixSkRestore {
         byte[] name = e.getName().toByteArray();
         if (name.length == 0) return;
         String path = UnixSk.path(name);
-        if (path != null) {
+        String aside = null;
+        if (path != null && e.getDeleted()) {
+            // Its file was unlinked before the dump: bind (a file at that path now, someone
+            // else's, is moved aside meanwhile), and unlink once every socket of the task is
+            // connected, since peers connect by that name.
+            aside = path + ".jcriu-" + Integer.toUnsignedString(e.getIno());
+            try {
+                Sys.lstat(path);
+                Sys.check("rename(" + path + ")", NR_RENAME, addr(path), addr(aside));
+            } catch (ErrnoException ex) {
+                if (ex.errno() != org.jcriu.sys.Errno.ENOENT) throw ex;
+                aside = null;
+            }
+            String back = aside;
+            r.whenDone(() -> {
+                Sys.check("unlink(" + path + ")", NR_UNLINK, addr(path));
+                if (back != null) Sys.check("rename(" + back + ")", NR_RENAME, addr(back), addr(path));
+            });
+        } else if (path != null) {
             // The dumped task's socket file is still there: the name must be free again (CRIU
             // removes stale socket files, never anything else).
             try {
                 Stat st = Sys.lstat(path);
-                if (st.isSock()) Sys.check("unlink(" + path + ")", 87, addr(path));
+                if (st.isSock()) Sys.check("unlink(" + path + ")", NR_UNLINK, addr(path));
             } catch (ErrnoException ex) {
                 if (ex.errno() != org.jcriu.sys.Errno.ENOENT) throw ex;
             }
@@ -197,10 +275,10 @@ final class UnixSkRestore {
         } catch (CriuException ex) {
             throw new CriuException(ex.errno(), "bind(" + UnixSk.show(name) + ") of unix socket " + e.getIno() + " in task " + task.tid() + ": " + ex.getMessage(), ex);
         }
-        if (path != null && e.hasFilePerms()) {
+        if (path != null && e.hasFilePerms() && !e.getDeleted()) {
             var fp = e.getFilePerms();
-            Sys.check("chmod(" + path + ")", 90, addr(path), fp.getMode() & 07777);
-            Sys.check("lchown(" + path + ")", 94, addr(path), fp.getUid(), fp.getGid());
+            Sys.check("chmod(" + path + ")", NR_CHMOD, addr(path), fp.getMode() & 07777);
+            Sys.check("lchown(" + path + ")", NR_LCHOWN, addr(path), fp.getUid(), fp.getGid());
         }
     }
 
@@ -226,18 +304,28 @@ final class UnixSkRestore {
         if (q == null || q.isEmpty()) return;
         if (senderFd >= 0) {
             withCopy(senderFd, s -> {
-                for (byte[] b : q) Sockets.sendTo(s, b, null);
+                for (byte[] b : q) send(e, s, b, null);
             });
         } else {
             int s = Sockets.socket(Sockets.SOCK_DGRAM);
             try {
                 Sockets.setInt(s, Sockets.SOL_SOCKET, Sockets.SO_SNDBUFFORCE, 8 << 20);
-                for (byte[] b : q) Sockets.sendTo(s, b, to);
+                for (byte[] b : q) send(e, s, b, to);
             } finally {
                 Sys.close(s);
             }
         }
         LOG.debug("unix socket %d: %d queued record(s) restored", e.getIno(), q.size());
+    }
+
+    /** One record, without blocking: a queue that no longer fits fails the restore instead of hanging it. */
+    private static void send(UnixSkEntry e, int s, byte[] b, byte[] to) {
+        try {
+            Sockets.sendTo(s, b, to, Sockets.MSG_DONTWAIT);
+        } catch (ErrnoException ex) {
+            throw new CriuException(ex.errno(), "Can't queue " + b.length + " bytes into unix socket " + Integer.toUnsignedString(e.getIno())
+                    + ": " + ex.getMessage());
+        }
     }
 
     private void options(UnixSkEntry e, int fd) {
