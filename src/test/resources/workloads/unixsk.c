@@ -19,6 +19,8 @@
  *   fds 28,29  stream pair with 150000 bytes of a pattern queued 28->29 (many skbs)
  *   fd 30      stream whose peer wrote "last words" and closed
  *   fd 31      dgram whose pair peer sent "orphan" and closed
+ *   fds 32,33  seqpacket listener on an abstract name and a connection waiting in it, which
+ *              sent nothing yet
  * On SIGTERM it checks them all and writes DIR/verdict.
  */
 #define _GNU_SOURCE
@@ -166,6 +168,16 @@ int main(int argc, char **argv) {
     if (send(32, "orphan", 6, 0) != 6) return 2;
     close(32);
 
+    struct sockaddr_un sq;
+    memset(&sq, 0, sizeof sq);
+    sq.sun_family = AF_UNIX;
+    int sqn = snprintf(sq.sun_path + 1, sizeof sq.sun_path - 1, "jcriu-seq-%d", getpid());
+    socklen_t sqlen = offsetof(struct sockaddr_un, sun_path) + 1 + sqn;
+    place(socket(AF_UNIX, SOCK_SEQPACKET, 0), 32);
+    if (bind(32, (struct sockaddr *)&sq, sqlen) || listen(32, 3)) { perror("seq listen"); return 2; }
+    place(socket(AF_UNIX, SOCK_SEQPACKET, 0), 33);
+    if (connect(33, (struct sockaddr *)&sq, sqlen)) { perror("seq connect"); return 2; }
+
     struct sigaction sact = {0};
     sact.sa_handler = on_term;
     sigaction(SIGTERM, &sact, NULL);
@@ -276,7 +288,16 @@ int main(int argc, char **argv) {
     expect_read(31, "orphan", 6, "fd 31 datagram its closed peer sent");
     if (send(31, "x", 1, MSG_DONTWAIT) != -1) fail("fd 31 can send to its closed peer");
 
-    for (int f = 32; f < 64; f++) if (f != acc && f != c2 && f != tmp && fcntl(f, F_GETFD) != -1) { snprintf(buf, sizeof buf, "stray fd %d", f); fail(buf); }
+    /* seqpacket listener */
+    fcntl(32, F_SETFL, O_NONBLOCK);
+    int sacc = accept(32, NULL, NULL);
+    if (sacc < 0) fail("fd 32 has no pending seqpacket connection");
+    else {
+        if (send(33, "seq-hello", 9, 0) != 9) fail("fd 33 cannot send");
+        expect_read(sacc, "seq-hello", 9, "accepted seqpacket");
+    }
+
+    for (int f = 34; f < 64; f++) if (f != acc && f != c2 && f != tmp && f != sacc && fcntl(f, F_GETFD) != -1) { snprintf(buf, sizeof buf, "stray fd %d", f); fail(buf); }
     strcat(verdict, "\n");
     put("verdict", verdict[0] != '\n' ? verdict : "PASS\n");
     return 0;

@@ -57,8 +57,6 @@ public final class Dumper {
     private static final Logger LOG = Log.get("dump");
     /** Syscall restart codes the kernel leaves in rax of a task stopped inside a syscall. */
     private static final long EINTR = 4, ERESTARTSYS = -512, ERESTARTNOINTR = -513, ERESTARTNOHAND = -514, ERESTART_RESTARTBLOCK = -516;
-    private static final int PTRACE_GET_THREAD_AREA = 25, PTRACE_GET_RSEQ_CONFIGURATION = 0x420f;
-    private static final int GDT_ENTRY_TLS_MIN = 12, GDT_ENTRY_TLS_NUM = 3;
 
     private final Options opts;
     private final int pid;
@@ -98,18 +96,26 @@ public final class Dumper {
         try (Tracer tracer = Tracer.start()) {
             long tSeize = System.nanoTime();
             Task task = seize(tracer);
-            long tFrozen = System.nanoTime();
+            SeizedThreads threads = null;
             boolean done = false;
             try {
-                Result r = collectAndWrite(tracer, task, tFrozen, tSeize, t0);
+                threads = tracer.call(() -> SeizedThreads.seizeAll(tracer, task));
+                long tFrozen = System.nanoTime();
+                Result r = collectAndWrite(tracer, threads, tFrozen, tSeize, t0);
                 // a refusal here (migration gone wrong) resumes the task, as with criu
                 Actions.run(opts, Action.POST_DUMP, pid);
-                finish(tracer, task);
+                finish(tracer, threads);
                 done = true;
                 LOG.info("Dumped task %d: %d pages in %.1f ms", pid, r.pagesWritten, (System.nanoTime() - t0) / 1e6);
                 LOG.info("Dumping finished successfully");
             } finally {
-                if (!done) task.close();
+                if (!done) {
+                    if (threads != null) {
+                        SeizedThreads th = threads;
+                        tracer.run(th::detach);
+                    }
+                    task.close();
+                }
             }
         }
         return 0;
@@ -155,7 +161,8 @@ public final class Dumper {
         }
     }
 
-    private Result collectAndWrite(Tracer tracer, Task task, long tFrozen, long tSeize, long t0) {
+    private Result collectAndWrite(Tracer tracer, SeizedThreads threads, long tFrozen, long tSeize, long t0) {
+        Task task = threads.main();
         // (3) The task may have changed between the checks and the stop.
         Status status = Status.read(pid);
         Stat stat = Stat.read(pid);
@@ -196,16 +203,19 @@ public final class Dumper {
         // (5) What only the task (or its tracer) can tell.
         long handled = status.getHex("SigCgt") | status.getHex("SigIgn");
         TracerData td = tracer.call(() -> TracerData.collect(task, handled));
-        long[] robust = robustList(pid);
+        long[] robust = ThreadDump.robustList(pid);
+        List<ThreadDump.Data> others = tracer.call(() -> {
+            List<ThreadDump.Data> l = new java.util.ArrayList<>();
+            for (Task t : threads.others()) l.add(ThreadDump.collect(t, pid));
+            return l;
+        });
         LOG.debug("tracer data and injected syscalls took %.1f ms", (System.nanoTime() - tMem - memNs) / 1e6);
 
         // (6) Images.
-        ThreadInfoX86.Builder ti = ThreadInfoX86.newBuilder().setClearTidAddr(td.inj.clearTidAddr())
-                .setGpregs(Images.gpregs(restartable(td.regs, pid))).setFpregs(X86Fpu.toImage(td.xstate));
-        for (int i = 0; i < GDT_ENTRY_TLS_NUM; i++) ti.addTls(Images.tls(GDT_ENTRY_TLS_MIN + i, td.tls[i]));
+        ThreadInfoX86 ti = ThreadDump.threadInfo(td.rs, td.inj.clearTidAddr(), pid);
         TaskCoreEntry.Builder tc = TaskCoreEntry.newBuilder()
                 .setTaskState(td.wasStopped ? Images.TASK_STOPPED : Images.TASK_ALIVE).setExitCode(0)
-                .setPersonality(personality).setFlags((int) stat.flags()).setBlkSigset(td.sigmask).setComm(stat.comm())
+                .setPersonality(personality).setFlags((int) stat.flags()).setBlkSigset(td.rs.sigmask()).setComm(stat.comm())
                 .setTimers(Images.timers(td.inj.itimers())).setRlimits(Images.rlimits(limits)).setCgSet(1)
                 .setSignalsS(td.sharedSignals).setLoginuid((int) loginuid).setOomScoreAdj(oomScoreAdj)
                 .setChildSubreaper(td.inj.childSubreaper());
@@ -218,8 +228,10 @@ public final class Dumper {
                 .setSchedNice((int) stat.nice()).setSchedPolicy((int) stat.policy()).setSas(Images.sas(td.inj))
                 .setSignalsP(td.privateSignals).setCreds(Images.creds(status, td.inj.secbits())).setComm(stat.comm())
                 .setCgSet(1);
-        if (td.rseq != null) thc.setRseqEntry(td.rseq);
-        CoreEntry core = Images.core(ti.build(), tc.build(), thc.build());
+        int prio = ThreadDump.schedPrio(pid, stat);
+        if (prio != 0) thc.setSchedPrio(prio);
+        if (td.rs.rseq() != null) thc.setRseqEntry(td.rs.rseq());
+        CoreEntry core = Images.core(ti, tc.build(), thc.build());
 
         MmEntry.Builder mm = MmEntry.newBuilder().setMmStartCode(stat.startCode()).setMmEndCode(stat.endCode())
                 .setMmStartData(stat.startData()).setMmEndData(stat.endData()).setMmStartStack(stat.startStack())
@@ -231,9 +243,10 @@ public final class Dumper {
 
         Images.writeOne(dir, ImageType.INVENTORY, Images.inventory());
         Images.writeOne(dir, ImageType.PSTREE, PstreeEntry.newBuilder().setPid(pid).setPpid(0).setPgid(stat.pgid())
-                .setSid(stat.sid()).addThreads(pid).build());
+                .setSid(stat.sid()).addAllThreads(threads.tids()).build());
         Images.writeOne(dir, ImageType.IDS, Images.ids(Images.TASK_OBJ_ID), pid);
         Images.writeOne(dir, ImageType.CORE, core, pid);
+        for (ThreadDump.Data d : others) Images.writeOne(dir, ImageType.CORE, ThreadDump.core(d), d.tid());
         Images.writeOne(dir, ImageType.MM, mm.build(), pid);
         Images.writeOne(dir, ImageType.FS, FsEntry.newBuilder().setCwdId(cwdId).setRootId(rootId).setUmask(status.umask()).build(), pid);
         files.write(dir, Images.TASK_OBJ_ID);
@@ -248,13 +261,20 @@ public final class Dumper {
     }
 
     /** (7) What becomes of the task once its images are complete. */
-    private void finish(Tracer tracer, Task task) {
+    private void finish(Tracer tracer, SeizedThreads threads) {
+        Task task = threads.main();
         if (opts.leaveRunning) {
-            tracer.run(task::detach);
+            tracer.run(() -> {
+                threads.detach();
+                task.detach();
+            });
         } else if (opts.leaveStopped) {
-            tracer.run(task::detachStopped);
+            tracer.run(() -> {
+                threads.detachStopped();
+                task.detachStopped();
+            });
         } else {
-            tracer.run(task::kill);
+            tracer.run(threads::killAll);
         }
     }
 
@@ -280,73 +300,18 @@ public final class Dumper {
         return o;
     }
 
-    /** get_robust_list() of the task, asked from outside: {head, len}. */
-    private static long[] robustList(int pid) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment head = a.allocate(8, 8), len = a.allocate(8, 8);
-            Sys.check("get_robust_list(" + pid + ")", Nr.GET_ROBUST_LIST, pid, head.address(), len.address());
-            return new long[] {head.get(JAVA_LONG, 0), len.get(JAVA_LONG, 0)};
-        }
-    }
-
     /** Everything read on the tracer thread while the task is stopped. */
-    private record TracerData(Regs regs, byte[] xstate, long sigmask, boolean wasStopped, int[][] tls,
-                              org.jcriu.image.proto.RseqEntry rseq, Injected inj,
+    private record TracerData(ThreadDump.Regset rs, boolean wasStopped, Injected inj,
                               org.jcriu.image.proto.SignalQueueEntry sharedSignals,
                               org.jcriu.image.proto.SignalQueueEntry privateSignals) {
         static TracerData collect(Task t, long handled) {
-            Regs regs = t.regs();
-            byte[] xs = t.xstate();
-            int[][] tls = new int[GDT_ENTRY_TLS_NUM][];
-            org.jcriu.image.proto.RseqEntry rseq = null;
-            try (Arena a = Arena.ofConfined()) {
-                MemorySegment d = a.allocate(32, 8);
-                for (int i = 0; i < GDT_ENTRY_TLS_NUM; i++) {
-                    d.fill((byte) 0);
-                    Ptrace.request(PTRACE_GET_THREAD_AREA, t.tid(), GDT_ENTRY_TLS_MIN + i, d.address(), "PTRACE_GET_THREAD_AREA");
-                    tls[i] = new int[] {d.get(JAVA_INT, 0), d.get(JAVA_INT, 4), d.get(JAVA_INT, 8), d.get(JAVA_INT, 12)};
-                }
-                d.fill((byte) 0);
-                try {
-                    Ptrace.request(PTRACE_GET_RSEQ_CONFIGURATION, t.tid(), 24, d.address(), "PTRACE_GET_RSEQ_CONFIGURATION");
-                    long ptr = d.get(JAVA_LONG, 0);
-                    if (ptr != 0) rseq = Images.rseq(ptr, d.get(JAVA_INT, 8), d.get(JAVA_INT, 12));
-                } catch (ErrnoException e) {
-                    LOG.debug("no rseq configuration for task %d: %s", t.tid(), e.getMessage());
-                }
-            }
+            ThreadDump.Regset rs = ThreadDump.Regset.read(t);
             // Queued signals before any injection: injections run with every signal blocked, so
             // nothing is delivered (or queued) meanwhile.
-            var shared = pendingSignals(t.tid(), true);
-            var own = pendingSignals(t.tid(), false);
+            var shared = ThreadDump.pendingSignals(t.tid(), true);
+            var own = ThreadDump.pendingSignals(t.tid(), false);
             Injected inj = Injected.collect(t, handled);
-            return new TracerData(regs, xs, t.sigmask(), t.wasStopped(), tls, rseq, inj, shared, own);
-        }
-
-        /**
-         * Signals queued for the thread group ({@code shared}) or for the thread, as raw
-         * siginfo_t (128 bytes each), read with PTRACE_PEEKSIGINFO without dequeuing them.
-         */
-        static org.jcriu.image.proto.SignalQueueEntry pendingSignals(int tid, boolean shared) {
-            final int siginfoSize = 128, batch = 32, peekShared = 1;
-            var q = org.jcriu.image.proto.SignalQueueEntry.newBuilder();
-            try (Arena a = Arena.ofConfined()) {
-                MemorySegment args = a.allocate(16, 8);
-                MemorySegment buf = a.allocate((long) siginfoSize * batch, 8);
-                for (long off = 0; ; ) {
-                    args.set(JAVA_LONG, 0, off);
-                    args.set(JAVA_INT, 8, shared ? peekShared : 0);
-                    args.set(JAVA_INT, 12, batch);
-                    long n = Ptrace.request(Ptrace.PEEKSIGINFO, tid, args.address(), buf.address(), "PTRACE_PEEKSIGINFO");
-                    if (n <= 0) break;
-                    for (int i = 0; i < n; i++) {
-                        byte[] si = buf.asSlice((long) i * siginfoSize, siginfoSize).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
-                        q.addSignals(org.jcriu.image.proto.SiginfoEntry.newBuilder().setSiginfo(com.google.protobuf.ByteString.copyFrom(si)));
-                    }
-                    off += n;
-                }
-            }
-            return q.build();
+            return new TracerData(rs, t.wasStopped(), inj, shared, own);
         }
     }
 }

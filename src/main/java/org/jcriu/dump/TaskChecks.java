@@ -32,10 +32,6 @@ final class TaskChecks {
     static void check(int pid, Status st, Stat stat, Options opts, int ourTracer) {
         char state = st.state();
         if (state == 'Z' || state == 'X') throw new CriuException("Can't dump task " + pid + ": it is a zombie");
-        int threads = st.threads();
-        if (threads != 1) {
-            throw new CriuException("Can't dump task " + pid + ": it has " + threads + " threads; multi-threaded tasks are not supported yet");
-        }
         String children = readChildren(pid);
         if (!children.isEmpty()) {
             throw new CriuException("Can't dump task " + pid + ": it has children (" + children + "); process trees are not supported yet");

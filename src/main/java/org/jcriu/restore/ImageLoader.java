@@ -62,11 +62,9 @@ public final class ImageLoader {
         }
         PstreeEntry root = tree.get(0);
         int pid = root.getPid();
-        if (root.getThreadsCount() > 1) {
-            throw new CriuException("Task " + pid + " has " + root.getThreadsCount() + " threads: multi-threaded restore is not supported yet");
-        }
         CoreEntry core = readOne(ImageType.CORE, CoreEntry.parser(), pid);
         checkCore(core, pid);
+        Map<Integer, CoreEntry> threads = threads(root);
         TaskKobjIdsEntry ids = dir.exists(ImageType.IDS, pid) ? readOne(ImageType.IDS, TaskKobjIdsEntry.parser(), pid)
                 : core.hasIds() ? core.getIds() : null;
         if (ids == null) {
@@ -87,7 +85,7 @@ public final class ImageLoader {
         Map<Long, TaskImages.SharedAnon> shmem = sharedAnon(vmas);
         LOG.info("task %d (%s): %d VMAs, %d page runs from pages-%d.img, %d fds", pid, core.getTc().getComm(), vmas.size(),
                 pages.size(), pagesId[0], fds.size());
-        return new TaskImages(root, core, ids, mm, vmas, pagesId[0], pages, fs, fds, files, shmem);
+        return new TaskImages(root, core, threads, ids, mm, vmas, pagesId[0], pages, fs, fds, files, shmem);
     }
 
     private void checkInventory() {
@@ -97,6 +95,40 @@ public final class ImageLoader {
         }
         if (!inv.getFdinfoPerId()) {
             throw new CriuException(dir.path(ImageType.INVENTORY) + ": too old image, no longer supported (no fdinfo_per_id)");
+        }
+    }
+
+    /** core-TID.img of every thread but the main one, in pstree.img's order. */
+    private Map<Integer, CoreEntry> threads(PstreeEntry root) {
+        int pid = root.getPid();
+        if (root.getThreadsCount() > 0 && root.getThreads(0) != pid) {
+            throw new CriuException(dir.path(ImageType.PSTREE) + ": task " + pid + " lists thread " + root.getThreads(0)
+                    + " first, not its main thread");
+        }
+        Map<Integer, CoreEntry> out = new java.util.LinkedHashMap<>();
+        for (int i = 1; i < root.getThreadsCount(); i++) {
+            int tid = root.getThreads(i);
+            if (tid <= 0 || tid == pid || out.containsKey(tid)) {
+                throw new CriuException(dir.path(ImageType.PSTREE) + ": task " + pid + " lists a bad thread id " + tid);
+            }
+            CoreEntry c = readOne(ImageType.CORE, CoreEntry.parser(), tid);
+            checkThreadCore(c, tid);
+            out.put(tid, c);
+        }
+        return out;
+    }
+
+    private void checkThreadCore(CoreEntry core, int tid) {
+        String f = dir.path(ImageType.CORE, tid).toString();
+        if (core.getMtype() != CoreEntry.March.X86_64 || !core.hasThreadInfo() || !core.hasThreadCore()) {
+            throw new CriuException(f + ": thread " + tid + " has no x86_64 thread_info/thread_core");
+        }
+        var th = core.getThreadCore();
+        if (th.hasSeccompMode() && th.getSeccompMode() != org.jcriu.image.proto.SeccompMode.disabled) {
+            throw new CriuException(f + ": thread " + tid + " runs under seccomp: not supported yet");
+        }
+        if (core.getThreadInfo().getGpregs().getMode() != org.jcriu.image.proto.UserX86RegsMode.NATIVE) {
+            throw new CriuException(f + ": thread " + tid + " is a 32-bit (compat) thread: not supported");
         }
     }
 

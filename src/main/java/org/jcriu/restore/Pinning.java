@@ -16,7 +16,7 @@ final class Pinning {
     private static final Logger LOG = Log.get("restore");
     private final long tracerMask;
     private final long cpuMask;
-    private int task;
+    private final java.util.List<Integer> tasks = new java.util.ArrayList<>();
     private long taskMask;
 
     private Pinning(long tracerMask, long cpuMask) {
@@ -39,12 +39,15 @@ final class Pinning {
         }
     }
 
-    /** The task gets jcriu's own mask back later: the seed it comes from was spawned already pinned. */
+    /**
+     * The task gets jcriu's own mask back later: the seed it comes from was spawned already
+     * pinned. Threads cloned from a pinned task inherit the pin and are added here too.
+     */
     void pinTask(int tid) {
         try {
             taskMask = tracerMask;
             Sys.setAffinity(tid, cpuMask);
-            task = tid;
+            tasks.add(tid);
         } catch (ErrnoException e) {
             LOG.debug("task %d not pinned: %s", tid, e.getMessage());
         }
@@ -61,7 +64,7 @@ final class Pinning {
 
     /** Gives the task its own mask back; must run before it is let go. */
     void releaseTask() {
-        if (task != 0) Sys.setAffinity(task, taskMask);
-        task = 0;
+        for (int t : tasks) Sys.setAffinity(t, taskMask);
+        tasks.clear();
     }
 }

@@ -1,6 +1,8 @@
 package org.jcriu.restore;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 import org.jcriu.CriuException;
 import org.jcriu.compel.Regs;
@@ -10,6 +12,7 @@ import org.jcriu.dump.X86Fpu;
 import org.jcriu.files.FileRestorer;
 import org.jcriu.image.ImageDir;
 import org.jcriu.image.ImageType;
+import org.jcriu.image.proto.CoreEntry;
 import org.jcriu.image.proto.UserX86RegsEntry;
 import org.jcriu.log.Log;
 import org.jcriu.log.Logger;
@@ -100,24 +103,40 @@ public final class Restorer {
         try {
             TaskCreator.Created created = TaskCreator.create(tracer, img.pid(), img.vmas(), MemoryRestorer.areaSize());
             Task task = created.task();
+            List<Task> threads = new ArrayList<>();
             boolean done = false;
             try {
                 // setup-namespaces / post-setup-namespaces go here once namespaces are restored:
                 // criu skips both when it restores none (root_ns_mask == 0), as now
                 if (pin != null) pin.pinTask(task.tid());
-                fill(task, img, files, pages, created.area(), pin);
+                fill(task, threads, img, files, pages, created.area(), pin);
                 if (pin != null) pin.releaseTask();
-                finish(task, img);
+                finish(task, threads, img);
                 done = true;
             } finally {
-                if (!done) task.kill();
+                if (!done) killAll(task, threads);
             }
         } finally {
             if (pin != null) pin.releaseTracer();
         }
     }
 
-    private void fill(Task task, TaskImages img, FileRestorer files, LocalPageSource pages, long area, Pinning pin) {
+    /**
+     * A traced thread that dies stays a zombie until we wait for it, and the main thread is not
+     * reported before its whole group is gone: the other threads are reaped first.
+     */
+    private static void killAll(Task task, List<Task> threads) {
+        try {
+            Sys.kill(task.tid(), Linux.SIGKILL);
+        } catch (ErrnoException e) {
+            if (e.errno() != Errno.ESRCH) throw e;
+        }
+        for (Task t : threads) t.kill();
+        task.kill();
+    }
+
+    private void fill(Task task, List<Task> threads, TaskImages img, FileRestorer files, LocalPageSource pages, long area,
+                      Pinning pin) {
         MemoryRestorer mem = new MemoryRestorer(task, img, dir, pages, files, opts.root, area + Task.GADGET_SIZE,
                 area + 2L * Task.GADGET_SIZE);
         mem.clearSeed();
@@ -137,11 +156,32 @@ public final class Restorer {
         state.restoreRlimits();
         state.restoreMisc();
         state.restoreProcValues();
+        // Threads are cloned before the main thread's credentials are set: clone3 with set_tid
+        // needs CAP_CHECKPOINT_RESTORE, which the dumped credentials may not have. Credentials
+        // are per thread in the kernel, so each thread sets its own.
+        ThreadCreator.create(task, img.threads(), threads);
+        for (Task th : threads) {
+            if (pin != null) pin.pinTask(th.tid());
+            TaskStateRestorer ts = new TaskStateRestorer(th, img, img.threads().get(th.tid()));
+            ts.restoreThreadSignals();
+            ts.restoreMisc();
+            ts.restoreCreds();
+        }
         state.restoreCreds();
     }
 
-    /** Registers, FPU state and signal mask, then the task runs (or stays stopped). */
-    private void finish(Task task, TaskImages img) {
+    /**
+     * Registers, FPU state and signal mask, then the task runs (or stays stopped). The other
+     * threads go first, so that the main thread's detach, which unmaps the gadget, happens when
+     * nothing else of the process is still ours.
+     */
+    private void finish(Task task, List<Task> threads, TaskImages img) {
+        for (Task t : threads) {
+            CoreEntry c = img.threads().get(t.tid());
+            t.setXstate(X86Fpu.apply(c.getThreadInfo().getFpregs(), t.xstate()));
+            t.setRegs(regs(c.getThreadInfo().getGpregs()));
+            t.setSigmask(c.getThreadCore().getBlkSigset());
+        }
         var ti = img.core().getThreadInfo();
         task.setXstate(X86Fpu.apply(ti.getFpregs(), task.xstate()));
         task.setRegs(regs(ti.getGpregs()));
@@ -155,6 +195,13 @@ public final class Restorer {
             LOG.error("Pre-resume script failed: %s", e.getMessage()); // not fatal, as with criu
         }
         boolean stopped = opts.leaveStopped || img.core().getTc().getTaskState() == ImageLoader.TASK_STOPPED;
+        for (Task t : threads) {
+            if (stopped) {
+                t.detachStopped();
+            } else {
+                t.detach();
+            }
+        }
         if (stopped) {
             task.detachStopped();
         } else {

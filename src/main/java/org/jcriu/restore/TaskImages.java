@@ -15,11 +15,13 @@ import org.jcriu.mem.PageRun;
 /**
  * Everything the images say about one task, read and checked before any process is touched, so
  * that a bad image fails the restore while nothing exists yet. {@code files} maps file ids of
- * files.img to their entries (mapped files, exe, cwd and root refer to them).
+ * files.img to their entries (mapped files, exe, cwd and root refer to them). {@code threads}
+ * holds core-TID.img of every thread but the main one, in pstree.img's order.
  */
 public record TaskImages(
         PstreeEntry pstree,
         CoreEntry core,
+        Map<Integer, CoreEntry> threads,
         TaskKobjIdsEntry ids,
         MmEntry mm,
         List<Vma> vmas,

@@ -38,10 +38,18 @@ final class TaskStateRestorer {
 
     private final Task task;
     private final TaskImages img;
+    /** core-TID.img of the thread {@code task} is: the main one's, or another thread's (no task_core_entry). */
+    private final CoreEntry core;
 
     TaskStateRestorer(Task task, TaskImages img) {
+        this(task, img, img.core());
+    }
+
+    /** For a thread besides the main one: only its own state is set through it. */
+    TaskStateRestorer(Task task, TaskImages img, CoreEntry threadCore) {
         this.task = task;
         this.img = img;
+        this.core = threadCore;
     }
 
     private TaskCoreEntry tc() {
@@ -49,7 +57,7 @@ final class TaskStateRestorer {
     }
 
     private ThreadCoreEntry thread() {
-        return img.core().getThreadCore();
+        return core.getThreadCore();
     }
 
     /** Session and process group: a task that led them leads them again. */
@@ -83,18 +91,23 @@ final class TaskStateRestorer {
                 }
             }
         }
-        if (thread().hasSignalsP()) queue(thread().getSignalsP(), false);
+        restoreThreadSignals();
         if (tc().hasSignalsS()) queue(tc().getSignalsS(), true);
+        if (tc().hasTimers()) {
+            setItimer(0, tc().getTimers().getReal());
+            setItimer(1, tc().getTimers().getVirt());
+            setItimer(2, tc().getTimers().getProf());
+        }
+    }
+
+    /** What each thread has of its own: signals queued to it alone, and its alternate signal stack. */
+    void restoreThreadSignals() {
+        if (thread().hasSignalsP()) queue(thread().getSignalsP(), false);
         if (thread().hasSas() && (thread().getSas().getSsFlags() & SS_DISABLE) == 0) {
             ByteBuffer b = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN);
             b.putLong(thread().getSas().getSsSp()).putInt(thread().getSas().getSsFlags()).putInt(0)
                     .putLong(thread().getSas().getSsSize());
             Remote.withBuffer(task, b.array(), Nr.SIGALTSTACK, 0, 0, 0);
-        }
-        if (tc().hasTimers()) {
-            setItimer(0, tc().getTimers().getReal());
-            setItimer(1, tc().getTimers().getVirt());
-            setItimer(2, tc().getTimers().getProf());
         }
     }
 
@@ -113,11 +126,11 @@ final class TaskStateRestorer {
                 if (shared) {
                     Remote.withBuffer(task, si, NR_RT_SIGQUEUEINFO, 2, pid, sig, 0);
                 } else {
-                    Remote.withBuffer(task, si, NR_RT_TGSIGQUEUEINFO, 3, pid, pid, sig, 0);
+                    Remote.withBuffer(task, si, NR_RT_TGSIGQUEUEINFO, 3, pid, task.tid(), sig, 0);
                 }
             } catch (ErrnoException ex) {
                 throw new CriuException(ex.errno(), String.format("Can't queue pending %s signal %d back to task %d: %s",
-                        shared ? "shared" : "private", sig, pid, ex.getMessage()), ex);
+                        shared ? "shared" : "private", sig, task.tid(), ex.getMessage()), ex);
             }
         }
     }
@@ -174,13 +187,12 @@ final class TaskStateRestorer {
             Remote.withBuffer(task, prio, Nr.SCHED_SETSCHEDULER, 2, 0, th.getSchedPolicy(), 0);
         }
         if (th.hasSchedNice()) task.syscall(Nr.SETPRIORITY, PRIO_PROCESS, 0, th.getSchedNice());
-        if (tc().getChildSubreaper()) task.syscall(Nr.PRCTL, Linux.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        if (core == img.core() && tc().getChildSubreaper()) task.syscall(Nr.PRCTL, Linux.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
         if (th.getPdeathSig() != 0) task.syscall(Nr.PRCTL, Linux.PR_SET_PDEATHSIG, th.getPdeathSig(), 0, 0, 0);
         task.syscall(Nr.PERSONALITY, tc().getPersonality() & 0xffffffffL);
         String comm = thread().hasComm() ? thread().getComm() : tc().getComm();
         byte[] c = comm.getBytes(StandardCharsets.UTF_8);
         Remote.withBuffer(task, java.util.Arrays.copyOf(c, Math.min(c.length, 15) + 1), Nr.PRCTL, 1, Linux.PR_SET_NAME, 0, 0, 0, 0);
-        CoreEntry core = img.core();
         task.syscall(Nr.SET_TID_ADDRESS, core.getThreadInfo().getClearTidAddr());
         if (thread().getFutexRlaLen() > 0) {
             task.syscall(Nr.SET_ROBUST_LIST, thread().getFutexRla(), thread().getFutexRlaLen());
@@ -191,7 +203,7 @@ final class TaskStateRestorer {
                 task.syscall(Nr.RSEQ, r.getRseqAbiPointer(), r.getRseqAbiSize(), 0, r.getSignature() & 0xffffffffL);
             } catch (ErrnoException e) {
                 throw new CriuException(e.errno(), String.format("rseq registration at 0x%x for task %d: %s",
-                        r.getRseqAbiPointer(), img.pid(), e.getMessage()), e);
+                        r.getRseqAbiPointer(), task.tid(), e.getMessage()), e);
             }
         }
     }
@@ -245,7 +257,7 @@ final class TaskStateRestorer {
             if (img.mm().hasDumpable()) task.syscall(Nr.PRCTL, Linux.PR_SET_DUMPABLE, img.mm().getDumpable(), 0, 0, 0);
         } catch (ErrnoException e) {
             throw new CriuException(e.errno(), String.format("Can't restore credentials of task %d (uid %d, gid %d, caps prm %s): %s",
-                    img.pid(), c.getUid(), c.getGid(), c.getCapPrmList(), e.getMessage()), e);
+                    task.tid(), c.getUid(), c.getGid(), c.getCapPrmList(), e.getMessage()), e);
         }
     }
 

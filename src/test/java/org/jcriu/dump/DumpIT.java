@@ -310,22 +310,6 @@ class DumpIT {
     }
 
     @Test
-    void threadsAreRefusedAndTheTaskLeftRunning() throws Exception {
-        Path wd = tmp.resolve("w");
-        String py = "import threading, time, os\n"
-                + "threading.Thread(target=time.sleep, args=(1000,), daemon=True).start()\n"
-                + "open(os.path.join(" + q(wd) + ", '.r'), 'w').write(str(os.getpid()))\n"
-                + "os.rename(os.path.join(" + q(wd) + ", '.r'), os.path.join(" + q(wd) + ", 'ready'))\n"
-                + "time.sleep(1000)\n";
-        try (Workload w = Workload.start(wd, List.of("python3", "-c", py), false)) {
-            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", imgs());
-            assertEquals(1, r.exit(), r.all());
-            assertTrue(r.stderr().contains("task " + w.pid() + ": it has 2 threads"), r.stderr());
-            assertRunningUntraced(w.pid());
-        }
-    }
-
-    @Test
     void childrenAreRefusedAndTheTaskLeftRunning() throws Exception {
         Path wd = tmp.resolve("w");
         try (Workload w = Workload.start(wd, List.of("/bin/sh", "-c", "sleep 1000 & echo $$ > " + wd + "/ready; wait"), false)) {

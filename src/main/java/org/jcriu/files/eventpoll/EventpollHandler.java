@@ -29,8 +29,8 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * epoll: every watched fd with its events and data, from the fdinfo "tfd:" lines, written into
  * the eventpoll_file_entry as CRIU 4.2 does (not the old eventpoll-tfd.img). The kernel names a
  * watched file by the fd number it was added with; the dump checks with kcmp(KCMP_EPOLL_TFD)
- * that this fd still holds that file, since a watch outlives the close of its fd and such a file
- * could not be found again. Restore waits until every watched fd is in place
+ * that this fd still holds that file, since a watch outlives the close of its fd while another
+ * fd keeps the file open (then that other fd stands for it). Restore waits until every watched fd is in place
  * ({@link Opening.NotYet}), then adds them with epoll_ctl; the kernel polls each file on
  * EPOLL_CTL_ADD, so level-triggered readiness comes back by itself.
  */
@@ -81,31 +81,51 @@ public final class EventpollHandler implements FileHandler {
 
     @Override
     public FileEntry dump(OpenFd fd, int id, DumpFiles files) {
-        List<EventpollTfdEntry> tfds = parse(fd.info().text());
-        for (EventpollTfdEntry t : tfds) checkTarget(fd, t.getTfd());
+        List<EventpollTfdEntry> tfds = new ArrayList<>();
+        for (EventpollTfdEntry t : parse(fd.info().text())) {
+            int holder = holder(fd, t.getTfd());
+            if (holder != t.getTfd()) {
+                LOG.info("epoll id %#x: watched fd %d is closed, its file is fd %d now", id, t.getTfd(), holder);
+                t = t.toBuilder().setTfd(holder).build();
+            }
+            tfds.add(t);
+        }
         LOG.info("Dumping id %#x flags %#x with %d watched fds", id, fd.fileFlags(), tfds.size());
         EventpollFileEntry e = EventpollFileEntry.newBuilder().setId(id).setFlags(fd.fileFlags()).setFown(AnonFd.NO_OWNER)
                 .addAllTfd(tfds).build();
         return FileEntry.newBuilder().setType(FdTypes.EVENTPOLL).setId(id).setEpfd(e).build();
     }
 
-    private static void checkTarget(OpenFd ep, int tfd) {
-        String why = null;
-        if (!Files.exists(Path.of("/proc/" + ep.pid() + "/fd/" + tfd), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            why = "which is closed";
-        } else {
-            try (Arena a = Arena.ofConfined()) {
-                MemorySegment slot = a.allocate(12, 4);
-                slot.set(JAVA_INT, 0, ep.fd());
-                slot.set(JAVA_INT, 4, tfd);
-                slot.set(JAVA_INT, 8, 0);
-                long r = Sys.raw(Nr.KCMP, ep.pid(), ep.pid(), KCMP_EPOLL_TFD, tfd, slot.address());
-                if (r != 0) why = "which now holds another file";
-            }
+    /**
+     * An fd of the task that holds the file watched as {@code tfd}: {@code tfd} itself unless it
+     * was closed (or reused) while another fd keeps the file open; then that fd, and the restored
+     * watch is added under its number (the kernel keys watches by file and fd, events carry the
+     * data only, so the program sees the same events).
+     */
+    private static int holder(OpenFd ep, int tfd) {
+        if (sameFile(ep, tfd, tfd)) return tfd;
+        for (String n : fds(ep.pid())) {
+            int cand = Integer.parseInt(n);
+            if (cand != ep.fd() && sameFile(ep, cand, tfd)) return cand;
         }
-        if (why != null) {
-            throw new CriuException("Can't dump " + ep.describe() + ": it watches a file added as fd " + tfd + ", " + why
-                    + " (a watched file without an fd is not supported)");
+        throw new CriuException("Can't dump " + ep.describe() + ": it watches a file added as fd " + tfd
+                + ", which is closed, and no other fd of the task holds that file");
+    }
+
+    private static String[] fds(int pid) {
+        String[] l = new java.io.File("/proc/" + pid + "/fd").list();
+        return l == null ? new String[0] : l;
+    }
+
+    /** kcmp(KCMP_EPOLL_TFD): is fd {@code cand} of the task the file the epoll watches as {@code tfd}? */
+    private static boolean sameFile(OpenFd ep, int cand, int tfd) {
+        if (!Files.exists(Path.of("/proc/" + ep.pid() + "/fd/" + cand), java.nio.file.LinkOption.NOFOLLOW_LINKS)) return false;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment slot = a.allocate(12, 4);
+            slot.set(JAVA_INT, 0, ep.fd());
+            slot.set(JAVA_INT, 4, tfd);
+            slot.set(JAVA_INT, 8, 0);
+            return Sys.raw(Nr.KCMP, ep.pid(), ep.pid(), KCMP_EPOLL_TFD, cand, slot.address()) == 0;
         }
     }
 
