@@ -183,10 +183,15 @@ static void signalfd_setup(void) {
     sigset_t m;
     sigemptyset(&m);
     sigaddset(&m, SIGUSR1);
+    sigaddset(&m, SIGRTMIN + 1);
     sigprocmask(SIG_BLOCK, &m, NULL);
     sigaddset(&m, SIGPWR);
     sfd = signalfd(-1, &m, SFD_NONBLOCK | SFD_CLOEXEC);
     fdinfo_lines(sfd, "sigmask", sfd_mask, sizeof sfd_mask);
+    /* two queued real-time signals, pending at dump: the signalfd must read both after restore */
+    union sigval v1 = { .sival_int = 11 }, v2 = { .sival_int = 22 };
+    sigqueue(getpid(), SIGRTMIN + 1, v1);
+    sigqueue(getpid(), SIGRTMIN + 1, v2);
 }
 static void signalfd_verify(void) {
     char now[256];
@@ -197,6 +202,12 @@ static void signalfd_verify(void) {
     ssize_t n = read(sfd, &si, sizeof si);
     if (n != sizeof si) fail("signalfd read gave %zd (errno %d): the SIGUSR1 sent after restore is not there", n, errno);
     else if (si.ssi_signo != SIGUSR1) fail("signalfd read signal %u, not SIGUSR1", si.ssi_signo);
+    for (int i = 0; i < 2; i++) {
+        n = read(sfd, &si, sizeof si);
+        if (n != sizeof si) { fail("signalfd: queued SIGRTMIN+1 #%d missing (errno %d)", i + 1, errno); break; }
+        if ((int)si.ssi_signo != SIGRTMIN + 1 || si.ssi_int != (i ? 22 : 11))
+            fail("signalfd read signal %u value %d, not SIGRTMIN+1 value %d", si.ssi_signo, si.ssi_int, i ? 22 : 11);
+    }
 }
 
 /* ---- timerfd */
