@@ -1,4 +1,4 @@
-/* timer DIR: holds a POSIX timer (timer_create), which jcriu does not dump yet, and sleeps. */
+/* timer DIR: holds a POSIX timer (timer_create) and sleeps. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
