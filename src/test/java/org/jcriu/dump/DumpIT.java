@@ -276,6 +276,16 @@ class DumpIT {
     }
 
     @Test
+    void posixTimersAreRefusedAndTheTaskLeftRunning() throws Exception {
+        try (Workload w = Workload.c("timer", tmp.resolve("w"))) {
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", imgs());
+            assertEquals(1, r.exit(), r.all());
+            assertTrue(r.stderr().contains("task " + w.pid() + ": it has POSIX timers"), r.stderr());
+            assertRunningUntraced(w.pid());
+        }
+    }
+
+    @Test
     void pidThatDoesNotExist() throws Exception {
         int pid = 4_000_000;
         assumeTrue(!Files.exists(Path.of("/proc/" + pid)));
