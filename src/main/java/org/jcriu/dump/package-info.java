@@ -1,5 +1,5 @@
 /**
- * {@code jcriu dump}: checkpoint of one single-threaded process into CRIU 4.2 images
+ * {@code jcriu dump}: checkpoint of one process (all its threads) into CRIU 4.2 images
  * ({@link org.jcriu.dump.Dumper#run}).
  *
  * <p>What it writes, as CRIU 4.2 does for {@code sleep}: inventory.img, pstree.img,
