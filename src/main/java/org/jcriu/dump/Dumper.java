@@ -204,6 +204,7 @@ public final class Dumper {
         long handled = status.getHex("SigCgt") | status.getHex("SigIgn");
         TracerData td = tracer.call(() -> TracerData.collect(task, handled));
         long[] robust = ThreadDump.robustList(pid);
+        List<org.jcriu.image.proto.PosixTimerEntry> posixTimers = tracer.call(() -> PosixTimers.dump(task, pid));
         List<ThreadDump.Data> others = tracer.call(() -> {
             List<ThreadDump.Data> l = new java.util.ArrayList<>();
             for (Task t : threads.others()) l.add(ThreadDump.collect(t, pid));
@@ -216,7 +217,7 @@ public final class Dumper {
         TaskCoreEntry.Builder tc = TaskCoreEntry.newBuilder()
                 .setTaskState(td.wasStopped ? Images.TASK_STOPPED : Images.TASK_ALIVE).setExitCode(0)
                 .setPersonality(personality).setFlags((int) stat.flags()).setBlkSigset(td.rs.sigmask()).setComm(stat.comm())
-                .setTimers(Images.timers(td.inj.itimers())).setRlimits(Images.rlimits(limits)).setCgSet(1)
+                .setTimers(Images.timers(td.inj.itimers()).toBuilder().addAllPosix(posixTimers)).setRlimits(Images.rlimits(limits)).setCgSet(1)
                 .setSignalsS(td.sharedSignals).setLoginuid((int) loginuid).setOomScoreAdj(oomScoreAdj)
                 .setChildSubreaper(td.inj.childSubreaper());
         if (td.wasStopped) tc.setStopSigno(Linux.SIGSTOP);

@@ -1,5 +1,5 @@
 /**
- * {@code jcriu dump}: checkpoint of one single-threaded process into CRIU 4.2 images
+ * {@code jcriu dump}: checkpoint of one process (all its threads) into CRIU 4.2 images
  * ({@link org.jcriu.dump.Dumper#run}).
  *
  * <p>What it writes, as CRIU 4.2 does for {@code sleep}: inventory.img, pstree.img,
@@ -17,7 +17,7 @@
  * left stopped (-s). Any failure after the seize detaches with registers, mask and memory as
  * they were.
  *
- * <p>Refused with a message naming the task and the resource: more than one thread, children,
+ * <p>Refused with a message naming the task and the resource: children,
  * a tracer, seccomp, another namespace than jcriu's, unlinked exe/cwd/root,
  * shared anonymous memory, SysV shm, memfd and unlinked-file mappings, device mappings, and
  * every fd kind without a handler in {@link org.jcriu.files.FileHandlers}. Not yet: pre-dump,

@@ -65,6 +65,15 @@ public final class ImageLoader {
         CoreEntry core = readOne(ImageType.CORE, CoreEntry.parser(), pid);
         checkCore(core, pid);
         Map<Integer, CoreEntry> threads = threads(root);
+        if (core.getTc().hasTimers()) {
+            for (var t : core.getTc().getTimers().getPosixList()) {
+                boolean toThread = (t.getItSigevNotify() & PosixTimerRestorer.SIGEV_THREAD_ID) != 0;
+                if (toThread && t.getNotifyThreadId() != pid && !threads.containsKey(t.getNotifyThreadId())) {
+                    throw new CriuException(dir.path(ImageType.CORE, pid) + ": POSIX timer " + t.getItId() + " notifies thread "
+                            + t.getNotifyThreadId() + ", which is not a thread of task " + pid);
+                }
+            }
+        }
         TaskKobjIdsEntry ids = dir.exists(ImageType.IDS, pid) ? readOne(ImageType.IDS, TaskKobjIdsEntry.parser(), pid)
                 : core.hasIds() ? core.getIds() : null;
         if (ids == null) {
@@ -149,9 +158,14 @@ public final class ImageLoader {
                 || core.getTc().hasOldSeccompMode() && core.getTc().getOldSeccompMode() != org.jcriu.image.proto.SeccompMode.disabled) {
             throw new CriuException(f + ": task " + pid + " runs under seccomp: not supported yet");
         }
-        if (core.getTc().hasTimers() && core.getTc().getTimers().getPosixCount() > 0) {
-            throw new CriuException(f + ": task " + pid + " has " + core.getTc().getTimers().getPosixCount()
-                    + " POSIX timers: not supported yet");
+        if (core.getTc().hasTimers()) {
+            for (var t : core.getTc().getTimers().getPosixList()) {
+                int n = t.getItSigevNotify() & ~PosixTimerRestorer.SIGEV_THREAD_ID;
+                if (n != 0 && n != 1 && n != 2) {
+                    throw new CriuException(f + ": POSIX timer " + t.getItId() + " of task " + pid + " has an unknown sigev_notify "
+                            + t.getItSigevNotify());
+                }
+            }
         }
         if (core.getThreadInfo().getGpregs().getMode() != org.jcriu.image.proto.UserX86RegsMode.NATIVE) {
             throw new CriuException(f + ": task " + pid + " is a 32-bit (compat) task: not supported");

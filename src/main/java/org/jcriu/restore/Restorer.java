@@ -167,6 +167,7 @@ public final class Restorer {
             ts.restoreMisc();
             ts.restoreCreds();
         }
+        if (img.core().getTc().hasTimers()) PosixTimerRestorer.restore(task, img.core().getTc().getTimers().getPosixList());
         state.restoreCreds();
     }
 

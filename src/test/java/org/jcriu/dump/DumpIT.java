@@ -275,6 +275,16 @@ class DumpIT {
         }
     }
 
+    /** POSIX timers are saved (PosixTimersIT restores them); with -R the task runs on untraced. */
+    @Test
+    void posixTimersAreDumpedAndTheTaskLeftRunning() throws Exception {
+        try (Workload w = Workload.c("timer", tmp.resolve("w"))) {
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", imgs(), "-R");
+            assertEquals(0, r.exit(), r.all());
+            assertRunningUntraced(w.pid());
+        }
+    }
+
     @Test
     void pidThatDoesNotExist() throws Exception {
         int pid = 4_000_000;

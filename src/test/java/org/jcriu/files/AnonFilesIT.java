@@ -69,6 +69,20 @@ class AnonFilesIT {
         }
     }
 
+    /** A dump with -R reads these files without disturbing them: the task goes on with every one intact. */
+    @Test
+    void leaveRunningDumpDisturbsNothing() throws Exception {
+        try (Workload w = Workload.c("anonfds", tmp.resolve("w"), "all")) {
+            Path d = Files.createDirectories(tmp.resolve("imgs"));
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-R");
+            assertEquals(0, r.exit(), r.all());
+            assertTrue(w.alive());
+            assertEquals(0, ProcState.tracerPid(w.pid()));
+            ProcState.signal(w.pid(), "USR1");
+            assertEquals("PASS", w.terminateAndVerdict());
+        }
+    }
+
     /** Upstream crit (Debian's criu package) reads every image jcriu wrote for these files. */
     private static void critDecodes(Path d) throws Exception {
         Path crit = Path.of("/usr/bin/crit");

@@ -247,6 +247,22 @@ class ThreadsIT {
         }
     }
 
+    /** A seccomp filter in a thread other than the main one is refused (not silently dropped); every thread runs on. */
+    @Test
+    void seccompInAThreadIsRefusedAndEveryThreadRunsOn() throws Exception {
+        try (Workload w = Workload.c("seccomp", tmp.resolve("w"), "thread")) {
+            int pid = w.pid();
+            Map<Integer, String> before = threadState(pid);
+            Jcriu.Result r = Jcriu.run("dump", "-t", pid, "-D", Files.createDirectories(tmp.resolve("imgs")));
+            assertEquals(1, r.exit(), r.all());
+            assertTrue(r.stderr().contains("runs under seccomp"), r.stderr());
+            assertEquals(before, threadState(pid));
+            assertTrue(states(pid).chars().noneMatch(c -> c == 't' || c == 'T'), states(pid));
+            String v = w.terminateAndVerdict();
+            assertTrue(v.startsWith("PASS"), v);
+        }
+    }
+
     private static Map<Integer, String> pending(int pid) throws IOException {
         Map<Integer, String> out = new TreeMap<>();
         try (var ds = Files.list(Path.of("/proc/" + pid + "/task"))) {
