@@ -51,9 +51,14 @@ echo "dump ${sleep_dump} ms, restore ${sleep_restore} ms"
 kill -9 "$pid" 2>/dev/null || true
 
 echo "== ${MIB} MiB of touched anonymous memory, images in tmpfs ($work)"
+# dd with 1 MiB blocks is what tmpfs can take; dd with its default 512-byte blocks is the
+# figure the targets were first stated against (about 1.5 s here): both are reported.
 t0=$(now); dd if=/dev/zero of="$work/dd" bs=1M count="$MIB" status=none; t1=$(now)
 t2=$(now); dd if="$work/dd" of=/dev/null bs=1M status=none; t3=$(now)
 dd_write=$(ms "$t0" "$t1"); dd_read=$(ms "$t2" "$t3")
+rm -f "$work/dd"
+t0=$(now); dd if=/dev/zero of="$work/dd" count=$((MIB * 2048)) status=none; t1=$(now)
+dd_write512=$(ms "$t0" "$t1")
 rm -f "$work/dd"
 start "$work/mem" "$MIB" "$work/ready"
 for _ in $(seq 200); do [ -s "$work/ready" ] && break; sleep 0.05; done
@@ -70,8 +75,10 @@ printf '%-44s %10s\n' "jcriu dump sleep" "$sleep_dump"
 printf '%-44s %10s\n' "jcriu restore sleep" "$sleep_restore"
 printf '%-44s %10s\n' "dd write ${MIB} MiB to tmpfs" "$dd_write"
 printf '%-44s %10s\n' "dd read ${MIB} MiB from tmpfs" "$dd_read"
-printf '%-44s %10s  (%s x dd write; target <= 1.3)\n' "jcriu dump ${MIB} MiB process" "$mem_dump" \
-    "$(awk -v a="$mem_dump" -v b="$dd_write" 'BEGIN{printf "%.2f", a/b}')"
-printf '%-44s %10s  (%s x dd write; target <= 0.7)\n' "jcriu restore ${MIB} MiB process" "$mem_restore" \
-    "$(awk -v a="$mem_restore" -v b="$dd_write" 'BEGIN{printf "%.2f", a/b}')"
+printf '%-44s %10s\n' "dd write ${MIB} MiB to tmpfs, 512-byte blocks" "$dd_write512"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
+printf '%-44s %10s  (%s x dd bs=1M, %s x dd bs=512; target <= 1.3)\n' "jcriu dump ${MIB} MiB process" "$mem_dump" \
+    "$(ratio "$mem_dump" "$dd_write")" "$(ratio "$mem_dump" "$dd_write512")"
+printf '%-44s %10s  (%s x dd bs=1M, %s x dd bs=512; target <= 0.7)\n' "jcriu restore ${MIB} MiB process" "$mem_restore" \
+    "$(ratio "$mem_restore" "$dd_write")" "$(ratio "$mem_restore" "$dd_write512")"
 printf '%-44s %10s\n' "image size MiB / restored VmRSS KiB" "$img / $rss"
