@@ -129,7 +129,7 @@ public final class DumpFiles {
             }
             if (id < 0) {
                 id = nextId++;
-                entries.add(h.dump(fd, id, this));
+                entries.add(FileOwner.dump(h.dump(fd, id, this), fd));
                 // fdinfo shows the locks of the open file on each of its fds: taken once, by the first
                 for (var l : checkLocks(fd)) addImageEntry(ImageType.FILE_LOCKS, l, null);
                 LOG.debug("fd %d -> %s id %d (%s)", fd.fd(), h.name(), id, fd.link());
@@ -155,7 +155,7 @@ public final class DumpFiles {
         Integer id = byPath.get(key);
         if (id != null) return id;
         int nid = nextId++;
-        entries.add(FileHandlers.REG.dumpPath(path, st, flags, nid));
+        entries.add(FileHandlers.REG.dumpPath(path, st, flags, nid, opts));
         byPath.put(key, nid);
         return nid;
     }

@@ -233,6 +233,13 @@ public final class FileRestorer {
             }
             installed.add(e.getFd());
         }
+        // After the fd has its number: F_SETFL(O_ASYNC) records the fd number the kernel then
+        // reports as si_fd in the signal, so it must be the task's, not a temporary one.
+        try {
+            FileOwner.restore(t, fe, fds.get(0).getFd());
+        } catch (CriuException ex) {
+            throw new CriuException(ex.errno(), "Can't restore fd " + fds.get(0).getFd() + " of task " + t.tid() + ": " + ex.getMessage(), ex);
+        }
         if (!wanted.contains(opened) && !isPipeEnd(opened)) t.syscall(Nr.CLOSE, opened);
         LOG.debug("task %d: %s file id %d -> fds %s", t.tid(), h.name(), fe.getId(), fds.stream().map(FdinfoEntry::getFd).toList());
         return null;

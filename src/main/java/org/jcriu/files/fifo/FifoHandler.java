@@ -38,7 +38,7 @@ public final class FifoHandler implements FileHandler {
 
     @Override
     public FileEntry dump(OpenFd fd, int id, DumpFiles files) {
-        int regId = files.addFile(rid -> FileHandlers.REG.dumpPath(fd.link(), fd.stat(), fd.fileFlags(), rid));
+        int regId = files.addFile(rid -> FileHandlers.REG.dumpPath(fd.link(), fd.stat(), fd.fileFlags(), rid, files.options()));
         int pipeId = (int) fd.stat().ino();
         Set<Integer> seen = files.state(FifoHandler.class, HashSet::new);
         if (seen.add(pipeId)) {

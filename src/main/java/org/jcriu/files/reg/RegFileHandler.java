@@ -13,6 +13,7 @@ import org.jcriu.image.proto.FownEntry;
 import org.jcriu.image.proto.RegFileEntry;
 import org.jcriu.log.Log;
 import org.jcriu.log.Logger;
+import org.jcriu.opts.Options;
 import org.jcriu.sys.ErrnoException;
 import org.jcriu.sys.Linux;
 import org.jcriu.sys.Nr;
@@ -53,7 +54,7 @@ public final class RegFileHandler implements FileHandler {
                     .setFown(NO_OWNER).setName(path).setMode(fd.stat().mode()).setSize(fd.stat().size());
             return FileEntry.newBuilder().setType(FdTypes.REG).setId(id).setReg(b).build();
         }
-        RegFileEntry.Builder b = entry(fd.link(), fd.stat(), fd.fileFlags(), id).setPos(fd.info().pos());
+        RegFileEntry.Builder b = entry(fd.link(), fd.stat(), fd.fileFlags(), id, files.options()).setPos(fd.info().pos());
         return FileEntry.newBuilder().setType(FdTypes.REG).setId(id).setReg(b).build();
     }
 
@@ -69,20 +70,30 @@ public final class RegFileHandler implements FileHandler {
     }
 
     /** A file referenced by path (mapping, exe, cwd, root): position 0. */
-    public FileEntry dumpPath(String path, Stat st, int flags, int id) {
-        return FileEntry.newBuilder().setType(FdTypes.REG).setId(id).setReg(entry(path, st, flags, id)).build();
+    public FileEntry dumpPath(String path, Stat st, int flags, int id, Options opts) {
+        return FileEntry.newBuilder().setType(FdTypes.REG).setId(id).setReg(entry(path, st, flags, id, opts)).build();
     }
 
-    private static RegFileEntry.Builder entry(String path, Stat st, int flags, int id) {
+    private static RegFileEntry.Builder entry(String path, Stat st, int flags, int id, Options opts) {
         if (!path.startsWith("/")) throw new CriuException("Can't dump file " + path + ": not a path jcriu can reopen");
         RegFileEntry.Builder b = RegFileEntry.newBuilder().setId(id).setFlags(flags).setPos(0).setFown(NO_OWNER)
                 .setName(path).setMode(st.mode());
-        if (st.isReg()) {
+        if (st.isReg() && shouldCheckSize(flags)) {
             b.setSize(st.size());
-            byte[] bid = buildId(path);
-            if (bid != null) b.addAllBuildId(BuildId.words(bid));
+            if (opts == null || !"filesize".equals(opts.fileValidation)) {
+                byte[] bid = buildId(path);
+                if (bid != null) b.addAllBuildId(BuildId.words(bid));
+            }
         }
         return b;
+    }
+
+    /**
+     * As CRIU: a file open write-only with O_APPEND (a log) is expected to grow while the task
+     * is away, so its size is not recorded and not checked.
+     */
+    private static boolean shouldCheckSize(int flags) {
+        return !((flags & Linux.O_ACCMODE) == Linux.O_WRONLY && (flags & Linux.O_APPEND) != 0);
     }
 
     /** The file's build-id if it is an ELF object with one; a file we cannot read just has none. */
@@ -100,7 +111,7 @@ public final class RegFileHandler implements FileHandler {
         RegFileEntry reg = e.getReg();
         Remaps remaps = Remaps.of(r);
         String path = remaps.pathFor(reg, r);
-        validate(reg, path);
+        validate(reg, path, r.options());
         Task task = r.task();
         int flags = reg.getFlags() & ~OPEN_ONLY;
         int fd = r.openPath(path, flags);
@@ -113,11 +124,17 @@ public final class RegFileHandler implements FileHandler {
     public int openForMap(FileEntry e, int flags, FileRestorer r) {
         RegFileEntry reg = e.getReg();
         String path = Remaps.of(r).pathFor(reg, r);
-        validate(reg, path);
+        validate(reg, path, r.options());
         return r.openPath(path, flags);
     }
 
-    private static void validate(RegFileEntry reg, String path) {
+    /**
+     * Checks that {@code path} is still the file that was dumped (CRIU's validate_file): same
+     * mode (type and, unless --skip-file-rwx-check, permission bits), same size when one was
+     * recorded, and with --file-validation buildid (the default) the same ELF build-id when the
+     * image has one (a file without a build-id now is validated by size only).
+     */
+    private static void validate(RegFileEntry reg, String path, Options opts) {
         Stat st;
         try {
             st = Sys.stat(path);
@@ -131,6 +148,22 @@ public final class RegFileHandler implements FileHandler {
         if (reg.hasSize() && st.isReg() && st.size() != reg.getSize()) {
             throw new CriuException(String.format("File %s (id %d) has bad size %d (expect %d)",
                     reg.getName(), reg.getId(), st.size(), reg.getSize()));
+        }
+        if (reg.hasMode()) {
+            int rwx = opts.skipFileRwxCheck ? ~0777 : ~0;
+            if ((st.mode() & rwx) != (reg.getMode() & rwx)) {
+                throw new CriuException(String.format("File %s (id %d) has bad mode 0%o (expect 0%o); "
+                        + "file r/w/x checks can be skipped with --skip-file-rwx-check", reg.getName(), reg.getId(), st.mode(), reg.getMode()));
+            }
+        }
+        if (reg.getBuildIdCount() > 0 && st.isReg() && !"filesize".equals(opts.fileValidation)) {
+            byte[] now = buildId(path);
+            if (now == null) {
+                LOG.info("File %s could only be validated with file size", reg.getName());
+            } else if (!BuildId.words(now).equals(reg.getBuildIdList())) {
+                throw new CriuException(String.format("File %s (id %d) has bad build-ID (it is not the executable that was dumped; "
+                        + "--file-validation filesize checks only its size)", reg.getName(), reg.getId()));
+            }
         }
     }
 

@@ -1,0 +1,127 @@
+package org.jcriu.files;
+
+import com.google.protobuf.Descriptors.FieldDescriptor;
+import com.google.protobuf.Message;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import org.jcriu.compel.Scratch;
+import org.jcriu.compel.Task;
+import org.jcriu.image.proto.FileEntry;
+import org.jcriu.image.proto.FownEntry;
+import org.jcriu.log.Log;
+import org.jcriu.log.Logger;
+import org.jcriu.sys.ErrnoException;
+import org.jcriu.sys.Linux;
+import org.jcriu.sys.Nr;
+import org.jcriu.sys.Sys;
+
+/**
+ * The SIGIO owner of an open file (CRIU's fown_entry): who gets a signal when I/O becomes
+ * possible (F_SETOWN / F_SETOWN_EX), which signal (F_SETSIG), and with which credentials it was
+ * set (F_GETOWNER_UIDS). All of it lives in struct file, so at dump jcriu reads it from its own
+ * copy of the task's fd (pidfd_getfd: the same open file description) without running anything
+ * in the task. Every kind of file_entry carries a fown field in its own sub-message; this class
+ * finds it generically.
+ */
+public final class FileOwner {
+    private static final Logger LOG = Log.get("fown");
+    private static final int F_SETOWN_EX = 15, F_GETOWN_EX = 16, F_GETOWNER_UIDS = 17;
+    private static final int O_ASYNC = 020000;
+
+    private FileOwner() {}
+
+    /** {@code e} with the owner of {@code fd} in its fown field, or {@code e} itself when it has none. */
+    static FileEntry dump(FileEntry e, OpenFd fd) {
+        Message.Builder sub = sub(e);
+        if (sub == null) return e;
+        if ((fd.info().flags() & Linux.O_PATH) != 0) return e; // O_PATH files have no owner
+        FownEntry fown = read(fd);
+        if (fown.getSignum() == 0 && fown.getPid() == 0) return e;
+        FieldDescriptor f = sub.getDescriptorForType().findFieldByName("fown");
+        sub.setField(f, fown);
+        FileEntry.Builder b = e.toBuilder();
+        FieldDescriptor sf = subField(e);
+        b.setField(sf, sub.build());
+        LOG.debug("%s: owner type %d pid %d signal %d", fd.describe(), fown.getPidType(), fown.getPid(), fown.getSignum());
+        return b.build();
+    }
+
+    private static FownEntry read(OpenFd fd) {
+        int pidfd = Sys.pidfdOpen(fd.pid());
+        int local;
+        try {
+            local = Sys.pidfdGetfd(pidfd, fd.fd());
+        } finally {
+            Sys.close(pidfd);
+        }
+        try (Arena a = Arena.ofConfined()) {
+            FownEntry.Builder b = FownEntry.newBuilder().setUid(0).setEuid(0).setPidType(0).setPid(0);
+            b.setSignum((int) Sys.check("fcntl(" + fd.describe() + ", F_GETSIG)", Nr.FCNTL, local, Linux.F_GETSIG));
+            MemorySegment owner = a.allocate(8);
+            Sys.check("fcntl(" + fd.describe() + ", F_GETOWN_EX)", Nr.FCNTL, local, F_GETOWN_EX, owner.address());
+            int pid = owner.get(ValueLayout.JAVA_INT, 4);
+            if (pid != 0) {
+                MemorySegment uids = a.allocate(8);
+                Sys.check("fcntl(" + fd.describe() + ", F_GETOWNER_UIDS)", Nr.FCNTL, local, F_GETOWNER_UIDS, uids.address());
+                b.setPidType(owner.get(ValueLayout.JAVA_INT, 0)).setPid(pid)
+                        .setUid(uids.get(ValueLayout.JAVA_INT, 0)).setEuid(uids.get(ValueLayout.JAVA_INT, 4));
+            }
+            return b.build();
+        } finally {
+            Sys.close(local);
+        }
+    }
+
+    /**
+     * Puts back the owner, signal and O_ASYNC of file {@code e}, open as {@code fd} in the task.
+     * The owner is set with jcriu's (root) credentials, not the saved uid/euid: the kernel then
+     * checks signal permission against root, which allows at least what the task had.
+     */
+    static void restore(Task task, FileEntry e, int fd) {
+        Message.Builder sub = sub(e);
+        if (sub == null) return;
+        FieldDescriptor ff = sub.getDescriptorForType().findFieldByName("fown");
+        FownEntry fown = (FownEntry) sub.getField(ff);
+        FieldDescriptor fl = sub.getDescriptorForType().findFieldByName("flags");
+        int flags = fl != null && sub.hasField(fl) ? ((Number) sub.getField(fl)).intValue() : 0;
+        try {
+            if (fown.getSignum() != 0) task.syscall(Nr.FCNTL, fd, Linux.F_SETSIG, fown.getSignum());
+            if (fown.getPid() != 0) {
+                byte[] b = new byte[8];
+                java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(0, fown.getPidType()).putInt(4, fown.getPid());
+                try (Scratch s = task.scratch(8)) {
+                    s.put(0, b);
+                    task.syscall(Nr.FCNTL, fd, F_SETOWN_EX, s.addr());
+                }
+            }
+            if ((flags & O_ASYNC) != 0) {
+                // open() stores O_ASYNC without arming the file's fasync; F_SETFL only calls
+                // ->fasync when the bit changes, so clear it first, then set it.
+                long cur = task.syscall(Nr.FCNTL, fd, Linux.F_GETFL);
+                task.syscall(Nr.FCNTL, fd, Linux.F_SETFL, cur & ~O_ASYNC);
+                task.syscall(Nr.FCNTL, fd, Linux.F_SETFL, cur | O_ASYNC);
+            }
+        } catch (ErrnoException ex) {
+            throw new org.jcriu.CriuException(ex.errno(), "Can't restore the owner (type " + fown.getPidType() + " pid " + fown.getPid()
+                    + " signal " + fown.getSignum() + ") of file id " + e.getId() + ": " + ex.getMessage(), ex);
+        }
+    }
+
+    /** The file_entry field holding the kind-specific sub-message (reg, pipe, usk...). */
+    private static FieldDescriptor subField(FileEntry e) {
+        for (var en : e.getAllFields().entrySet()) {
+            FieldDescriptor f = en.getKey();
+            if (f.getJavaType() == FieldDescriptor.JavaType.MESSAGE && !f.isRepeated()
+                    && f.getMessageType().findFieldByName("fown") != null) {
+                return f;
+            }
+        }
+        return null;
+    }
+
+    private static Message.Builder sub(FileEntry e) {
+        FieldDescriptor f = subField(e);
+        return f == null ? null : ((Message) e.getField(f)).toBuilder();
+    }
+}

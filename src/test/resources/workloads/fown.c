@@ -1,0 +1,92 @@
+/*
+ * fown DIR: files with an owner for SIGIO (F_SETOWN / F_SETSIG / O_ASYNC):
+ *   fds 5, 6  a pipe; its read end (fd 5) has O_ASYNC, owner this process, signal SIGRTMIN+1
+ *   fd 7      DIR/data, owner this process (F_OWNER_PID), signal SIGUSR2
+ * On SIGTERM it checks owners, signals and O_ASYNC, then writes into the pipe: the kernel must
+ * queue SIGRTMIN+1 with si_fd 5 to this process.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop, got, got_fd = -1;
+static void on_term(int s) { (void)s; stop = 1; }
+static void on_io(int s, siginfo_t *si, void *u) { (void)s; (void)u; got++; got_fd = si->si_fd; }
+static char dir[4096];
+static char verdict[8192];
+
+static void fail(const char *what) {
+    if (!verdict[0]) snprintf(verdict, sizeof verdict, "FAIL %s\n", what);
+}
+
+static void put(const char *name, const char *text) {
+    char tmp[4200], dst[4200];
+    snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
+    snprintf(dst, sizeof dst, "%s/%s", dir, name);
+    FILE *f = fopen(tmp, "w");
+    if (!f) exit(2);
+    fputs(text, f);
+    fclose(f);
+    rename(tmp, dst);
+}
+
+static void place(int fd, int want) {
+    if (fd < 0) exit(3);
+    if (fd != want) { dup2(fd, want); close(fd); }
+}
+
+static void own(int fd, int sig) {
+    if (fcntl(fd, F_SETOWN, getpid()) || fcntl(fd, F_SETSIG, sig) || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_ASYNC)) exit(4);
+}
+
+static void check_owner(int fd, int sig, int async) {
+    char b[200];
+    struct f_owner_ex o;
+    if (fcntl(fd, F_GETOWN_EX, &o) || o.type != F_OWNER_PID || o.pid != getpid()) {
+        snprintf(b, sizeof b, "fd %d owner type %d pid %d, expected %d %d", fd, o.type, o.pid, F_OWNER_PID, getpid());
+        fail(b);
+    }
+    int s = fcntl(fd, F_GETSIG);
+    if (s != sig) { snprintf(b, sizeof b, "fd %d signal %d, expected %d", fd, s, sig); fail(b); }
+    if (async && !(fcntl(fd, F_GETFL) & O_ASYNC)) { snprintf(b, sizeof b, "fd %d lost O_ASYNC", fd); fail(b); }
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) return 2;
+    snprintf(dir, sizeof dir, "%s", argv[1]);
+    char p[4200], buf[256];
+    struct sigaction io = {0};
+    io.sa_sigaction = on_io;
+    io.sa_flags = SA_SIGINFO;
+    sigaction(SIGRTMIN + 1, &io, NULL);
+    sigaction(SIGUSR2, &io, NULL);
+    int pp[2];
+    if (pipe(pp)) return 2;
+    place(pp[0], 5);
+    place(pp[1], 6);
+    own(5, SIGRTMIN + 1);
+    snprintf(p, sizeof p, "%s/data", dir);
+    place(open(p, O_RDWR | O_CREAT, 0644), 7);
+    own(7, SIGUSR2);
+    struct sigaction sa = {0};
+    sa.sa_handler = on_term;
+    sigaction(SIGTERM, &sa, NULL);
+    snprintf(buf, sizeof buf, "%d\n", getpid());
+    put("ready", buf);
+    while (!stop) pause();
+
+    check_owner(5, SIGRTMIN + 1, 1);
+    /* a regular file has no fasync: the kernel keeps no O_ASYNC for it */
+    check_owner(7, SIGUSR2, 0);
+    got = 0;
+    if (write(6, "x", 1) != 1) fail("cannot write the pipe");
+    for (int i = 0; i < 200 && !got; i++) usleep(10000);
+    if (!got) fail("no SIGRTMIN+1 after writing the O_ASYNC pipe");
+    else if (got_fd != 5) { snprintf(buf, sizeof buf, "signal came with si_fd %d, expected 5", (int)got_fd); fail(buf); }
+    put("verdict", verdict[0] ? verdict : "PASS\n");
+    return 0;
+}
