@@ -5,6 +5,8 @@
  *   sparse  DIR/sparse: 3 MiB with data only in its first page and in a page at 2 MiB, open at
  *           fd 5 at position 2 MiB + 10, unlinked.
  *   big     DIR/big: 2 MiB of data (over the default --ghost-limit of 1 MiB) at fd 5, unlinked.
+ *   linked  DIR/a hard-linked as DIR/b, open O_RDWR at fd 5 at position 3, then DIR/a unlinked:
+ *           the file lives on through DIR/b (dumped with --link-remap).
  * On SIGTERM it checks that each fd still reads the same bytes from the same position, that the
  * file is still unlinked (nlink 0) with its mode and size, that holes stayed holes, that both
  * fds of "small" still share one inode, and that no re-created name was left in DIR.
@@ -95,6 +97,16 @@ int main(int argc, char **argv) {
         for (off_t o = 0; o < 2 * MIB; o += 4096) page(fd, o, 'c');
         place(fd, 5);
         unlink(p);
+    } else if (!strcmp(mode, "linked")) {
+        snprintf(p, sizeof p, "%s/a", dir);
+        int fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0644);
+        if (write(fd, "linked-file", 11) != 11) return 2;
+        char q[4200];
+        snprintf(q, sizeof q, "%s/b", dir);
+        if (link(p, q)) return 2;
+        lseek(fd, 3, SEEK_SET);
+        place(fd, 5);
+        unlink(p);
     } else {
         return 2;
     }
@@ -114,6 +126,9 @@ int main(int argc, char **argv) {
         if ((fcntl(6, F_GETFL) & O_ACCMODE) != O_RDONLY || (fcntl(5, F_GETFL) & O_ACCMODE) != O_RDWR) fail("access modes changed");
         if (pwrite(5, "X", 1, 0) != 1) fail("fd 5 cannot write");
         check_bytes(6, 0, "X", 1, "fds 5 and 6 are no longer on one inode");
+        ssize_t n = readlink("/proc/self/fd/5", buf, sizeof buf - 1);
+        buf[n > 0 ? n : 0] = 0;
+        if (!strstr(buf, "/small (deleted)")) fail("fd 5 no longer names the unlinked DIR/small");
     } else if (!strcmp(mode, "sparse")) {
         struct stat st;
         check_unlinked(5, 0600, 3 * MIB);
@@ -130,13 +145,25 @@ int main(int argc, char **argv) {
             fail(buf);
         }
         if (read(5, buf, 4) != 4 || memcmp(buf, "bbbb", 4)) fail("fd 5 does not read at its position");
+    } else if (!strcmp(mode, "linked")) {
+        struct stat st, b;
+        snprintf(p, sizeof p, "%s/b", dir);
+        if (fstat(5, &st) || stat(p, &b) || st.st_ino != b.st_ino || st.st_dev != b.st_dev) fail("fd 5 is not the file DIR/b names");
+        else if (st.st_nlink != 1) { snprintf(buf, sizeof buf, "fd 5 has %ld links, expected 1", (long)st.st_nlink); fail(buf); }
+        if (lseek(5, 0, SEEK_CUR) != 3) fail("fd 5 is not at position 3");
+        if (read(5, buf, 4) != 4 || memcmp(buf, "ked-", 4)) fail("fd 5 does not read the bytes at its position");
+        snprintf(p, sizeof p, "/proc/self/fd/5");
+        ssize_t n = readlink(p, buf, sizeof buf - 1);
+        buf[n > 0 ? n : 0] = 0;
+        if (!strstr(buf, "/a (deleted)")) fail("fd 5 no longer names the unlinked DIR/a");
     } else {
         check_unlinked(5, 0600, 2 * MIB);
     }
     DIR *d = opendir(dir);
     struct dirent *e;
     while (d && (e = readdir(d))) {
-        if (strstr(e->d_name, ".ghost") || !strcmp(e->d_name, "small") || !strcmp(e->d_name, "sparse")) {
+        if (strstr(e->d_name, ".ghost") || strstr(e->d_name, "link_remap") || !strcmp(e->d_name, "small")
+                || !strcmp(e->d_name, "sparse") || !strcmp(e->d_name, "a")) {
             snprintf(buf, sizeof buf, "%s left in the directory", e->d_name);
             fail(buf);
         }

@@ -57,6 +57,8 @@ public final class FileHandlers {
             new Rule("memfd", MemfdHandler::isMemfd, MEMFD),
             // after memfd, whose links also end in " (deleted)"
             new Rule("unlinked regular file", RegFileHandler::isGhost, REG),
+            // another hard link still exists: dumped through a link made for it (--link-remap)
+            new Rule("unlinked regular file with other links", RegFileHandler::isLinkRemap, REG),
             // anonymous inodes are told apart by the name their link shows
             new Rule("eventfd", fd -> fd.link().equals("anon_inode:[eventfd]"), EVENTFD),
             new Rule("epoll", fd -> fd.link().equals("anon_inode:[eventpoll]"), EVENTPOLL),
@@ -76,6 +78,10 @@ public final class FileHandlers {
                     throw new CriuException(fd.describe() + " is a terminal: dump it with --shell-job (-j), "
                             + "restore then gives the task jcriu's terminal");
                 }
+                if (r.handler() == REG && RegFileHandler.isLinkRemap(fd) && !opts.linkRemap) {
+                    throw new CriuException("Can't dump " + fd.describe() + ": the file was unlinked but has "
+                            + fd.stat().nlink() + " other hard link(s); dump with --link-remap to link it back at restore");
+                }
                 return r.handler();
             }
         }
@@ -89,9 +95,6 @@ public final class FileHandlers {
 
     private static String kind(OpenFd fd) {
         String l = fd.link();
-        if (l.endsWith(" (deleted)") && fd.stat().isReg()) {
-            return "an unlinked file that still has " + fd.stat().nlink() + " other hard link(s) (CRIU's --link-remap, not supported yet)";
-        }
         if (l.endsWith(" (deleted)") && fd.stat().isDir()) return "an unlinked directory";
         if (l.endsWith(" (deleted)") && fd.stat().isFifo()) return "an unlinked named FIFO";
         if (l.endsWith(" (deleted)")) return "an unlinked file";

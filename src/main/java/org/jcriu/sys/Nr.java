@@ -30,5 +30,5 @@ public final class Nr {
             OPEN_BY_HANDLE_AT = 304, FCHOWN = 93;
 
     /** Re-creating files (ghost files of unlinked open files). */
-    public static final long UNLINK = 87, FCHMOD = 91, UTIMENSAT = 280;
+    public static final long UNLINK = 87, FCHMOD = 91, LINKAT = 265, UTIMENSAT = 280;
 }

@@ -121,6 +121,29 @@ class GhostFilesIT {
         }
     }
 
+    /** DIR/a unlinked while DIR/b still names the file: only with --link-remap, linked back for the restore. */
+    @Test
+    void unlinkedFileWithAnotherLinkNeedsLinkRemapAndComesBack() throws Exception {
+        try (Workload w = Workload.c("ghost", tmp.resolve("w"), "linked")) {
+            Path d0 = Files.createDirectories(tmp.resolve("refused"));
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d0);
+            assertEquals(1, r.exit(), r.all());
+            assertTrue(r.stderr().contains("Can't dump fd 5 (" + w.dir().resolve("a") + " (deleted)) of task " + w.pid()
+                    + ": the file was unlinked but has 1 other hard link(s); dump with --link-remap"), r.stderr());
+            assertTrue(w.alive());
+            Path d = dump(w, "--link-remap");
+            List<RemapFilePathEntry> remaps = remaps(new ImageDir(d));
+            assertEquals(1, remaps.size());
+            assertEquals(RemapType.LINKED, remaps.get(0).getRemapType());
+            Path link = w.dir().resolve("link_remap." + remaps.get(0).getRemapId());
+            assertTrue(Files.exists(link), "the link remap must stay for the restore");
+            critDecodes(d, "remap-fpath.img", "files.img");
+            restore(w, d);
+            assertFalse(Files.exists(link), "restore leaves the link remap behind");
+            assertEquals("PASS", w.terminateAndVerdict());
+        }
+    }
+
     private static List<RemapFilePathEntry> remaps(ImageDir imgs) {
         List<RemapFilePathEntry> l = new ArrayList<>();
         try (ImageReader r = imgs.open(ImageType.REMAP_FPATH)) {

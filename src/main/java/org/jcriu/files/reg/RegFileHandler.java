@@ -45,6 +45,13 @@ public final class RegFileHandler implements FileHandler {
 
     @Override
     public FileEntry dump(OpenFd fd, int id, DumpFiles files) {
+        if (isLinkRemap(fd)) {
+            String path = fd.link().substring(0, fd.link().length() - DELETED.length());
+            LinkRemaps.dump(fd, path, id, files);
+            RegFileEntry.Builder b = entry(fd.link(), fd.stat(), fd.fileFlags(), id, files.options()).setName(path).clearBuildId()
+                    .setPos(fd.info().pos());
+            return FileEntry.newBuilder().setType(FdTypes.REG).setId(id).setReg(b).build();
+        }
         if (isGhost(fd)) {
             // the name it had, for the ghost to be re-created next to; no build-id: whatever
             // now sits at that path is another file
@@ -65,6 +72,10 @@ public final class RegFileHandler implements FileHandler {
      * ghost file. One whose path is gone but that still has another hard link would need
      * CRIU's link remap, which is not supported (the classifier refuses it).
      */
+    public static boolean isLinkRemap(OpenFd fd) {
+        return fd.stat().isReg() && fd.link().startsWith("/") && fd.link().endsWith(DELETED) && fd.stat().nlink() > 0;
+    }
+
     public static boolean isGhost(OpenFd fd) {
         return fd.stat().isReg() && fd.link().startsWith("/") && fd.link().endsWith(DELETED) && fd.stat().nlink() == 0;
     }

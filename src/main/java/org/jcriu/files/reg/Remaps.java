@@ -57,6 +57,7 @@ final class Remaps {
     String pathFor(RegFileEntry reg, FileRestorer r) {
         RemapFilePathEntry e = byFile.get(reg.getId());
         if (e == null) return reg.getName();
+        if (e.getRemapType() == RemapType.LINKED) return linked(reg, e, r);
         if (e.getRemapType() != RemapType.GHOST) {
             throw new CriuException("Can't restore " + reg.getName() + " (file id " + reg.getId() + "): remap of type "
                     + e.getRemapType() + " in " + dir.path(ImageType.REMAP_FPATH) + " is not supported");
@@ -64,12 +65,43 @@ final class Remaps {
         int id = e.getRemapId();
         String p = made.get(id);
         if (p != null) return p;
-        p = String.format("%s.cr.%x.ghost", reg.getName(), id);
-        create(p, id);
+        // At its own name when that is free, so that the fd names it again once unlinked;
+        // otherwise at CRIU's name for ghosts beside it.
+        p = reg.getName();
+        if (!create(p, id)) {
+            p = String.format("%s.cr.%x.ghost", reg.getName(), id);
+            if (!create(p, id)) throw new CriuException("Can't re-create ghost file " + p + ": it exists");
+        }
         made.put(id, p);
         String path = p;
         r.whenDone(() -> unlink(id, path));
         return p;
+    }
+
+    /** ids of link remaps opened so far; each is unlinked once the fds are in place, as CRIU does. */
+    private final java.util.Set<Integer> linksOpened = new java.util.HashSet<>();
+
+    private String linked(RegFileEntry reg, RemapFilePathEntry e, FileRestorer r) {
+        String link = r.file(e.getRemapId()).getReg().getName();
+        if (linksOpened.add(e.getRemapId())) r.whenDone(() -> unlinkPath(link));
+        // Opened through a second link at its own name when that is free, so that the fd names
+        // it again once that is unlinked (CRIU leaves it naming link_remap.N).
+        String orig = reg.getName();
+        try (Arena a = Arena.ofConfined()) {
+            long rc = Sys.raw(Nr.LINKAT, Linux.AT_FDCWD, a.allocateFrom(link).address(), Linux.AT_FDCWD, a.allocateFrom(orig).address(), 0);
+            if (rc == 0) {
+                r.whenDone(() -> unlinkPath(orig));
+                return orig;
+            }
+        }
+        return link;
+    }
+
+    private static void unlinkPath(String path) {
+        try (Arena a = Arena.ofConfined()) {
+            Sys.check("unlink(" + path + ")", Nr.UNLINK, a.allocateFrom(path).address());
+        }
+        LOG.debug("%s unlinked again", path);
     }
 
     private void unlink(int id, String path) {
@@ -80,14 +112,21 @@ final class Remaps {
         LOG.debug("ghost %#x unlinked again at %s", id, path);
     }
 
-    private void create(String path, int id) {
+    /** Creates ghost {@code id} at {@code path}; false if something already has that name. */
+    private boolean create(String path, int id) {
         try (ImageReader r = dir.open(ImageType.GHOST_FILE, id)) {
             GhostFileEntry g = r.readOne(GhostFileEntry.parser());
             if ((g.getMode() & Linux.S_IFMT) != Linux.S_IFREG) {
                 throw new CriuException(String.format("Ghost file %s has mode 0%o: only regular ghost files are supported",
                         dir.path(ImageType.GHOST_FILE, id), g.getMode()));
             }
-            int fd = Sys.open(path, Linux.O_WRONLY | Linux.O_CREAT | Linux.O_EXCL, 0600);
+            int fd;
+            try {
+                fd = Sys.open(path, Linux.O_WRONLY | Linux.O_CREAT | Linux.O_EXCL, 0600);
+            } catch (org.jcriu.sys.ErrnoException ex) {
+                if (ex.errno() == org.jcriu.sys.Errno.EEXIST) return false;
+                throw new CriuException(ex.errno(), "Can't re-create ghost file " + path + ": " + ex.getMessage(), ex);
+            }
             try {
                 if (g.getChunks()) {
                     if (!g.hasSize()) throw new CriuException("Ghost file " + dir.path(ImageType.GHOST_FILE, id) + " has chunks but no size");
@@ -115,6 +154,7 @@ final class Remaps {
                 if (fd >= 0) Sys.close(fd);
             }
             LOG.info("ghost %#x re-created at %s (mode 0%o)", id, path, g.getMode());
+            return true;
         }
     }
 
