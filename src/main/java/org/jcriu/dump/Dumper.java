@@ -210,6 +210,13 @@ public final class Dumper {
             for (Task t : threads.others()) l.add(ThreadDump.collect(t, pid));
             return l;
         });
+        SeccompDump seccomp = new SeccompDump();
+        java.util.Map<Integer, Integer> seccompIdx = tracer.call(() -> {
+            java.util.Map<Integer, Integer> m = new java.util.HashMap<>();
+            m.put(pid, seccomp.collect(pid, pid, status.has("Seccomp") ? status.getInt("Seccomp") : 0));
+            for (ThreadDump.Data d : others) m.put(d.tid(), seccomp.collect(pid, d.tid(), d.status().has("Seccomp") ? d.status().getInt("Seccomp") : 0));
+            return m;
+        });
         LOG.debug("tracer data and injected syscalls took %.1f ms", (System.nanoTime() - tMem - memNs) / 1e6);
 
         // (6) Images.
@@ -232,6 +239,7 @@ public final class Dumper {
         int prio = ThreadDump.schedPrio(pid, stat);
         if (prio != 0) thc.setSchedPrio(prio);
         if (td.rs.rseq() != null) thc.setRseqEntry(td.rs.rseq());
+        if (seccompIdx.get(pid) >= 0) thc.setSeccompMode(org.jcriu.image.proto.SeccompMode.filter).setSeccompFilter(seccompIdx.get(pid));
         CoreEntry core = Images.core(ti, tc.build(), thc.build());
 
         MmEntry.Builder mm = MmEntry.newBuilder().setMmStartCode(stat.startCode()).setMmEndCode(stat.endCode())
@@ -247,12 +255,20 @@ public final class Dumper {
                 .setSid(stat.sid()).addAllThreads(threads.tids()).build());
         Images.writeOne(dir, ImageType.IDS, Images.ids(Images.TASK_OBJ_ID), pid);
         Images.writeOne(dir, ImageType.CORE, core, pid);
-        for (ThreadDump.Data d : others) Images.writeOne(dir, ImageType.CORE, ThreadDump.core(d), d.tid());
+        for (ThreadDump.Data d : others) {
+            CoreEntry c = ThreadDump.core(d);
+            int sc = seccompIdx.get(d.tid());
+            if (sc >= 0) {
+                c = c.toBuilder().setThreadCore(c.getThreadCore().toBuilder()
+                        .setSeccompMode(org.jcriu.image.proto.SeccompMode.filter).setSeccompFilter(sc)).build();
+            }
+            Images.writeOne(dir, ImageType.CORE, c, d.tid());
+        }
         Images.writeOne(dir, ImageType.MM, mm.build(), pid);
         Images.writeOne(dir, ImageType.FS, FsEntry.newBuilder().setCwdId(cwdId).setRootId(rootId).setUmask(status.umask()).build(), pid);
         files.write(dir, Images.TASK_OBJ_ID);
         Images.writeOne(dir, ImageType.TIMENS, Images.timens(), 0);
-        Images.writeOne(dir, ImageType.SECCOMP, Images.seccomp());
+        Images.writeOne(dir, ImageType.SECCOMP, seccomp.image());
         long now = System.nanoTime();
         org.jcriu.image.proto.StatsEntry stats = Images.stats((tFrozen - tSeize) / 1000, (now - tFrozen) / 1000,
                 memNs / 1000, pw.writeNanos() / 1000, scan.pagesScanned(), scan.pagesToWrite(), scan.runs().size());

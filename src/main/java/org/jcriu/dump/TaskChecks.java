@@ -38,8 +38,9 @@ final class TaskChecks {
         }
         int tracer = st.tracerPid();
         if (tracer != 0 && tracer != ourTracer) throw new CriuException(Errno.EPERM, "Can't dump task " + pid + ": it is traced by process " + tracer);
-        if (st.has("Seccomp") && st.getInt("Seccomp") != 0) {
-            throw new CriuException("Can't dump task " + pid + ": it runs under seccomp, which is not supported yet");
+        // strict mode leaves the task no syscall to be restored with (filters are dumped)
+        if (st.has("Seccomp") && st.getInt("Seccomp") == 1) {
+            throw new CriuException("Can't dump task " + pid + ": it runs in seccomp strict mode, which is not supported");
         }
         if (!opts.shellJob && (stat.sid() != pid || stat.pgid() != pid)) {
             throw new CriuException("Can't dump task " + pid + ": it is not a session and group leader (sid " + stat.sid()

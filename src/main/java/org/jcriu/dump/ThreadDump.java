@@ -6,7 +6,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
 
-import org.jcriu.CriuException;
 import org.jcriu.compel.Ptrace;
 import org.jcriu.compel.Regs;
 import org.jcriu.compel.Scratch;
@@ -93,9 +92,6 @@ final class ThreadDump {
         Path dir = ProcFs.pidDir(pid).resolve("task").resolve(Integer.toString(t.tid()));
         Stat stat = Stat.parse(ProcFs.read(dir.resolve("stat")), t.tid());
         Status status = Status.parse(new String(ProcFs.read(dir.resolve("status")), java.nio.charset.StandardCharsets.ISO_8859_1), t.tid());
-        if (status.has("Seccomp") && status.getInt("Seccomp") != 0) {
-            throw new CriuException("Can't dump task " + pid + ": its thread " + t.tid() + " runs under seccomp, which is not supported yet");
-        }
         return new Data(t.tid(), rs, pending, clearTid, sas, secbits, robustList(t.tid()), stat, status, schedPrio(t.tid(), stat));
     }
 

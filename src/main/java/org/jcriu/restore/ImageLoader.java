@@ -132,10 +132,6 @@ public final class ImageLoader {
         if (core.getMtype() != CoreEntry.March.X86_64 || !core.hasThreadInfo() || !core.hasThreadCore()) {
             throw new CriuException(f + ": thread " + tid + " has no x86_64 thread_info/thread_core");
         }
-        var th = core.getThreadCore();
-        if (th.hasSeccompMode() && th.getSeccompMode() != org.jcriu.image.proto.SeccompMode.disabled) {
-            throw new CriuException(f + ": thread " + tid + " runs under seccomp: not supported yet");
-        }
         if (core.getThreadInfo().getGpregs().getMode() != org.jcriu.image.proto.UserX86RegsMode.NATIVE) {
             throw new CriuException(f + ": thread " + tid + " is a 32-bit (compat) thread: not supported");
         }
@@ -154,9 +150,10 @@ public final class ImageLoader {
             throw new CriuException(f + ": task " + pid + " is in state " + state + " (zombie or dead): not supported yet");
         }
         var th = core.getThreadCore();
-        if (th.hasSeccompMode() && th.getSeccompMode() != org.jcriu.image.proto.SeccompMode.disabled
-                || core.getTc().hasOldSeccompMode() && core.getTc().getOldSeccompMode() != org.jcriu.image.proto.SeccompMode.disabled) {
-            throw new CriuException(f + ": task " + pid + " runs under seccomp: not supported yet");
+        // seccomp_mode/seccomp_filter of thread_core are checked by SeccompRestorer; images older
+        // than CRIU 3.x kept them in task_core_entry
+        if (core.getTc().hasOldSeccompMode() && core.getTc().getOldSeccompMode() != org.jcriu.image.proto.SeccompMode.disabled) {
+            throw new CriuException(f + ": task " + pid + " has seccomp state in the old task_core_entry fields: not supported");
         }
         if (core.getTc().hasTimers()) {
             for (var t : core.getTc().getTimers().getPosixList()) {

@@ -59,6 +59,7 @@ public final class Restorer {
         Thread warm = Thread.ofPlatform().daemon().start(Restorer::warmUp);
         Actions.run(opts, Action.PRE_RESTORE);
         TaskImages img = new ImageLoader(dir).load();
+        SeccompRestorer seccomp = SeccompRestorer.load(dir, img);
         MappedFiles.check(img, opts.root);
         LOG.debug("mapped files checked");
         TaskCreator.checkPidFree(img.pid());
@@ -70,7 +71,7 @@ public final class Restorer {
                 LocalPageSource pages = new LocalPageSource(pagesFile(img))) {
             LOG.debug("tracer started");
             if (!Boolean.getBoolean("jcriu.noprefetch")) pages.prefetch();
-            tracer.run(() -> build(tracer, img, files, pages));
+            tracer.run(() -> build(tracer, img, files, pages, seccomp));
         }
         try {
             Actions.run(opts, Action.POST_RESUME, pid);
@@ -98,7 +99,7 @@ public final class Restorer {
     }
 
     /** Everything that touches the task; runs on the tracer thread. */
-    private void build(Tracer tracer, TaskImages img, FileRestorer files, LocalPageSource pages) {
+    private void build(Tracer tracer, TaskImages img, FileRestorer files, LocalPageSource pages, SeccompRestorer seccomp) {
         Pinning pin = Pinning.pinTracer();
         try {
             TaskCreator.Created created = TaskCreator.create(tracer, img.pid(), img.vmas(), MemoryRestorer.areaSize());
@@ -111,7 +112,7 @@ public final class Restorer {
                 if (pin != null) pin.pinTask(task.tid());
                 fill(task, threads, img, files, pages, created.area(), pin);
                 if (pin != null) pin.releaseTask();
-                finish(task, threads, img);
+                finish(task, threads, img, seccomp);
                 done = true;
             } finally {
                 if (!done) killAll(task, threads);
@@ -176,7 +177,7 @@ public final class Restorer {
      * threads go first, so that the main thread's detach, which unmaps the gadget, happens when
      * nothing else of the process is still ours.
      */
-    private void finish(Task task, List<Task> threads, TaskImages img) {
+    private void finish(Task task, List<Task> threads, TaskImages img, SeccompRestorer seccomp) {
         for (Task t : threads) {
             CoreEntry c = img.threads().get(t.tid());
             t.setXstate(X86Fpu.apply(c.getThreadInfo().getFpregs(), t.xstate()));
@@ -196,6 +197,14 @@ public final class Restorer {
             LOG.error("Pre-resume script failed: %s", e.getMessage()); // not fatal, as with criu
         }
         boolean stopped = opts.leaveStopped || img.core().getTc().getTaskState() == ImageLoader.TASK_STOPPED;
+        boolean anySeccomp = SeccompRestorer.uses(img.core());
+        for (CoreEntry c : img.threads().values()) anySeccomp |= SeccompRestorer.uses(c);
+        if (anySeccomp) {
+            // filters apply to injected syscalls too: nothing may be left to inject afterwards
+            task.unmapGadget();
+            for (Task t : threads) seccomp.install(t, img.threads().get(t.tid()));
+            seccomp.install(task, img.core());
+        }
         for (Task t : threads) {
             if (stopped) {
                 t.detachStopped();

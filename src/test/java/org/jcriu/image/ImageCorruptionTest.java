@@ -231,17 +231,23 @@ class ImageCorruptionTest {
         assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.path(ImageType.STATS, "dump"))));
     }
 
+    /**
+     * 25 mutations per fixture image in the normal suite; a long run for a fuzzing session:
+     * {@code mvn test -Dtest=ImageCorruptionTest#seededMutationsOfFixturesFailCleanly
+     * -Djcriu.fuzz.rounds=20000 -Djcriu.fuzz.seed=N} (the time limit grows with the rounds).
+     */
     @Test
     void seededMutationsOfFixturesFailCleanly() {
         List<Path> images = Fixtures.images().stream().filter(p -> !Fixtures.isRaw(p)).toList();
         assumeTrue(!images.isEmpty(), "fixtures absent");
-        Random rnd = new Random(0x5eed);
-        assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+        int rounds = Integer.getInteger("jcriu.fuzz.rounds", 25);
+        Random rnd = new Random(Long.getLong("jcriu.fuzz.seed", 0x5eedL));
+        assertTimeoutPreemptively(Duration.ofSeconds(60 + rounds / 10), () -> {
             int failures = 0;
             int runs = 0;
             for (Path img : images) {
                 byte[] orig = Files.readAllBytes(img);
-                for (int k = 0; k < 25; k++) {
+                for (int k = 0; k < rounds; k++) {
                     byte[] b = Fixtures.mutate(orig, rnd);
                     runs++;
                     try (ImageReader r = ImageReader.probe(img.getFileName().toString(), new ByteArrayInputStream(b), b.length)) {
