@@ -7,6 +7,8 @@
  *   big     DIR/big: 2 MiB of data (over the default --ghost-limit of 1 MiB) at fd 5, unlinked.
  *   linked  DIR/a hard-linked as DIR/b, open O_RDWR at fd 5 at position 3, then DIR/a unlinked:
  *           the file lives on through DIR/b (dumped with --link-remap).
+ *   dir     DIR/d open as fd 5, then removed (an unlinked directory: refused by the dump).
+ *   fifo    DIR/f, a named FIFO, open O_RDWR as fd 5, then unlinked (refused by the dump).
  * On SIGTERM it checks that each fd still reads the same bytes from the same position, that the
  * file is still unlinked (nlink 0) with its mode and size, that holes stayed holes, that both
  * fds of "small" still share one inode, and that no re-created name was left in DIR.
@@ -107,6 +109,16 @@ int main(int argc, char **argv) {
         lseek(fd, 3, SEEK_SET);
         place(fd, 5);
         unlink(p);
+    } else if (!strcmp(mode, "dir")) {
+        snprintf(p, sizeof p, "%s/d", dir);
+        if (mkdir(p, 0755)) return 2;
+        place(open(p, O_RDONLY | O_DIRECTORY), 5);
+        if (rmdir(p)) return 2;
+    } else if (!strcmp(mode, "fifo")) {
+        snprintf(p, sizeof p, "%s/f", dir);
+        if (mkfifo(p, 0600)) return 2;
+        place(open(p, O_RDWR), 5);
+        unlink(p);
     } else {
         return 2;
     }
@@ -156,6 +168,9 @@ int main(int argc, char **argv) {
         ssize_t n = readlink(p, buf, sizeof buf - 1);
         buf[n > 0 ? n : 0] = 0;
         if (!strstr(buf, "/a (deleted)")) fail("fd 5 no longer names the unlinked DIR/a");
+    } else if (!strcmp(mode, "dir") || !strcmp(mode, "fifo")) {
+        struct stat st;
+        if (fstat(5, &st) || !(S_ISDIR(st.st_mode) || S_ISFIFO(st.st_mode))) fail("fd 5 lost its directory or FIFO");
     } else {
         check_unlinked(5, 0600, 2 * MIB);
     }

@@ -49,7 +49,9 @@ class FileHandlersTest {
         e = assertThrows(CriuException.class, () -> FileHandlers.classify(fd(4, "anon_inode:[bpf-map]", 0600, 0), o));
         assertTrue(e.getMessage().contains("an anonymous inode ([bpf-map])"), e.getMessage());
         e = assertThrows(CriuException.class, () -> FileHandlers.classify(fd(3, "/tmp/f (deleted)", Linux.S_IFREG | 0644, 0), o));
-        assertTrue(e.getMessage().contains("an unlinked file"), e.getMessage());
+        assertTrue(e.getMessage().contains("the file was unlinked but has 1 other hard link(s); dump with --link-remap"), e.getMessage());
+        e = assertThrows(CriuException.class, () -> FileHandlers.classify(fd(3, "/tmp/d (deleted)", Linux.S_IFDIR | 0755, 0), o));
+        assertTrue(e.getMessage().contains("an unlinked directory is not supported"), e.getMessage());
         e = assertThrows(CriuException.class, () -> FileHandlers.classify(fd(0, "/dev/pts/3", Linux.S_IFCHR | 0620, dev(136, 3)), o));
         assertTrue(e.getMessage().contains("is a terminal: dump it with --shell-job"), e.getMessage());
         e = assertThrows(CriuException.class, () -> FileHandlers.classify(fd(6, "/dev/sda", Linux.S_IFBLK | 0660, dev(8, 0)), o));

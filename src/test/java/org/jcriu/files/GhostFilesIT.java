@@ -144,6 +144,22 @@ class GhostFilesIT {
         }
     }
 
+    /** Unlinked directories and named FIFOs are not carried: refused by name, the task runs on. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"dir, d, an unlinked directory", "fifo, f, an unlinked named FIFO"})
+    void unlinkedDirectoryOrFifoIsRefused(String mode, String name, String what) throws Exception {
+        try (Workload w = Workload.c("ghost", tmp.resolve("w"), mode)) {
+            Path d = Files.createDirectories(tmp.resolve("imgs"));
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d);
+            assertEquals(1, r.exit(), r.all());
+            assertTrue(r.stderr().contains("Can't dump fd 5 (" + w.dir().resolve(name) + " (deleted)) of task " + w.pid()
+                    + ": " + what + " is not supported"), r.stderr());
+            assertTrue(w.alive());
+            assertEquals(0, ProcState.tracerPid(w.pid()));
+            assertEquals("PASS", w.terminateAndVerdict());
+        }
+    }
+
     private static List<RemapFilePathEntry> remaps(ImageDir imgs) {
         List<RemapFilePathEntry> l = new ArrayList<>();
         try (ImageReader r = imgs.open(ImageType.REMAP_FPATH)) {
