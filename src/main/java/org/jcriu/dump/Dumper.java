@@ -49,7 +49,7 @@ import org.jcriu.sys.Sys;
 public final class Dumper {
     private static final Logger LOG = Log.get("dump");
     /** Syscall restart codes the kernel leaves in rax of a task stopped inside a syscall. */
-    private static final long EINTR = 4, ERESTARTSYS = -512, ERESTARTNOINTR = -513, ERESTARTNOHAND = -514, ERESTART_RESTARTBLOCK = -516;
+    private static final long EINTR = 4, ERESTARTSYS = -512, ERESTARTNOINTR = -513, ERESTARTNOHAND = -514, ERESTART_RESTARTBLOCK = -516, NR_POLL = 7;
 
     private final Options opts;
     private final int pid;
@@ -298,6 +298,11 @@ public final class Dumper {
         if (r.origRax() < 0) return o;
         long ax = (int) r.rax();
         if (ax == ERESTARTSYS || ax == ERESTARTNOINTR || ax == ERESTARTNOHAND) {
+            o.set(Regs.RAX, r.origRax()).set(Regs.RIP, r.rip() - 2);
+        } else if (ax == ERESTART_RESTARTBLOCK && r.origRax() == NR_POLL && (int) r.get(Regs.RDX) < 0) {
+            // poll(2) always answers ERESTART_RESTARTBLOCK, but without a timeout its restart
+            // block holds only ufds/nfds, still in rdi/rsi: issuing it again is the same restart
+            // (tail -f dies on an EINTR from this poll). criu makes it EINTR.
             o.set(Regs.RAX, r.origRax()).set(Regs.RIP, r.rip() - 2);
         } else if (ax == ERESTART_RESTARTBLOCK) {
             // The restart block (e.g. the time left of a nanosleep) lives in the kernel and is

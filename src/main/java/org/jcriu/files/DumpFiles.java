@@ -161,15 +161,13 @@ public final class DumpFiles {
     }
 
     /**
-     * The tty_info id of terminal {@code rdev}: {@code fileId}, the file id of the first fd on
-     * it; the entry is built once by {@code info} and written to tty-info.img.
+     * Adds tty-info entry {@code infoId} (one per side of a terminal, see TtyHandler), built by
+     * {@code info} the first time the id is seen.
      */
-    public int ttyInfoId(long rdev, int fileId, java.util.function.Supplier<org.jcriu.image.proto.TtyInfoEntry.Builder> info) {
-        Integer id = ttyInfos.get(rdev);
-        if (id != null) return id;
-        ttyInfos.put(rdev, fileId);
-        ttyInfoEntries.add(info.get().setId(fileId).build());
-        return fileId;
+    public void ttyInfo(int infoId, java.util.function.Supplier<org.jcriu.image.proto.TtyInfoEntry.Builder> info) {
+        if (ttyInfos.containsKey((long) infoId)) return;
+        ttyInfos.put((long) infoId, infoId);
+        ttyInfoEntries.add(info.get().setId(infoId).build());
     }
 
     public boolean hasPipeData(int pipeId) {

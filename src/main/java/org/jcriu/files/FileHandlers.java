@@ -72,10 +72,8 @@ public final class FileHandlers {
     public static FileHandler classify(OpenFd fd, Options opts) {
         for (Rule r : TABLE) {
             if (r.test().test(fd)) {
-                if (r.handler() == TTY && !opts.shellJob) {
-                    throw new CriuException(fd.describe() + " is a terminal: dump it with --shell-job (-j), "
-                            + "restore then gives the task jcriu's terminal");
-                }
+                String refused = r.handler() == TTY ? TtyHandler.refusal(fd, opts) : null;
+                if (refused != null) throw new CriuException(refused);
                 return r.handler();
             }
         }

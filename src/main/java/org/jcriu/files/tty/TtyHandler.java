@@ -1,10 +1,16 @@
 package org.jcriu.files.tty;
 
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.jcriu.CriuException;
 import org.jcriu.files.DumpFiles;
 import org.jcriu.files.FileHandler;
+import org.jcriu.files.FileHandlers;
 import org.jcriu.files.FileRestorer;
 import org.jcriu.files.OpenFd;
+import org.jcriu.files.Opening;
 import org.jcriu.image.proto.FdTypes;
 import org.jcriu.image.proto.FileEntry;
 import org.jcriu.image.proto.FownEntry;
@@ -12,23 +18,78 @@ import org.jcriu.image.proto.TtyFileEntry;
 import org.jcriu.image.proto.TtyInfoEntry;
 import org.jcriu.image.proto.TtyPtyEntry;
 import org.jcriu.image.proto.TtyType;
-import org.jcriu.proc.Stat;
+import org.jcriu.log.Log;
+import org.jcriu.log.Logger;
+import org.jcriu.opts.Options;
+import org.jcriu.proc.FdInfo;
+import org.jcriu.sys.Stat;
 import org.jcriu.sys.Sys;
 
 /**
- * The terminal of a shell job (--shell-job): the task's fds on its controlling terminal belong
- * to the shell outside the dump. Dumped as CRIU does (tty file + tty-info, type PTY for
- * /dev/pts/N); on restore the task gets the terminal jcriu itself runs on (its fd 0, 1 or 2
- * that is a terminal), the way a job resumed from that shell would.
+ * Unix98 pseudo-terminals, in CRIU's format: per fd a tty.img entry (plus a reg entry with the
+ * same id naming /dev/ptmx or /dev/pts/N), per pty side one tty-info.img entry with id
+ * {@code index * 2 + (master ? 1 : 0)} holding termios, locked termios, window size, packet
+ * mode, lock and exclusive state, and the session and foreground group the pty leads.
+ *
+ * <p>A pty whose both sides the task holds is rebuilt inside the task ({@link PtyRestore}). A
+ * slave whose master is outside (the terminal of a shell job) needs --shell-job: on restore the
+ * task gets the terminal jcriu itself runs on, the way a job resumed from that shell would.
  */
 public final class TtyHandler implements FileHandler {
-    private static final FownEntry NO_OWNER = FownEntry.newBuilder().setUid(0).setEuid(0).setSignum(0).setPidType(0).setPid(0).build();
-    /** Unix98 pty slaves are majors 136..143. */
-    private static final int PTS_MAJOR_FIRST = 136, PTS_MAJOR_LAST = 143;
+    private static final Logger LOG = Log.get("tty");
+    static final FownEntry NO_OWNER = FownEntry.newBuilder().setUid(0).setEuid(0).setSignum(0).setPidType(0).setPid(0).build();
+    /** Unix98 pty slaves are majors 136..143; /dev/ptmx is 5:2. */
+    static final int PTS_MAJOR_FIRST = 136, PTS_MAJOR_LAST = 143;
 
     public static boolean isTerminal(long rdev) {
-        int major = org.jcriu.sys.Stat.major(rdev);
-        return (major >= PTS_MAJOR_FIRST && major <= PTS_MAJOR_LAST) || major == 4 || (major == 5 && org.jcriu.sys.Stat.minor(rdev) <= 1);
+        int major = Stat.major(rdev);
+        return isPts(rdev) || major == 4 || (major == 5 && Stat.minor(rdev) <= 2);
+    }
+
+    static boolean isPts(long rdev) {
+        int major = Stat.major(rdev);
+        return major >= PTS_MAJOR_FIRST && major <= PTS_MAJOR_LAST;
+    }
+
+    static boolean isPtmx(long rdev) {
+        return Stat.major(rdev) == 5 && Stat.minor(rdev) == 2;
+    }
+
+    /** tty-info id of one side of pty {@code index}, as CRIU numbers them. */
+    static int infoId(int index, boolean master) {
+        return (index << 1) + (master ? 1 : 0);
+    }
+
+    /**
+     * Why {@code fd}, a terminal, cannot be dumped with these options, or null. Only a pty
+     * slave whose master the task holds too, or the master itself, is the task's own.
+     */
+    public static String refusal(OpenFd fd, Options opts) {
+        long rdev = fd.stat().rdev();
+        if (isPtmx(rdev)) return null;
+        if (isPts(rdev) && masterFd(fd.pid(), PtyProbe.slaveIndex(fd)) >= 0) return null;
+        if (opts.shellJob) return null;
+        return fd.describe() + " is a terminal: dump it with --shell-job (-j), restore then gives the task jcriu's terminal";
+    }
+
+    /** The fd of {@code pid} that is the master of pty {@code index} ("tty-index:" in its fdinfo), or -1. */
+    static int masterFd(int pid, int index) {
+        Path dir = Path.of("/proc", Integer.toString(pid), "fd");
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+            for (Path p : ds) {
+                int fd = Integer.parseInt(p.getFileName().toString());
+                try {
+                    if (!isPtmx(Sys.stat(p.toString()).rdev())) continue;
+                    String idx = org.jcriu.files.AnonFd.fieldOrNull(FdInfo.read(pid, fd).text(), "tty-index");
+                    if (idx != null && Integer.parseInt(idx) == index) return fd;
+                } catch (CriuException e) {
+                    // closed while we looked
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+        return -1;
     }
 
     @Override
@@ -44,35 +105,79 @@ public final class TtyHandler implements FileHandler {
     @Override
     public FileEntry dump(OpenFd fd, int id, DumpFiles files) {
         long rdev = fd.stat().rdev();
-        int major = org.jcriu.sys.Stat.major(rdev);
-        if (major < PTS_MAJOR_FIRST || major > PTS_MAJOR_LAST) {
-            throw new CriuException("Can't dump " + fd.describe() + ": only pseudo-terminal slaves (/dev/pts/N) are supported");
+        boolean master = isPtmx(rdev);
+        if (!master && !isPts(rdev)) {
+            throw new CriuException("Can't dump " + fd.describe() + ": only Unix98 pseudo-terminals (/dev/ptmx, /dev/pts/N) are supported");
         }
-        int infoId = files.ttyInfoId(rdev, id, () -> {
-            Stat st = Stat.read(fd.pid());
-            return TtyInfoEntry.newBuilder().setType(TtyType.PTY).setLocked(false).setExclusive(false)
-                    .setPacketMode(false).setSid(st.sid()).setPgrp(st.pgid())
-                    .setRdev(org.jcriu.sys.Stat.kdev(rdev))
-                    .setPty(TtyPtyEntry.newBuilder().setIndex(org.jcriu.sys.Stat.minor(rdev)))
-                    .setUid(fd.stat().uid()).setGid(fd.stat().gid());
-        });
+        PtyProbe p;
+        try {
+            p = PtyProbe.read(fd, master);
+        } catch (PtyProbe.HungUp e) {
+            throw new CriuException("Can't dump " + fd.describe() + ": the pty is hung up (its other side was closed); "
+                    + "hung-up terminals are not supported");
+        }
+        boolean paired = master || masterFd(fd.pid(), p.index()) >= 0;
+        if (paired && p.queued() > 0) {
+            throw new CriuException("Can't dump " + fd.describe() + ": pty " + p.index() + " has " + p.queued() + " unread bytes queued "
+                    + "for its " + (master ? "master" : "slave") + " side; a terminal's queue cannot be read without taking it, "
+                    + "so ptys with queued data are not supported");
+        }
+        int sid = p.sid(), pgrp = p.pgrp();
+        if (!master) {
+            // TIOCGSID/TIOCGPGRP on a slave answer only in the session it is the controlling
+            // terminal of; /proc/PID/stat says the same from outside (tty_nr, tpgid).
+            long[] ctty = ctty(fd.pid());
+            if (ctty[0] == (int) rdev) {
+                sid = org.jcriu.proc.Stat.read(fd.pid()).sid();
+                pgrp = (int) Math.max(0, ctty[1]);
+            }
+        }
+        if (paired && sid != 0 && sid != fd.pid()) {
+            throw new CriuException("Can't dump " + fd.describe() + ": pty " + p.index() + " is the controlling terminal of session " + sid
+                    + ", which is not part of the dump; process trees are not supported yet");
+        }
+        if (paired && pgrp != 0 && pgrp != org.jcriu.proc.Stat.read(fd.pid()).pgid()) {
+            throw new CriuException("Can't dump " + fd.describe() + ": pty " + p.index() + " has process group " + pgrp
+                    + " in the foreground, which is not part of the dump; process trees are not supported yet");
+        }
+        int infoId = infoId(p.index(), master);
+        int fsid = sid, fpgrp = pgrp;
+        files.ttyInfo(infoId, () -> TtyInfoEntry.newBuilder().setType(TtyType.PTY).setLocked(p.locked())
+                .setExclusive(p.exclusive()).setPacketMode(p.packet()).setSid(fsid).setPgrp(fpgrp)
+                .setRdev((int) rdev).setDev((int) fd.stat().dev())
+                .setTermios(Termios.entry(p.termios())).setTermiosLocked(Termios.entry(p.termiosLocked()))
+                .setWinsize(Termios.winsize(p.winsize())).setPty(TtyPtyEntry.newBuilder().setIndex(p.index())));
+        LOG.info("Dumping tty %d with id %#x (%s index %d)", fd.fd(), id, master ? "ptmx" : "pts", p.index());
+        // CRIU writes the path of the pty as a reg file with the same id first.
+        files.entries().add(FileHandlers.REG.dump(fd, id, files));
         TtyFileEntry t = TtyFileEntry.newBuilder().setId(id).setTtyInfoId(infoId).setFlags(fd.fileFlags()).setFown(NO_OWNER).build();
         return FileEntry.newBuilder().setType(FdTypes.TTY).setId(id).setTty(t).build();
     }
 
+    /**
+     * tty_nr and tpgid of /proc/PID/stat (fields 7 and 8). tty_nr is new_encode_dev(), which is
+     * also how a 32-bit st_rdev reads; CRIU's tty_info rdev/dev are st_rdev/st_dev cut to 32 bits.
+     */
+    private static long[] ctty(int pid) {
+        String s = new String(Sys.readFile("/proc/" + pid + "/stat"));
+        String[] f = s.substring(s.lastIndexOf(')') + 2).trim().split(" ");
+        return new long[] {Long.parseLong(f[4]), Long.parseLong(f[5])};
+    }
+
+    @Override
+    public Opening tryOpen(FileEntry e, FileRestorer r) {
+        return PtyRestore.of(r).open(e);
+    }
+
     @Override
     public int open(FileEntry e, FileRestorer r) {
-        int own = r.restorerTerminalFd();
-        if (own < 0) {
-            throw new CriuException("Can't restore terminal file id " + e.getId() + ": jcriu's stdin, stdout and stderr "
-                    + "are not terminals (a --shell-job restore must run in the terminal the task should use)");
-        }
-        return r.pullFromRestorer(own, e.getTty().getFlags());
+        throw new IllegalStateException("tty files are opened by tryOpen");
     }
 
     public static boolean isTty(String path) {
         try {
-            return isTerminal(Sys.stat(path).rdev()) && Sys.stat(path).isChr();
+            Stat st = Sys.stat(path);
+            return st.isChr() && isTerminal(st.rdev()) && !isPtmx(st.rdev());
         } catch (RuntimeException ex) {
             return false;
         }

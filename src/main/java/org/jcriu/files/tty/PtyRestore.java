@@ -1,0 +1,231 @@
+package org.jcriu.files.tty;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.jcriu.CriuException;
+import org.jcriu.compel.Scratch;
+import org.jcriu.compel.Task;
+import org.jcriu.files.AnonFd;
+import org.jcriu.files.FileRestorer;
+import org.jcriu.files.Opening;
+import org.jcriu.image.ImageReader;
+import org.jcriu.image.ImageType;
+import org.jcriu.image.proto.FdTypes;
+import org.jcriu.image.proto.FileEntry;
+import org.jcriu.image.proto.TtyFileEntry;
+import org.jcriu.image.proto.TtyInfoEntry;
+import org.jcriu.image.proto.TtyType;
+import org.jcriu.log.Log;
+import org.jcriu.log.Logger;
+import org.jcriu.sys.Linux;
+import org.jcriu.sys.Nr;
+import org.jcriu.sys.Stat;
+import org.jcriu.sys.Sys;
+
+/**
+ * Rebuilds ptys inside the task being restored, by injected syscalls. The kernel hands out pty
+ * indices in increasing order from the lowest free one, so, as CRIU does, /dev/ptmx is opened
+ * until it gives the dumped index (at most 32 tries, and only while the index is still ahead).
+ * A new master is locked (TIOCSPTLCK): it is unlocked so its slaves can be opened, then termios,
+ * locked termios, window size and packet mode are set. What would stop the other fds of the
+ * task from being opened (the dumped lock, exclusive mode) and the controlling terminal, which
+ * needs the session made already, are put back once every fd is in place.
+ */
+final class PtyRestore {
+    private static final Logger LOG = Log.get("tty");
+    private static final Object INFOS = new Object();
+    private static final int PTMX_TRIES = 32;
+
+    /** What this task has opened so far: tty-info of each pty side, by index. */
+    private static final class Opened {
+        final Map<Integer, TtyInfoEntry> masters = new LinkedHashMap<>();
+        final Map<Integer, TtyInfoEntry> slaves = new LinkedHashMap<>();
+        boolean finishing;
+    }
+
+    private final FileRestorer r;
+    private final Map<Integer, TtyInfoEntry> infos;
+
+    private PtyRestore(FileRestorer r, Map<Integer, TtyInfoEntry> infos) {
+        this.r = r;
+        this.infos = infos;
+    }
+
+    static PtyRestore of(FileRestorer r) {
+        return new PtyRestore(r, r.state(INFOS, () -> readInfos(r)));
+    }
+
+    private static Map<Integer, TtyInfoEntry> readInfos(FileRestorer r) {
+        Map<Integer, TtyInfoEntry> m = new HashMap<>();
+        try (ImageReader in = r.images().openOptional(ImageType.TTY_INFO)) {
+            if (in != null) {
+                TtyInfoEntry e;
+                while ((e = in.read(TtyInfoEntry.parser())) != null) m.put(e.getId(), e);
+            }
+        }
+        return m;
+    }
+
+    Opening open(FileEntry fe) {
+        TtyFileEntry tf = fe.getTty();
+        TtyInfoEntry tie = infos.get(tf.getTtyInfoId());
+        if (tie == null) {
+            throw new CriuException("No tty-info id " + tf.getTtyInfoId() + " for tty file id " + fe.getId() + " in "
+                    + r.images().path(ImageType.TTY_INFO));
+        }
+        String ext = "tty[" + Integer.toHexString(tie.getRdev()) + ":" + Integer.toHexString(tie.getDev()) + "]";
+        int inherited = r.inheritedFd(ext);
+        if (inherited >= 0) return new Opening.Opened(r.pullFromRestorer(inherited, tf.getFlags()));
+        if (tie.getType() != TtyType.PTY || !tie.hasPty()) {
+            throw new CriuException("terminal of type " + tie.getType() + " (tty-info id " + tie.getId() + ") is not supported; "
+                    + "give it with --inherit-fd fd[N]:" + ext);
+        }
+        int index = tie.getPty().getIndex();
+        boolean master = (tf.getTtyInfoId() & 1) != 0;
+        Opened done = r.taskState("tty", Opened::new);
+        if (!done.finishing) {
+            done.finishing = true;
+            r.whenDone(() -> finish(done));
+        }
+        if (master) {
+            int fd = openMaster(index, tf.getFlags(), tie);
+            done.masters.put(index, tie);
+            return new Opening.Opened(fd);
+        }
+        if (!hasMaster(index)) return unpairedSlave(tf, ext);
+        if (!done.masters.containsKey(index)) return new Opening.NotYet("the master of pty " + index);
+        int fd = r.openPath("/dev/pts/" + index, tf.getFlags());
+        if (tie.hasTermios()) setParams(fd, tie);
+        done.slaves.put(index, tie);
+        return new Opening.Opened(fd);
+    }
+
+    /** Whether the images hold the master of pty {@code index}. */
+    private boolean hasMaster(int index) {
+        int id = TtyHandler.infoId(index, true);
+        for (FileEntry f : r.allFiles()) if (f.getType() == FdTypes.TTY && f.getTty().getTtyInfoId() == id) return true;
+        return false;
+    }
+
+    /** A slave whose master is outside: the terminal of a shell job. */
+    private Opening unpairedSlave(TtyFileEntry tf, String ext) {
+        if (!r.options().shellJob) {
+            throw new CriuException("pty slave (tty-info id " + tf.getTtyInfoId() + ") has no master in the images: restore with "
+                    + "--shell-job to give the task jcriu's terminal, or with --inherit-fd fd[N]:" + ext);
+        }
+        int own = r.restorerTerminalFd();
+        if (own < 0) {
+            throw new CriuException("Can't restore terminal file id " + tf.getId() + ": jcriu's stdin, stdout and stderr "
+                    + "are not terminals (a --shell-job restore must run in the terminal the task should use)");
+        }
+        return new Opening.Opened(r.pullFromRestorer(own, tf.getFlags()));
+    }
+
+    private int openMaster(int index, int flags, TtyInfoEntry tie) {
+        Task t = r.task();
+        List<Integer> others = new ArrayList<>();
+        int fd = -1;
+        try {
+            for (int i = 0; i < PTMX_TRIES; i++) {
+                int m = r.openPath("/dev/ptmx", flags);
+                int got = getInt(t, m, Termios.TIOCGPTN);
+                LOG.debug("task %d: ptmx opened with index %d (want %d)", t.tid(), got, index);
+                if (got == index) {
+                    fd = m;
+                    break;
+                }
+                others.add(m);
+                if (got > index || index - got >= PTMX_TRIES) {
+                    throw new CriuException("Can't restore pty " + index + ": /dev/ptmx gave index " + got
+                            + " (pty " + index + " is in use by another terminal)");
+                }
+            }
+            if (fd < 0) throw new CriuException("Can't restore pty " + index + ": no index " + index + " after " + PTMX_TRIES + " opens of /dev/ptmx");
+        } finally {
+            for (int o : others) t.syscall(Nr.CLOSE, o);
+        }
+        setInt(t, fd, Termios.TIOCSPTLCK, 0);
+        setParams(fd, tie);
+        if (tie.getPacketMode()) setInt(t, fd, Termios.TIOCPKT, 1);
+        LOG.info("task %d: pty %d master at fd %d", t.tid(), index, fd);
+        return fd;
+    }
+
+    /** Locked termios first: they restrict what TCSETS may change (CAP_SYS_ADMIN needed). */
+    private void setParams(int fd, TtyInfoEntry tie) {
+        Task t = r.task();
+        if (tie.hasTermiosLocked()) AnonFd.withStruct(t, Termios.kernel(tie.getTermiosLocked()), Nr.IOCTL, 2, fd, Termios.TIOCSLCKTRMIOS, 0);
+        if (tie.hasTermios()) AnonFd.withStruct(t, Termios.kernel(tie.getTermios()), Nr.IOCTL, 2, fd, Termios.TCSETS, 0);
+        if (tie.hasWinsize()) AnonFd.withStruct(t, Termios.kernel(tie.getWinsize()), Nr.IOCTL, 2, fd, Termios.TIOCSWINSZ, 0);
+    }
+
+    /** Once every fd of the task is in place: lock, exclusive mode, controlling terminal. */
+    private void finish(Opened done) {
+        Task t = r.task();
+        int tid = t.tid();
+        for (var e : done.masters.entrySet()) {
+            int index = e.getKey();
+            TtyInfoEntry m = e.getValue();
+            int mfd = TtyHandler.masterFd(tid, index);
+            if (mfd < 0) continue;
+            if (m.getLocked()) setInt(t, mfd, Termios.TIOCSPTLCK, 1);
+            if (m.getExclusive()) t.syscall(Nr.IOCTL, mfd, Termios.TIOCEXCL, 0);
+            TtyInfoEntry s = done.slaves.get(index);
+            if (s != null && s.getExclusive()) {
+                int sfd = slaveFd(tid, index);
+                if (sfd >= 0) t.syscall(Nr.IOCTL, sfd, Termios.TIOCEXCL, 0);
+            }
+            int sid = m.getSid() != 0 ? m.getSid() : s != null ? s.getSid() : 0;
+            int pgrp = m.getPgrp() != 0 ? m.getPgrp() : s != null ? s.getPgrp() : 0;
+            if (sid == 0) continue;
+            // setsid() ran before the fds (TaskStateRestorer.restoreIds); with --shell-job the
+            // task stays in jcriu's session and cannot own a terminal.
+            if (sid != tid || org.jcriu.proc.Stat.read(tid).sid() != tid) {
+                LOG.info("task %d: pty %d was the controlling terminal of session %d, not restored", tid, index, sid);
+                continue;
+            }
+            int c = r.openPath("/dev/pts/" + index, Linux.O_RDONLY);
+            try {
+                t.syscall(Nr.IOCTL, c, Termios.TIOCSCTTY, 1);
+                if (pgrp != 0) AnonFd.withStruct(t, AnonFd.le(new int[] {4}, pgrp), Nr.IOCTL, 2, c, Termios.TIOCSPGRP, 0);
+            } finally {
+                t.syscall(Nr.CLOSE, c);
+            }
+            LOG.info("task %d: pty %d is its controlling terminal again (session %d, foreground group %d)", tid, index, sid, pgrp);
+        }
+    }
+
+    private static int slaveFd(int tid, int index) {
+        Path dir = Path.of("/proc", Integer.toString(tid), "fd");
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+            for (Path p : ds) {
+                long rdev = Sys.stat(p.toString()).rdev();
+                if (TtyHandler.isPts(rdev) && (Stat.major(rdev) - TtyHandler.PTS_MAJOR_FIRST) * 256 + Stat.minor(rdev) == index) {
+                    return Integer.parseInt(p.getFileName().toString());
+                }
+            }
+        } catch (IOException e) {
+            throw new CriuException("Can't list " + dir + ": " + e.getMessage());
+        }
+        return -1;
+    }
+
+    private static int getInt(Task t, int fd, long cmd) {
+        try (Scratch s = t.scratch(4)) {
+            t.syscall(Nr.IOCTL, fd, cmd, s.addr());
+            byte[] b = s.get(0, 4);
+            return (b[0] & 0xff) | (b[1] & 0xff) << 8 | (b[2] & 0xff) << 16 | (b[3] & 0xff) << 24;
+        }
+    }
+
+    private static void setInt(Task t, int fd, long cmd, int v) {
+        AnonFd.withStruct(t, AnonFd.le(new int[] {4}, v), Nr.IOCTL, 2, fd, cmd, 0);
+    }
+}
