@@ -15,8 +15,8 @@ import java.util.Set;
  */
 final class Implemented {
     static final Map<String, Set<String>> COMMANDS = Map.of(
-            "dump", Set.of("action-script", "tree", "leave-running", "leave-stopped", "shell-job", "display-stats", "timeout", "ext-unix-sk"),
-            "restore", Set.of("action-script", "restore-detached", "daemon", "leave-stopped", "shell-job", "pidfile", "inherit-fd", "ext-unix-sk"),
+            "dump", Set.of("ghost-limit", "file-locks", "action-script", "tree", "leave-running", "leave-stopped", "shell-job", "display-stats", "timeout", "ext-unix-sk"),
+            "restore", Set.of("file-locks", "action-script", "restore-detached", "daemon", "leave-stopped", "shell-job", "pidfile", "inherit-fd", "ext-unix-sk"),
             "check", Set.of("extra", "experimental", "all", "feature"),
             "swrk", Set.of(),
             "service", Set.of("address", "restore-detached", "daemon", "pidfile", "status-fd"));

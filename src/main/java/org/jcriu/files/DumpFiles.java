@@ -97,7 +97,20 @@ public final class DumpFiles {
 
     /** Checks that every fd has a handler, without writing anything. */
     public void check(List<OpenFd> fds) {
-        for (OpenFd fd : fds) FileHandlers.classify(fd, opts);
+        for (OpenFd fd : fds) {
+            FileHandlers.classify(fd, opts);
+            checkLocks(fd);
+        }
+    }
+
+    /** As CRIU: a task holding file locks is only dumped with -l, which takes them along. */
+    private List<org.jcriu.image.proto.FileLockEntry> checkLocks(OpenFd fd) {
+        List<org.jcriu.image.proto.FileLockEntry> locks = org.jcriu.files.lock.FileLocks.of(fd);
+        if (!locks.isEmpty() && !opts.fileLocks) {
+            throw new CriuException("Can't dump " + fd.describe() + ": it holds " + locks.size()
+                    + " file lock(s); dump with --file-locks (-l) to take them along");
+        }
+        return locks;
     }
 
     /** Dumps the fds: one file_entry per open file description, one fdinfo_entry per fd. */
@@ -117,6 +130,8 @@ public final class DumpFiles {
             if (id < 0) {
                 id = nextId++;
                 entries.add(h.dump(fd, id, this));
+                // fdinfo shows the locks of the open file on each of its fds: taken once, by the first
+                for (var l : checkLocks(fd)) addImageEntry(ImageType.FILE_LOCKS, l, null);
                 LOG.debug("fd %d -> %s id %d (%s)", fd.fd(), h.name(), id, fd.link());
             }
             done.add(fd);

@@ -48,13 +48,15 @@ public final class FileHandlers {
     // worth saving and are reopened by path, as CRIU does; terminals have their own handler.
     private static final List<Rule> TABLE = List.of(
             new Rule("regular file", fd -> fd.stat().isReg() && !fd.link().endsWith(" (deleted)"), REG),
-            new Rule("directory", fd -> fd.stat().isDir(), REG),
+            new Rule("directory", fd -> fd.stat().isDir() && !fd.link().endsWith(" (deleted)"), REG),
             new Rule("memory character device", fd -> fd.stat().isChr() && Stat.major(fd.stat().rdev()) == 1, REG),
             new Rule("terminal", fd -> fd.stat().isChr() && TtyHandler.isTerminal(fd.stat().rdev()), TTY),
             new Rule("pipe", fd -> fd.stat().isFifo() && fd.link().startsWith("pipe:["), PIPE),
-            new Rule("named FIFO", fd -> fd.stat().isFifo() && fd.link().startsWith("/"), FIFO),
+            new Rule("named FIFO", fd -> fd.stat().isFifo() && fd.link().startsWith("/") && !fd.link().endsWith(" (deleted)"), FIFO),
             new Rule("unix socket", org.jcriu.files.unix.UnixSkHandler::isUnix, UNIXSK),
             new Rule("memfd", MemfdHandler::isMemfd, MEMFD),
+            // after memfd, whose links also end in " (deleted)"
+            new Rule("unlinked regular file", RegFileHandler::isGhost, REG),
             // anonymous inodes are told apart by the name their link shows
             new Rule("eventfd", fd -> fd.link().equals("anon_inode:[eventfd]"), EVENTFD),
             new Rule("epoll", fd -> fd.link().equals("anon_inode:[eventpoll]"), EVENTPOLL),
@@ -85,6 +87,11 @@ public final class FileHandlers {
 
     private static String kind(OpenFd fd) {
         String l = fd.link();
+        if (l.endsWith(" (deleted)") && fd.stat().isReg()) {
+            return "an unlinked file that still has " + fd.stat().nlink() + " other hard link(s) (CRIU's --link-remap, not supported yet)";
+        }
+        if (l.endsWith(" (deleted)") && fd.stat().isDir()) return "an unlinked directory";
+        if (l.endsWith(" (deleted)") && fd.stat().isFifo()) return "an unlinked named FIFO";
         if (l.endsWith(" (deleted)")) return "an unlinked file";
         if (l.startsWith("socket:")) return "a socket";
         if (l.startsWith("anon_inode:")) return "an anonymous inode (" + l.substring(11) + ")";

@@ -188,9 +188,24 @@ public final class FileRestorer {
         }
         pipes.clear();
         closeOthers(t, wanted);
+        restoreLocks(t);
         List<Runnable> done = new ArrayList<>(whenDone);
         whenDone.clear();
         for (Runnable r : done) r.run();
+    }
+
+    /**
+     * The file locks the task held, taken again now that its fds are in place. As CRIU, only
+     * with -l: without it the locks in the images are left behind (said in the log).
+     */
+    private void restoreLocks(Task t) {
+        List<org.jcriu.image.proto.FileLockEntry> locks = org.jcriu.files.lock.FileLocks.read(dir, t.tid());
+        if (locks.isEmpty()) return;
+        if (!opts.fileLocks) {
+            LOG.warn("task %d held %d file lock(s) at dump; not taken again without --file-locks (-l)", t.tid(), locks.size());
+            return;
+        }
+        for (var l : locks) org.jcriu.files.lock.FileLocks.restore(t, l);
     }
 
     /** Opens file {@code id} and puts it at its fds; returns what it waits for, or null once installed. */

@@ -28,4 +28,7 @@ public final class Nr {
             TIMERFD_SETTIME = 286, TIMERFD_GETTIME = 287, SIGNALFD4 = 289, EVENTFD2 = 290, EPOLL_CREATE1 = 291,
             INOTIFY_INIT1 = 294, PERF_EVENT_OPEN = 298, FANOTIFY_INIT = 300, FANOTIFY_MARK = 301, NAME_TO_HANDLE_AT = 303,
             OPEN_BY_HANDLE_AT = 304, FCHOWN = 93;
+
+    /** Re-creating files (ghost files of unlinked open files). */
+    public static final long UNLINK = 87, FCHMOD = 91, UTIMENSAT = 280;
 }

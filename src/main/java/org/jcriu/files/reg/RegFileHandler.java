@@ -44,8 +44,28 @@ public final class RegFileHandler implements FileHandler {
 
     @Override
     public FileEntry dump(OpenFd fd, int id, DumpFiles files) {
+        if (isGhost(fd)) {
+            // the name it had, for the ghost to be re-created next to; no build-id: whatever
+            // now sits at that path is another file
+            String path = fd.link().substring(0, fd.link().length() - DELETED.length());
+            GhostFiles.of(files).dump(fd, path, id, files);
+            RegFileEntry.Builder b = RegFileEntry.newBuilder().setId(id).setFlags(fd.fileFlags()).setPos(fd.info().pos())
+                    .setFown(NO_OWNER).setName(path).setMode(fd.stat().mode()).setSize(fd.stat().size());
+            return FileEntry.newBuilder().setType(FdTypes.REG).setId(id).setReg(b).build();
+        }
         RegFileEntry.Builder b = entry(fd.link(), fd.stat(), fd.fileFlags(), id).setPos(fd.info().pos());
         return FileEntry.newBuilder().setType(FdTypes.REG).setId(id).setReg(b).build();
+    }
+
+    private static final String DELETED = " (deleted)";
+
+    /**
+     * An open regular file with no name left (st_nlink 0): its contents go into the images as a
+     * ghost file. One whose path is gone but that still has another hard link would need
+     * CRIU's link remap, which is not supported (the classifier refuses it).
+     */
+    public static boolean isGhost(OpenFd fd) {
+        return fd.stat().isReg() && fd.link().startsWith("/") && fd.link().endsWith(DELETED) && fd.stat().nlink() == 0;
     }
 
     /** A file referenced by path (mapping, exe, cwd, root): position 0. */
@@ -78,26 +98,29 @@ public final class RegFileHandler implements FileHandler {
     @Override
     public int open(FileEntry e, FileRestorer r) {
         RegFileEntry reg = e.getReg();
-        validate(reg);
+        Remaps remaps = Remaps.of(r);
+        String path = remaps.pathFor(reg, r);
+        validate(reg, path);
         Task task = r.task();
         int flags = reg.getFlags() & ~OPEN_ONLY;
-        int fd = r.openPath(reg.getName(), flags);
+        int fd = r.openPath(path, flags);
         if (reg.getPos() != 0) task.syscall(Nr.LSEEK, fd, reg.getPos(), Linux.SEEK_SET);
-        LOG.debug("opened %s as fd %d in task %d (flags 0%o, pos %d)", reg.getName(), fd, task.tid(), flags, reg.getPos());
+        LOG.debug("opened %s as fd %d in task %d (flags 0%o, pos %d)", path, fd, task.tid(), flags, reg.getPos());
         return fd;
     }
 
     /** Opens the file of a mapping for mmap() in the task (no position, no O_APPEND games). */
     public int openForMap(FileEntry e, int flags, FileRestorer r) {
         RegFileEntry reg = e.getReg();
-        validate(reg);
-        return r.openPath(reg.getName(), flags);
+        String path = Remaps.of(r).pathFor(reg, r);
+        validate(reg, path);
+        return r.openPath(path, flags);
     }
 
-    private static void validate(RegFileEntry reg) {
+    private static void validate(RegFileEntry reg, String path) {
         Stat st;
         try {
-            st = Sys.stat(reg.getName());
+            st = Sys.stat(path);
         } catch (ErrnoException ex) {
             throw new CriuException(ex.errno(), "Can't restore file " + reg.getName() + " (id " + reg.getId() + "): " + ex.getMessage());
         }

@@ -1,0 +1,143 @@
+package org.jcriu.files;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.jcriu.image.ImageDir;
+import org.jcriu.image.ImageReader;
+import org.jcriu.image.ImageType;
+import org.jcriu.image.proto.GhostChunkEntry;
+import org.jcriu.image.proto.GhostFileEntry;
+import org.jcriu.image.proto.RemapFilePathEntry;
+import org.jcriu.image.proto.RemapType;
+import org.jcriu.testing.Jcriu;
+import org.jcriu.testing.ProcState;
+import org.jcriu.testing.Workload;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Open files whose names were unlinked (ghost files): the ghost workload checks after restore
+ * that each fd reads the same bytes at the same position from a file that is still unlinked,
+ * with its mode and size, holes kept (see ghost.c).
+ */
+class GhostFilesIT {
+    @TempDir Path tmp;
+
+    private Path dump(Workload w, Object... extra) {
+        Path d = tmp.resolve("imgs");
+        try {
+            Files.createDirectories(d);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        List<Object> args = new ArrayList<>(List.of("dump", "-t", w.pid(), "-D", d, "-v4", "-o", "dump.log"));
+        args.addAll(List.of(extra));
+        Jcriu.Result r = Jcriu.run(args.toArray());
+        assertEquals(0, r.exit(), r.all());
+        w.waitGone(Duration.ofSeconds(10));
+        return d;
+    }
+
+    private static void restore(Workload w, Path d) throws IOException {
+        Jcriu.Result r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
+        assertEquals(0, r.exit(), r.all());
+        assertTrue(w.alive(), "restored task " + w.pid() + " is not running");
+    }
+
+    @Test
+    void smallUnlinkedFileComesBackWithItsContentsAtItsPosition() throws Exception {
+        try (Workload w = Workload.c("ghost", tmp.resolve("w"), "small")) {
+            Path d = dump(w);
+            ImageDir imgs = new ImageDir(d);
+            try (ImageReader r = imgs.open(ImageType.GHOST_FILE, 1)) {
+                GhostFileEntry g = r.readOne(GhostFileEntry.parser());
+                assertFalse(g.getChunks(), "a 22-byte ghost is stored whole, as CRIU does");
+                assertEquals(0100640, g.getMode());
+                assertEquals("0123456789ghost-bytes!", new String(r.readRest()));
+            }
+            // fds 5 and 6 are two open file descriptions of one inode: one ghost, two remaps
+            List<RemapFilePathEntry> remaps = remaps(imgs);
+            assertEquals(2, remaps.size(), remaps.toString());
+            for (RemapFilePathEntry e : remaps) {
+                assertEquals(RemapType.GHOST, e.getRemapType());
+                assertEquals(1, e.getRemapId());
+            }
+            assertFalse(imgs.exists(ImageType.GHOST_FILE, 2));
+            critDecodes(d, "ghost-file-1.img", "remap-fpath.img", "files.img");
+            restore(w, d);
+            assertEquals("PASS", w.terminateAndVerdict());
+        }
+    }
+
+    @Test
+    void sparseUnlinkedFileKeepsItsHolesAndSize() throws Exception {
+        try (Workload w = Workload.c("ghost", tmp.resolve("w"), "sparse")) {
+            Path d = dump(w);
+            try (ImageReader r = new ImageDir(d).open(ImageType.GHOST_FILE, 1)) {
+                GhostFileEntry g = r.readOne(GhostFileEntry.parser());
+                assertTrue(g.getChunks());
+                assertEquals(3 << 20, g.getSize());
+                List<String> chunks = new ArrayList<>();
+                GhostChunkEntry c;
+                while ((c = r.read(GhostChunkEntry.parser())) != null) {
+                    chunks.add(c.getOff() + "+" + c.getLen());
+                    r.readRaw((int) c.getLen());
+                }
+                assertEquals(List.of("0+4096", (2 << 20) + "+4096"), chunks);
+            }
+            assertTrue(Files.size(d.resolve("ghost-file-1.img")) < 16384, "holes were stored");
+            critDecodes(d, "ghost-file-1.img");
+            restore(w, d);
+            assertEquals("PASS", w.terminateAndVerdict());
+        }
+    }
+
+    @Test
+    void unlinkedFileOverGhostLimitIsRefusedAndTheTaskRunsOn() throws Exception {
+        try (Workload w = Workload.c("ghost", tmp.resolve("w"), "big")) {
+            Path d = Files.createDirectories(tmp.resolve("imgs"));
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d);
+            assertEquals(1, r.exit(), r.all());
+            assertTrue(r.stderr().contains("Can't dump ghost file " + w.dir().resolve("big") + " of 2097152 bytes"), r.stderr());
+            assertTrue(r.stderr().contains("--ghost-limit 1048576"), r.stderr());
+            assertTrue(w.alive());
+            assertEquals(0, ProcState.tracerPid(w.pid()));
+            assertEquals("PASS", w.terminateAndVerdict());
+        }
+    }
+
+    @Test
+    void ghostLimitRaisedLetsTheBigFileThrough() throws Exception {
+        try (Workload w = Workload.c("ghost", tmp.resolve("w"), "big")) {
+            Path d = dump(w, "--ghost-limit", "4M");
+            restore(w, d);
+            assertEquals("PASS", w.terminateAndVerdict());
+        }
+    }
+
+    private static List<RemapFilePathEntry> remaps(ImageDir imgs) {
+        List<RemapFilePathEntry> l = new ArrayList<>();
+        try (ImageReader r = imgs.open(ImageType.REMAP_FPATH)) {
+            RemapFilePathEntry e;
+            while ((e = r.read(RemapFilePathEntry.parser())) != null) l.add(e);
+        }
+        return l;
+    }
+
+    /** Upstream crit (Debian's criu package) reads what jcriu wrote. */
+    static void critDecodes(Path d, String... names) throws Exception {
+        Path crit = Path.of("/usr/bin/crit");
+        if (!Files.isExecutable(crit)) return;
+        for (String n : names) {
+            Process pr = new ProcessBuilder(crit.toString(), "decode", "-i", d.resolve(n).toString()).redirectErrorStream(true).start();
+            String out = new String(pr.getInputStream().readAllBytes());
+            assertEquals(0, pr.waitFor(), "crit decode " + n + ": " + out);
+        }
+    }
+}

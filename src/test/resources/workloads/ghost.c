@@ -1,0 +1,148 @@
+/*
+ * ghost DIR MODE: open files whose names were unlinked, which must come back with their contents.
+ *   small   DIR/small (0640, 22 bytes) open O_RDWR at fd 5 at position 5, and opened a second
+ *           time O_RDONLY at fd 6 (another open file description on the same inode), then unlinked.
+ *   sparse  DIR/sparse: 3 MiB with data only in its first page and in a page at 2 MiB, open at
+ *           fd 5 at position 2 MiB + 10, unlinked.
+ *   big     DIR/big: 2 MiB of data (over the default --ghost-limit of 1 MiB) at fd 5, unlinked.
+ * On SIGTERM it checks that each fd still reads the same bytes from the same position, that the
+ * file is still unlinked (nlink 0) with its mode and size, that holes stayed holes, that both
+ * fds of "small" still share one inode, and that no re-created name was left in DIR.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop;
+static void on_term(int s) { (void)s; stop = 1; }
+static char dir[4096];
+static char verdict[8192];
+
+static void fail(const char *what) {
+    if (!verdict[0]) snprintf(verdict, sizeof verdict, "FAIL %s\n", what);
+}
+
+static void put(const char *name, const char *text) {
+    char tmp[4200], dst[4200];
+    snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
+    snprintf(dst, sizeof dst, "%s/%s", dir, name);
+    FILE *f = fopen(tmp, "w");
+    if (!f) exit(2);
+    fputs(text, f);
+    fclose(f);
+    rename(tmp, dst);
+}
+
+static void place(int fd, int want) {
+    if (fd < 0) exit(3);
+    if (fd != want) { dup2(fd, want); close(fd); }
+}
+
+static const char SMALL[] = "0123456789ghost-bytes!";
+#define MIB (1024 * 1024)
+
+static void page(int fd, off_t off, char c) {
+    char b[4096];
+    memset(b, c, sizeof b);
+    if (pwrite(fd, b, sizeof b, off) != sizeof b) exit(4);
+}
+
+static void check_unlinked(int fd, mode_t mode, off_t size) {
+    struct stat st;
+    char b[200];
+    if (fstat(fd, &st)) { fail("fstat failed"); return; }
+    if (st.st_nlink != 0) { snprintf(b, sizeof b, "fd %d has %ld links, expected an unlinked file", fd, (long)st.st_nlink); fail(b); }
+    if ((st.st_mode & 07777) != mode) { snprintf(b, sizeof b, "fd %d mode 0%o, expected 0%o", fd, st.st_mode & 07777, mode); fail(b); }
+    if (st.st_size != size) { snprintf(b, sizeof b, "fd %d size %ld, expected %ld", fd, (long)st.st_size, (long)size); fail(b); }
+}
+
+static void check_bytes(int fd, off_t off, const char *want, size_t n, const char *what) {
+    char b[4096];
+    if (pread(fd, b, n, off) != (ssize_t)n || memcmp(b, want, n)) fail(what);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) return 2;
+    snprintf(dir, sizeof dir, "%s", argv[1]);
+    const char *mode = argv[2];
+    char p[4200], buf[4096];
+    umask(0);
+    if (!strcmp(mode, "small")) {
+        snprintf(p, sizeof p, "%s/small", dir);
+        int fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0640);
+        if (write(fd, SMALL, sizeof SMALL - 1) != sizeof SMALL - 1) return 2;
+        lseek(fd, 5, SEEK_SET);
+        place(fd, 5);
+        place(open(p, O_RDONLY), 6);
+        unlink(p);
+    } else if (!strcmp(mode, "sparse")) {
+        snprintf(p, sizeof p, "%s/sparse", dir);
+        int fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0600);
+        page(fd, 0, 'a');
+        page(fd, 2 * MIB, 'b');
+        if (ftruncate(fd, 3 * MIB)) return 2;
+        lseek(fd, 2 * MIB + 10, SEEK_SET);
+        place(fd, 5);
+        unlink(p);
+    } else if (!strcmp(mode, "big")) {
+        snprintf(p, sizeof p, "%s/big", dir);
+        int fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0600);
+        for (off_t o = 0; o < 2 * MIB; o += 4096) page(fd, o, 'c');
+        place(fd, 5);
+        unlink(p);
+    } else {
+        return 2;
+    }
+    struct sigaction sa = {0};
+    sa.sa_handler = on_term;
+    sigaction(SIGTERM, &sa, NULL);
+    snprintf(buf, sizeof buf, "%d\n", getpid());
+    put("ready", buf);
+    while (!stop) pause();
+
+    if (!strcmp(mode, "small")) {
+        check_unlinked(5, 0640, sizeof SMALL - 1);
+        if (lseek(5, 0, SEEK_CUR) != 5) fail("fd 5 is not at position 5");
+        if (read(5, buf, 5) != 5 || memcmp(buf, SMALL + 5, 5)) fail("fd 5 does not read the bytes at its position");
+        if (lseek(6, 0, SEEK_CUR) != 0) fail("fd 6 is not at position 0");
+        check_bytes(6, 0, SMALL, sizeof SMALL - 1, "fd 6 does not read the file's contents");
+        if ((fcntl(6, F_GETFL) & O_ACCMODE) != O_RDONLY || (fcntl(5, F_GETFL) & O_ACCMODE) != O_RDWR) fail("access modes changed");
+        if (pwrite(5, "X", 1, 0) != 1) fail("fd 5 cannot write");
+        check_bytes(6, 0, "X", 1, "fds 5 and 6 are no longer on one inode");
+    } else if (!strcmp(mode, "sparse")) {
+        struct stat st;
+        check_unlinked(5, 0600, 3 * MIB);
+        if (lseek(5, 0, SEEK_CUR) != 2 * MIB + 10) fail("fd 5 is not at position 2 MiB + 10");
+        memset(buf, 'a', 4096);
+        check_bytes(5, 0, buf, 4096, "first page lost its data");
+        memset(buf, 'b', 4096);
+        check_bytes(5, 2 * MIB, buf, 4096, "page at 2 MiB lost its data");
+        memset(buf, 0, 4096);
+        check_bytes(5, MIB, buf, 4096, "hole at 1 MiB does not read zeros");
+        check_bytes(5, 3 * MIB - 4096, buf, 4096, "hole at the end does not read zeros");
+        if (fstat(5, &st) == 0 && st.st_blocks * 512 > 256 * 1024) {
+            snprintf(buf, sizeof buf, "holes were filled: %ld bytes allocated", (long)st.st_blocks * 512);
+            fail(buf);
+        }
+        if (read(5, buf, 4) != 4 || memcmp(buf, "bbbb", 4)) fail("fd 5 does not read at its position");
+    } else {
+        check_unlinked(5, 0600, 2 * MIB);
+    }
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (strstr(e->d_name, ".ghost") || !strcmp(e->d_name, "small") || !strcmp(e->d_name, "sparse")) {
+            snprintf(buf, sizeof buf, "%s left in the directory", e->d_name);
+            fail(buf);
+        }
+    }
+    if (d) closedir(d);
+    for (int f = 7; f < 64; f++) if (fcntl(f, F_GETFD) != -1) { snprintf(buf, sizeof buf, "stray fd %d", f); fail(buf); }
+    put("verdict", verdict[0] ? verdict : "PASS\n");
+    return 0;
+}
