@@ -6,7 +6,9 @@
  * every counter still increases, every thread still has its mask, altstack and name, a
  * SIGUSR2 sent to each spinner runs its handler on its own altstack, the cond waiter wakes when
  * signalled (and not before), the sleeper slept its 4 s (not less) and every thread joins
- * (which needs the clear-tid address the kernel clears at thread exit).
+ * (which needs the clear-tid address the kernel clears at thread exit); each spinner's robust
+ * list head and clear-tid address are what they were, its rseq area is still registered (a second
+ * rseq() on it fails with EBUSY), and every third spinner runs SCHED_BATCH, each with its own nice.
  * DIR/tids lists "tid name" of every thread.
  */
 #define _GNU_SOURCE
@@ -18,6 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <stddef.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +37,19 @@ static char *altstacks[NSPIN];
 static pid_t tids[NSPIN + 2];
 static volatile char *handler_sp[NSPIN];
 static char fail[NSPIN + 2][200];
+extern const ptrdiff_t __rseq_offset;
+extern const unsigned int __rseq_size;
+
+/* robust list head, clear-tid address */
+static void own_state(long out[2]) {
+    size_t len;
+    void *head;
+    syscall(SYS_get_robust_list, 0, &head, &len);
+    out[0] = (long)head;
+    int *ctid = NULL;
+    prctl(PR_GET_TID_ADDRESS, &ctid);
+    out[1] = (long)ctid;
+}
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
@@ -86,6 +104,13 @@ static void *spin(void *arg) {
     char name[16];
     snprintf(name, sizeof name, "spin-%02d", i);
     prctl(PR_SET_NAME, name);
+    setpriority(PRIO_PROCESS, 0, i % 8);
+    if (i % 3 == 0) {
+        struct sched_param sp = {0};
+        sched_setscheduler(0, SCHED_BATCH, &sp);
+    }
+    long st0[2], st1[2];
+    own_state(st0);
     atomic_fetch_add(&ready_count, 1);
     struct timespec ts = {0, 1000 * 1000};
     while (!atomic_load(&stop)) {
@@ -104,6 +129,16 @@ static void *spin(void *arg) {
     char got[16] = {0};
     prctl(PR_GET_NAME, got);
     if (strcmp(got, name) != 0) snprintf(fail[i], sizeof fail[i], "thread %d: name '%s', expected '%s'", i, got, name);
+    own_state(st1);
+    if (st0[0] != st1[0] || st0[1] != st1[1])
+        snprintf(fail[i], sizeof fail[i], "thread %d: robust list %lx / clear-tid %lx, were %lx / %lx", i, st1[0], st1[1], st0[0], st0[1]);
+    if (__rseq_size > 0) {
+        void *area = (char *)__builtin_thread_pointer() + __rseq_offset;
+        long r = syscall(SYS_rseq, area, __rseq_size < 32 ? 32 : __rseq_size, 0, 0x53053053);
+        if (!(r == -1 && errno == EBUSY)) snprintf(fail[i], sizeof fail[i], "thread %d: rseq not registered (rseq() = %ld, errno %d)", i, r, errno);
+    }
+    if (getpriority(PRIO_PROCESS, 0) != i % 8) snprintf(fail[i], sizeof fail[i], "thread %d: nice %d", i, getpriority(PRIO_PROCESS, 0));
+    if (sched_getscheduler(0) != (i % 3 == 0 ? SCHED_BATCH : SCHED_OTHER)) snprintf(fail[i], sizeof fail[i], "thread %d: policy %d", i, sched_getscheduler(0));
     if (gettid() != tids[i]) snprintf(fail[i], sizeof fail[i], "thread %d: tid %d, was %d", i, gettid(), tids[i]);
     return NULL;
 }

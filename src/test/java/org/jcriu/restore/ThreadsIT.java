@@ -28,7 +28,7 @@ class ThreadsIT {
     @TempDir
     Path tmp;
 
-    /** Per thread: Name, SigBlk, TracerPid, Cpus_allowed_list from /proc/PID/task/TID/status. */
+    /** Per thread: Name, SigBlk, TracerPid, Cpus_allowed_list, Uid, CapEff from /proc/PID/task/TID/status, nice and policy from stat. */
     private static Map<Integer, String> threadState(int pid) throws IOException {
         Map<Integer, String> out = new TreeMap<>();
         try (var ds = Files.list(Path.of("/proc/" + pid + "/task"))) {
@@ -39,6 +39,9 @@ class ThreadsIT {
                         if (line.startsWith(k)) sb.append(line.replace('\t', ' ')).append("; ");
                     }
                 }
+                String stat = Files.readString(t.resolve("stat"));
+                String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                sb.append("nice ").append(f[19 - 3]).append("; policy ").append(f[41 - 3]);
                 out.put(Integer.parseInt(t.getFileName().toString()), sb.toString());
             }
         }
