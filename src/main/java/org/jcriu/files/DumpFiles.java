@@ -52,6 +52,12 @@ public final class DumpFiles {
 
     public DumpFiles(Options opts) {
         this.opts = opts;
+        // The external resources the fd handlers know; any other would be silently dumped as ours.
+        for (String x : opts.external) {
+            if (!x.startsWith("tty[") && !x.startsWith("unix[")) {
+                throw new CriuException("--external " + x + " is not supported yet (jcriu takes tty[RDEV:DEV] and unix[INO])");
+            }
+        }
     }
 
     /** The dump's options (handlers read e.g. --ext-unix-sk). */

@@ -82,7 +82,18 @@ final class PtyRestore {
         }
         String ext = "tty[" + Integer.toHexString(tie.getRdev()) + ":" + Integer.toHexString(tie.getDev()) + "]";
         int inherited = r.inheritedFd(ext);
-        if (inherited >= 0) return new Opening.Opened(r.pullFromRestorer(inherited, tf.getFlags()));
+        if (inherited >= 0) {
+            int fd = r.pullFromRestorer(inherited, tf.getFlags());
+            // As CRIU: the terminal given for an --external one gets the dumped state.
+            if (tie.getType() == TtyType.EXT_TTY) {
+                if (tie.hasTermios()) setParams(fd, tie);
+                if (tie.getSid() != 0) makeControlling(fd, tie, "external terminal " + ext);
+            }
+            return new Opening.Opened(fd);
+        }
+        if (tie.getType() == TtyType.EXT_TTY) {
+            throw new CriuException("the terminal was external at dump (--external " + ext + "): give it with --inherit-fd fd[N]:" + ext);
+        }
         if (tie.getType() != TtyType.PTY || !tie.hasPty()) {
             throw new CriuException("terminal of type " + tie.getType() + " (tty-info id " + tie.getId() + ") is not supported; "
                     + "give it with --inherit-fd fd[N]:" + ext);
@@ -193,13 +204,35 @@ final class PtyRestore {
             }
             int c = r.openPath("/dev/pts/" + index, Linux.O_RDONLY);
             try {
-                t.syscall(Nr.IOCTL, c, Termios.TIOCSCTTY, 1);
-                if (pgrp != 0) AnonFd.withStruct(t, AnonFd.le(new int[] {4}, pgrp), Nr.IOCTL, 2, c, Termios.TIOCSPGRP, 0);
+                setControlling(t, c, pgrp);
             } finally {
                 t.syscall(Nr.CLOSE, c);
             }
             LOG.info("task %d: pty %d is its controlling terminal again (session %d, foreground group %d)", tid, index, sid, pgrp);
         }
+    }
+
+    /**
+     * The terminal given for an --external one was the controlling terminal of the dumped
+     * session leader: it takes it again as CRIU does (TIOCSCTTY with 1 steals it from the
+     * session that had it, which needs CAP_SYS_ADMIN).
+     */
+    private void makeControlling(int fd, TtyInfoEntry tie, String what) {
+        Task t = r.task();
+        int tid = t.tid();
+        if (tie.getSid() != tid || org.jcriu.proc.Stat.read(tid).sid() != tid) {
+            LOG.info("task %d: %s was the controlling terminal of session %d, not restored", tid, what, tie.getSid());
+            return;
+        }
+        // its foreground group, when that was a group of the dump (the task's own)
+        int pgrp = tie.getPgrp() == org.jcriu.proc.Stat.read(tid).pgid() ? tie.getPgrp() : 0;
+        setControlling(t, fd, pgrp);
+        LOG.info("task %d: %s is its controlling terminal (foreground group %d)", tid, what, tie.getPgrp());
+    }
+
+    private static void setControlling(Task t, int fd, int pgrp) {
+        t.syscall(Nr.IOCTL, fd, Termios.TIOCSCTTY, 1);
+        if (pgrp != 0) AnonFd.withStruct(t, AnonFd.le(new int[] {4}, pgrp), Nr.IOCTL, 2, fd, Termios.TIOCSPGRP, 0);
     }
 
     private static int slaveFd(int tid, int index) {

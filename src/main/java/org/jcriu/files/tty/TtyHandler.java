@@ -66,10 +66,20 @@ public final class TtyHandler implements FileHandler {
      */
     public static String refusal(OpenFd fd, Options opts) {
         long rdev = fd.stat().rdev();
-        if (isPtmx(rdev)) return null;
+        if (isPtmx(rdev) || external(fd, opts)) return null;
         if (isPts(rdev) && masterFd(fd.pid(), PtyProbe.slaveIndex(fd)) >= 0) return null;
         if (opts.shellJob) return null;
-        return fd.describe() + " is a terminal: dump it with --shell-job (-j), restore then gives the task jcriu's terminal";
+        return fd.describe() + " is a terminal: dump it with --shell-job (-j), restore then gives the task jcriu's terminal; "
+                + "or name it with --external " + key(fd) + " and give it back with --inherit-fd fd[N]:" + key(fd) + " on restore";
+    }
+
+    /** criu(8)'s name of a terminal for --external and --inherit-fd: tty[RDEV:DEV], st_rdev and st_dev in hex. */
+    static String key(OpenFd fd) {
+        return "tty[" + Long.toHexString(fd.stat().rdev()) + ":" + Long.toHexString(fd.stat().dev()) + "]";
+    }
+
+    private static boolean external(OpenFd fd, Options opts) {
+        return opts.external.contains(key(fd));
     }
 
     /** The fd of {@code pid} that is the master of pty {@code index} ("tty-index:" in its fdinfo), or -1. */
@@ -105,6 +115,7 @@ public final class TtyHandler implements FileHandler {
     @Override
     public FileEntry dump(OpenFd fd, int id, DumpFiles files) {
         long rdev = fd.stat().rdev();
+        if (external(fd, files.options())) return dumpExternal(fd, id, files);
         boolean master = isPtmx(rdev);
         if (!master && !isPts(rdev)) {
             throw new CriuException("Can't dump " + fd.describe() + ": only Unix98 pseudo-terminals (/dev/ptmx, /dev/pts/N) are supported");
@@ -150,6 +161,32 @@ public final class TtyHandler implements FileHandler {
         LOG.info("Dumping tty %d with id %#x (%s index %d)", fd.fd(), id, master ? "ptmx" : "pts", p.index());
         // CRIU writes the path of the pty as a reg file with the same id first.
         files.entries().add(FileHandlers.REG.dump(fd, id, files));
+        TtyFileEntry t = TtyFileEntry.newBuilder().setId(id).setTtyInfoId(infoId).setFlags(fd.fileFlags()).setFown(NO_OWNER).build();
+        return FileEntry.newBuilder().setType(FdTypes.TTY).setId(id).setTty(t).build();
+    }
+
+    /**
+     * A terminal named with --external: only its state is saved (CRIU's EXT_TTY, tty-info id 0,
+     * no reg entry); restore needs --inherit-fd fd[N]:tty[RDEV:DEV] and applies the state to it.
+     */
+    private FileEntry dumpExternal(OpenFd fd, int id, DumpFiles files) {
+        long rdev = fd.stat().rdev();
+        PtyProbe p;
+        try {
+            p = PtyProbe.read(fd, false);
+        } catch (PtyProbe.HungUp e) {
+            throw new CriuException("Can't dump " + fd.describe() + ": the terminal is hung up");
+        }
+        long[] ctty = ctty(fd.pid());
+        int sid = ctty[0] == (int) rdev ? org.jcriu.proc.Stat.read(fd.pid()).sid() : 0;
+        int pgrp = ctty[0] == (int) rdev ? (int) Math.max(0, ctty[1]) : 0;
+        int infoId = 0;
+        files.ttyInfo(infoId, () -> TtyInfoEntry.newBuilder().setType(TtyType.EXT_TTY).setLocked(false)
+                .setExclusive(p.exclusive()).setPacketMode(false).setSid(sid).setPgrp(pgrp)
+                .setRdev((int) rdev).setDev((int) fd.stat().dev())
+                .setTermios(Termios.entry(p.termios())).setTermiosLocked(Termios.entry(p.termiosLocked()))
+                .setWinsize(Termios.winsize(p.winsize())));
+        LOG.info("Dumping external tty %d with id %#x (%s)", fd.fd(), id, key(fd));
         TtyFileEntry t = TtyFileEntry.newBuilder().setId(id).setTtyInfoId(infoId).setFlags(fd.fileFlags()).setFown(NO_OWNER).build();
         return FileEntry.newBuilder().setType(FdTypes.TTY).setId(id).setTty(t).build();
     }

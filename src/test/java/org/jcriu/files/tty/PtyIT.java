@@ -138,6 +138,62 @@ class PtyIT {
         }
     }
 
+    /**
+     * The terminal of a job started by script(1), named with --external tty[RDEV:DEV] instead of
+     * --shell-job: dumped as CRIU's EXT_TTY; restore refuses without --inherit-fd naming it, and
+     * with it the task gets that fd on 0, 1 and 2, as its controlling terminal.
+     */
+    @Test
+    void externalTerminalIsGivenBackWithInheritFd() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/script")), "script(1) not installed");
+        Path wd = tmp.resolve("w");
+        try (Workload w = Workload.start(wd, List.of("/usr/bin/script", "-qec",
+                "sh -c 'echo $$ > " + wd + "/ready; exec sleep 1000'", "/dev/null"), false)) {
+            w.awaitExec("sleep", 'S');
+            String[] st = run("stat", "-L", "-c", "%t %T %D", "/proc/" + w.pid() + "/fd/0").strip().split(" ");
+            long major = Long.parseLong(st[0], 16), minor = Long.parseLong(st[1], 16);
+            long rdev = (major & 0xfff) << 8 | (minor & 0xff) | (minor & ~0xffL) << 12;
+            String key = "tty[" + Long.toHexString(rdev) + ":" + st[2] + "]";
+            Path d = dump(w, "--external", key);
+            List<TtyInfoEntry> infos = infos(d);
+            assertEquals(1, infos.size(), infos.toString());
+            assertEquals(TtyType.EXT_TTY, infos.get(0).getType());
+            assertEquals(w.pid(), infos.get(0).getSid());
+            assertFalse(infos.get(0).hasPty());
+            w.waitGone(Duration.ofSeconds(10));
+
+            Jcriu.Result refused = Jcriu.run("restore", "-D", d, "-d");
+            assertEquals(1, refused.exit(), refused.all());
+            assertTrue(refused.stderr().contains("give it with --inherit-fd fd[N]:" + key), refused.stderr());
+            assertFalse(w.alive());
+
+            Path name = tmp.resolve("term.name");
+            String restore = "tty > " + name + "; " + String.join(" ", Jcriu.launcher()) + " restore -D " + d
+                    + " -d --inherit-fd 'fd[0]:" + key + "' -v4 -o restore.log; sleep 10";
+            Process term = new ProcessBuilder("/usr/bin/script", "-qec", restore, "/dev/null")
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .redirectOutput(tmp.resolve("term.out").toFile()).redirectErrorStream(true).start();
+            w.alsoClose(term::destroyForcibly);
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (!w.alive() && System.nanoTime() < deadline) Thread.sleep(20);
+            assertTrue(w.alive(), "not restored: " + Files.readString(tmp.resolve("term.out")));
+            String tty = Files.readString(name).strip();
+            assertTrue(tty.startsWith("/dev/pts/"), tty);
+            for (int fd = 0; fd <= 2; fd++) {
+                assertEquals(tty, Files.readSymbolicLink(Path.of("/proc/" + w.pid() + "/fd/" + fd)).toString(), "fd " + fd);
+            }
+            assertEquals(136 << 8 | Integer.parseInt(tty.substring("/dev/pts/".length())), ttyNr(w.pid()),
+                    "the given terminal is the controlling terminal of the restored session leader");
+        }
+    }
+
+    private static String run(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertEquals(0, p.waitFor(), out);
+        return out;
+    }
+
     private static long ttyNr(int pid) throws IOException {
         String s = Files.readString(Path.of("/proc/" + pid + "/stat"));
         return Long.parseLong(s.substring(s.lastIndexOf(')') + 2).split(" ")[4]);
