@@ -3,12 +3,15 @@
  *   fd 5  DIR/flock  flock(LOCK_EX)
  *   fd 6  DIR/posix  fcntl(F_SETLK) write lock on bytes 10..29
  *   fd 7  DIR/ofd    fcntl(F_OFD_SETLK) read lock on the whole file
+ *   fd 8  DIR/lease  fcntl(F_SETLEASE) read lease
  * On SIGTERM it checks from inside what it can see of its own locks (a second open of the same
  * file conflicts with the flock and with a write OFD lock request).
  *
- * locks DIR probe PID: run by the test as ANOTHER process; prints "held flock posix ofd" with
- * only the locks that still conflict for it (and the POSIX lock's owner must be PID).
+ * locks DIR probe PID: run by the test as ANOTHER process; prints "held flock posix ofd lease"
+ * with only the locks that still conflict for it (and the POSIX lock's owner must be PID). The
+ * lease is looked up in /proc/locks by inode: opening the file for writing would break it.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -16,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef F_OFD_GETLK
@@ -62,6 +66,17 @@ static int probe(int owner) {
     if (fcntl(p, F_GETLK, &l) == 0 && l.l_type == F_WRLCK && l.l_pid == owner && l.l_start == 10 && l.l_len == 20) printf(" posix");
     struct flock w = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
     if (fcntl(o, F_OFD_GETLK, &w) == 0 && w.l_type == F_RDLCK) printf(" ofd");
+    char lp[4200], line[512];
+    struct stat st;
+    snprintf(lp, sizeof lp, "%s/lease", dir);
+    FILE *pl = fopen("/proc/locks", "r");
+    if (pl && stat(lp, &st) == 0) {
+        char ino[64];
+        snprintf(ino, sizeof ino, ":%lu ", (unsigned long)st.st_ino);
+        while (fgets(line, sizeof line, pl))
+            if (strstr(line, "LEASE") && strstr(line, "ACTIVE") && strstr(line, "READ") && strstr(line, ino)) { printf(" lease"); break; }
+    }
+    if (pl) fclose(pl);
     printf("\n");
     return 0;
 }
@@ -79,6 +94,8 @@ int main(int argc, char **argv) {
     place(open_in("ofd", O_RDONLY), 7);
     struct flock r = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
     if (fcntl(7, F_OFD_SETLK, &r)) return 6;
+    place(open_in("lease", O_RDONLY), 8);
+    if (fcntl(8, F_SETLEASE, F_RDLCK)) return 7;
     struct sigaction sa = {0};
     sa.sa_handler = on_term;
     sigaction(SIGTERM, &sa, NULL);
@@ -93,6 +110,7 @@ int main(int argc, char **argv) {
     struct flock w = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
     if (fcntl(o, F_OFD_GETLK, &w) || w.l_type != F_RDLCK) fail("fd 7 no longer holds its OFD read lock");
     close(o);
+    if (fcntl(8, F_GETLEASE) != F_RDLCK) fail("fd 8 no longer holds its read lease");
     put("verdict", verdict[0] ? verdict : "PASS\n");
     return 0;
 }

@@ -20,13 +20,13 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * File locks with -l: the locks workload holds a flock, a POSIX write lock on bytes 10..29 and
- * an OFD read lock (see locks.c); after restore ANOTHER process (the workload's probe mode) must
+ * an OFD read lock and a read lease (see locks.c); after restore ANOTHER process (the workload's probe mode) must
  * still be refused each of them, the POSIX one owned by the restored pid.
  */
 class FileLocksIT {
     @TempDir Path tmp;
 
-    /** What the probe process finds still locked, e.g. "held flock posix ofd". */
+    /** What the probe process finds still locked, e.g. "held flock posix ofd lease". */
     private static String probe(Workload w) throws Exception {
         Process p = new ProcessBuilder(Workloads.binary("locks").toString(), w.dir().toString(), "probe", Integer.toString(w.pid()))
                 .redirectErrorStream(true).start();
@@ -38,7 +38,7 @@ class FileLocksIT {
     @Test
     void locksStillConflictForAnotherProcessAfterRestore() throws Exception {
         try (Workload w = Workload.c("locks", tmp.resolve("w"))) {
-            assertEquals("held flock posix ofd", probe(w), "the probe itself is broken");
+            assertEquals("held flock posix ofd lease", probe(w), "the probe itself is broken");
             Path d = Files.createDirectories(tmp.resolve("imgs"));
             Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-l", "-v4", "-o", "dump.log");
             assertEquals(0, r.exit(), r.all());
@@ -52,13 +52,13 @@ class FileLocksIT {
                     locks.add(e.getFlag() + "/" + e.getType() + "/" + e.getFd() + "/" + e.getStart() + "/" + e.getLen());
                 }
             }
-            // CRIU's values: flag FLOCK 2 / POSIX 1 / OFD 4, type F_WRLCK 1 / F_RDLCK 0, len 0 = to EOF
-            assertEquals(List.of("2/1/5/0/0", "1/1/6/10/20", "4/0/7/0/0"), locks);
+            // CRIU's values: flag FLOCK 2 / POSIX 1 / OFD 4 / LEASE 8, type F_WRLCK 1 / F_RDLCK 0, len 0 = to EOF
+            assertEquals(List.of("2/1/5/0/0", "1/1/6/10/20", "4/0/7/0/0", "8/0/8/0/0"), locks);
             GhostFilesIT.critDecodes(d, "filelocks.img");
             r = Jcriu.run("restore", "-D", d, "-d", "-l", "-v4", "-o", "restore.log");
             assertEquals(0, r.exit(), r.all());
             assertTrue(w.alive());
-            assertEquals("held flock posix ofd", probe(w));
+            assertEquals("held flock posix ofd lease", probe(w));
             assertEquals("PASS", w.terminateAndVerdict());
         }
     }
@@ -73,7 +73,7 @@ class FileLocksIT {
                     + ": it holds 1 file lock(s); dump with --file-locks (-l)"), r.stderr());
             assertTrue(w.alive());
             assertEquals(0, ProcState.tracerPid(w.pid()));
-            assertEquals("held flock posix ofd", probe(w));
+            assertEquals("held flock posix ofd lease", probe(w));
             assertEquals("PASS", w.terminateAndVerdict());
         }
     }

@@ -17,7 +17,7 @@ import org.jcriu.sys.Nr;
 
 /**
  * File locks (CRIU's file-lock.c, filelocks.img): flock(2), POSIX (F_SETLK) and OFD
- * (F_OFD_SETLK) locks. The kernel lists in /proc/PID/fdinfo/N, as "lock:" lines, the locks
+ * (F_OFD_SETLK) locks, and leases (F_SETLEASE) that no open is breaking. The kernel lists in /proc/PID/fdinfo/N, as "lock:" lines, the locks
  * taken through that open file by this task (for POSIX locks: owned by its files_struct), so
  * each lock is tied to an fd without guessing from /proc/locks. At restore they are taken
  * again by the restored task itself, through injected flock/fcntl, once its fds are in place:
@@ -27,10 +27,10 @@ public final class FileLocks {
     private static final Logger LOG = Log.get("file-lock");
 
     /** file_lock_entry.flag values (CRIU's own, not the kernel's FL_*). */
-    static final int FL_POSIX = 1, FL_FLOCK = 2, FL_OFD = 4;
+    static final int FL_POSIX = 1, FL_FLOCK = 2, FL_OFD = 4, FL_LEASE = 8;
     static final int F_RDLCK = 0, F_WRLCK = 1, F_UNLCK = 2;
     private static final int LOCK_SH = 1, LOCK_EX = 2, LOCK_NB = 4;
-    private static final int F_SETLK = 6, F_OFD_SETLK = 37;
+    private static final int F_SETLK = 6, F_OFD_SETLK = 37, F_SETLEASE = 1024;
 
     private FileLocks() {}
 
@@ -56,10 +56,16 @@ public final class FileLocks {
             case "POSIX" -> FL_POSIX;
             case "FLOCK" -> FL_FLOCK;
             case "OFDLCK" -> FL_OFD;
-            case "LEASE", "DELEG" -> throw new CriuException("Can't dump " + fd.describe() + ": it holds a file lease; leases are not supported yet");
+            case "LEASE" -> FL_LEASE;
+            case "DELEG" -> throw new CriuException("Can't dump " + fd.describe() + ": it holds a delegation; delegations are not supported");
             default -> throw new CriuException("Can't dump " + fd.describe() + ": lock of unknown kind \"" + s + "\"");
         };
-        if (!t[2].equals("ADVISORY")) {
+        if (flag == FL_LEASE && !t[2].equals("ACTIVE")) {
+            // a lease some open is breaking: CRIU re-creates the break; not supported here
+            throw new CriuException("Can't dump " + fd.describe() + ": its lease is being broken (" + t[2].toLowerCase()
+                    + "); leases being broken are not supported yet");
+        }
+        if (flag != FL_LEASE && !t[2].equals("ADVISORY")) {
             throw new CriuException("Can't dump " + fd.describe() + ": " + t[2].toLowerCase() + " lock \"" + s + "\" is not supported");
         }
         int type = switch (t[3]) {
@@ -107,6 +113,9 @@ public final class FileLocks {
                     s.put(0, b);
                     task.syscall(Nr.FCNTL, l.getFd(), cmd, s.addr());
                 }
+            } else if ((l.getFlag() & FL_LEASE) != 0) {
+                // root may take a lease on any file (CAP_LEASE); the task is still root here
+                task.syscall(Nr.FCNTL, l.getFd(), F_SETLEASE, l.getType());
             } else {
                 throw new CriuException("Unknown file lock kind " + l.getFlag() + " in filelocks.img");
             }
@@ -119,6 +128,6 @@ public final class FileLocks {
     }
 
     static String kind(int flag) {
-        return (flag & FL_FLOCK) != 0 ? "flock" : (flag & FL_OFD) != 0 ? "OFD" : "POSIX";
+        return (flag & FL_FLOCK) != 0 ? "flock" : (flag & FL_OFD) != 0 ? "OFD" : (flag & FL_LEASE) != 0 ? "lease" : "POSIX";
     }
 }

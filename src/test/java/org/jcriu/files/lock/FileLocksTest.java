@@ -40,9 +40,13 @@ class FileLocksTest {
     }
 
     @Test
-    void leaseIsRefusedByName() {
+    void activeLeaseIsKeptBreakingOneRefused() {
+        FileLockEntry l = FileLocks.of(fd("pos:\t0\nlock:\t1: LEASE  ACTIVE    READ 42 00:2d:5678 0 EOF\n")).get(0);
+        assertEquals(FileLocks.FL_LEASE, l.getFlag());
+        assertEquals(FileLocks.F_RDLCK, l.getType());
         CriuException ex = assertThrows(CriuException.class,
-                () -> FileLocks.of(fd("pos:\t0\nlock:\t1: LEASE  ACTIVE    READ 42 00:2d:5678 0 EOF\n")));
-        assertEquals("Can't dump fd 5 (/tmp/f) of task 42: it holds a file lease; leases are not supported yet", ex.getMessage());
+                () -> FileLocks.of(fd("pos:\t0\nlock:\t1: LEASE  BREAKING  READ 42 00:2d:5678 0 EOF\n")));
+        assertEquals("Can't dump fd 5 (/tmp/f) of task 42: its lease is being broken (breaking); leases being broken are not supported yet",
+                ex.getMessage());
     }
 }
