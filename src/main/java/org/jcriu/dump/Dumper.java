@@ -1,12 +1,9 @@
 package org.jcriu.dump;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.jcriu.CriuException;
-import org.jcriu.compel.Ptrace;
 import org.jcriu.compel.Regs;
 import org.jcriu.compel.Task;
 import org.jcriu.compel.Tracer;
@@ -35,19 +32,15 @@ import org.jcriu.proc.ProcFs;
 import org.jcriu.proc.Stat;
 import org.jcriu.proc.Status;
 import org.jcriu.proc.Vma;
-import org.jcriu.sys.ErrnoException;
 import org.jcriu.sys.Linux;
-import org.jcriu.sys.Nr;
 import org.jcriu.sys.Sys;
 
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
- * {@code jcriu dump}: checkpoints one single-threaded process into CRIU 4.2 images.
+ * {@code jcriu dump}: checkpoints one process, with all its threads, into CRIU 4.2 images.
  *
  * <p>Phases: (1) refuse from /proc what this slice cannot dump, touching nothing; (2) seize and
- * stop the task on the tracer thread; (3) check again and collect /proc state; (4) copy memory
+ * stop every thread on the tracer thread ({@link SeizedThreads}); (3) check again and collect /proc state; (4) copy memory
  * on worker threads while the task stays stopped; (5) ask the task, by injected syscalls, what
  * only it knows; (6) write the images; (7) kill it (default), detach (-R) or leave it stopped
  * (-s). Any failure after (2) detaches with registers, signal mask and memory as they were, so
