@@ -31,9 +31,14 @@ import org.jcriu.sys.Sys;
  * {@code index * 2 + (master ? 1 : 0)} holding termios, locked termios, window size, packet
  * mode, lock and exclusive state, and the session and foreground group the pty leads.
  *
- * <p>A pty whose both sides the task holds is rebuilt inside the task ({@link PtyRestore}). A
- * slave whose master is outside (the terminal of a shell job) needs --shell-job: on restore the
- * task gets the terminal jcriu itself runs on, the way a job resumed from that shell would.
+ * <p>A pty whose master the task holds is rebuilt inside the task ({@link PtyRestore}). A slave
+ * whose master is outside (the terminal of a shell job) needs --shell-job: on restore the task
+ * gets the terminal jcriu itself runs on, the way a job resumed from that shell would; or
+ * --external tty[RDEV:DEV], and then --inherit-fd fd[N]:tty[RDEV:DEV] on restore.
+ *
+ * <p>Not supported, refused by name: bytes queued in a pty (a terminal's queue cannot be read
+ * without taking it; CRIU reads and writes them back, which replays them through the line
+ * discipline), hung-up ptys, /dev/tty, consoles and serial lines (unless --external).
  */
 public final class TtyHandler implements FileHandler {
     private static final Logger LOG = Log.get("tty");
@@ -67,6 +72,10 @@ public final class TtyHandler implements FileHandler {
     public static String refusal(OpenFd fd, Options opts) {
         long rdev = fd.stat().rdev();
         if (isPtmx(rdev) || external(fd, opts)) return null;
+        if (!isPts(rdev)) {
+            return "Can't dump " + fd.describe() + ": only Unix98 pseudo-terminals (/dev/ptmx, /dev/pts/N) are supported; "
+                    + "a terminal of the outside can be named with --external " + key(fd);
+        }
         if (isPts(rdev) && masterFd(fd.pid(), PtyProbe.slaveIndex(fd)) >= 0) return null;
         if (opts.shellJob) return null;
         return fd.describe() + " is a terminal: dump it with --shell-job (-j), restore then gives the task jcriu's terminal; "
