@@ -2,11 +2,15 @@
  * fown DIR: files with an owner for SIGIO (F_SETOWN / F_SETSIG / O_ASYNC):
  *   fds 5, 6  a pipe; its read end (fd 5) has O_ASYNC, owner this process, signal SIGRTMIN+1
  *   fd 7      DIR/data, owner this process (F_OWNER_PID), signal SIGUSR2
+ * fown DIR thread: as well, a second thread makes itself (F_OWNER_TID) the owner of the pipe's
+ * write end (fd 6): the dump must refuse it.
  * On SIGTERM it checks owners, signals and O_ASYNC, then writes into the pipe: the kernel must
  * queue SIGRTMIN+1 with si_fd 5 to this process.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <pthread.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +59,16 @@ static void check_owner(int fd, int sig, int async) {
     if (async && !(fcntl(fd, F_GETFL) & O_ASYNC)) { snprintf(b, sizeof b, "fd %d lost O_ASYNC", fd); fail(b); }
 }
 
+static volatile int thread_ready;
+static void *owner_thread(void *a) {
+    (void)a;
+    struct f_owner_ex o = {.type = F_OWNER_TID, .pid = (pid_t)syscall(SYS_gettid)};
+    if (fcntl(6, F_SETOWN_EX, &o)) exit(5);
+    thread_ready = 1;
+    for (;;) pause();
+    return NULL;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) return 2;
     snprintf(dir, sizeof dir, "%s", argv[1]);
@@ -72,6 +86,11 @@ int main(int argc, char **argv) {
     snprintf(p, sizeof p, "%s/data", dir);
     place(open(p, O_RDWR | O_CREAT, 0644), 7);
     own(7, SIGUSR2);
+    if (argc > 2 && !strcmp(argv[2], "thread")) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, owner_thread, NULL)) return 2;
+        while (!thread_ready) usleep(1000);
+    }
     struct sigaction sa = {0};
     sa.sa_handler = on_term;
     sigaction(SIGTERM, &sa, NULL);

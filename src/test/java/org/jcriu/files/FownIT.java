@@ -52,4 +52,18 @@ class FownIT {
             assertEquals("PASS", w.terminateAndVerdict());
         }
     }
+
+    /** An owner that is another thread could not be set again before the threads exist: refused by name. */
+    @Test
+    void ownerThreadOtherThanMainIsRefused() throws Exception {
+        try (Workload w = Workload.c("fown", tmp.resolve("w"), "thread")) {
+            Path d = Files.createDirectories(tmp.resolve("imgs"));
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d);
+            assertEquals(1, r.exit(), r.all());
+            assertTrue(r.stderr().contains("Can't dump fd 6 (pipe:["), r.stderr());
+            assertTrue(r.stderr().contains("(F_OWNER_TID); an owner thread other than the main one is not supported yet"), r.stderr());
+            assertTrue(w.alive());
+            assertEquals("PASS", w.terminateAndVerdict());
+        }
+    }
 }
