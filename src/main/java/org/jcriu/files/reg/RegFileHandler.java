@@ -122,7 +122,7 @@ public final class RegFileHandler implements FileHandler {
         RegFileEntry reg = e.getReg();
         Remaps remaps = Remaps.of(r);
         String path = remaps.pathFor(reg, r);
-        validate(reg, path, r.options());
+        validate(reg, path, r.options(), true);
         Task task = r.task();
         int flags = reg.getFlags() & ~OPEN_ONLY;
         int fd = r.openPath(path, flags);
@@ -135,7 +135,7 @@ public final class RegFileHandler implements FileHandler {
     public int openForMap(FileEntry e, int flags, FileRestorer r) {
         RegFileEntry reg = e.getReg();
         String path = Remaps.of(r).pathFor(reg, r);
-        validate(reg, path, r.options());
+        validate(reg, path, r.options(), false);
         return r.openPath(path, flags);
     }
 
@@ -145,7 +145,7 @@ public final class RegFileHandler implements FileHandler {
      * recorded, and with --file-validation buildid (the default) the same ELF build-id when the
      * image has one (a file without a build-id now is validated by size only).
      */
-    private static void validate(RegFileEntry reg, String path, Options opts) {
+    private static void validate(RegFileEntry reg, String path, Options opts, boolean buildId) {
         Stat st;
         try {
             st = Sys.stat(path);
@@ -167,7 +167,8 @@ public final class RegFileHandler implements FileHandler {
                         + "file r/w/x checks can be skipped with --skip-file-rwx-check", reg.getName(), reg.getId(), st.mode(), reg.getMode()));
             }
         }
-        if (reg.getBuildIdCount() > 0 && st.isReg() && !"filesize".equals(opts.fileValidation)) {
+        // mapped files had their build-id checked already, by the restore's check of every mapping
+        if (buildId && reg.getBuildIdCount() > 0 && st.isReg() && !"filesize".equals(opts.fileValidation)) {
             byte[] now = buildId(path);
             if (now == null) {
                 LOG.info("File %s could only be validated with file size", reg.getName());
