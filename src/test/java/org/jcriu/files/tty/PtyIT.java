@@ -168,14 +168,18 @@ class PtyIT {
             assertFalse(w.alive());
 
             Path name = tmp.resolve("term.name");
+            Path rc = tmp.resolve("restore.rc");
+            // The pid exists from the clone3 on; the checks below need the restore to be over.
             String restore = "tty > " + name + "; " + String.join(" ", Jcriu.launcher()) + " restore -D " + d
-                    + " -d --inherit-fd 'fd[0]:" + key + "' -v4 -o restore.log; sleep 10";
+                    + " -d --inherit-fd 'fd[0]:" + key + "' -v4 -o restore.log; echo $? > " + rc + "; sleep 10";
             Process term = new ProcessBuilder("/usr/bin/script", "-qec", restore, "/dev/null")
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                     .redirectOutput(tmp.resolve("term.out").toFile()).redirectErrorStream(true).start();
             w.alsoClose(term::destroyForcibly);
-            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-            while (!w.alive() && System.nanoTime() < deadline) Thread.sleep(20);
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (!(Files.exists(rc) && Files.size(rc) > 0) && System.nanoTime() < deadline) Thread.sleep(20);
+            assertTrue(Files.exists(rc), "restore did not finish: " + Files.readString(tmp.resolve("term.out")));
+            assertEquals("0", Files.readString(rc).strip(), "restore failed: " + Files.readString(tmp.resolve("term.out")));
             assertTrue(w.alive(), "not restored: " + Files.readString(tmp.resolve("term.out")));
             String tty = Files.readString(name).strip();
             assertTrue(tty.startsWith("/dev/pts/"), tty);
