@@ -200,10 +200,13 @@ class TaskTest {
         assertEquals(0, vdsoAnonKb(pid));
     }
 
+    /** A pid nobody holds, some way ahead of the kernel's last one, wrapping past pid_max as the kernel does. */
     private static int freePid() {
         int last = Integer.parseInt(Sys.readString("/proc/sys/kernel/ns_last_pid").trim());
         int max = Integer.parseInt(Sys.readString("/proc/sys/kernel/pid_max").trim());
-        for (int p = last + 500; p < max; p++) {
+        int span = max - 300;
+        for (int i = 0; i < span; i++) {
+            int p = 300 + Math.floorMod(last + 500 - 300 + i, span);
             if (!new java.io.File("/proc/" + p).exists()) return p;
         }
         throw new AssertionError("no free pid");
