@@ -36,26 +36,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t stop;
-static void on_term(int s) { (void)s; stop = 1; }
-static char dir[4096];
-static char verdict[8192];
+#include "workload.h"
 
 static void fail(const char *what) {
     size_t n = strlen(verdict);
     if (!n) n = snprintf(verdict, sizeof verdict, "FAIL");
     snprintf(verdict + n, sizeof verdict - n, " | %s", what);
-}
-
-static void put(const char *name, const char *text) {
-    char tmp[4200], dst[4200];
-    snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
-    snprintf(dst, sizeof dst, "%s/%s", dir, name);
-    FILE *f = fopen(tmp, "w");
-    if (!f) exit(2);
-    fputs(text, f);
-    fclose(f);
-    rename(tmp, dst);
 }
 
 static void place(int fd, int want) {

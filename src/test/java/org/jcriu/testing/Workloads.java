@@ -18,13 +18,16 @@ public final class Workloads {
 
     /**
      * The executable for a C workload ("counter" for counter.c), compiled if needed; named after
-     * the source's checksum so that an edited workload is never run from a stale binary.
+     * the checksum of the source and workload.h so that an edited workload is never run from a stale binary.
      */
     public static synchronized Path binary(String name) {
         Path src = resource(name + ".c");
+        // workload.h is shared by the C workloads: it sits next to them and is part of the checksum.
+        Path header = resource("workload.h");
         java.util.zip.CRC32 crc = new java.util.zip.CRC32();
         try {
             crc.update(Files.readAllBytes(src));
+            crc.update(Files.readAllBytes(header));
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
