@@ -3,6 +3,8 @@ package org.jcriu.compel;
 import org.jcriu.CriuException;
 import org.jcriu.log.Log;
 import org.jcriu.log.Logger;
+import org.jcriu.proc.Maps;
+import org.jcriu.proc.Vma;
 import org.jcriu.sys.Errno;
 import org.jcriu.sys.ErrnoException;
 import org.jcriu.sys.Linux;
@@ -299,19 +301,19 @@ public final class Task implements AutoCloseable {
      * belong to where they stand.
      */
     private long findSyscallInsn(long avoid) {
-        String maps = Sys.readString("/proc/" + tid + "/maps");
-        for (String line : maps.split("\n")) {
-            if (!line.endsWith("[vdso]")) continue;
-            int dash = line.indexOf('-'), sp = line.indexOf(' ');
-            long start = Long.parseUnsignedLong(line, 0, dash, 16);
-            long end = Long.parseUnsignedLong(line, dash + 1, sp, 16);
-            if (line.charAt(sp + 3) != 'x' || start == avoid) continue;
-            byte[] code = read(start, (int) (end - start));
+        for (Vma v : maps()) {
+            if (!v.path().equals("[vdso]") || !v.exec() || v.start() == avoid) continue;
+            byte[] code = read(v.start(), (int) (v.end() - v.start()));
             for (int i = 0; i + 1 < code.length; i++) {
-                if (code[i] == 0x0f && code[i + 1] == 0x05) return start + i;
+                if (code[i] == 0x0f && code[i + 1] == 0x05) return v.start() + i;
             }
         }
         return 0;
+    }
+
+    /** Plain maps, not smaps: only addresses, protections and names are needed, and smaps walks page tables. */
+    private List<Vma> maps() {
+        return Maps.parse(Sys.readFile("/proc/" + tid + "/maps"), tid);
     }
 
     private void patch(long addr) {
@@ -329,16 +331,11 @@ public final class Task implements AutoCloseable {
 
     /** The vDSO if the task has one (never dumped, so the patch touches nothing saved), else any executable mapping. */
     private long findExecutable(long avoid) {
-        String maps = Sys.readString("/proc/" + tid + "/maps");
         long firstExec = 0;
-        for (String line : maps.split("\n")) {
-            if (line.isEmpty()) continue;
-            int dash = line.indexOf('-'), sp = line.indexOf(' ');
-            long start = Long.parseUnsignedLong(line, 0, dash, 16);
-            String perms = line.substring(sp + 1, sp + 5);
-            if (perms.charAt(2) != 'x' || start == avoid) continue;
-            if (line.endsWith("[vdso]")) return start;
-            if (firstExec == 0 && !line.endsWith("[vsyscall]")) firstExec = start;
+        for (Vma v : maps()) {
+            if (!v.exec() || v.start() == avoid) continue;
+            if (v.path().equals("[vdso]")) return v.start();
+            if (firstExec == 0 && !v.path().equals("[vsyscall]")) firstExec = v.start();
         }
         if (firstExec == 0) throw new CriuException("task " + tid + " has no executable mapping to run injected syscalls from");
         return firstExec;
