@@ -379,7 +379,7 @@ class DumpIT {
         Path wd = tmp.resolve("w");
         // script(1) gives the job a pseudo-terminal as its stdin/stdout/stderr, like a shell would.
         try (Workload w = Workload.start(wd, List.of("/usr/bin/script", "-qec",
-                "sh -c 'echo $$ > " + wd + "/ready; exec sleep 1000'", "/dev/null"), false)) {
+                "exec sh -c 'echo $$ > " + wd + "/ready; exec sleep 1000'", "/dev/null"), false)) {
             w.awaitExec("sleep", 'S');
             String tty = Files.readSymbolicLink(Path.of("/proc/" + w.pid() + "/fd/0")).toString();
             assertTrue(tty.startsWith("/dev/pts/"), tty);

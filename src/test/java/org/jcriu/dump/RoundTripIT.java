@@ -117,7 +117,7 @@ class RoundTripIT {
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/script")), "script(1) not installed");
         Path wd = tmp.resolve("w");
         try (Workload w = Workload.start(wd, java.util.List.of("/usr/bin/script", "-qec",
-                "sh -c 'echo $$ > " + wd + "/ready; exec sleep 1000'", "/dev/null"), false)) {
+                "exec sh -c 'echo $$ > " + wd + "/ready; exec sleep 1000'", "/dev/null"), false)) {
             w.awaitExec("sleep", 'S');
             Path d = Files.createDirectories(tmp.resolve("imgs"));
             Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-j");

@@ -148,7 +148,7 @@ class PtyIT {
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/script")), "script(1) not installed");
         Path wd = tmp.resolve("w");
         try (Workload w = Workload.start(wd, List.of("/usr/bin/script", "-qec",
-                "sh -c 'echo $$ > " + wd + "/ready; exec sleep 1000'", "/dev/null"), false)) {
+                "exec sh -c 'echo $$ > " + wd + "/ready; exec sleep 1000'", "/dev/null"), false)) {
             w.awaitExec("sleep", 'S');
             String[] st = run("stat", "-L", "-c", "%t %T %D", "/proc/" + w.pid() + "/fd/0").strip().split(" ");
             long major = Long.parseLong(st[0], 16), minor = Long.parseLong(st[1], 16);
