@@ -102,7 +102,9 @@ public final class Restorer {
     private void build(Tracer tracer, TaskImages img, FileRestorer files, LocalPageSource pages, SeccompRestorer seccomp) {
         Pinning pin = Pinning.pinTracer();
         try {
-            TaskCreator.Created created = TaskCreator.create(tracer, img.pid(), img.vmas(), MemoryRestorer.areaSize());
+            TaskCreator.Created created = opts.restoreSibling
+                    ? SiblingSeed.create(tracer, img.pid(), img.vmas(), MemoryRestorer.areaSize())
+                    : TaskCreator.create(tracer, img.pid(), img.vmas(), MemoryRestorer.areaSize());
             Task task = created.task();
             List<Task> threads = new ArrayList<>();
             boolean done = false;
