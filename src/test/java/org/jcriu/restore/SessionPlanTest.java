@@ -38,7 +38,7 @@ class SessionPlanTest {
 
     @Test
     void groupsAreJoinedAfterTheirLeadersMadeThem() {
-        task(10, 0, 10, 10).task(11, 10, 11, 10).task(12, 11, 11, 10).task(13, 10, 10, 10).task(14, 10, 12, 10);
+        task(10, 0, 10, 10).task(11, 10, 11, 10).task(12, 11, 11, 10).task(13, 10, 10, 10).task(14, 10, 11, 10);
         TreeImages t = tree();
         SessionPlan p = SessionPlan.of(t, false);
         assertTrue(p.setsid(t.task(10)));
@@ -49,9 +49,9 @@ class SessionPlanTest {
         assertEquals(0, p.groupToJoin(t.task(11), 10));
         assertEquals(11, p.groupToJoin(t.task(12), 10));
         assertEquals(10, p.groupToJoin(t.task(13), 10));
-        assertEquals(12, p.groupToJoin(t.task(14), 10));
+        assertEquals(11, p.groupToJoin(t.task(14), 10));
         List<Integer> order = pids(p.groupOrder());
-        assertTrue(order.indexOf(11) < order.indexOf(12) && order.indexOf(12) < order.indexOf(14), order.toString());
+        assertTrue(order.indexOf(11) < order.indexOf(12) && order.indexOf(11) < order.indexOf(14), order.toString());
     }
 
     /** 11 forked 12 while still in 10's session, then called setsid and forked 13. */
@@ -68,7 +68,7 @@ class SessionPlanTest {
     /** Two levels: 12 (born in 10's session) forked 13 before 12's own parent 11 called setsid. */
     @Test
     void bornSessionIsPassedDownTheBranch() {
-        task(10, 0, 10, 10).task(11, 10, 11, 11).task(12, 11, 12, 12).task(13, 12, 12, 10);
+        task(10, 0, 10, 10).task(11, 10, 11, 11).task(12, 11, 12, 12).task(13, 12, 13, 10);
         TreeImages t = tree();
         SessionPlan p = SessionPlan.of(t, false);
         assertEquals(List.of(12), pids(p.childrenBeforeSetsid(t.task(11))));
@@ -87,6 +87,13 @@ class SessionPlanTest {
         task(10, 0, 10, 10).task(11, 10, 998, 10);
         CriuException e = assertThrows(CriuException.class, () -> SessionPlan.of(tree(), false));
         assertTrue(e.getMessage().startsWith("Task 11 is in process group 998, whose leader is not in the dump"), e.getMessage());
+    }
+
+    @Test
+    void aGroupOfAnotherSessionIsRefused() {
+        task(10, 0, 10, 10).task(11, 10, 11, 11).task(12, 10, 11, 10);
+        CriuException e = assertThrows(CriuException.class, () -> SessionPlan.of(tree(), false));
+        assertEquals("Task 12 is in process group 11 of another session (11, its own is 10)", e.getMessage());
     }
 
     /** --shell-job: the root stays in jcriu's session and group, and tasks of its group follow it there. */
