@@ -135,13 +135,21 @@ public final class Restorer {
             exitZombies(tree, made);
             // setup-namespaces / post-setup-namespaces go here once namespaces are restored:
             // criu skips both when it restores none (root_ns_mask == 0), as now
-            for (Made m : made.values()) {
-                if (m.img().zombie()) continue;
+            List<Made> live = made.values().stream().filter(m -> !m.img().zombie()).toList();
+            List<MemoryRestorer> mems = new ArrayList<>();
+            for (Made m : live) {
                 if (pin != null) pin.pinTask(m.task().tid());
-                fill(m.task(), m.threads(), m.img(), files, pages.get(m.img().pid()), created.area(), pin);
+                mems.add(mapMemory(m.task(), m.img(), files, pages.get(m.img().pid()), created.area()));
+            }
+            if (pin != null) pin.releaseTracer();
+            writePages(live, mems);
+            if (pin != null) pin.pinTracerAgain();
+            for (int i = 0; i < live.size(); i++) {
+                Made m = live.get(i);
+                mems.get(i).finish();
+                fill(m.task(), m.threads(), m.img(), files, pin);
             }
             if (pin != null) pin.releaseTask();
-            List<Made> live = made.values().stream().filter(m -> !m.img().zombie()).toList();
             for (Made m : live) setRegisters(m.task(), m.threads(), m.img());
             int pid = root.pid();
             if (opts.pidfile != null) Pidfile.write(opts.pidfile, pid);
@@ -239,19 +247,53 @@ public final class Restorer {
         }
     }
 
-    private void fill(Task task, List<Task> threads, TaskImages img, FileRestorer files, LocalPageSource pages, long area,
-                      Pinning pin) {
+    /** The seed's mappings go, the mm fields are set and every dumped VMA is mapped: ready for the pages. */
+    private MemoryRestorer mapMemory(Task task, TaskImages img, FileRestorer files, LocalPageSource pages, long area) {
         MemoryRestorer mem = new MemoryRestorer(task, img, dir, pages, files, opts.root, area + Task.GADGET_SIZE,
                 area + 2L * Task.GADGET_SIZE);
         mem.clearSeed();
         MmRestorer.restore(task, img, opts.root);
         mem.mapVmas();
+        return mem;
+    }
+
+    /**
+     * Pages of every task, written without the tracer (process_vm_writev needs no ptrace stop):
+     * one task uses every CPU, several tasks are written side by side, the CPUs shared out.
+     */
+    private static void writePages(List<Made> live, List<MemoryRestorer> mems) {
         long t = System.nanoTime();
-        if (pin != null) pin.releaseTracer();
-        long bytes = mem.writePages(Runtime.getRuntime().availableProcessors());
-        if (pin != null) pin.pinTracerAgain();
-        LOG.info("pages: %d bytes in %d us", bytes, (System.nanoTime() - t) / 1000);
-        mem.finish();
+        int cpus = Runtime.getRuntime().availableProcessors();
+        if (mems.size() == 1) {
+            long bytes = mems.get(0).writePages(cpus);
+            LOG.info("pages: %d bytes in %d us", bytes, (System.nanoTime() - t) / 1000);
+            return;
+        }
+        int each = Math.max(1, cpus / mems.size());
+        long[] bytes = new long[mems.size()];
+        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(Math.min(cpus, mems.size()), Thread.ofPlatform().factory())) {
+            List<java.util.concurrent.Future<?>> done = new ArrayList<>();
+            for (int i = 0; i < mems.size(); i++) {
+                int k = i;
+                done.add(pool.submit(() -> bytes[k] = mems.get(k).writePages(each)));
+            }
+            for (int i = 0; i < done.size(); i++) {
+                try {
+                    done.get(i).get();
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (e.getCause() instanceof RuntimeException re) throw re;
+                    throw new CriuException("Can't write the pages of task " + live.get(i).img().pid() + ": " + e.getCause(), e.getCause());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new CriuException("interrupted while writing pages");
+                }
+            }
+        }
+        LOG.info("pages: %d bytes of %d tasks in %d us", java.util.Arrays.stream(bytes).sum(), mems.size(), (System.nanoTime() - t) / 1000);
+    }
+
+    /** Everything but memory: files, signals, limits, threads, timers, credentials last. */
+    private void fill(Task task, List<Task> threads, TaskImages img, FileRestorer files, Pinning pin) {
         TaskStateRestorer state = new TaskStateRestorer(task, img);
         files.restoreFds(task, img.ids().getFilesId());
         files.restoreFs(task, img.pid());

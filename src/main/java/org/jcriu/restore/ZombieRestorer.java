@@ -53,10 +53,14 @@ final class ZombieRestorer {
             }
             // no core file for a death that already happened once
             z.syscall(Nr.PRCTL, Linux.PR_SET_DUMPABLE, 0, 0, 0, 0);
-            setAction(z, sig, SIG_DFL);
-            z.syscall(Nr.TGKILL, pid, pid, sig); // stays pending: signals are blocked while we inject
-            z.setSigmask(0);
-            z.detach();
+            if (sig == Linux.SIGKILL) {
+                z.kill(); // reaped by us as its tracer: the parent is told and gets its zombie
+            } else {
+                setAction(z, sig, SIG_DFL);
+                z.syscall(Nr.TGKILL, pid, pid, sig); // stays pending: signals are blocked while we inject
+                z.setSigmask(0);
+                z.detach();
+            }
         } else {
             int code = (status >> 8) & 0xff;
             try {

@@ -17,8 +17,10 @@ import org.jcriu.image.ImageDir;
 import org.jcriu.image.ImageReader;
 import org.jcriu.image.ImageType;
 import org.jcriu.image.ImageWriter;
+import org.jcriu.image.proto.CoreEntry;
 import org.jcriu.image.proto.MmEntry;
 import org.jcriu.image.proto.PstreeEntry;
+import org.jcriu.image.proto.TaskCoreEntry;
 import org.jcriu.image.proto.VmaEntry;
 import org.jcriu.testing.Jcriu;
 import org.junit.jupiter.api.AfterEach;
@@ -33,7 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
  * leaves neither task nor seed behind. Skipped when the fixtures are absent or a PID is taken.
  */
 class RestoreTreeFixtureIT {
-    static final int BASH = 21143, SLEEP = 21147;
+    static final int BASH = 21143, SLEEP = 21147, ZOMBIE = 21150, KILLED = 21151;
 
     @TempDir
     Path tmp;
@@ -45,7 +47,7 @@ class RestoreTreeFixtureIT {
     void copyFixture() throws IOException {
         Path root = Fixtures.root();
         assumeTrue(root != null, "no CRIU fixtures (../shared) here");
-        for (int pid : new int[] {BASH, SLEEP}) {
+        for (int pid : new int[] {BASH, SLEEP, ZOMBIE, KILLED}) {
             locks.add(PidLock.take(pid));
             assumeTrue(!Procs.exists(pid), "PID " + pid + " is in use on this machine");
         }
@@ -192,6 +194,68 @@ class RestoreTreeFixtureIT {
         assertEquals(128 + 15, p.exitValue(), Files.readString(out));
     }
 
+    /**
+     * Two zombies added to the dump as CRIU writes them (only core-PID.img, threads [0]): one
+     * exited with code 7 in its own group, one killed by SIGKILL. With --leave-stopped nothing
+     * reaps them, so they are seen as their parent would wait for them. The live sleep child is
+     * left out: stopped, it would send bash a SIGCHLD of its own.
+     */
+    @Test
+    void zombiesComeBackAsChildrenOfTheirParentWithTheirStatus() throws IOException {
+        writeTree(readTree().stream().filter(e -> e.getPid() != SLEEP).toList());
+        addZombie(ZOMBIE, ZOMBIE, 7 << 8);
+        addZombie(KILLED, BASH, 9);
+        ours.add(ZOMBIE);
+        ours.add(KILLED);
+        Jcriu.Result r = Jcriu.run("restore", "-d", "--leave-stopped", "-D", dump);
+        assertEquals(0, r.exit(), r.all());
+        assertEquals("ppid " + BASH + " pgid " + ZOMBIE + " sid " + BASH, stat(ZOMBIE));
+        assertEquals("ppid " + BASH + " pgid " + BASH + " sid " + BASH, stat(KILLED));
+        for (int z : new int[] {ZOMBIE, KILLED}) {
+            assertEquals("Z (zombie)", Procs.status(z, "State"));
+            assertEquals("zombie-" + z, Procs.status(z, "Name"));
+        }
+        assertEquals(7 << 8, exitCode(ZOMBIE));
+        assertEquals(9, exitCode(KILLED));
+        assertTrue(Procs.status(BASH, "State").startsWith("T"), Procs.status(BASH, "State"));
+        assertEquals("0000000000000000", Procs.status(BASH, "SigPnd"), "the zombies' SIGCHLD reached the restored parent");
+        assertEquals("0000000000000000", Procs.status(BASH, "ShdPnd"), "the zombies' SIGCHLD reached the restored parent");
+        assertTrue(Procs.leftovers().isEmpty(), Procs.leftovers().toString());
+    }
+
+    /** The exit_code field of /proc/PID/stat: the raw wait status. */
+    private static int exitCode(int pid) throws IOException {
+        String s = Files.readString(Path.of("/proc/" + pid + "/stat")).trim();
+        String[] f = s.substring(s.lastIndexOf(')') + 2).split(" ");
+        return Integer.parseInt(f[f.length - 1]);
+    }
+
+    private void addZombie(int pid, int pgid, int status) throws IOException {
+        List<PstreeEntry> tree = new ArrayList<>(readTree());
+        tree.add(PstreeEntry.newBuilder().setPid(pid).setPpid(BASH).setPgid(pgid).setSid(BASH).addThreads(0).build());
+        writeTree(tree);
+        try (ImageWriter w = new ImageDir(dump).create(ImageType.CORE, pid)) {
+            w.write(CoreEntry.newBuilder().setMtype(CoreEntry.March.X86_64).setTc(TaskCoreEntry.newBuilder().setTaskState(2)
+                    .setExitCode(status).setPersonality(0).setFlags(0).setBlkSigset(0).setComm("zombie-" + pid)).build());
+        }
+    }
+
+    private List<PstreeEntry> readTree() throws IOException {
+        List<PstreeEntry> tree = new ArrayList<>();
+        try (ImageReader r = ImageReader.open(dump.resolve("pstree.img"), ImageType.PSTREE)) {
+            PstreeEntry e;
+            while ((e = r.read(PstreeEntry.parser())) != null) tree.add(e);
+        }
+        return tree;
+    }
+
+    private void writeTree(List<PstreeEntry> tree) throws IOException {
+        Files.delete(dump.resolve("pstree.img"));
+        try (ImageWriter w = new ImageDir(dump).create(ImageType.PSTREE)) {
+            for (PstreeEntry e : tree) w.write(e);
+        }
+    }
+
     /** Killed tasks of the tree are reaped by us, or by init once their parent is gone: give it a moment. */
     private static void assertGone(int pid) {
         long end = System.nanoTime() + 5_000_000_000L;
@@ -202,17 +266,8 @@ class RestoreTreeFixtureIT {
     /** Moves the dumped child to {@code pid}: its pstree entry and the images named after it. */
     private void renameChild(int pid) throws IOException {
         List<PstreeEntry> tree = new ArrayList<>();
-        try (ImageReader r = ImageReader.open(dump.resolve("pstree.img"), ImageType.PSTREE)) {
-            PstreeEntry e;
-            while ((e = r.read(PstreeEntry.parser())) != null) {
-                if (e.getPid() == SLEEP) e = e.toBuilder().setPid(pid).setThreads(0, pid).build();
-                tree.add(e);
-            }
-        }
-        Files.delete(dump.resolve("pstree.img"));
-        try (ImageWriter w = new ImageDir(dump).create(ImageType.PSTREE)) {
-            for (PstreeEntry e : tree) w.write(e);
-        }
+        for (PstreeEntry e : readTree()) tree.add(e.getPid() == SLEEP ? e.toBuilder().setPid(pid).setThreads(0, pid).build() : e);
+        writeTree(tree);
         for (String kind : new String[] {"core", "ids", "mm", "pagemap", "fs"}) {
             Files.move(dump.resolve(kind + "-" + SLEEP + ".img"), dump.resolve(kind + "-" + pid + ".img"));
         }
