@@ -65,6 +65,8 @@ def main():
     # our child, running: waitpid() would raise ChildProcessError for anyone else's process
     out["running"] = os.waitpid(pid, os.WNOHANG) == (0, 0)
     out["ppid"], out["status"], out["fds"] = proc(pid)
+    with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+        out["root_children"] = [int(c) for c in f.read().split()]
     os.kill(pid, signal.SIGTERM)
     wpid, st = os.waitpid(pid, 0)
     out["waited"] = wpid
