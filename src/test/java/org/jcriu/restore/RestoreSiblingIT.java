@@ -41,6 +41,8 @@ class RestoreSiblingIT {
         try (Workload w = Workload.c("counter", tmp.resolve("w"))) {
             String fds = fds(w.pid());
             String status = status(w.pid());
+            List<String> maps = Maps.of(w.pid());
+            String exe = Files.readSymbolicLink(Path.of("/proc/" + w.pid() + "/exe")).toString();
             Path d = dump(w, false);
             String r = parent(d, "run");
             assertEquals("0", field(r, "rc"), r + log(d));
@@ -50,6 +52,9 @@ class RestoreSiblingIT {
             // no fd of jcriu's JVM (jar, log, tracer's /proc files) in the restored task
             assertEquals(fds, field(r, "fds"), r);
             assertEquals(status, field(r, "status"), r);
+            // nothing of the JVM the root was cloned from is left mapped
+            assertEquals(maps, Maps.normalize(MapsLine.parse(Files.readString(d.resolve("maps.restored")))));
+            assertEquals(exe, field(r, "exe"), r);
             assertEquals(field(r, "pid"), field(r, "waited"), r);
             assertEquals("true", field(r, "exited"), r);
             assertEquals("0", field(r, "exit"), r);
