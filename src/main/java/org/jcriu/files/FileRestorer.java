@@ -348,7 +348,8 @@ public final class FileRestorer {
     private int pullFrom(int pid, int fd) {
         Integer pidfd = pidfds.get(pid);
         if (pidfd == null) {
-            pidfd = (int) task.syscall(Nr.PIDFD_OPEN, pid, 0);
+            // parked: at a low number, installing a file there (dup3) would replace it
+            pidfd = park((int) task.syscall(Nr.PIDFD_OPEN, pid, 0));
             pidfds.put(pid, pidfd);
         }
         return (int) task.syscall(Nr.PIDFD_GETFD, pidfd, fd, 0);
