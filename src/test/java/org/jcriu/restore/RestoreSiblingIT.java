@@ -146,6 +146,7 @@ class RestoreSiblingIT {
     }
 
     private String parent(Path images, String mode, String... jcriuArgs) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of(PYTHON)), "no " + PYTHON + " (scripts/test.sh installs it)");
         Path script = tmp.resolve("sibling_parent.py");
         if (!Files.exists(script)) {
             try (InputStream in = RestoreSiblingIT.class.getResourceAsStream("sibling_parent.py")) {
