@@ -221,6 +221,8 @@ public final class Dumper {
                 .setSignalsS(td.sharedSignals).setLoginuid((int) loginuid).setOomScoreAdj(oomScoreAdj)
                 .setChildSubreaper(td.inj.childSubreaper());
         if (td.wasStopped) tc.setStopSigno(Linux.SIGSTOP);
+        int membarrier = tracer.call(() -> org.jcriu.mem.Membarrier.registrations(task));
+        if (membarrier != 0) tc.setMembarrierRegistrationMask(membarrier);
         // One entry per signal except SIGKILL and SIGSTOP, whose actions cannot change (62 entries, as CRIU).
         for (int sig = 1; sig <= Linux.NSIG; sig++) {
             if (sig != Linux.SIGKILL && sig != Linux.SIGSTOP) tc.addSigactions(Images.sigaction(td.inj.sigactions()[sig - 1]));
