@@ -1,7 +1,10 @@
 /*
  * manyvmas DIR [N]: N (default 10000) one-page VMAs made by alternating protections over one
  * anonymous mapping (read-write, read-only, read-write, ...; the kernel cannot merge neighbours
- * with different protections), each page holding its own number. On SIGTERM checks every page.
+ * with different protections), each page holding its own number. Also a sparse area of 256
+ * pages, its address in DIR/sparse: every 16th page written, the page after each one only read
+ * (the shared zero page), the rest never touched; only the 16 written pages belong in a dump.
+ * On SIGTERM checks every page.
  */
 #include <string.h>
 #include <sys/mman.h>
@@ -21,10 +24,18 @@ int main(int argc, char **argv) {
         p[i * PG + PG - 1] = (unsigned char)i;
     }
     for (unsigned long i = 1; i < n; i += 2) if (mprotect(p + i * PG, PG, PROT_READ)) return 4;
+    volatile unsigned char *sparse = mmap(NULL, 256 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    unsigned sum = 0;
+    for (unsigned long i = 0; i < 256; i += 16) {
+        sparse[i * PG + 5] = (unsigned char)(i + 1);
+        sum += sparse[(i + 1) * PG];
+    }
+    char buf[64];
+    snprintf(buf, sizeof buf, "%lx\n", (unsigned long)sparse);
+    put("sparse", buf);
     struct sigaction sa = {0};
     sa.sa_handler = on_term;
     sigaction(SIGTERM, &sa, NULL);
-    char buf[64];
     snprintf(buf, sizeof buf, "%d\n", getpid());
     put("ready", buf);
     while (!stop) pause();
@@ -36,6 +47,13 @@ int main(int argc, char **argv) {
             break;
         }
     }
+    for (unsigned long i = 0; i < 256 && !verdict[0]; i++) {
+        for (unsigned long b = 0; b < PG; b++) {
+            unsigned char want = (i % 16 == 0 && b == 5) ? (unsigned char)(i + 1) : 0;
+            if (sparse[i * PG + b] != want) { snprintf(verdict, sizeof verdict, "FAIL sparse page %lu\n", i); break; }
+        }
+    }
+    (void)sum;
     if (!verdict[0] && mprotect(p + PG, PG, PROT_READ | PROT_WRITE)) snprintf(verdict, sizeof verdict, "FAIL mprotect\n");
     put("verdict", verdict[0] ? verdict : "PASS\n");
     return 0;

@@ -5,7 +5,8 @@
  * MAP_NORESERVE area, a MAP_DROPPABLE area when the kernel has it (content may be dropped by
  * design), an area split three ways by mprotect (rw, r, none), guard pages inside an area
  * (MADV_GUARD_INSTALL, kernel 6.13+), a SysV shm segment attached twice (once read-only) with one
- * page of the first attachment made read-only, and THP disabled for the process. It writes
+ * page of the first attachment made read-only, THP disabled for the process, and a membarrier
+ * private-expedited registration. It writes
  * "shmid N" to DIR/shmid so the test can remove the segment. On SIGTERM it checks everything.
  */
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/shm.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "workload.h"
@@ -71,7 +73,6 @@ int main(int argc, char **argv) {
     if (argc < 2) return 2;
     snprintf(dir, sizeof dir, "%s", argv[1]);
     char buf[1024];
-    int n = 0;
 
     unsigned char *adv[NADV];
     int advised[NADV];
@@ -102,11 +103,13 @@ int main(int argc, char **argv) {
     mprotect(shm + PG, PG, PROT_READ);
 
     if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0)) fail("PR_SET_THP_DISABLE before dump");
+    /* MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED (1 << 4): MEMBARRIER_CMD_PRIVATE_EXPEDITED needs it */
+    if (syscall(SYS_membarrier, 1 << 4, 0, 0)) fail("membarrier registration before dump");
 
     struct sigaction sa = {0};
     sa.sa_handler = on_term;
     sigaction(SIGTERM, &sa, NULL);
-    n = snprintf(buf, sizeof buf, "droppable %d\nguard %d\nmergeable %d\n", has_drop, has_guard, advised[6]);
+    snprintf(buf, sizeof buf, "droppable %d\nguard %d\nmergeable %d\n", has_drop, has_guard, advised[6]);
     put("features", buf);
     snprintf(buf, sizeof buf, "%d\n", getpid());
     put("ready", buf);
@@ -138,6 +141,8 @@ int main(int argc, char **argv) {
     if (mprotect(shm_ro, PG, PROT_READ | PROT_WRITE) == 0) fail("read-only SysV attachment became writable");
     if (mprotect(shm + PG, PG, PROT_READ | PROT_WRITE)) fail("read-write SysV attachment cannot be made writable again");
     if (prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) != 1) fail("THP disable flag lost");
+    if (syscall(SYS_membarrier, 1 << 3, 0, 0)) fail("membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) refused: registration lost");
+    if (!(syscall(SYS_membarrier, 1 << 9, 0, 0) & (1 << 4))) fail("membarrier registrations lost");
     /* wipeonfork and dontfork as a child sees them */
     pid_t c = fork();
     if (c == 0) {

@@ -16,7 +16,10 @@ import java.util.stream.Collectors;
 import org.jcriu.image.ImageDir;
 import org.jcriu.image.ImageReader;
 import org.jcriu.image.ImageType;
+import org.jcriu.image.proto.CoreEntry;
 import org.jcriu.image.proto.MmEntry;
+import org.jcriu.image.proto.PagemapEntry;
+import org.jcriu.image.proto.PagemapHead;
 import org.jcriu.image.proto.VmaEntry;
 import org.jcriu.testing.Jcriu;
 import org.jcriu.testing.ProcState;
@@ -81,7 +84,7 @@ class MemoryKindsIT {
     /**
      * madvise advice, mlock, MAP_NORESERVE, MAP_DROPPABLE, an mprotect-split area with a
      * PROT_NONE part, guard pages, two SysV attachments of one segment (one read-only, one
-     * split by mprotect), and PR_SET_THP_DISABLE.
+     * split by mprotect), PR_SET_THP_DISABLE and a membarrier registration.
      */
     @Test
     void vmFlagsGuardsSysvAndThpSurvive() throws IOException {
@@ -94,6 +97,10 @@ class MemoryKindsIT {
             assertEquals(4, sysv.size(), "SysV VMAs in the image: " + sysv);
             assertEquals(segments.get(0).longValue(), sysv.get(0).getShmid(), "SysV vma_entry.shmid is the segment id");
             assertTrue(mm.getThpDisabled(), "mm_entry.thp_disabled");
+            try (ImageReader rd = new ImageDir(tmp.resolve("imgs")).open(ImageType.CORE, w.pid())) {
+                // MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED
+                assertEquals(0x10, rd.readOne(CoreEntry.parser()).getTc().getMembarrierRegistrationMask() & 0x10, "membarrier mask");
+            }
             long guards = mm.getVmasList().stream().filter(e -> e.getStatus() == Vma.GUARD).count();
             assertEquals(features.get("guard").equals("1") ? 1 : 0, guards, "GUARD entries in the image");
         }
@@ -121,7 +128,9 @@ class MemoryKindsIT {
 
     /**
      * 10,000 VMAs of alternating protections: maps identical after the round trip, every page
-     * intact. Dump and restore times are printed (not asserted: the machine is shared).
+     * intact. Dump and restore times are printed (not asserted: the machine is shared). Of a
+     * sparse area only the pages written go to the image: not the untouched ones, not the ones
+     * only read (the kernel's zero page).
      */
     @Test
     void tenThousandVmas() throws IOException {
@@ -141,6 +150,21 @@ class MemoryKindsIT {
             System.out.printf("10,000 VMAs (%d in maps): jcriu dump %.0f ms, restore %.0f ms (JVM start included)%n", before.size(),
                     (t1 - t0) / 1e6, (t3 - t2) / 1e6);
             assertEquals(before, Maps.of(w.pid()));
+            long sparse = Long.parseLong(Files.readString(w.dir().resolve("sparse")).strip(), 16);
+            long sparseEnd = sparse + 256 * 4096L, inSparse = 0;
+            try (ImageReader rd = new ImageDir(d).open(ImageType.PAGEMAP, w.pid())) {
+                rd.read(PagemapHead.parser());
+                for (PagemapEntry e; (e = rd.read(PagemapEntry.parser())) != null; ) {
+                    for (long k = 0; k < e.getNrPages(); k++) {
+                        long a = e.getVaddr() + k * 4096;
+                        if (a >= sparse && a < sparseEnd) {
+                            inSparse++;
+                            assertEquals(0, (a - sparse) / 4096 % 16, "page 0x" + Long.toHexString(a) + " of the sparse area was never written");
+                        }
+                    }
+                }
+            }
+            assertEquals(16, inSparse, "written pages of the sparse area in the dump");
             String v = w.terminateAndVerdict();
             assertTrue(v.startsWith("PASS"), v);
         }
