@@ -244,6 +244,7 @@ public final class Dumper {
                 .setExeFileId(exeId).setDumpable(td.inj.dumpable()).setThpDisabled(td.inj.thpDisabled());
         for (long a : auxv) mm.addMmSavedAuxv(a);
         mm.addAllVmas(plan.entries());
+        mm.addAllAios(plan.aios());
 
         Images.writeOne(dir, ImageType.INVENTORY, Images.inventory());
         Images.writeOne(dir, ImageType.PSTREE, PstreeEntry.newBuilder().setPid(pid).setPpid(0).setPgid(stat.pgid())
