@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import org.jcriu.CriuException;
 import org.jcriu.files.DumpFiles;
+import org.jcriu.image.proto.AioRingEntry;
 import org.jcriu.image.proto.VmaEntry;
 import org.jcriu.mem.GuardRegions;
 import org.jcriu.mem.SysvShm;
@@ -27,7 +28,7 @@ public final class VmaPlan {
     public static final int VMA_AREA_REGULAR = 1, VMA_AREA_STACK = 1 << 1, VMA_AREA_VSYSCALL = 1 << 2,
             VMA_AREA_VDSO = 1 << 3, VMA_AREA_HEAP = 1 << 5, VMA_FILE_PRIVATE = 1 << 6, VMA_FILE_SHARED = 1 << 7,
             VMA_ANON_SHARED = 1 << 8, VMA_ANON_PRIVATE = 1 << 9, VMA_AREA_SYSVIPC = 1 << 10, VMA_AREA_VVAR = 1 << 12,
-            VMA_AREA_GUARD = 1 << 16;
+            VMA_AREA_AIORING = 1 << 13, VMA_AREA_GUARD = 1 << 16;
     static final int MAP_LOCKED = 0x2000, MAP_DROPPABLE = 0x08, MAP_HUGETLB = 0x40000, MAP_HUGE_SHIFT = 26;
     // madvise advice numbers; vma_entry.madv is a bit set of 1 << advice.
     private static final int MADV_RANDOM = 1, MADV_SEQUENTIAL = 2, MADV_DONTFORK = 10, MADV_MERGEABLE = 12,
@@ -55,6 +56,7 @@ public final class VmaPlan {
 
     private final List<VmaEntry> entries = new ArrayList<>();
     private final List<Area> areas = new ArrayList<>();
+    private final List<AioRingEntry> aios = new ArrayList<>();
 
     public List<VmaEntry> entries() {
         return entries;
@@ -62,6 +64,11 @@ public final class VmaPlan {
 
     public List<Area> areas() {
         return areas;
+    }
+
+    /** mm_entry.aios: the task's AIO rings. */
+    public List<AioRingEntry> aios() {
+        return aios;
     }
 
     /**
@@ -108,6 +115,13 @@ public final class VmaPlan {
                 status = VMA_AREA_REGULAR | VMA_AREA_VDSO | VMA_ANON_PRIVATE;
                 flags |= Linux.MAP_ANONYMOUS;
                 pages = Pages.ALL;
+            } else if (aioPath(v)) {
+                // An io_setup ring: kernel memory tied to an AIO context. CRIU marks it with the
+                // AIORING bit alone, saves all its pages, and lists it in mm_entry.aios.
+                status = VMA_AREA_AIORING;
+                pages = Pages.ALL;
+                long len = v.end() - v.start();
+                p.aios.add(AioRingEntry.newBuilder().setId(v.start()).setRingLen((int) len).setNrReq(aioNrReq(len)).build());
             } else if (sysvPath(v)) {
                 // An attachment of a SysV segment: its inode number is the shm id. Only the
                 // attachment is dumped; restore shmat()s the same segment at the same address.
@@ -182,6 +196,21 @@ public final class VmaPlan {
         return madv;
     }
 
+    /**
+     * The nr_events an io_setup call must have asked for to get a ring of {@code len} bytes: the
+     * kernel doubles the request and adds 2, then fills whole pages with 32-byte events after the
+     * 32-byte header (criu/aio.c does the same sum backwards).
+     */
+    static int aioNrReq(long len) {
+        long events = (len - 32) / 32;
+        return (int) ((events - 2) / 2);
+    }
+
+    /** An AIO ring's file is "[aio]" on the kernel's internal aio mount. */
+    private static boolean aioPath(Vma v) {
+        return v.path().startsWith("/[aio]") && !v.anonymous();
+    }
+
     /** SysV shm files are named "SYSV" + the key in hex on the kernel's internal shm mount. */
     private static boolean sysvPath(Vma v) {
         return v.path().startsWith("/SYSV") && v.deleted() && !v.anonymous();
@@ -205,6 +234,7 @@ public final class VmaPlan {
             why = "a special mapping " + path;
         } else if (v.anonymous() && v.shared()) why = "shared anonymous memory";
         else if (sysvPath(v)) why = v.shared() ? null : "a private mapping of a SysV shm segment";
+        else if (aioPath(v)) why = null;
         else if (v.has(Vma.VM_HT) && !hugetlbAnon(v)) {
             why = v.shared() ? "shared hugetlb memory (CRIU restores it through a memfd)" : "a hugetlbfs file mapping";
         } else if (hugetlbAnon(v)) why = null;

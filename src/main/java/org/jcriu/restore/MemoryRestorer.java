@@ -222,6 +222,8 @@ final class MemoryRestorer {
                 int prot = v.prot() | (hasPages[i] ? Linux.PROT_WRITE : 0);
                 firstProt[i] = prot;
                 int flags = (v.flags() & MAP_FLAGS_KEPT) | Linux.MAP_FIXED_NOREPLACE;
+                // an AIO ring's pages go to a private stand-in first (AioRings replaces it)
+                if (v.is(Vma.AIORING)) flags = Linux.MAP_PRIVATE | Linux.MAP_ANONYMOUS | Linux.MAP_FIXED_NOREPLACE;
                 int fd = -1;
                 if (v.fileBacked()) {
                     if (openId != (int) v.shmid()) {
@@ -325,7 +327,6 @@ final class MemoryRestorer {
 
     private void checkSupported(Vma v) {
         String what = v.is(Vma.SOCKET) ? "a socket mapping"
-                : v.is(Vma.AIORING) ? "an AIO ring"
                 : v.is(Vma.MEMFD) ? "a memfd mapping"
                 : v.is(Vma.SHSTK) ? "a shadow stack" : null;
         if (what != null) {
@@ -389,6 +390,7 @@ final class MemoryRestorer {
                 }
             }
         }
+        for (var aio : img.mm().getAiosList()) AioRings.restore(task, aio, img.pid());
         for (var e : img.mm().getVmasList()) {
             if (e.getStatus() != Vma.GUARD) continue;
             try {

@@ -106,6 +106,22 @@ class MemoryKindsIT {
         }
     }
 
+    /**
+     * An AIO context whose ring has wrapped, with 3 completions not yet reaped: after restore the
+     * task reaps exactly those and keeps using the context. The image holds CRIU's aio entry.
+     */
+    @Test
+    void aioRingSurvives() throws IOException {
+        try (Workload w = Workload.c("aio", tmp.resolve("w"))) {
+            String[] ring = Files.readString(w.dir().resolve("ring")).strip().split(" ");
+            MmEntry mm = roundTrip(w);
+            assertEquals(1, mm.getAiosCount(), mm.getAiosList().toString());
+            assertEquals(Long.parseLong(ring[1], 16), mm.getAios(0).getId());
+            assertEquals(190, mm.getAios(0).getNrReq(), "nr_req estimated back from a 383-event ring");
+            assertTrue(mm.getVmasList().stream().anyMatch(e -> e.getStatus() == Vma.AIORING), "an AIORING vma_entry");
+        }
+    }
+
     /** Private MAP_HUGETLB memory and a SHM_HUGETLB segment, when the kernel can give 3 huge pages. */
     @Test
     void hugetlbSurvives() throws Exception {
