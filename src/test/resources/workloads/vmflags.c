@@ -7,7 +7,8 @@
  * (MADV_GUARD_INSTALL, kernel 6.13+), a SysV shm segment attached twice (once read-only) with one
  * page of the first attachment made read-only, THP disabled for the process, and a membarrier
  * private-expedited registration. It writes
- * "shmid N" to DIR/shmid so the test can remove the segment. On SIGTERM it checks everything.
+ * "shmid N" to DIR/shmid so the test can remove the segment. With "rmid" after DIR the segment
+ * is removed (IPC_RMID) at once, which a dump must refuse. On SIGTERM it checks everything.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -100,6 +101,8 @@ int main(int argc, char **argv) {
     unsigned char *shm_ro = shmat(shmid, NULL, SHM_RDONLY);
     if (shm == (void *)-1 || shm_ro == (void *)-1) return 5;
     fill(shm, 3 * PG, 35);
+    int rmid = argc > 2 && !strcmp(argv[2], "rmid");
+    if (rmid) shmctl(shmid, IPC_RMID, NULL);
     mprotect(shm + PG, PG, PROT_READ);
 
     if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0)) fail("PR_SET_THP_DISABLE before dump");
@@ -156,7 +159,7 @@ int main(int argc, char **argv) {
     if (!WIFEXITED(st) || WEXITSTATUS(st)) fail("wipeonfork area not wiped in a child");
     shmdt(shm);
     shmdt(shm_ro);
-    shmctl(shmid, IPC_RMID, NULL);
+    if (!rmid) shmctl(shmid, IPC_RMID, NULL);
     put("verdict", verdict[0] ? strcat(verdict, "\n") : "PASS\n");
     return 0;
 }

@@ -8,6 +8,8 @@ import org.jcriu.CriuException;
 import org.jcriu.files.DumpFiles;
 import org.jcriu.image.proto.AioRingEntry;
 import org.jcriu.image.proto.VmaEntry;
+import org.jcriu.log.Log;
+import org.jcriu.log.Logger;
 import org.jcriu.mem.GuardRegions;
 import org.jcriu.mem.SysvShm;
 import org.jcriu.proc.ProcFs;
@@ -24,6 +26,7 @@ import org.jcriu.sys.Sys;
  * not REGULAR.
  */
 public final class VmaPlan {
+    private static final Logger LOG = Log.get("mem");
     // criu/include/image.h VMA_* status bits (facts of the image format).
     public static final int VMA_AREA_REGULAR = 1, VMA_AREA_STACK = 1 << 1, VMA_AREA_VSYSCALL = 1 << 2,
             VMA_AREA_VDSO = 1 << 3, VMA_AREA_HEAP = 1 << 5, VMA_FILE_PRIVATE = 1 << 6, VMA_FILE_SHARED = 1 << 7,
@@ -89,6 +92,10 @@ public final class VmaPlan {
             int flags = v.shared() ? Linux.MAP_SHARED : Linux.MAP_PRIVATE;
             if (v.has(Vma.VM_GD)) flags |= Linux.MAP_GROWSDOWN;
             if (v.has(Vma.VM_LO)) flags |= MAP_LOCKED;
+            if (v.has(Vma.VM_LF) && files != null) {
+                LOG.warn("%s of task %d is locked on fault (MLOCK_ONFAULT): CRIU's image has no place for that, it is "
+                        + "restored fully locked", v, pid);
+            }
             if (v.has(Vma.VM_NR)) flags |= Linux.MAP_NORESERVE;
             // smaps shows a droppable mapping as private ("p"); its map type is MAP_DROPPABLE alone
             if (v.has(Vma.VM_DP)) flags = (flags & ~Linux.MAP_PRIVATE) | MAP_DROPPABLE;
@@ -269,7 +276,7 @@ public final class VmaPlan {
                 table = SysvShm.read();
             }
             int id = (int) v.ino();
-            if (!table.containsKey(id)) {
+            if (!table.containsKey(id) || table.get(id).removed()) {
                 throw new CriuException("Can't dump task " + pid + ": mapping " + v + " is an attachment of SysV shm segment " + id
                         + ", which was removed (IPC_RMID) and would be destroyed with the task");
             }

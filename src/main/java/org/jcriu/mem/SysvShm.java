@@ -8,13 +8,15 @@ import org.jcriu.sys.Sys;
 /**
  * The SysV shared memory segments of jcriu's IPC namespace, from /proc/sysvipc/shm. A task's
  * attachment is dumped by reference only (the segment stays in the kernel, restore attaches it
- * again with shmat), so a dump has to know the segment is still there and how large it is: a
- * segment removed with IPC_RMID is taken out of this table at once, and is destroyed with the
- * last detach, which is the dumped task's death.
+ * again with shmat), so a dump has to know the segment will still be there and how large it is:
+ * a segment removed with IPC_RMID while attached stays listed, its mode marked SHM_DEST, until
+ * the last detach destroys it, which would be the dumped task's death.
  */
 public final class SysvShm {
-    /** One segment: its id (the inode number /proc/PID/maps shows for its mappings) and size in bytes. */
-    public record Segment(int shmid, long size, int nattch) {}
+    private static final int SHM_DEST = 01000;
+
+    /** One segment: its id (the inode number /proc/PID/maps shows for its mappings), size in bytes, and whether it was removed. */
+    public record Segment(int shmid, long size, int nattch, boolean removed) {}
 
     private SysvShm() {}
 
@@ -26,7 +28,8 @@ public final class SysvShm {
             if (f.length < 7) continue;
             // key shmid perms size cpid lpid nattch ...
             int id = Integer.parseInt(f[1]);
-            out.put(id, new Segment(id, Long.parseLong(f[3]), Integer.parseInt(f[6])));
+            int mode = Integer.parseInt(f[2], 8);
+            out.put(id, new Segment(id, Long.parseLong(f[3]), Integer.parseInt(f[6]), (mode & SHM_DEST) != 0));
         }
         return out;
     }

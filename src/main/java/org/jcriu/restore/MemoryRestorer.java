@@ -223,7 +223,13 @@ final class MemoryRestorer {
                 firstProt[i] = prot;
                 int flags = (v.flags() & MAP_FLAGS_KEPT) | Linux.MAP_FIXED_NOREPLACE;
                 // an AIO ring's pages go to a private stand-in first (AioRings replaces it)
-                if (v.is(Vma.AIORING)) flags = Linux.MAP_PRIVATE | Linux.MAP_ANONYMOUS | Linux.MAP_FIXED_NOREPLACE;
+                if (v.is(Vma.AIORING)) {
+                    if (img.mm().getAiosList().stream().noneMatch(a -> a.getId() == v.start())) {
+                        throw new CriuException(String.format("%s of %s is an AIO ring without its aios entry", v,
+                                dir.path(ImageType.MM, img.pid()).getFileName()));
+                    }
+                    flags = Linux.MAP_PRIVATE | Linux.MAP_ANONYMOUS | Linux.MAP_FIXED_NOREPLACE;
+                }
                 int fd = -1;
                 if (v.fileBacked()) {
                     if (openId != (int) v.shmid()) {

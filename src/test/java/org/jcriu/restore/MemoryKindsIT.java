@@ -106,6 +106,20 @@ class MemoryKindsIT {
         }
     }
 
+    /** A segment removed with IPC_RMID dies with its last attachment: the dump refuses it and the task runs on. */
+    @Test
+    void removedSysvSegmentIsRefused() throws IOException {
+        try (Workload w = Workload.c("vmflags", tmp.resolve("w"), "rmid")) {
+            Path d = Files.createDirectories(tmp.resolve("imgs"));
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d);
+            assertEquals(1, r.exit(), r.all());
+            assertTrue(r.stderr().contains("removed (IPC_RMID)") && r.stderr().contains("task " + w.pid()), r.stderr());
+            assertEquals(0, ProcState.tracerPid(w.pid()));
+            String v = w.terminateAndVerdict();
+            assertTrue(v.startsWith("PASS"), v);
+        }
+    }
+
     /**
      * An AIO context whose ring has wrapped, with 3 completions not yet reaped: after restore the
      * task reaps exactly those and keeps using the context. The image holds CRIU's aio entry.
