@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import org.jcriu.CriuException;
+import org.jcriu.cgroup.CgroupRestore;
 import org.jcriu.compel.Regs;
 import org.jcriu.compel.Task;
 import org.jcriu.compel.Tracer;
@@ -71,7 +72,8 @@ public final class Restorer {
                 LocalPageSource pages = new LocalPageSource(pagesFile(img))) {
             LOG.debug("tracer started");
             if (!Boolean.getBoolean("jcriu.noprefetch")) pages.prefetch();
-            tracer.run(() -> build(tracer, img, files, pages, seccomp));
+            CgroupRestore cg = CgroupRestore.load(dir, opts);
+            tracer.run(() -> build(tracer, img, files, pages, seccomp, cg));
         }
         try {
             Actions.run(opts, Action.POST_RESUME, pid);
@@ -99,25 +101,33 @@ public final class Restorer {
     }
 
     /** Everything that touches the task; runs on the tracer thread. */
-    private void build(Tracer tracer, TaskImages img, FileRestorer files, LocalPageSource pages, SeccompRestorer seccomp) {
+    private void build(Tracer tracer, TaskImages img, FileRestorer files, LocalPageSource pages, SeccompRestorer seccomp,
+                       CgroupRestore cg) {
         Pinning pin = Pinning.pinTracer();
+        boolean built = false;
         try {
+            cg.prepare();
             TaskCreator.Created created = TaskCreator.create(tracer, img.pid(), img.vmas(), MemoryRestorer.areaSize());
             Task task = created.task();
             List<Task> threads = new ArrayList<>();
             boolean done = false;
             try {
+                // into its cgroups before it gets memory (charged there) or threads (which inherit them)
+                var th = img.core().getThreadCore();
+                cg.place(task.tid(), th.hasCgSet() ? th.getCgSet() : img.core().getTc().getCgSet(), 0);
                 // setup-namespaces / post-setup-namespaces go here once namespaces are restored:
                 // criu skips both when it restores none (root_ns_mask == 0), as now
                 if (pin != null) pin.pinTask(task.tid());
                 fill(task, threads, img, files, pages, created.area(), pin);
                 if (pin != null) pin.releaseTask();
-                finish(task, threads, img, seccomp);
+                finish(task, threads, img, seccomp, cg);
                 done = true;
             } finally {
                 if (!done) killAll(task, threads);
             }
+            built = true;
         } finally {
+            if (!built) cg.abort();
             if (pin != null) pin.releaseTracer();
         }
     }
@@ -177,7 +187,7 @@ public final class Restorer {
      * threads go first, so that the main thread's detach, which unmaps the gadget, happens when
      * nothing else of the process is still ours.
      */
-    private void finish(Task task, List<Task> threads, TaskImages img, SeccompRestorer seccomp) {
+    private void finish(Task task, List<Task> threads, TaskImages img, SeccompRestorer seccomp, CgroupRestore cg) {
         for (Task t : threads) {
             CoreEntry c = img.threads().get(t.tid());
             t.setXstate(X86Fpu.apply(c.getThreadInfo().getFpregs(), t.xstate()));
@@ -190,12 +200,14 @@ public final class Restorer {
         var th = img.core().getThreadCore();
         task.setSigmask(th.hasBlkSigset() ? th.getBlkSigset() : img.core().getTc().getBlkSigset());
         if (opts.pidfile != null) Pidfile.write(opts.pidfile, img.pid());
+        cg.properties();
         Actions.run(opts, Action.POST_RESTORE, img.pid());
         try {
             Actions.run(opts, Action.PRE_RESUME, img.pid());
         } catch (CriuException e) {
             LOG.error("Pre-resume script failed: %s", e.getMessage()); // not fatal, as with criu
         }
+        cg.restoreFreezer();
         boolean stopped = opts.leaveStopped || img.core().getTc().getTaskState() == ImageLoader.TASK_STOPPED;
         boolean anySeccomp = SeccompRestorer.uses(img.core());
         for (CoreEntry c : img.threads().values()) anySeccomp |= SeccompRestorer.uses(c);
