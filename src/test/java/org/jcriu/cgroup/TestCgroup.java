@@ -17,10 +17,10 @@ import java.util.Map;
  * when the controller is enabled at its root. Tests skip with the reason when neither exists.
  * {@link #close} removes every directory below the test cgroups' names, deepest first.
  */
-final class TestCgroup implements AutoCloseable {
+public final class TestCgroup implements AutoCloseable {
     /** One controller's place: the hierarchy's mount, the test cgroup's path in it. */
-    record Ctl(String controller, Path mount, String path, boolean v2) {
-        Path dir() {
+    public record Ctl(String controller, Path mount, String path, boolean v2) {
+        public Path dir() {
             return mount.resolve(path.substring(1));
         }
 
@@ -38,7 +38,7 @@ final class TestCgroup implements AutoCloseable {
         this.name = name;
     }
 
-    static TestCgroup create(String name, String... controllers) throws IOException {
+    public static TestCgroup create(String name, String... controllers) throws IOException {
         TestCgroup t = new TestCgroup(name);
         List<String[]> mounts = new ArrayList<>();
         for (String l : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
@@ -81,16 +81,16 @@ final class TestCgroup implements AutoCloseable {
         return t;
     }
 
-    Ctl ctl(String controller) {
+    public Ctl ctl(String controller) {
         return ctls.get(controller);
     }
 
     /** Also removed at close (with whatever is below it), e.g. a cgroup a restore made elsewhere. */
-    void alsoRemove(Path dir) {
+    public void alsoRemove(Path dir) {
         cleanup.add(dir);
     }
 
-    void add(int pid) throws IOException {
+    public void add(int pid) throws IOException {
         for (Ctl c : ctls.values()) {
             if (!c.v2() || !Files.readString(c.dir().resolve("cgroup.procs")).contains(pid + "\n")) {
                 Files.writeString(c.dir().resolve("cgroup.procs"), Integer.toString(pid));
@@ -98,29 +98,29 @@ final class TestCgroup implements AutoCloseable {
         }
     }
 
-    String memLimitFile() {
+    public String memLimitFile() {
         return ctl("memory").v2() ? "memory.max" : "memory.limit_in_bytes";
     }
 
-    String read(String controller, String file) throws IOException {
+    public String read(String controller, String file) throws IOException {
         return Files.readString(ctl(controller).dir().resolve(file)).strip();
     }
 
-    void write(String controller, String file, String value) throws IOException {
+    public void write(String controller, String file, String value) throws IOException {
         Files.writeString(ctl(controller).dir().resolve(file), value);
     }
 
     /** The test cgroup directories, removed (deepest first) as a dump's victim would find them gone. */
-    void removeDirs() throws IOException {
+    public void removeDirs() throws IOException {
         for (Ctl c : ctls.values()) rmTree(c.dir());
     }
 
-    boolean anyExists() {
+    public boolean anyExists() {
         return ctls.values().stream().anyMatch(c -> Files.exists(c.dir()));
     }
 
     /** The path of {@code pid} in this test's hierarchy of {@code controller}. */
-    String pathOf(int pid, String controller) throws IOException {
+    public String pathOf(int pid, String controller) throws IOException {
         Ctl c = ctl(controller);
         for (String l : Files.readAllLines(Path.of("/proc/" + pid + "/cgroup"))) {
             String[] f = l.split(":", 3);
