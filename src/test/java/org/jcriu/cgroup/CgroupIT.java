@@ -245,6 +245,37 @@ class CgroupIT {
         }
     }
 
+    /** The v2 hierarchy (here next to v1 ones, or alone): its freezer, and its directory recreated in full mode. */
+    @Test
+    void cgroupV2FreezerAndDirectory() throws Exception {
+        try (TestCgroup t = TestCgroup.createV2("jcriu-v2-" + ProcessHandle.current().pid());
+                Workload w = Workload.start(tmp.resolve("w"), List.of("/bin/sh", "-c", "echo $$ > \"$0/ready\"; while :; do :; done",
+                        tmp.resolve("w").toString()), false)) {
+            t.add(w.pid());
+            TestCgroup.Ctl v2 = t.ctl("freezer");
+            Path d = Files.createDirectories(tmp.resolve("img"));
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-v4", "-o", "dump.log", "--freeze-cgroup", v2.dir());
+            assertEquals(0, r.exit(), r.all() + tail(d.resolve("dump.log")));
+            assertTrue(Files.readString(d.resolve("dump.log")).contains("seized 1 threads of frozen cgroup " + v2.dir()));
+            w.waitGone(Duration.ofSeconds(10));
+            CgroupDirEntry e = null;
+            for (var c : image(d).getControllersList()) {
+                if (c.getCnamesList().equals(List.of(""))) e = findDir(c.getDirsList(), v2.path().substring(1));
+            }
+            assertNotNull(e, image(d).toString());
+            assertEquals("0", prop(e, "cgroup.freeze"), "dumped thawed: the freeze was only for the dump");
+            assertNotNull(prop(e, "cgroup.max.depth"));
+            t.removeDirs();
+            r = restore(d, "--manage-cgroups=full");
+            assertEquals(0, r.exit(), r.all() + tail(d.resolve("restore.log")));
+            assertEquals(v2.path(), t.pathOf(w.pid(), "freezer"));
+            assertEquals("0", t.read("freezer", "cgroup.freeze"));
+            long t0 = cpuTicks(w.pid());
+            Thread.sleep(300);
+            assertTrue(cpuTicks(w.pid()) > t0, "restored busy loop does not run: " + ProcState.describe(w.pid()));
+        }
+    }
+
     @Test
     void freezeCgroupWithoutAFreezerIsRefused() throws Exception {
         try (Workload w = Workload.sleep(tmp.resolve("w"))) {

@@ -81,6 +81,23 @@ public final class TestCgroup implements AutoCloseable {
         return t;
     }
 
+    /** A cgroup of the cgroup v2 hierarchy only (its freezer needs no controller), wherever v1 hierarchies exist too. */
+    public static TestCgroup createV2(String name) throws IOException {
+        TestCgroup t = new TestCgroup(name);
+        for (String l : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+            String[] f = l.split(" ");
+            int dash = List.of(f).indexOf("-");
+            if (dash > 0 && f[3].equals("/") && f[dash + 1].equals("cgroup2")) {
+                t.ctls.put("freezer", new Ctl("freezer", Path.of(f[4]), "/" + name, true));
+                break;
+            }
+        }
+        assumeTrue(!t.ctls.isEmpty(), "no cgroup v2 hierarchy is mounted here");
+        Files.createDirectories(t.ctl("freezer").dir());
+        t.cleanup.add(t.ctl("freezer").dir());
+        return t;
+    }
+
     public Ctl ctl(String controller) {
         return ctls.get(controller);
     }
