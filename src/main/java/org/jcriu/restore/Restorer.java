@@ -131,7 +131,9 @@ public final class Restorer {
         try {
             cg.prepare();
             TaskImages root = tree.root();
-            TaskCreator.Created created = TaskCreator.create(tracer, root.pid(), tree.allVmas(), MemoryRestorer.areaSize());
+            TaskCreator.Created created = opts.restoreSibling
+                    ? SiblingSeed.create(tracer, root.pid(), tree.allVmas(), MemoryRestorer.areaSize())
+                    : TaskCreator.create(tracer, root.pid(), tree.allVmas(), MemoryRestorer.areaSize());
             made.put(root.pid(), new Made(root, created.task(), new ArrayList<>()));
             // each task goes into its cgroups as soon as it exists: before it has memory (charged
             // there), threads or children (which inherit them)
