@@ -57,7 +57,6 @@ final class SiblingSeed {
     private static final Logger LOG = Log.get("restore");
     private static final long CLONE_CLEAR_SIGHAND = 0x100000000L;
     private static final int RSEQ_FLAG_UNREGISTER = 1, SS_DISABLE = 2;
-    private static final int PTRACE_GET_RSEQ_CONFIGURATION = 0x420f;
     /** The park loop described above. */
     private static final byte[] PAUSE_LOOP = {(byte) 0xb8, 0x22, 0, 0, 0, 0x0f, 0x05, (byte) 0xeb, (byte) 0xf7};
     /**
@@ -72,7 +71,8 @@ final class SiblingSeed {
      * Clones the task at {@code pid} as a sibling of jcriu and makes it an empty seed; returns it
      * seized and stopped, with the area ({@code areaSize} bytes free in it and in {@code dumped}),
      * as {@link TaskCreator#create}.
-     * On failure the clone is killed (its parent, jcriu's, reaps it) and nothing else remains.
+     * On failure the clone is killed; it is then a dead child of jcriu's parent, which reaps it
+     * (as with criu, whose sibling root is that parent's child from the start).
      */
     static TaskCreator.Created create(Tracer tracer, int pid, List<Vma> dumped, long areaSize) {
         TaskCreator.checkPidFree(pid);
@@ -166,10 +166,16 @@ final class SiblingSeed {
     static void strip(Task task) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment conf = a.allocate(32, 8);
-            long r = Sys.raw(Nr.PTRACE, PTRACE_GET_RSEQ_CONFIGURATION, task.tid(), 24, conf.address());
+            boolean known;
+            try {
+                Ptrace.request(Ptrace.GET_RSEQ_CONFIGURATION, task.tid(), 24, conf.address(), "PTRACE_GET_RSEQ_CONFIGURATION");
+                known = true;
+            } catch (ErrnoException e) {
+                known = false; // a kernel without rseq has nothing to unregister
+            }
             // glibc registered rseq for the JVM thread; the registration is inherited by fork and
             // points into memory clearSeed unmaps: the kernel would kill the task on its next return
-            if (r >= 0 && conf.get(JAVA_LONG, 0) != 0) {
+            if (known && conf.get(JAVA_LONG, 0) != 0) {
                 task.syscall(Nr.RSEQ, conf.get(JAVA_LONG, 0), conf.get(JAVA_INT, 8) & 0xffffffffL, RSEQ_FLAG_UNREGISTER,
                         conf.get(JAVA_INT, 12) & 0xffffffffL);
             }
