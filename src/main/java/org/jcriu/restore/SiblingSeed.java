@@ -145,9 +145,16 @@ final class SiblingSeed {
             args.set(JAVA_LONG, 64, setTid.address());   // set_tid
             args.set(JAVA_LONG, 72, 1);                  // set_tid_size
             long r = Sys.raw(Nr.CLONE3, args.address(), Linux.CLONE_ARGS_SIZE_VER2);
+            // A PID found free a moment ago may be held by a short-lived process when PIDs wrap
+            // around on a busy machine: try again while it is free once more (checkPidFree names
+            // the holder otherwise).
+            for (int i = 0; r == -Errno.EEXIST && i < 3; i++) {
+                TaskCreator.checkPidFree(pid);
+                r = Sys.raw(Nr.CLONE3, args.address(), Linux.CLONE_ARGS_SIZE_VER2);
+            }
             if (r == -Errno.EEXIST) {
                 TaskCreator.checkPidFree(pid);
-                throw new CriuException(Errno.EEXIST, "PID " + pid + " is in use");
+                throw new CriuException(Errno.EEXIST, "PID " + pid + " is in use (taken again and again by short-lived processes)");
             }
             if (r < 0) throw new ErrnoException((int) -r, "clone3(CLONE_PARENT, set_tid=" + pid + ") from jcriu");
             if (r != pid) {
