@@ -1,6 +1,5 @@
 package org.jcriu.crit;
 
-import java.util.List;
 import java.util.Map;
 import org.jcriu.image.Extra;
 import org.jcriu.image.ImageReader;
