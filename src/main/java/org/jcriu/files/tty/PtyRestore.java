@@ -93,6 +93,7 @@ final class PtyRestore {
             }
             return new Opening.Opened(fd);
         }
+        if (tie.getType() == TtyType.CTTY) return openCtty(tf, tie);
         if (tie.getType() == TtyType.EXT_TTY) {
             throw new CriuException("the terminal was external at dump (--external " + ext + "): give it with --inherit-fd fd[N]:" + ext);
         }
@@ -121,6 +122,46 @@ final class PtyRestore {
         if (tie.hasTermios()) setParams(fd, tie);
         done.slaves.put(index, tie);
         return new Opening.Opened(fd);
+    }
+
+    /**
+     * /dev/tty: opened by name, which gives the task's controlling terminal. A session leader
+     * whose terminal is a pty of the dump takes it first (TIOCSCTTY on its slave, once the
+     * master exists); a task that has none gets an error naming why.
+     */
+    private Opening openCtty(TtyFileEntry tf, TtyInfoEntry tie) {
+        Task t = r.task();
+        int tid = t.tid();
+        if (cttyOf(tid) == 0 && tie.getSid() == tid) {
+            TtyInfoEntry pty = null;
+            for (TtyInfoEntry e : infos.values()) {
+                if (e.getType() == TtyType.PTY && e.hasPty() && e.getSid() == tid) pty = e;
+            }
+            if (pty != null) {
+                int index = pty.getPty().getIndex();
+                java.util.Set<Integer> mastersEver = r.state(MASTERS, java.util.HashSet::new);
+                if (!mastersEver.contains(index)) return new Opening.NotYet("the master of pty " + index + ", its controlling terminal");
+                int c = r.openPath("/dev/pts/" + index, Linux.O_RDONLY);
+                try {
+                    setControlling(t, c, tie.getPgrp() != 0 ? tie.getPgrp() : pty.getPgrp());
+                } finally {
+                    t.syscall(Nr.CLOSE, c);
+                }
+                LOG.info("task %d: pty %d is its controlling terminal again, for /dev/tty", tid, index);
+            }
+        }
+        if (cttyOf(tid) == 0) {
+            throw new CriuException("Can't open /dev/tty (tty file id " + tf.getId() + ") in task " + tid + ": it has no controlling "
+                    + "terminal (session " + tie.getSid() + " at dump; only its leader takes the terminal back)");
+        }
+        return new Opening.Opened(r.openPath("/dev/tty", tf.getFlags()));
+    }
+
+    /** tty_nr of /proc/TID/stat: the controlling terminal, 0 for none. */
+    private static long cttyOf(int tid) {
+        String s = new String(Sys.readFile("/proc/" + tid + "/stat"));
+        String[] f = s.substring(s.lastIndexOf(')') + 2).trim().split(" ");
+        return Long.parseLong(f[4]);
     }
 
     /** Whether the images hold the master of pty {@code index}. */
