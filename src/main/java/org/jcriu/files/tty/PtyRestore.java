@@ -41,6 +41,8 @@ import org.jcriu.sys.Sys;
 final class PtyRestore {
     private static final Logger LOG = Log.get("tty");
     private static final Object INFOS = new Object();
+    /** tty-data.img: tty-info id -> bytes queued for that side's reader, taken as restored. */
+    private static final Object DATA = new Object();
     /** Indices of the pty masters made so far in any task of the restore. */
     private static final Object MASTERS = new Object();
     private static final int PTMX_TRIES = 32;
@@ -121,6 +123,7 @@ final class PtyRestore {
         int fd = r.openPath("/dev/pts/" + index, tf.getFlags());
         if (tie.hasTermios()) setParams(fd, tie);
         done.slaves.put(index, tie);
+        requeue(index, fd);
         return new Opening.Opened(fd);
     }
 
@@ -162,6 +165,53 @@ final class PtyRestore {
         String s = new String(Sys.readFile("/proc/" + tid + "/stat"));
         String[] f = s.substring(s.lastIndexOf(')') + 2).trim().split(" ");
         return Long.parseLong(f[4]);
+    }
+
+    /**
+     * The bytes tty-data.img holds for pty {@code index}, queued again once both sides exist (the
+     * first slave opened): the master's through the slave, the slave's through the master.
+     */
+    private void requeue(int index, int slaveFd) {
+        Map<Integer, byte[]> data = r.state(DATA, () -> readData(r));
+        byte[] forMaster = data.remove(TtyHandler.infoId(index, true)), forSlave = data.remove(TtyHandler.infoId(index, false));
+        if (forMaster == null && forSlave == null) return;
+        int tid = r.task().tid();
+        int pidfd = Sys.pidfdOpen(tid);
+        try {
+            if (forMaster != null) {
+                int s = Sys.pidfdGetfd(pidfd, slaveFd);
+                try {
+                    PtyData.putBack(s, forMaster, index);
+                } finally {
+                    Sys.close(s);
+                }
+            }
+            int mfd = TtyHandler.masterFd(tid, index);
+            if (forSlave != null && mfd < 0) LOG.warn("pty %d: %d byte(s) for the slave dropped: its master is not in task %d", index, forSlave.length, tid);
+            if (forSlave != null && mfd >= 0) {
+                int m = Sys.pidfdGetfd(pidfd, mfd);
+                try {
+                    PtyData.putBack(m, forSlave, index);
+                } finally {
+                    Sys.close(m);
+                }
+            }
+        } finally {
+            Sys.close(pidfd);
+        }
+        LOG.info("task %d: pty %d: queued bytes restored (%d for the master, %d for the slave)", tid, index,
+                forMaster == null ? 0 : forMaster.length, forSlave == null ? 0 : forSlave.length);
+    }
+
+    private static Map<Integer, byte[]> readData(FileRestorer r) {
+        Map<Integer, byte[]> m = new HashMap<>();
+        try (ImageReader in = r.images().openOptional(ImageType.TTY_DATA)) {
+            if (in != null) {
+                org.jcriu.image.proto.TtyDataEntry e;
+                while ((e = in.read(org.jcriu.image.proto.TtyDataEntry.parser())) != null) m.put(e.getTtyId(), e.getData().toByteArray());
+            }
+        }
+        return m;
     }
 
     /** Whether the images hold the master of pty {@code index}. */

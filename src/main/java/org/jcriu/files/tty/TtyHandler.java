@@ -36,9 +36,8 @@ import org.jcriu.sys.Sys;
  * gets the terminal jcriu itself runs on, the way a job resumed from that shell would; or
  * --external tty[RDEV:DEV], and then --inherit-fd fd[N]:tty[RDEV:DEV] on restore.
  *
- * <p>Not supported, refused by name: bytes queued in a pty (a terminal's queue cannot be read
- * without taking it; CRIU reads and writes them back, which replays them through the line
- * discipline), hung-up ptys, consoles and serial lines (unless --external). /dev/tty (CRIU's CTTY) is
+ * <p>Bytes queued in a pty are kept in tty-data.img as CRIU does ({@link PtyData}). Not supported,
+ * refused by name: hung-up ptys, consoles and serial lines (unless --external). /dev/tty (CRIU's CTTY) is
  * reopened by name once the task's controlling terminal is back: a pty of the dump, or with
  * --shell-job jcriu's own terminal.
  */
@@ -173,10 +172,20 @@ public final class TtyHandler implements FileHandler {
         }
         java.util.Set<Integer> tree = org.jcriu.files.DumpTree.pids(files.options().pid, fd.pid());
         boolean paired = master || masterInDump(fd, p.index(), files.options());
-        if (paired && p.queued() > 0) {
-            throw new CriuException("Can't dump " + fd.describe() + ": pty " + p.index() + " has " + p.queued() + " unread bytes queued "
-                    + "for its " + (master ? "master" : "slave") + " side; a terminal's queue cannot be read without taking it, "
-                    + "so ptys with queued data are not supported");
+        if (paired && files.state(PtyData.class, java.util.HashSet::new).add(p.index())) {
+            boolean slaveHeld = false;
+            for (int pid : tree) slaveHeld |= PtyData.slaveFd(pid, p.index()) >= 0;
+            if (slaveHeld) {
+                // once per pty, both sides: taken and queued again at once (see PtyData)
+                PtyData.Queued q = PtyData.take(p.index(), tree);
+                if (q.forMaster().length > 0) files.addImageEntry(org.jcriu.image.ImageType.TTY_DATA, org.jcriu.image.proto.TtyDataEntry
+                        .newBuilder().setTtyId(infoId(p.index(), true)).setData(com.google.protobuf.ByteString.copyFrom(q.forMaster())).build(), null);
+                if (q.forSlave().length > 0) files.addImageEntry(org.jcriu.image.ImageType.TTY_DATA, org.jcriu.image.proto.TtyDataEntry
+                        .newBuilder().setTtyId(infoId(p.index(), false)).setData(com.google.protobuf.ByteString.copyFrom(q.forSlave())).build(), null);
+            } else if (p.queued() > 0) {
+                throw new CriuException("Can't dump " + fd.describe() + ": pty " + p.index() + " has " + p.queued() + " unread bytes queued "
+                        + "for its master side and no task of the dump holds its slave to queue them again");
+            }
         }
         int sid = p.sid(), pgrp = p.pgrp();
         if (!master) {
