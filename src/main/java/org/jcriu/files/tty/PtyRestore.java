@@ -236,6 +236,32 @@ final class PtyRestore {
     }
 
     private int openMaster(int index, int flags, TtyInfoEntry tie) {
+        // The pty of the dumped task is freed some time after the task died (the kernel releases
+        // a tty from a work queue): an index still taken is asked again for a little while.
+        long deadline = System.nanoTime() + 2_000_000_000L;
+        while (true) {
+            try {
+                return openMasterOnce(index, flags, tie);
+            } catch (IndexTaken e) {
+                if (System.nanoTime() > deadline) throw new CriuException(e.getMessage());
+                LOG.debug("pty %d still taken, asking again", index);
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new CriuException(e.getMessage());
+                }
+            }
+        }
+    }
+
+    private static final class IndexTaken extends RuntimeException {
+        IndexTaken(String m) {
+            super(m, null, false, false);
+        }
+    }
+
+    private int openMasterOnce(int index, int flags, TtyInfoEntry tie) {
         Task t = r.task();
         List<Integer> others = new ArrayList<>();
         int fd = -1;
@@ -249,7 +275,11 @@ final class PtyRestore {
                     break;
                 }
                 others.add(m);
-                if (got > index || index - got >= PTMX_TRIES) {
+                if (got > index) {
+                    throw new IndexTaken("Can't restore pty " + index + ": /dev/ptmx gave index " + got
+                            + " (pty " + index + " is in use by another terminal)");
+                }
+                if (index - got >= PTMX_TRIES) {
                     throw new CriuException("Can't restore pty " + index + ": /dev/ptmx gave index " + got
                             + " (pty " + index + " is in use by another terminal)");
                 }
