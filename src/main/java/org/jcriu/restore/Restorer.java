@@ -72,6 +72,7 @@ public final class Restorer {
         SessionPlan sessions = SessionPlan.of(tree, opts.shellJob);
         int pid = tree.root().pid();
         for (var e : tree.ids().entrySet()) TaskCreator.checkPidFree(e.getKey(), e.getKey() == pid ? null : e.getValue());
+        for (var h : sessions.helpers()) TaskCreator.checkPidFree(h.pgid(), "helper for process group " + h.pgid());
         LOG.debug("pids checked");
         FileRestorer files = new FileRestorer(dir, opts);
         LOG.debug("files.img read");
@@ -115,6 +116,9 @@ public final class Restorer {
     /** One task of the tree as it is being restored: its main thread and the other threads once they exist. */
     private record Made(TaskImages img, Task task, List<Task> threads) {}
 
+    /** A group helper while it exists, with the task that cloned it (and reaps it). */
+    private record MadeHelper(int pgid, Task task, Task parent) {}
+
     /**
      * Everything that touches the tasks; runs on the tracer thread. Every task is created first
      * (each a clean copy of the seed when it clones its children), then sessions and groups are
@@ -125,14 +129,15 @@ public final class Restorer {
             SeccompRestorer seccomp) {
         Pinning pin = Pinning.pinTracer();
         Map<Integer, Made> made = new LinkedHashMap<>();
+        List<MadeHelper> helpers = new ArrayList<>();
         boolean done = false;
         try {
             TaskImages root = tree.root();
             TaskCreator.Created created = TaskCreator.create(tracer, root.pid(), tree.allVmas(), MemoryRestorer.areaSize());
             made.put(root.pid(), new Made(root, created.task(), new ArrayList<>()));
-            createTree(root, created.task(), tree, sessions, made);
+            createTree(root, created.task(), tree, sessions, made, helpers);
             setGroups(tree, sessions, made);
-            exitZombies(tree, made);
+            exitZombies(made, helpers);
             // setup-namespaces / post-setup-namespaces go here once namespaces are restored:
             // criu skips both when it restores none (root_ns_mask == 0), as now
             List<Made> live = made.values().stream().filter(m -> !m.img().zombie()).toList();
@@ -162,7 +167,7 @@ public final class Restorer {
             for (int i = live.size() - 1; i >= 0; i--) letGo(live.get(i).task(), live.get(i).threads(), live.get(i).img(), seccomp);
             done = true;
         } finally {
-            if (!done) killAll(made.values());
+            if (!done) killAll(made.values(), helpers);
             if (pin != null) pin.releaseTracer();
         }
     }
@@ -172,8 +177,9 @@ public final class Restorer {
      * is still a clean seed copy. A session leader calls setsid between the children it forked
      * before its setsid and the others ({@link SessionPlan}).
      */
-    private void createTree(TaskImages img, Task task, TreeImages tree, SessionPlan sessions, Map<Integer, Made> made) {
-        for (TaskImages c : sessions.childrenBeforeSetsid(img)) createChild(task, c, tree, sessions, made);
+    private void createTree(TaskImages img, Task task, TreeImages tree, SessionPlan sessions, Map<Integer, Made> made,
+            List<MadeHelper> helpers) {
+        for (TaskImages c : sessions.childrenBeforeSetsid(img)) createChild(task, c, tree, sessions, made, helpers);
         if (sessions.setsid(img)) {
             try {
                 task.syscall(Nr.SETSID);
@@ -181,13 +187,24 @@ public final class Restorer {
                 throw new CriuException(e.errno(), "Can't make task " + img.pid() + " a session leader: " + e.getMessage(), e);
             }
         }
-        for (TaskImages c : sessions.childrenAfterSetsid(img)) createChild(task, c, tree, sessions, made);
+        for (TaskImages c : sessions.childrenAfterSetsid(img)) createChild(task, c, tree, sessions, made, helpers);
     }
 
-    private void createChild(Task parent, TaskImages c, TreeImages tree, SessionPlan sessions, Map<Integer, Made> made) {
+    private void createChild(Task parent, TaskImages c, TreeImages tree, SessionPlan sessions, Map<Integer, Made> made,
+            List<MadeHelper> helpers) {
+        for (SessionPlan.Helper h : sessions.helpersBefore(c)) {
+            Task ht = TaskCreator.createChild(parent, h.pgid());
+            helpers.add(new MadeHelper(h.pgid(), ht, parent));
+            try {
+                ht.syscall(Nr.SETPGID, 0, 0);
+            } catch (ErrnoException e) {
+                throw new CriuException(e.errno(), "Can't make process group " + h.pgid() + " in its helper: " + e.getMessage(), e);
+            }
+            LOG.info("helper %d made process group %d (its leader had exited)", h.pgid(), h.pgid());
+        }
         Task child = TaskCreator.createChild(parent, c.pid());
         made.put(c.pid(), new Made(c, child, new ArrayList<>()));
-        createTree(c, child, tree, sessions, made);
+        createTree(c, child, tree, sessions, made, helpers);
     }
 
     /** Process groups, once every task exists: leaders make theirs first, then the others join. */
@@ -210,15 +227,22 @@ public final class Restorer {
         if (tree.tasks().size() > 1) LOG.info("sessions and process groups of %d tasks set", tree.tasks().size());
     }
 
-    /** Zombies exit with their status; their parents lose the SIGCHLD that brought them. */
-    private void exitZombies(TreeImages tree, Map<Integer, Made> made) {
-        java.util.Set<Integer> parents = new java.util.LinkedHashSet<>();
+    /**
+     * Group helpers exit and are reaped, zombies exit with their status; their parents lose the
+     * SIGCHLD that brought them.
+     */
+    private void exitZombies(Map<Integer, Made> made, List<MadeHelper> helpers) {
+        java.util.Set<Task> parents = new java.util.LinkedHashSet<>();
+        for (MadeHelper h : helpers) {
+            ZombieRestorer.exitHelper(h.task(), h.parent().tid(), h.parent());
+            parents.add(h.parent());
+        }
         for (Made m : made.values()) {
             if (!m.img().zombie()) continue;
             ZombieRestorer.exit(m.task(), m.img());
-            parents.add(m.img().pstree().getPpid());
+            parents.add(made.get(m.img().pstree().getPpid()).task());
         }
-        for (int p : parents) ZombieRestorer.dropSigchld(made.get(p).task());
+        for (Task p : parents) ZombieRestorer.dropSigchld(p);
     }
 
     /**
@@ -226,7 +250,14 @@ public final class Restorer {
      * on, then each is reaped. A traced thread that dies stays a zombie until we wait for it, and
      * the main thread is not reported before its whole group is gone: the other threads go first.
      */
-    private static void killAll(java.util.Collection<Made> made) {
+    private static void killAll(java.util.Collection<Made> made, List<MadeHelper> helpers) {
+        for (MadeHelper h : helpers) {
+            try {
+                h.task().kill();
+            } catch (RuntimeException e) {
+                LOG.warn("could not reap helper %d: %s", h.pgid(), e.getMessage());
+            }
+        }
         List<Made> all = new ArrayList<>(made);
         for (Made m : all) {
             if (!m.task().attached()) continue;

@@ -21,14 +21,16 @@ import org.jcriu.CriuException;
  *
  * <p>The root keeps jcriu's session and group unless it led its own (as a restore always did),
  * and with --shell-job it always keeps them; tasks dumped in the root's session or group follow
- * the root wherever it is. A session or group whose leader is not in the dump (it has exited)
- * would need a helper task to recreate it (CRIU's TASK_HELPER): refused here, naming the task.
+ * the root wherever it is. A group whose leader is not in the dump (it has exited) is made again
+ * by a helper task ({@link Helper}); a session whose leader has exited would need its members
+ * to be born of a helper and reparented: refused, naming the task.
  */
 final class SessionPlan {
     private final TreeImages tree;
     private final boolean shellJob;
     /** Session an ancestor must still be in when it clones the children marked with it. */
     private final Map<Integer, Integer> bornSid = new HashMap<>();
+    private final Map<Integer, Helper> helpers = new java.util.LinkedHashMap<>();
 
     private SessionPlan(TreeImages tree, boolean shellJob) {
         this.tree = tree;
@@ -81,15 +83,45 @@ final class SessionPlan {
             int g = pgid(t);
             if (g == t.pid() || g == pgid(root)) continue;
             TaskImages leader = tree.task(g);
-            if (leader == null || pgid(leader) != g) {
-                throw new CriuException("Task " + t.pid() + " is in process group " + g + ", whose leader is not in the dump "
-                        + "(it has exited): restoring the group would need a helper task, which jcriu does not create yet");
+            if (leader == null) {
+                Helper h = helpers.get(g);
+                if (h == null) {
+                    helpers.put(g, new Helper(g, t.pid(), sid(t)));
+                } else if (h.sid() != sid(t)) {
+                    throw new CriuException("Task " + t.pid() + " is in process group " + g + " of another session (" + h.sid()
+                            + ", its own is " + sid(t) + ")");
+                }
+                continue;
+            }
+            if (pgid(leader) != g) {
+                throw new CriuException("Task " + t.pid() + " is in process group " + g + ", whose leader left it for group "
+                        + pgid(leader) + ": such a group cannot be made again");
             }
             if (sid(leader) != sid(t)) {
                 throw new CriuException("Task " + t.pid() + " is in process group " + g + " of another session (" + sid(leader)
                         + ", its own is " + sid(t) + ")");
             }
         }
+    }
+
+    /**
+     * A task made only to recreate process group {@code pgid}, whose leader had exited (CRIU's
+     * TASK_HELPER): cloned at that PID by the parent of the group's first member just before
+     * that member (so both are born in the same session), it makes the group, the members join
+     * it, and it exits and is reaped; the group lives on without its leader, as it did.
+     */
+    record Helper(int pgid, int firstMember, int sid) {}
+
+    /** Helpers for groups whose leader has exited, by PGID. */
+    java.util.Collection<Helper> helpers() {
+        return helpers.values();
+    }
+
+    /** Helpers to clone just before {@code t}, in its parent. */
+    List<Helper> helpersBefore(TaskImages t) {
+        List<Helper> out = new ArrayList<>();
+        for (Helper h : helpers.values()) if (h.firstMember() == t.pid()) out.add(h);
+        return out;
     }
 
     /** True when {@code t} calls setsid while it is created. */

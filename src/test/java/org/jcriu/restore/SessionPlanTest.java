@@ -82,11 +82,23 @@ class SessionPlanTest {
         assertTrue(e.getMessage().startsWith("Task 11 is in session 999, whose leader is not"), e.getMessage());
     }
 
+    /** 998 led a group and exited: a helper at 998 is cloned before its first member, 11, to make the group again. */
     @Test
-    void aGroupWhoseLeaderExitedIsRefusedNamingTheTask() {
-        task(10, 0, 10, 10).task(11, 10, 998, 10);
+    void aGroupWhoseLeaderExitedGetsAHelper() {
+        task(10, 0, 10, 10).task(11, 10, 998, 10).task(12, 11, 998, 10);
+        TreeImages t = tree();
+        SessionPlan p = SessionPlan.of(t, false);
+        assertEquals(List.of(new SessionPlan.Helper(998, 11, 10)), List.copyOf(p.helpers()));
+        assertEquals(List.of(new SessionPlan.Helper(998, 11, 10)), p.helpersBefore(t.task(11)));
+        assertEquals(List.of(), p.helpersBefore(t.task(12)));
+        assertEquals(998, p.groupToJoin(t.task(12), 10));
+    }
+
+    @Test
+    void aGroupWhoseLeaderMovedAwayIsRefused() {
+        task(10, 0, 10, 10).task(11, 10, 10, 10).task(12, 10, 11, 10);
         CriuException e = assertThrows(CriuException.class, () -> SessionPlan.of(tree(), false));
-        assertTrue(e.getMessage().startsWith("Task 11 is in process group 998, whose leader is not in the dump"), e.getMessage());
+        assertEquals("Task 12 is in process group 11, whose leader left it for group 10: such a group cannot be made again", e.getMessage());
     }
 
     @Test
