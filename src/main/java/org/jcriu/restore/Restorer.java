@@ -73,6 +73,7 @@ public final class Restorer {
         int pid = tree.root().pid();
         for (var e : tree.ids().entrySet()) TaskCreator.checkPidFree(e.getKey(), e.getKey() == pid ? null : e.getValue());
         for (var h : sessions.helpers()) TaskCreator.checkPidFree(h.pgid(), "helper for process group " + h.pgid());
+        for (var h : sessions.sessionHelpers()) TaskCreator.checkPidFree(h.sid(), "helper for session " + h.sid());
         LOG.debug("pids checked");
         FileRestorer files = new FileRestorer(dir, opts);
         LOG.debug("files.img read");
@@ -188,6 +189,19 @@ public final class Restorer {
             }
         }
         for (TaskImages c : sessions.childrenAfterSetsid(img)) createChild(task, c, tree, sessions, made, helpers);
+        for (SessionPlan.SessionHelper h : sessions.sessionHelpersOf(img)) {
+            // the orphans must come back to this task when the helper exits: it is their subreaper
+            task.syscall(Nr.PRCTL, Linux.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+            Task ht = TaskCreator.createChild(task, h.sid());
+            helpers.add(new MadeHelper(h.sid(), ht, task));
+            try {
+                ht.syscall(Nr.SETSID);
+            } catch (ErrnoException e) {
+                throw new CriuException(e.errno(), "Can't make session " + h.sid() + " in its helper: " + e.getMessage(), e);
+            }
+            LOG.info("helper %d made session %d (its leader had exited) for %s", h.sid(), h.sid(), h.members());
+            for (int m : h.members()) createChild(ht, tree.task(m), tree, sessions, made, helpers);
+        }
     }
 
     private void createChild(Task parent, TaskImages c, TreeImages tree, SessionPlan sessions, Map<Integer, Made> made,
