@@ -75,7 +75,7 @@ final class ZombieRestorer {
     }
 
     /**
-     * A group helper's work is done once the members joined its group: it exits and its parent,
+     * A helper's work is done once the members joined its group (or session): it exits and its parent,
      * still a seed copy, reaps it (wait4), so that nothing is left of it but the group.
      */
     static void exitHelper(Task h, int parentPid, Task parent) {
@@ -89,10 +89,10 @@ final class ZombieRestorer {
         try {
             parent.syscall(Nr.WAIT4, pid, 0, Linux.__WALL, 0);
         } catch (ErrnoException e) {
-            throw new CriuException(e.errno(), "Can't reap the group helper " + pid + " in its parent " + parentPid + ": "
+            throw new CriuException(e.errno(), "Can't reap the helper " + pid + " in its parent " + parentPid + ": "
                     + e.getMessage(), e);
         }
-        LOG.info("helper %d of its process group exited and was reaped", pid);
+        LOG.info("helper %d exited and was reaped by its parent", pid);
     }
 
     /** Drops the SIGCHLD the zombies' exits queued to {@code parent}: SIG_IGN discards a pending signal. */
