@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 
 import org.jcriu.CriuException;
+import org.jcriu.cgroup.CgroupRestore;
 import org.jcriu.compel.Regs;
 import org.jcriu.compel.Task;
 import org.jcriu.compel.Tracer;
@@ -85,7 +86,8 @@ public final class Restorer {
                 pages.put(t.pid(), src);
                 if (!Boolean.getBoolean("jcriu.noprefetch")) src.prefetch();
             }
-            tracer.run(() -> build(tracer, tree, sessions, files, pages, seccomp));
+            CgroupRestore cg = CgroupRestore.load(dir, opts);
+            tracer.run(() -> build(tracer, tree, sessions, files, pages, seccomp, cg));
         } finally {
             for (LocalPageSource src : pages.values()) src.close();
         }
@@ -117,7 +119,7 @@ public final class Restorer {
     /** One task of the tree as it is being restored: its main thread and the other threads once they exist. */
     private record Made(TaskImages img, Task task, List<Task> threads) {}
 
-    /** A group helper while it exists, with the task that cloned it (and reaps it). */
+    /** A group or session helper while it exists, with the task that cloned it (and reaps it). */
     private record MadeHelper(int pgid, Task task, Task parent) {}
 
     /**
@@ -127,18 +129,22 @@ public final class Restorer {
      * are set last and tasks let go children first, so nothing runs before the whole tree is built.
      */
     private void build(Tracer tracer, TreeImages tree, SessionPlan sessions, FileRestorer files, Map<Integer, LocalPageSource> pages,
-            SeccompRestorer seccomp) {
+            SeccompRestorer seccomp, CgroupRestore cg) {
         Pinning pin = Pinning.pinTracer();
         Map<Integer, Made> made = new LinkedHashMap<>();
         List<MadeHelper> helpers = new ArrayList<>();
         boolean done = false;
         try {
+            cg.prepare();
             TaskImages root = tree.root();
             TaskCreator.Created created = opts.restoreSibling
                     ? SiblingSeed.create(tracer, root.pid(), tree.allVmas(), MemoryRestorer.areaSize())
                     : TaskCreator.create(tracer, root.pid(), tree.allVmas(), MemoryRestorer.areaSize());
             made.put(root.pid(), new Made(root, created.task(), new ArrayList<>()));
-            createTree(root, created.task(), tree, sessions, made, helpers);
+            // each task goes into its cgroups as soon as it exists: before it has memory (charged
+            // there), threads or children (which inherit them)
+            cg.place(root.pid(), cgSet(root), 0);
+            createTree(root, created.task(), new Creation(tree, sessions, made, helpers, cg));
             setGroups(tree, sessions, made);
             exitZombies(made, helpers);
             // setup-namespaces / post-setup-namespaces go here once namespaces are restored:
@@ -161,16 +167,21 @@ public final class Restorer {
             for (Made m : live) setRegisters(m.task(), m.threads(), m.img());
             int pid = root.pid();
             if (opts.pidfile != null) Pidfile.write(opts.pidfile, pid);
+            cg.properties();
             Actions.run(opts, Action.POST_RESTORE, pid);
             try {
                 Actions.run(opts, Action.PRE_RESUME, pid);
             } catch (CriuException e) {
                 LOG.error("Pre-resume script failed: %s", e.getMessage()); // not fatal, as with criu
             }
+            cg.restoreFreezer();
             for (int i = live.size() - 1; i >= 0; i--) letGo(live.get(i).task(), live.get(i).threads(), live.get(i).img(), seccomp);
             done = true;
         } finally {
-            if (!done) killAll(made.values(), helpers);
+            if (!done) {
+                killAll(made.values(), helpers);
+                cg.abort();
+            }
             if (pin != null) pin.releaseTracer();
         }
     }
@@ -180,37 +191,39 @@ public final class Restorer {
      * is still a clean seed copy. A session leader calls setsid between the children it forked
      * before its setsid and the others ({@link SessionPlan}).
      */
-    private void createTree(TaskImages img, Task task, TreeImages tree, SessionPlan sessions, Map<Integer, Made> made,
-            List<MadeHelper> helpers) {
-        for (TaskImages c : sessions.childrenBeforeSetsid(img)) createChild(task, c, tree, sessions, made, helpers);
-        if (sessions.setsid(img)) {
+    private void createTree(TaskImages img, Task task, Creation c) {
+        for (TaskImages child : c.sessions().childrenBeforeSetsid(img)) createChild(task, child, c);
+        if (c.sessions().setsid(img)) {
             try {
                 task.syscall(Nr.SETSID);
             } catch (ErrnoException e) {
                 throw new CriuException(e.errno(), "Can't make task " + img.pid() + " a session leader: " + e.getMessage(), e);
             }
         }
-        for (TaskImages c : sessions.childrenAfterSetsid(img)) createChild(task, c, tree, sessions, made, helpers);
-        for (SessionPlan.SessionHelper h : sessions.sessionHelpersOf(img)) {
+        for (TaskImages child : c.sessions().childrenAfterSetsid(img)) createChild(task, child, c);
+        for (SessionPlan.SessionHelper h : c.sessions().sessionHelpersOf(img)) {
             // the orphans must come back to this task when the helper exits: it is their subreaper
             task.syscall(Nr.PRCTL, Linux.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
             Task ht = TaskCreator.createChild(task, h.sid());
-            helpers.add(new MadeHelper(h.sid(), ht, task));
+            c.helpers().add(new MadeHelper(h.sid(), ht, task));
             try {
                 ht.syscall(Nr.SETSID);
             } catch (ErrnoException e) {
                 throw new CriuException(e.errno(), "Can't make session " + h.sid() + " in its helper: " + e.getMessage(), e);
             }
             LOG.info("helper %d made session %d (its leader had exited) for %s", h.sid(), h.sid(), h.members());
-            for (int m : h.members()) createChild(ht, tree.task(m), tree, sessions, made, helpers);
+            for (int m : h.members()) createChild(ht, c.tree().task(m), c);
         }
     }
 
-    private void createChild(Task parent, TaskImages c, TreeImages tree, SessionPlan sessions, Map<Integer, Made> made,
-            List<MadeHelper> helpers) {
-        for (SessionPlan.Helper h : sessions.helpersBefore(c)) {
+    /** What the creation of the tree carries along, and everything it made so far (killed on failure). */
+    private record Creation(TreeImages tree, SessionPlan sessions, Map<Integer, Made> made, List<MadeHelper> helpers,
+            CgroupRestore cg) {}
+
+    private void createChild(Task parent, TaskImages img, Creation c) {
+        for (SessionPlan.Helper h : c.sessions().helpersBefore(img)) {
             Task ht = TaskCreator.createChild(parent, h.pgid());
-            helpers.add(new MadeHelper(h.pgid(), ht, parent));
+            c.helpers().add(new MadeHelper(h.pgid(), ht, parent));
             try {
                 ht.syscall(Nr.SETPGID, 0, 0);
             } catch (ErrnoException e) {
@@ -218,9 +231,19 @@ public final class Restorer {
             }
             LOG.info("helper %d made process group %d (its leader had exited)", h.pgid(), h.pgid());
         }
-        Task child = TaskCreator.createChild(parent, c.pid());
-        made.put(c.pid(), new Made(c, child, new ArrayList<>()));
-        createTree(c, child, tree, sessions, made, helpers);
+        Task child = TaskCreator.createChild(parent, img.pid());
+        c.made().put(img.pid(), new Made(img, child, new ArrayList<>()));
+        // the child starts in its parent's cgroups; the set of the nearest ancestor that has one
+        Made up = c.made().get(img.pstree().getPpid());
+        while (up != null && cgSet(up.img()) == 0) up = c.made().get(up.img().pstree().getPpid());
+        c.cg().place(img.pid(), cgSet(img), up == null ? 0 : cgSet(up.img()));
+        createTree(img, child, c);
+    }
+
+    /** The task's cg_set in cgroup.img: its main thread's (CRIU's), else task_core's; 0 for none (zombies). */
+    private static int cgSet(TaskImages t) {
+        var th = t.core().getThreadCore();
+        return th.hasCgSet() ? th.getCgSet() : t.core().getTc().getCgSet();
     }
 
     /** Process groups, once every task exists: leaders make theirs first, then the others join. */
