@@ -245,6 +245,44 @@ class CgroupIT {
         }
     }
 
+    /** v1 puts threads one by one (tasks): a thread in another pids cgroup than its process comes back there. */
+    @Test
+    void threadInItsOwnCgroupComesBackThere() throws Exception {
+        try (TestCgroup t = cgroup("thread"); TestCgroup other = TestCgroup.create("jcriu-thread2-" + ProcessHandle.current().pid(), "pids");
+                Workload w = Workload.c("threads", tmp.resolve("w"))) {
+            assumeTrue(!t.ctl("pids").v2(), "cgroup v2 keeps a process's threads together unless the cgroup is threaded");
+            t.write("pids", "pids.max", "max"); // threads are all made in their process's cgroup, then moved
+            t.add(w.pid());
+            List<Integer> tids;
+            try (var s = Files.list(Path.of("/proc/" + w.pid() + "/task"))) {
+                tids = s.map(p -> Integer.parseInt(p.getFileName().toString())).filter(x -> x != w.pid()).sorted().toList();
+            }
+            assumeTrue(!tids.isEmpty(), "the threads workload has no threads");
+            int tid = tids.get(0);
+            Files.writeString(other.ctl("pids").dir().resolve("tasks"), Integer.toString(tid));
+            Path d = Files.createDirectories(tmp.resolve("img"));
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-v4", "-o", "dump.log");
+            assertEquals(0, r.exit(), r.all() + tail(d.resolve("dump.log")));
+            w.waitGone(Duration.ofSeconds(10));
+            CoreEntry tc;
+            try (ImageReader rd = new ImageDir(d).open(ImageType.CORE, tid)) {
+                tc = rd.readOne(CoreEntry.parser());
+            }
+            CoreEntry mc;
+            try (ImageReader rd = new ImageDir(d).open(ImageType.CORE, w.pid())) {
+                mc = rd.readOne(CoreEntry.parser());
+            }
+            assertNotEquals(mc.getThreadCore().getCgSet(), tc.getThreadCore().getCgSet(), "the thread has its own set");
+            r = restore(d);
+            assertEquals(0, r.exit(), r.all() + tail(d.resolve("restore.log")));
+            String line = Files.readAllLines(Path.of("/proc/" + w.pid() + "/task/" + tid + "/cgroup")).stream()
+                    .filter(l -> l.split(":")[1].equals("pids")).findFirst().orElseThrow();
+            assertEquals(other.ctl("pids").path(), line.split(":", 3)[2]);
+            assertEquals(t.ctl("pids").path(), t.pathOf(w.pid(), "pids"));
+            assertEquals("PASS", w.terminateAndVerdict().split(" ")[0]);
+        }
+    }
+
     /** The v2 hierarchy (here next to v1 ones, or alone): its freezer, and its directory recreated in full mode. */
     @Test
     void cgroupV2FreezerAndDirectory() throws Exception {
