@@ -245,6 +245,27 @@ class CgroupIT {
         }
     }
 
+    /** --cgroup-yard: one directory per hierarchy named as CRIU names them (here links to the mounts). */
+    @Test
+    void cgroupYardServesDumpAndRestore() throws Exception {
+        Path yard = Files.createDirectories(tmp.resolve("yard"));
+        Hierarchies mounted = Hierarchies.of(null);
+        for (String l : Files.readAllLines(Path.of("/proc/self/cgroup"))) {
+            String name = l.split(":", 3)[1];
+            Files.createSymbolicLink(yard.resolve(Hierarchies.yardName(name)), mounted.dir(name, "/"));
+        }
+        try (TestCgroup t = cgroup("yard"); Workload w = Workload.sleep(tmp.resolve("w"))) {
+            Path d = dumpInCgroup(t, w, "--cgroup-yard", yard.toString());
+            t.removeDirs();
+            Jcriu.Result r = restore(d, "--manage-cgroups=full", "--cgroup-yard", yard.toString());
+            assertEquals(0, r.exit(), r.all() + tail(d.resolve("restore.log")));
+            assertTrue(Files.readString(d.resolve("restore.log")).contains("Created cgroup dir " + yard.resolve(
+                    Hierarchies.yardName(t.ctl("pids").hierName())).resolve(t.ctl("pids").path().substring(1))));
+            assertEquals(PIDS, t.read("pids", "pids.max"));
+            assertEquals(t.ctl("pids").path(), t.pathOf(w.pid(), "pids"));
+        }
+    }
+
     /** v1 puts threads one by one (tasks): a thread in another pids cgroup than its process comes back there. */
     @Test
     void threadInItsOwnCgroupComesBackThere() throws Exception {
