@@ -192,6 +192,21 @@ class CgroupIT {
         }
     }
 
+    /** A restore failing once the task is in the cgroups it created (the pidfile, written last) removes them. */
+    @Test
+    void failedRestoreRemovesTheCgroupsItCreatedAndFilled() throws Exception {
+        try (TestCgroup t = cgroup("fail"); Workload w = Workload.sleep(tmp.resolve("w"))) {
+            Path d = dumpInCgroup(t, w);
+            t.removeDirs();
+            Jcriu.Result r = restore(d, "--manage-cgroups=full", "--pidfile", tmp.resolve("no/such/dir/pid").toString());
+            assertEquals(1, r.exit(), r.all());
+            String log = Files.readString(d.resolve("restore.log"));
+            assertTrue(log.contains("Move " + w.pid() + " into set"), log);
+            assertFalse(w.alive());
+            assertFalse(t.anyExists(), "cgroups created by a failed restore are left: " + tail(d.resolve("restore.log")));
+        }
+    }
+
     @Test
     void cgroupRootMovesTheTreeElsewhere() throws Exception {
         try (TestCgroup t = cgroup("root"); Workload w = Workload.sleep(tmp.resolve("w"))) {
