@@ -164,6 +164,10 @@ public final class Restorer {
                 fill(m.task(), m.threads(), m.img(), files, pin);
             }
             if (pin != null) pin.releaseTask();
+            for (Made m : live) {
+                // a thread in other cgroups than its process (v1 tasks, v2 threaded) goes there now
+                for (Task th : m.threads()) cg.placeThread(th.tid(), m.img().threads().get(th.tid()).getThreadCore().getCgSet(), cgSet(m.img()));
+            }
             for (Made m : live) setRegisters(m.task(), m.threads(), m.img());
             int pid = root.pid();
             if (opts.pidfile != null) Pidfile.write(opts.pidfile, pid);
