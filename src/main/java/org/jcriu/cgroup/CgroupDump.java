@@ -57,7 +57,25 @@ public final class CgroupDump {
     private Hierarchies hier;
     private int nextId = 1;
 
-    private record Set(int id, List<CgMember> ctls) {}
+    private static final class Set {
+        final int id;
+        final List<CgMember> ctls;
+        /** Named by some dumped thread's core (a prefetched set may end up unused). */
+        boolean used;
+
+        Set(int id, List<CgMember> ctls) {
+            this.id = id;
+            this.ctls = ctls;
+        }
+
+        int id() {
+            return id;
+        }
+
+        List<CgMember> ctls() {
+            return ctls;
+        }
+    }
 
     private static final class Controller {
         final List<String> cnames;
@@ -141,6 +159,21 @@ public final class CgroupDump {
      */
     public synchronized int set(int pid, int tid) {
         if (!enabled) return 0;
+        Set s = lookup(pid, tid);
+        s.used = true;
+        return s.id();
+    }
+
+    /**
+     * Collects the cgroups of task {@code pid} before it is frozen: walking cgroup directories
+     * needs no stopped task, and this keeps the walk out of the frozen time. {@link #set} while
+     * frozen finds the same set, or makes a new one if the task moved meanwhile.
+     */
+    public synchronized void prefetch(int pid) {
+        if (enabled) lookup(pid, pid);
+    }
+
+    private Set lookup(int pid, int tid) {
         String file = "/proc/" + pid + "/task/" + tid + "/cgroup";
         String text;
         try {
@@ -152,7 +185,7 @@ public final class CgroupDump {
         for (Set s : sets) {
             if (s.ctls().equals(ctls)) {
                 LOG.debug(" `- Existing css %d found for %d", s.id(), tid);
-                return s.id();
+                return s;
             }
         }
         Set s = new Set(nextId++, ctls);
@@ -160,7 +193,7 @@ public final class CgroupDump {
         for (CgMember m : ctls) LOG.debug("    `- [%s] -> [%s]", m.name(), m.path());
         collect(ctls);
         sets.add(s);
-        return s.id();
+        return s;
     }
 
     /** The freezer.state recorded for the freezer hierarchy with --freeze-cgroup: the cgroup's state before the dump. */
@@ -295,7 +328,7 @@ public final class CgroupDump {
 
     /** True when cgroup.img is needed: some dumped thread lives outside jcriu's own cgroups. */
     public synchronized boolean needed() {
-        return enabled && sets.size() > 1;
+        return enabled && sets.stream().skip(1).anyMatch(s -> s.used);
     }
 
     /** Writes cgroup.img, or nothing when every task shares jcriu's cgroups (CRIU writes no entry then). */
@@ -305,8 +338,9 @@ public final class CgroupDump {
             return;
         }
         CgroupEntry.Builder cg = CgroupEntry.newBuilder();
-        LOG.info("Dumping %d sets", sets.size() - 1);
-        for (Set s : sets.subList(1, sets.size())) {
+        List<Set> dumped = sets.subList(1, sets.size()).stream().filter(s -> s.used).toList();
+        LOG.info("Dumping %d sets", dumped.size());
+        for (Set s : dumped) {
             CgSetEntry.Builder se = CgSetEntry.newBuilder().setId(s.id());
             for (CgMember m : s.ctls()) {
                 LOG.info("   `- Dumping %s of %s", m.name(), m.path());

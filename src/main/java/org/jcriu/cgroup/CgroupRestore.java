@@ -301,8 +301,15 @@ public final class CgroupRestore {
         if (se == null) throw new CriuException("No cgroup set " + cgSet + " of task " + pid + " in cgroup.img");
         if (hier == null) hier = Hierarchies.of(yard);
         LOG.info("Move %d into set %d", pid, cgSet);
+        // a hierarchy where the task already is needs no write: a move takes the kernel's
+        // cgroup_threadgroup_rwsem for writing, which waits for an RCU grace period (tens of ms)
+        List<String> now = List.of(org.jcriu.sys.Sys.readString("/proc/" + pid + "/cgroup").split("\n"));
         for (CgMemberEntry m : se.getCtlsList()) {
             CgControllerEntry c = controllerOf(m);
+            if (now.stream().anyMatch(l -> l.endsWith(":" + m.getName() + ":" + m.getPath()))) {
+                LOG.debug("  `-> %s:%s already", m.getName(), m.getPath());
+                continue;
+            }
             Path procs = hier.dir(hierName(c), m.getPath()).resolve("cgroup.procs");
             LOG.debug("  `-> %s", procs);
             try {

@@ -89,6 +89,7 @@ public final class Dumper {
         VmaPlan.build(pid, Maps.read(pid), null);
         LOG.info("Dumping processes (pid: %d comm: %s)", pid, stat.comm());
         cgroups = CgroupDump.start(opts);
+        cgroups.prefetch(pid);
 
         try (Tracer tracer = Tracer.start();
                 Freezer fz = opts.freezeCgroup != null ? Freezer.open(opts.freezeCgroup, opts.timeout) : null) {
