@@ -141,9 +141,14 @@ class MemoryKindsIT {
     void hugetlbSurvives() throws Exception {
         Path nr = Path.of("/proc/sys/vm/nr_hugepages");
         assumeTrue(Files.isWritable(nr), "no /proc/sys/vm/nr_hugepages to write");
-        hugePagesBefore = Files.readString(nr).strip();
-        // 3 for the workload, 3 more while the restored task maps them before the dumped one is freed
-        Files.writeString(nr, Integer.toString(Integer.parseInt(hugePagesBefore) + 6));
+        String was = Files.readString(nr).strip();
+        try {
+            // 3 for the workload, 3 more in case the dumped task's are not freed yet at restore
+            Files.writeString(nr, Integer.toString(Integer.parseInt(was) + 6));
+            hugePagesBefore = was;
+        } catch (IOException e) {
+            assumeTrue(false, "can't raise vm.nr_hugepages here: " + e.getMessage());
+        }
         long free = Files.readAllLines(Path.of("/proc/meminfo")).stream().filter(l -> l.startsWith("HugePages_Free:"))
                 .mapToLong(l -> Long.parseLong(l.replaceAll("\\D", ""))).findFirst().orElse(0);
         assumeTrue(free >= 3, "the kernel gave only " + free + " free 2 MiB huge pages");
