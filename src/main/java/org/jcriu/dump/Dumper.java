@@ -4,6 +4,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.jcriu.CriuException;
+import org.jcriu.cgroup.CgroupDump;
+import org.jcriu.cgroup.Freezer;
 import org.jcriu.compel.Regs;
 import org.jcriu.compel.Task;
 import org.jcriu.compel.Tracer;
@@ -54,6 +56,7 @@ public final class Dumper {
     private final Options opts;
     private final int pid;
     private final ImageDir dir;
+    private CgroupDump cgroups;
 
     private Dumper(Options opts) {
         this.opts = opts;
@@ -85,19 +88,29 @@ public final class Dumper {
         precheck.check(DumpFiles.scan(pid));
         VmaPlan.build(pid, Maps.read(pid), null);
         LOG.info("Dumping processes (pid: %d comm: %s)", pid, stat.comm());
+        cgroups = CgroupDump.start(opts);
+        cgroups.prefetch(pid);
 
-        try (Tracer tracer = Tracer.start()) {
+        try (Tracer tracer = Tracer.start();
+                Freezer fz = opts.freezeCgroup != null ? Freezer.open(opts.freezeCgroup, opts.timeout) : null) {
             long tSeize = System.nanoTime();
-            Task task = seize(tracer);
+            if (fz != null) {
+                // the whole cgroup stops at once; its threads are then taken from the freezer
+                tracer.run(fz::freezeAndInterrupt);
+                cgroups.freezerState(fz.originState());
+            }
+            Task task = fz != null ? tracer.call(() -> fz.seize(tracer, pid)) : seize(tracer);
             SeizedThreads threads = null;
             boolean done = false;
             try {
-                threads = tracer.call(() -> SeizedThreads.seizeAll(tracer, task));
+                threads = tracer.call(() -> SeizedThreads.seizeAll(tracer, task, fz == null ? null : tid -> fz.seize(tracer, tid)));
+                if (fz != null) tracer.run(fz::releaseOthers);
                 long tFrozen = System.nanoTime();
                 Result r = collectAndWrite(tracer, threads, tFrozen, tSeize, t0);
                 // a refusal here (migration gone wrong) resumes the task, as with criu
                 Actions.run(opts, Action.POST_DUMP, pid);
                 finish(tracer, threads);
+                if (fz != null) fz.restoreState();
                 done = true;
                 LOG.info("Dumped task %d: %d pages in %.1f ms", pid, r.pagesWritten, (System.nanoTime() - t0) / 1e6);
                 LOG.info("Dumping finished successfully");
@@ -108,6 +121,7 @@ public final class Dumper {
                         tracer.run(th::detach);
                     }
                     task.close();
+                    if (fz != null) tracer.run(fz::releaseOthers);
                 }
             }
         }
@@ -218,7 +232,7 @@ public final class Dumper {
         TaskCoreEntry.Builder tc = TaskCoreEntry.newBuilder()
                 .setTaskState(td.wasStopped ? Images.TASK_STOPPED : Images.TASK_ALIVE).setExitCode(0)
                 .setPersonality(personality).setFlags((int) stat.flags()).setBlkSigset(td.rs.sigmask()).setComm(stat.comm())
-                .setTimers(Images.timers(td.inj.itimers()).toBuilder().addAllPosix(posixTimers)).setRlimits(Images.rlimits(limits)).setCgSet(1)
+                .setTimers(Images.timers(td.inj.itimers()).toBuilder().addAllPosix(posixTimers)).setRlimits(Images.rlimits(limits)).setCgSet(cgroups.set(pid, pid))
                 .setSignalsS(td.sharedSignals).setLoginuid((int) loginuid).setOomScoreAdj(oomScoreAdj)
                 .setChildSubreaper(td.inj.childSubreaper());
         if (td.wasStopped) tc.setStopSigno(Linux.SIGSTOP);
@@ -231,7 +245,7 @@ public final class Dumper {
         ThreadCoreEntry.Builder thc = ThreadCoreEntry.newBuilder().setFutexRla(robust[0]).setFutexRlaLen((int) robust[1])
                 .setSchedNice((int) stat.nice()).setSchedPolicy((int) stat.policy()).setSas(Images.sas(td.inj))
                 .setSignalsP(td.privateSignals).setCreds(Images.creds(status, td.inj.secbits())).setComm(stat.comm())
-                .setCgSet(1);
+                .setCgSet(cgroups.set(pid, pid));
         int prio = ThreadDump.schedPrio(pid, stat);
         if (prio != 0) thc.setSchedPrio(prio);
         if (td.rs.rseq() != null) thc.setRseqEntry(td.rs.rseq());
@@ -254,6 +268,7 @@ public final class Dumper {
         Images.writeOne(dir, ImageType.CORE, core, pid);
         for (ThreadDump.Data d : others) {
             CoreEntry c = ThreadDump.core(d);
+            c = c.toBuilder().setThreadCore(c.getThreadCore().toBuilder().setCgSet(cgroups.set(pid, d.tid()))).build();
             int sc = seccompIdx.get(d.tid());
             if (sc >= 0) {
                 c = c.toBuilder().setThreadCore(c.getThreadCore().toBuilder()
@@ -266,6 +281,7 @@ public final class Dumper {
         files.write(dir, Images.TASK_OBJ_ID);
         Images.writeOne(dir, ImageType.TIMENS, Images.timens(), 0);
         Images.writeOne(dir, ImageType.SECCOMP, seccomp.image());
+        cgroups.write(dir);
         long now = System.nanoTime();
         org.jcriu.image.proto.StatsEntry stats = Images.stats((tFrozen - tSeize) / 1000, (now - tFrozen) / 1000,
                 memNs / 1000, pw.writeNanos() / 1000, scan.pagesScanned(), scan.pagesToWrite(), scan.runs().size());
