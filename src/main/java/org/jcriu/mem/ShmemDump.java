@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.IntSupplier;
 
 import org.jcriu.CriuException;
 import org.jcriu.image.ImageDir;
@@ -41,12 +42,12 @@ public final class ShmemDump {
     private static final int ANON_SHARED = 1 << 8, SYSVIPC = 1 << 10;
     private final ImageDir dir;
     private final Set<Long> done = new HashSet<>();
-    private int nextPagesId;
+    private final IntSupplier pagesIds;
 
-    /** {@code firstPagesId}: the pages-N.img numbers from here on are this dump's shmem objects'. */
-    public ShmemDump(ImageDir dir, int firstPagesId) {
+    /** {@code pagesIds} hands out the dump's pages-N.img numbers (DumpFiles.nextPagesId: memfd contents draw from it too). */
+    public ShmemDump(ImageDir dir, IntSupplier pagesIds) {
         this.dir = dir;
-        this.nextPagesId = firstPagesId;
+        this.pagesIds = pagesIds;
     }
 
     /** Saves every shared anonymous object {@code pid} maps that this dump has not saved yet. */
@@ -80,7 +81,7 @@ public final class ShmemDump {
             MemorySegment vec = arena.allocate(pages);
             Sys.check("mincore(" + link + ")", Nr.MINCORE, addr, size, vec.address());
             MemorySegment obj = MemorySegment.ofAddress(addr).reinterpret(size);
-            int pagesId = nextPagesId++;
+            int pagesId = pagesIds.getAsInt();
             long written = 0;
             try (ImageWriter pm = dir.create(ImageType.SHMEM_PAGEMAP, shmid);
                  FileChannel ch = FileChannel.open(dir.path(ImageType.PAGES, pagesId), StandardOpenOption.CREATE,
