@@ -204,6 +204,7 @@ public final class Dumper {
         }
         PageWriter pw = new PageWriter(pid);
         pw.write(scan.runs(), dir.path(ImageType.PAGES, 1), Runtime.getRuntime().availableProcessors());
+        new org.jcriu.mem.ShmemDump(dir, files::nextPagesId).dumpTask(pid, plan.entries()); // a tree dump keeps one ShmemDump for all tasks
         long memNs = System.nanoTime() - tMem;
         LOG.debug("memory written in %.1f ms", memNs / 1e6);
 
