@@ -77,6 +77,12 @@ final class SiblingSeed {
     static TaskCreator.Created create(Tracer tracer, int pid, List<Vma> dumped, long areaSize) {
         TaskCreator.checkPidFree(pid);
         checkNoShadowStack();
+        long exitSignal = org.jcriu.proc.Stat.read(Sys.getpid()).exitSignal();
+        if (exitSignal != Linux.SIGCHLD) {
+            // the root inherits it: the caller will need __WALL (or __WCLONE) to wait for it
+            LOG.warn("jcriu's exit signal is %d, not SIGCHLD: so is the root task's; its parent must wait with __WALL",
+                    exitSignal);
+        }
         long t0 = System.nanoTime();
         int pidfd = cloneSibling(pid);
         Task task = null;
