@@ -89,7 +89,14 @@ final class SiblingSeed {
         boolean done = false;
         try {
             long t1 = System.nanoTime();
-            task = Task.seize(tracer, pid, Ptrace.O_TRACECLONE);
+            try {
+                task = Task.seize(tracer, pid, Ptrace.O_TRACECLONE);
+            } catch (CriuException e) {
+                // e.g. it died on its way into the park loop (a glibc whose syscall() is not the
+                // plain syscall; cmp; jae; ret this relies on)
+                throw new CriuException(e.errno(), "--restore-sibling: the root task " + pid
+                        + " cloned from jcriu could not be seized: " + e.getMessage(), e);
+            }
             LOG.debug("sibling %d seized in %d us", pid, (System.nanoTime() - t1) / 1000);
             // No gadget of ours yet: MemoryRestorer maps the task's right after `area`, and two fresh
             // anonymous RWX mappings side by side would merge into one VMA that clearSeed could
