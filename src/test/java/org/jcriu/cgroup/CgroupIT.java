@@ -180,8 +180,9 @@ class CgroupIT {
     void strictModeRefusesAnExistingCgroupAndRemovesWhatItCreated() throws Exception {
         try (TestCgroup t = cgroup("strict"); Workload w = Workload.sleep(tmp.resolve("w"))) {
             Path d = dumpInCgroup(t, w);
-            // pids is restored first (jcriu's own /proc/self/cgroup order puts it before memory
-            // here), so it is created before the existing memory cgroup is found
+            // pids comes first (jcriu's own /proc/self/cgroup order), so it is created before an
+            // existing directory is met (the memory cgroup, or a hierarchy's root, which always
+            // exists: strict mode, as CRIU's, only suits tasks outside every root)
             Files.delete(t.ctl("pids").dir());
             Jcriu.Result r = restore(d, "--manage-cgroups=strict");
             assertEquals(1, r.exit(), r.all());
