@@ -193,6 +193,26 @@ class CgroupIT {
         }
     }
 
+    /** --cgroup-dump-controller: only the named hierarchies are in the sets and dumped; the others are left alone at restore. */
+    @Test
+    void dumpControllerKeepsOnlyTheNamedHierarchy() throws Exception {
+        try (TestCgroup t = cgroup("onlypids"); Workload w = Workload.sleep(tmp.resolve("w"))) {
+            TestCgroup.Ctl pids = t.ctl("pids");
+            assumeTrue(!pids.v2() && !t.ctl("memory").v2(), "needs pids and memory in separate (v1) hierarchies");
+            Path d = dumpInCgroup(t, w, "--cgroup-dump-controller", "pids");
+            CgroupEntry cg = image(d);
+            assertEquals(List.of("pids"), cg.getSets(0).getCtlsList().stream().map(m -> m.getName()).toList(), cg.toString());
+            assertEquals(1, cg.getControllersCount(), cg.toString());
+            t.removeDirs();
+            String ourMemory = t.pathOf((int) ProcessHandle.current().pid(), "memory");
+            Jcriu.Result r = restore(d, "--manage-cgroups=full");
+            assertEquals(0, r.exit(), r.all() + tail(d.resolve("restore.log")));
+            assertEquals(pids.path(), t.pathOf(w.pid(), "pids"));
+            assertEquals(ourMemory, t.pathOf(w.pid(), "memory"), "memory was not dumped: the task stays in jcriu's");
+            assertFalse(Files.exists(t.ctl("memory").dir()));
+        }
+    }
+
     /** A restore failing once the task is in the cgroups it created (the pidfile, written last) removes them. */
     @Test
     void failedRestoreRemovesTheCgroupsItCreatedAndFilled() throws Exception {
