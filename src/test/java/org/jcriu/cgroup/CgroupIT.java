@@ -193,6 +193,29 @@ class CgroupIT {
         }
     }
 
+    /** --cgroup-props replaces a controller's list (CRIU's YAML); --cgroup-props-file merges one. */
+    @Test
+    void cgroupPropsChangeWhatIsDumped() throws Exception {
+        try (TestCgroup t = cgroup("props"); Workload w = Workload.sleep(tmp.resolve("w"))) {
+            assumeTrue(!t.ctl("pids").v2(), "v1 pids hierarchy");
+            Path file = tmp.resolve("props.yaml");
+            Files.writeString(file, "\"pids\":\n - \"strategy\": \"merge\"\n - \"properties\": [\"pids.max\"]\n");
+            Path d = dumpInCgroup(t, w, "--cgroup-props", "\"pids\":\n - \"strategy\": \"replace\"\n - \"properties\": []\n",
+                    "--cgroup-props-file", file.toString(), "-R");
+            CgroupDirEntry e = null;
+            for (var c : image(d).getControllersList()) {
+                if (c.getCnamesList().contains("pids")) e = findDir(c.getDirsList(), t.ctl("pids").path().substring(1));
+            }
+            assertNotNull(e);
+            assertEquals(List.of("pids.max", "cgroup.clone_children", "notify_on_release", "cgroup.procs", "tasks"),
+                    e.getPropertiesList().stream().map(p -> p.getName()).toList());
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-R", "--cgroup-props", "\"pids\": oops");
+            assertEquals(1, r.exit(), r.all());
+            assertTrue(r.stderr().contains("cg-prop: Expected ':\\n - ' sequence controller's pids stream"), r.stderr());
+            assertEquals(0, ProcState.tracerPid(w.pid()));
+        }
+    }
+
     /** --cgroup-dump-controller: only the named hierarchies are in the sets and dumped; the others are left alone at restore. */
     @Test
     void dumpControllerKeepsOnlyTheNamedHierarchy() throws Exception {
