@@ -35,7 +35,8 @@ import org.jcriu.mem.PageRun;
  */
 public final class ImageLoader {
     private static final Logger LOG = Log.get("restore");
-    static final int TASK_ALIVE = 1, TASK_STOPPED = 6;
+    /** criu writes 3 for a stopped task (compel TASK_STOPPED); crit calls 3 "Zombie" but criu never writes 6. */
+    static final int TASK_ALIVE = 1, TASK_STOPPED = 3;
 
     private final ImageDir dir;
 
