@@ -17,11 +17,14 @@
  * DIR/verdict-ROLE; a parent waits for its children and takes their exit status into account.
  * R also reaps Z and checks its exit code is still 7, then writes DIR/verdict:
  * "PASS ..." or "FAIL <what differs>".
+ *
+ * "tree DIR uffd": G also holds a userfaultfd, which jcriu cannot dump (a failing dump of a tree).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -166,6 +169,7 @@ int main(int argc, char **argv) {
         if (g == 0) {
             role = "G";
             remember();
+            if (argc > 2 && !strcmp(argv[2], "uffd") && syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK) < 0) _exit(4);
             put("started-G", "1\n");
             count();
             return finish(0, NULL);

@@ -104,23 +104,35 @@ public final class Dumper {
         return 0;
     }
 
-    /** Checks {@code p} and, while running, the tasks under it as /proc shows them now. */
+    /**
+     * Checks {@code p} and, while running, the tasks under it as /proc shows them now. A task
+     * other than the root that exits meanwhile (or is a zombie) is nothing to refuse.
+     */
     private void precheck(int p, boolean root) {
-        Status status;
-        Stat stat;
+        java.util.Set<Integer> children;
         try {
-            status = Status.read(p);
-            stat = Stat.read(p);
+            Status status = Status.read(p);
+            Stat stat = Stat.read(p);
+            if (!root && (stat.state() == 'Z' || stat.state() == 'X')) return;
+            TaskChecks.check(p, status, stat, opts, 0, root);
+            TaskChecks.linksReachable(p);
+            new DumpFiles(opts).check(DumpFiles.scan(p));
+            VmaPlan.build(p, Maps.read(p), null);
+            children = TaskTree.children(p);
         } catch (CriuException e) {
-            if (!root && !Files.isDirectory(ProcFs.pidDir(p))) return; // exited meanwhile
+            if (!root && exited(p)) return;
             throw e;
         }
-        if (!root && (stat.state() == 'Z' || stat.state() == 'X')) return;
-        TaskChecks.check(p, status, stat, opts, 0, root);
-        TaskChecks.linksReachable(p);
-        new DumpFiles(opts).check(DumpFiles.scan(p));
-        VmaPlan.build(p, Maps.read(p), null);
-        for (int c : TaskTree.children(p)) precheck(c, false);
+        for (int c : children) precheck(c, false);
+    }
+
+    private static boolean exited(int p) {
+        try {
+            char s = Stat.read(p).state();
+            return s == 'Z' || s == 'X';
+        } catch (CriuException e) {
+            return !Files.isDirectory(ProcFs.pidDir(p));
+        }
     }
 
     /**
