@@ -143,13 +143,14 @@ public final class Dumper {
     private TaskTree seize(Tracer tracer) {
         long deadline = opts.timeout <= 0 ? Long.MAX_VALUE : System.nanoTime() + opts.timeout * 1_000_000_000L;
         java.util.function.BooleanSupplier expired = () -> System.nanoTime() > deadline;
-        if (opts.timeout <= 0) return tracer.call(() -> TaskTree.seize(tracer, pid, expired));
+        java.util.concurrent.atomic.AtomicInteger current = new java.util.concurrent.atomic.AtomicInteger(pid);
+        if (opts.timeout <= 0) return tracer.call(() -> TaskTree.seize(tracer, pid, expired, current::set));
         java.util.concurrent.CompletableFuture<TaskTree> f = new java.util.concurrent.CompletableFuture<>();
         java.util.concurrent.atomic.AtomicBoolean abandoned = new java.util.concurrent.atomic.AtomicBoolean();
         Thread.ofPlatform().daemon(true).name("jcriu-seize").start(() -> {
             try {
                 f.complete(tracer.call(() -> {
-                    TaskTree t = TaskTree.seize(tracer, pid, expired);
+                    TaskTree t = TaskTree.seize(tracer, pid, expired, current::set);
                     // stopped only after the dump gave up: let it go at once
                     if (abandoned.get()) t.release();
                     return t;
@@ -164,8 +165,15 @@ public final class Dumper {
             abandoned.set(true);
             TaskTree late = f.getNow(null);
             if (late != null) tracer.run(late::release);
-            throw new CriuException("Can't stop the tree of task " + pid + " within --timeout " + opts.timeout + " s (state of "
-                    + pid + ": " + Stat.read(pid).state() + ")");
+            int stuck = current.get();
+            String state;
+            try {
+                state = String.valueOf(Stat.read(stuck).state());
+            } catch (CriuException x) {
+                state = "gone";
+            }
+            throw new CriuException("Can't stop task " + stuck + " within --timeout " + opts.timeout + " s (state " + state
+                    + ")" + (stuck == pid ? "" : " while freezing the tree of " + pid));
         } catch (java.util.concurrent.ExecutionException e) {
             if (e.getCause() instanceof RuntimeException r) throw r;
             throw new CriuException("Can't seize task " + pid + ": " + e.getCause(), e.getCause());

@@ -88,17 +88,19 @@ final class TaskTree {
     }
 
     /**
-     * Seizes the tree under {@code pid}. {@code expired} is polled between passes (--timeout).
+     * Seizes the tree under {@code pid}. {@code expired} is polled between passes (--timeout);
+     * {@code seizing} is told each task about to be seized (the one to blame if it never stops).
      * On any failure every task seized so far is let go as it was, and the exception propagates.
      */
-    static TaskTree seize(Tracer tracer, int pid, BooleanSupplier expired) {
+    static TaskTree seize(Tracer tracer, int pid, BooleanSupplier expired, java.util.function.IntConsumer seizing) {
         Node root = new Node(pid, null);
         TaskTree tree = new TaskTree(root);
         try {
+            seizing.accept(pid);
             Task main = Task.seize(tracer, pid);
             root.state = main.wasStopped() ? State.STOPPED : State.ALIVE;
             root.threads = SeizedThreads.seizeAll(tracer, main);
-            collectChildren(tracer, root, expired);
+            collectChildren(tracer, root, expired, seizing);
         } catch (RuntimeException e) {
             tree.release();
             throw e;
@@ -107,7 +109,7 @@ final class TaskTree {
         return tree;
     }
 
-    private static void collectChildren(Tracer tracer, Node item, BooleanSupplier expired) {
+    private static void collectChildren(Tracer tracer, Node item, BooleanSupplier expired, java.util.function.IntConsumer seizing) {
         for (int pass = 0; ; pass++) {
             if (pass == MAX_PASSES) {
                 throw new CriuException("Can't dump task " + item.pid + ": its children keep changing after " + MAX_PASSES
@@ -117,11 +119,12 @@ final class TaskTree {
             for (int child : children(item.pid)) {
                 if (item.children.stream().anyMatch(c -> c.pid == child)) continue;
                 if (expired.getAsBoolean()) throw new CriuException("Can't freeze the tree of " + item.pid + " within --timeout");
+                seizing.accept(child);
                 Node c = seizeChild(tracer, item, child);
                 if (c == null) continue;
                 fresh = true;
                 item.children.add(c);
-                if (!c.dead()) collectChildren(tracer, c, expired);
+                if (!c.dead()) collectChildren(tracer, c, expired, seizing);
             }
             if (!fresh) return;
         }
