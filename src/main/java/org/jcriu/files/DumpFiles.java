@@ -25,18 +25,48 @@ import org.jcriu.sys.Stat;
 import org.jcriu.sys.Sys;
 
 /**
- * The dump side's file table: gives every open file description and every file referenced by
- * path (mappings, exe, cwd, root) an id, in the order CRIU does (mappings, then fds, then
- * cwd/root), and writes files.img and fdinfo-ID.img. Fds that share one open file description
- * (dup'ed, or inherited) share one id, found with kcmp(KCMP_FILE) as CRIU does.
+ * The dump side's file table, ONE per dump and shared by every task of the tree: gives every
+ * open file description and every file referenced by path (mappings, exe, cwd, root) an id, in
+ * the order CRIU does (per task: mappings, then fds, then cwd/root), and writes files.img, the
+ * per-kind images and one fdinfo-FILESID.img per fd table.
+ *
+ * <p>Fds that share one open file description (dup'ed, inherited across fork, or received over
+ * a unix socket), in one task or in several, share one id: candidates with the same inode are
+ * told apart with kcmp(KCMP_FILE), as CRIU does. Tasks that share one fd table (CLONE_FILES)
+ * share one files_id (kcmp(KCMP_FILES)), and its fds are dumped once.
+ *
+ * <p>Use (dump engineer), on one thread:
+ * <pre>{@code
+ * DumpFiles files = new DumpFiles(opts);            // once per dump
+ * // per task, parents before children (pstree order):
+ * VmaPlan.build(pid, vmas, files);                  // mapped files (pathFile)
+ * int filesId = files.dumpTask(pid);                // its fds -> ids.files_id
+ * files.pathFile(exe, ...); files.pathFile(cwd, ...); files.pathFile(root, ...);
+ * // once, after the last task:
+ * files.write(dir);                                 // files.img, fdinfo-N.img for every N, ...
+ * }</pre>
+ * The single-task calls ({@link #dumpFds(List)} then {@link #write(ImageDir, int)}) still work.
  */
 public final class DumpFiles {
     private static final Logger LOG = Log.get("files");
-    private static final int KCMP_FILE = 0;
+    private static final int KCMP_FILE = 0, KCMP_FILES = 2;
+    /**
+     * files_id of the first fd table. CRIU numbers kernel objects per kind from 1, and 1 is its
+     * own (inventory root_ids), so the dumped tasks' tables are 2, 3, ...
+     */
+    public static final int FIRST_FILES_ID = 2;
+    /** Key of the fdinfos of {@link #dumpFds(List)}, whose files_id {@link #write(ImageDir, int)} is told. */
+    private static final int UNNUMBERED = 0;
 
     private final Options opts;
     private final List<FileEntry> entries = new ArrayList<>();
-    private final List<FdinfoEntry> fdinfos = new ArrayList<>();
+    /** files_id -> its fdinfo entries in fd order. */
+    private final Map<Integer, List<FdinfoEntry>> fdinfos = new java.util.LinkedHashMap<>();
+    /** Fd tables dumped so far: a pid holding each one, and its files_id. */
+    private final List<int[]> tables = new ArrayList<>();
+    private int nextFilesId = FIRST_FILES_ID;
+    /** dev:ino -> the open file descriptions seen with that inode, sorted by kcmp's order. */
+    private final Map<String, List<Seen>> seen = new HashMap<>();
     private final Map<String, Integer> byPath = new HashMap<>();
     private final Map<Long, Integer> ttyInfos = new HashMap<>();
     private final List<org.jcriu.image.proto.TtyInfoEntry> ttyInfoEntries = new ArrayList<>();
@@ -46,6 +76,9 @@ public final class DumpFiles {
     private final List<java.util.function.Consumer<ImageDir>> writers = new ArrayList<>();
     private final Map<Integer, org.jcriu.image.proto.PipeDataEntry> pipeData = new java.util.LinkedHashMap<>();
     private final Map<Integer, byte[]> pipeBytes = new HashMap<>();
+
+    /** An open file description already given an id, found again through (pid, fd). */
+    private record Seen(int pid, int fd, int id) {}
 
     /** Extra image entries handlers add (sk-queues.img, fifo-data.img...), written in order with their payloads. */
     private final Map<ImageType, List<Map.Entry<com.google.protobuf.MessageLite, byte[]>>> extra = new java.util.LinkedHashMap<>();
@@ -119,37 +152,78 @@ public final class DumpFiles {
         return locks;
     }
 
-    /** Dumps the fds: one file_entry per open file description, one fdinfo_entry per fd. */
+    /**
+     * Dumps every fd of task {@code pid} (scanned from /proc now) and returns the files_id its
+     * ids-PID.img names. A task sharing its fd table with a task dumped before gets that task's
+     * files_id and nothing more is dumped for it.
+     */
+    public int dumpTask(int pid) {
+        for (int[] t : tables) {
+            if (t[0] == pid) return t[1];
+            if (kcmp(t[0], pid, KCMP_FILES, 0, 0) == 0) {
+                LOG.debug("task %d shares the fd table of task %d (files_id %d)", pid, t[0], t[1]);
+                return t[1];
+            }
+        }
+        int filesId = nextFilesId++;
+        dumpFds(scan(pid), filesId);
+        tables.add(new int[] {pid, filesId});
+        return filesId;
+    }
+
+    /** Dumps the fds of one task (single-task dumps): their files_id is given to {@link #write(ImageDir, int)}. */
     public void dumpFds(List<OpenFd> fds) {
-        List<OpenFd> done = new ArrayList<>();
-        List<Integer> doneIds = new ArrayList<>();
+        dumpFds(fds, UNNUMBERED);
+    }
+
+    /** One file_entry per open file description not seen before, one fdinfo_entry per fd. */
+    private void dumpFds(List<OpenFd> fds, int filesId) {
+        List<FdinfoEntry> out = fdinfos.computeIfAbsent(filesId, k -> new ArrayList<>());
         for (OpenFd fd : fds) {
             FileHandler h = FileHandlers.classify(fd, opts);
-            int id = -1;
-            for (int i = 0; i < done.size(); i++) {
-                OpenFd o = done.get(i);
-                if (o.stat().dev() == fd.stat().dev() && o.stat().ino() == fd.stat().ino() && sameFile(fd.pid(), o.fd(), fd.fd())) {
-                    id = doneIds.get(i);
-                    break;
-                }
-            }
-            if (id < 0) {
+            List<Seen> same = seen.computeIfAbsent(fd.stat().dev() + ":" + fd.stat().ino(), k -> new ArrayList<>());
+            int at = find(same, fd);
+            int id;
+            if (at >= 0) {
+                id = same.get(at).id();
+            } else {
                 id = nextId++;
+                same.add(-at - 1, new Seen(fd.pid(), fd.fd(), id));
                 entries.add(FileOwner.dump(h.dump(fd, id, this), fd));
                 // fdinfo shows the locks of the open file on each of its fds: taken once, by the first
                 for (var l : checkLocks(fd)) addImageEntry(ImageType.FILE_LOCKS, l, null);
-                LOG.debug("fd %d -> %s id %d (%s)", fd.fd(), h.name(), id, fd.link());
+                LOG.debug("fd %d of task %d -> %s id %d (%s)", fd.fd(), fd.pid(), h.name(), id, fd.link());
             }
-            done.add(fd);
-            doneIds.add(id);
-            fdinfos.add(FdinfoEntry.newBuilder().setId(id).setFlags(fd.fdFlags()).setType(h.type()).setFd(fd.fd()).build());
+            out.add(FdinfoEntry.newBuilder().setId(id).setFlags(fd.fdFlags()).setType(h.type()).setFd(fd.fd()).build());
         }
     }
 
-    private static boolean sameFile(int pid, int fd1, int fd2) {
-        long r = Sys.raw(Nr.KCMP, pid, pid, KCMP_FILE, fd1, fd2);
-        if (r < 0) throw new ErrnoException((int) -r, "kcmp(" + pid + ", KCMP_FILE, " + fd1 + ", " + fd2 + ")");
-        return r == 0;
+    /**
+     * Binary search of {@code fd}'s open file description among {@code same} (one inode), in the
+     * order kcmp gives struct file pointers (a total order, the same for every pair of tasks):
+     * the index, or -(insertion point) - 1. A few kcmp calls per fd even when thousands of fds
+     * share an inode (/dev/null, one file opened many times).
+     */
+    private static int find(List<Seen> same, OpenFd fd) {
+        int lo = 0, hi = same.size() - 1;
+        while (lo <= hi) {
+            int mid = (lo + hi) >>> 1;
+            Seen s = same.get(mid);
+            // kcmp: 0 equal, 1 first < second, 2 first > second
+            long c = kcmp(s.pid(), fd.pid(), KCMP_FILE, s.fd(), fd.fd());
+            if (c == 0) return mid;
+            if (c == 1) lo = mid + 1;
+            else hi = mid - 1;
+        }
+        return -lo - 1;
+    }
+
+    private static long kcmp(int pid1, int pid2, int type, int idx1, int idx2) {
+        long r = Sys.raw(Nr.KCMP, pid1, pid2, type, idx1, idx2);
+        if (r < 0) {
+            throw new ErrnoException((int) -r, "kcmp(" + pid1 + ", " + pid2 + ", " + (type == KCMP_FILE ? "KCMP_FILE, " + idx1 + ", " + idx2 : "KCMP_FILES") + ")");
+        }
+        return r;
     }
 
     /**
@@ -227,17 +301,33 @@ public final class DumpFiles {
         return entries;
     }
 
+    /** Every fdinfo entry dumped so far, of every fd table, in dump order. */
     public List<FdinfoEntry> fdinfos() {
-        return fdinfos;
+        List<FdinfoEntry> all = new ArrayList<>();
+        for (List<FdinfoEntry> l : fdinfos.values()) all.addAll(l);
+        return all;
     }
 
-    /** files.img (every file, in id order) and fdinfo-FILESID.img (every fd, in fd order). */
+    /** Single-task dumps: everything of {@link #write(ImageDir)}, the fds of {@link #dumpFds(List)} as fd table {@code filesId}. */
     public void write(ImageDir dir, int filesId) {
+        List<FdinfoEntry> l = fdinfos.remove(UNNUMBERED);
+        if (l != null) fdinfos.computeIfAbsent(filesId, k -> new ArrayList<>()).addAll(l);
+        write(dir);
+    }
+
+    /**
+     * Writes, once per dump: files.img (every file, in id order), fdinfo-N.img for every fd table
+     * N (its fds in fd order), pipes-data.img, tty-info.img and the images handlers added.
+     */
+    public void write(ImageDir dir) {
+        if (fdinfos.containsKey(UNNUMBERED)) throw new IllegalStateException("fds dumped with dumpFds(List) need write(dir, filesId)");
         try (ImageWriter w = dir.create(ImageType.FILES)) {
             for (FileEntry e : entries) w.write(e);
         }
-        try (ImageWriter w = dir.create(ImageType.FDINFO, filesId)) {
-            for (FdinfoEntry e : fdinfos) w.write(e);
+        for (var t : fdinfos.entrySet()) {
+            try (ImageWriter w = dir.create(ImageType.FDINFO, t.getKey())) {
+                for (FdinfoEntry e : t.getValue()) w.write(e);
+            }
         }
         try (ImageWriter w = dir.create(ImageType.PIPES_DATA)) {
             for (var e : pipeData.values()) {
