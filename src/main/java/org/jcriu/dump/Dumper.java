@@ -191,7 +191,6 @@ public final class Dumper {
         TaskDump.Shared shared = new TaskDump.Shared(opts, dir, tracer, files, seccomp);
         KobjIds kobj = new KobjIds();
         List<PstreeEntry> pstree = new java.util.ArrayList<>();
-        java.util.Map<Integer, List<org.jcriu.image.proto.FdinfoEntry>> fdinfos = new java.util.LinkedHashMap<>();
         long memNs = 0, writeNs = 0, scanned = 0, written = 0, runs = 0;
         boolean first = true;
         java.util.Set<Integer> vms = new java.util.HashSet<>();
@@ -207,15 +206,10 @@ public final class Dumper {
                     throw new CriuException("Can't dump task " + n.pid + ": it shares its memory with another task of the tree"
                             + " (CLONE_VM without CLONE_THREAD), which is not supported yet");
                 }
-                boolean fdsDone = fdinfos.containsKey(ids.getFilesId());
                 // the root's memory is pages-1.img; the file handlers and later tasks draw the next ids
                 int pagesId = first ? 1 : files.nextPagesId();
                 first = false;
-                d = TaskDump.dump(shared, n, ids, pagesId, fdsDone);
-                if (!fdsDone) {
-                    fdinfos.put(ids.getFilesId(), List.copyOf(files.fdinfos()));
-                    files.fdinfos().clear();
-                }
+                d = TaskDump.dump(shared, n, ids, pagesId);
                 tids = n.threads.tids();
                 memNs += d.figures().memNs();
                 writeNs += d.figures().writeNs();
@@ -231,16 +225,8 @@ public final class Dumper {
         try (ImageWriter w = dir.create(ImageType.PSTREE)) {
             for (PstreeEntry e : pstree) w.write(e);
         }
-        // files.img and the images every task shares are written once; fdinfo once per fd table
-        int lastFilesId = Images.TASK_OBJ_ID;
-        for (var e : fdinfos.entrySet()) {
-            lastFilesId = e.getKey();
-            try (ImageWriter w = dir.create(ImageType.FDINFO, e.getKey())) {
-                for (var fi : e.getValue()) w.write(fi);
-            }
-        }
-        files.fdinfos().addAll(fdinfos.getOrDefault(lastFilesId, List.of()));
-        files.write(dir, lastFilesId);
+        // files.img and the images every task shares are written once, fdinfo once per fd table
+        files.write(dir);
         Images.writeOne(dir, ImageType.TIMENS, Images.timens(), 0);
         Images.writeOne(dir, ImageType.SECCOMP, seccomp.image());
         long now = System.nanoTime();

@@ -15,15 +15,16 @@ import org.jcriu.sys.Sys;
  * inventory's root_ids), so the first task gets 2 of each, as with criu.
  */
 final class KobjIds {
-    private static final int KCMP_VM = 1, KCMP_FILES = 2, KCMP_FS = 3, KCMP_SIGHAND = 4;
-    private static final int[] KINDS = {KCMP_VM, KCMP_FILES, KCMP_FS, KCMP_SIGHAND};
+    private static final int KCMP_VM = 1, KCMP_FS = 3, KCMP_SIGHAND = 4;
+    /** files_id is the file table's business (DumpFiles.dumpTask), which dumps a shared table once. */
+    private static final int[] KINDS = {KCMP_VM, KCMP_FS, KCMP_SIGHAND};
 
     /** Per kind: {pid, id} of each distinct object seen so far. */
     @SuppressWarnings("unchecked")
-    private final List<int[]>[] seen = new List[] {new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>()};
-    private final int[] next = {Images.TASK_OBJ_ID, Images.TASK_OBJ_ID, Images.TASK_OBJ_ID, Images.TASK_OBJ_ID};
+    private final List<int[]>[] seen = new List[] {new ArrayList<>(), new ArrayList<>(), new ArrayList<>()};
+    private final int[] next = {Images.TASK_OBJ_ID, Images.TASK_OBJ_ID, Images.TASK_OBJ_ID};
 
-    /** The ids of {@code pid}'s objects, given in tree order. */
+    /** The ids of {@code pid}'s objects, given in tree order (files_id left to the file table). */
     TaskKobjIdsEntry assign(int pid) {
         int[] id = new int[KINDS.length];
         for (int k = 0; k < KINDS.length; k++) {
@@ -39,7 +40,7 @@ final class KobjIds {
                 seen[k].add(new int[] {pid, id[k]});
             }
         }
-        return Images.ids(Images.TASK_OBJ_ID).toBuilder().setVmId(id[0]).setFilesId(id[1]).setFsId(id[2]).setSighandId(id[3]).build();
+        return Images.ids(Images.TASK_OBJ_ID).toBuilder().setVmId(id[0]).setFsId(id[1]).setSighandId(id[2]).build();
     }
 
     private static boolean same(int pid1, int pid2, int type) {

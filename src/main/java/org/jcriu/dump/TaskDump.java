@@ -8,7 +8,6 @@ import java.util.Map;
 import org.jcriu.compel.Task;
 import org.jcriu.compel.Tracer;
 import org.jcriu.files.DumpFiles;
-import org.jcriu.files.OpenFd;
 import org.jcriu.image.ImageDir;
 import org.jcriu.image.ImageType;
 import org.jcriu.image.ImageWriter;
@@ -58,10 +57,10 @@ final class TaskDump {
 
     /**
      * Collects /proc state, memory and injected state of {@code node} and writes its images.
-     * {@code pagesId}: the pages-N.img its pagemap points to. {@code fdsDone}: true when an earlier
-     * task shares this one's fd table (CLONE_FILES), whose fds are dumped once.
+     * {@code pagesId}: the pages-N.img its pagemap points to. Its fds go to the dump's file table,
+     * which gives the files_id (a table shared with an earlier task through CLONE_FILES is dumped once).
      */
-    static Done dump(Shared s, TaskTree.Node node, TaskKobjIdsEntry ids, int pagesId, boolean fdsDone) {
+    static Done dump(Shared s, TaskTree.Node node, TaskKobjIdsEntry kobj, int pagesId) {
         int pid = node.pid;
         SeizedThreads threads = node.threads;
         Task task = threads.main();
@@ -74,10 +73,7 @@ final class TaskDump {
         TaskChecks.check(pid, status, stat, s.opts(), tracer.tid(), node.parent == null);
         List<Vma> vmas = Maps.read(pid);
         VmaPlan plan = VmaPlan.build(pid, vmas, files);
-        if (!fdsDone) {
-            List<OpenFd> fds = DumpFiles.scan(pid);
-            files.dumpFds(fds);
-        }
+        TaskKobjIdsEntry ids = kobj.toBuilder().setFilesId(files.dumpTask(pid)).build();
         long[][] limits = Limits.read(pid);
         long[] auxv = Auxv.read(pid);
         String exe = ProcFs.readlink(ProcFs.pidDir(pid).resolve("exe"));

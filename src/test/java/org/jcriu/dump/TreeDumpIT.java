@@ -195,6 +195,17 @@ class TreeDumpIT {
                 assertTrue(c.getTc().getComm().startsWith("tree"), c.getTc().getComm());
             }
 
+            // stdout and stderr were inherited from R: one open file each, one id in every fdinfo
+            Set<List<Integer>> stdio = new HashSet<>();
+            Set<Integer> filesIds = new HashSet<>();
+            for (int pid : p.live()) {
+                int filesId = one(new ImageDir(d), ImageType.IDS, TaskKobjIdsEntry.parser(), pid).getFilesId();
+                assertTrue(filesIds.add(filesId), "each task has its own fd table");
+                List<FdinfoEntry> fds = all(new ImageDir(d), ImageType.FDINFO, FdinfoEntry.parser(), filesId);
+                stdio.add(fds.stream().filter(f -> f.getFd() <= 2).map(FdinfoEntry::getId).toList());
+            }
+            assertEquals(1, stdio.size(), "fds 0-2 of every task name the same files: " + stdio);
+
             String tree = crit("x", d.toString(), "ps");
             for (int pid : p.all()) assertTrue(tree.contains(Integer.toString(pid)), pid + " in crit x ps:\n" + tree);
             crit("show", d.resolve("pstree.img").toString());
