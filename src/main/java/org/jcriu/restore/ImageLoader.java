@@ -5,8 +5,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import org.jcriu.CriuException;
 import org.jcriu.files.FileHandlers;
@@ -35,8 +37,10 @@ import org.jcriu.mem.PageRun;
  */
 public final class ImageLoader {
     private static final Logger LOG = Log.get("restore");
-    /** criu writes 3 for a stopped task (compel TASK_STOPPED); crit calls 3 "Zombie" but criu never writes 6. */
-    static final int TASK_ALIVE = 1, TASK_STOPPED = 3;
+    /** task_core_entry.task_state as CRIU writes it (compel's task-state.h). */
+    static final int TASK_ALIVE = 1, TASK_DEAD = 2, TASK_STOPPED = 3;
+    /** What jcriu's own dumper wrote for a stopped task before it followed CRIU's value. */
+    static final int JCRIU_OLD_STOPPED = 6;
 
     private final ImageDir dir;
 
@@ -44,8 +48,18 @@ public final class ImageLoader {
         this.dir = dir;
     }
 
-    /** The root task of the dump; fails for what this restorer does not handle yet. */
+    /** The root task of the dump (the first of {@link #loadTree}). */
     public TaskImages load() {
+        return loadTree().root();
+    }
+
+    /**
+     * Every task of pstree.img with its images, checked: the tree is well formed (a parent
+     * before its children, no PID or TID twice), every live task's images hang together, and
+     * zombies (task_state 2) have their core image. Fails for what this restorer does not
+     * handle yet.
+     */
+    public TreeImages loadTree() {
         Path d = dir.dir();
         if (!Files.isDirectory(d)) {
             throw new CriuException("Images directory " + d + " does not exist");
@@ -58,14 +72,62 @@ public final class ImageLoader {
         if (tree.isEmpty()) {
             throw new CriuException(dir.path(ImageType.PSTREE) + ": no task in the process tree");
         }
-        if (tree.size() > 1) {
-            throw new CriuException("The dump holds " + tree.size() + " tasks: restore of a process tree is not supported yet");
+        checkTree(tree);
+        Map<Integer, FileEntry> files = new HashMap<>();
+        for (FileEntry f : readAll(ImageType.FILES, FileEntry.parser())) files.put(f.getId(), f);
+        List<TaskImages> out = new ArrayList<>();
+        for (PstreeEntry e : tree) out.add(loadTask(e, files, e == tree.get(0)));
+        return new TreeImages(out);
+    }
+
+    /**
+     * pstree.img lists a parent before its children (CRIU writes it walking the tree from the
+     * root), every PID and TID once, and the root alone has no parent in the dump.
+     */
+    private void checkTree(List<PstreeEntry> tree) {
+        String f = dir.path(ImageType.PSTREE).toString();
+        Set<Integer> seen = new HashSet<>();
+        for (int i = 0; i < tree.size(); i++) {
+            PstreeEntry e = tree.get(i);
+            if (e.getPid() <= 0) throw new CriuException(f + ": entry " + i + " has a bad pid " + e.getPid());
+            if (!seen.add(e.getPid())) throw new CriuException(f + ": pid " + e.getPid() + " is listed twice");
+            if (i == 0) {
+                if (e.getPpid() != 0 && pidIn(tree, e.getPpid())) {
+                    throw new CriuException(f + ": the root task " + e.getPid() + " has a parent in the dump");
+                }
+            } else if (!pidIn(tree.subList(0, i), e.getPpid())) {
+                throw new CriuException(f + ": task " + e.getPid() + " has parent " + e.getPpid()
+                        + ", which is not listed before it in the tree");
+            }
         }
-        PstreeEntry root = tree.get(0);
-        int pid = root.getPid();
+        for (PstreeEntry e : tree) {
+            for (int i = 1; i < e.getThreadsCount(); i++) {
+                int tid = e.getThreads(i);
+                if (tid > 0 && tid != e.getPid() && !seen.add(tid)) {
+                    throw new CriuException(f + ": thread id " + tid + " of task " + e.getPid() + " is used twice in the tree");
+                }
+            }
+        }
+    }
+
+    private static boolean pidIn(List<PstreeEntry> tree, int pid) {
+        for (PstreeEntry e : tree) if (e.getPid() == pid) return true;
+        return false;
+    }
+
+    private TaskImages loadTask(PstreeEntry entry, Map<Integer, FileEntry> files, boolean isRoot) {
+        int pid = entry.getPid();
         CoreEntry core = readOne(ImageType.CORE, CoreEntry.parser(), pid);
+        if (core.hasTc() && core.getTc().getTaskState() == TASK_DEAD) {
+            if (isRoot) {
+                throw new CriuException(dir.path(ImageType.CORE, pid) + ": the root task " + pid + " is a zombie");
+            }
+            // CRIU writes only core-PID.img for a zombie (its threads list is [0]): comm and exit code
+            LOG.info("task %d (%s): zombie, exit code 0x%x", pid, core.getTc().getComm(), core.getTc().getExitCode());
+            return new TaskImages(entry, core, Map.of(), null, null, List.of(), 0, List.of(), null, List.of(), files, Map.of());
+        }
         checkCore(core, pid);
-        Map<Integer, CoreEntry> threads = threads(root);
+        Map<Integer, CoreEntry> threads = threads(entry);
         if (core.getTc().hasTimers()) {
             for (var t : core.getTc().getTimers().getPosixList()) {
                 boolean toThread = (t.getItSigevNotify() & PosixTimerRestorer.SIGEV_THREAD_ID) != 0;
@@ -88,14 +150,16 @@ public final class ImageLoader {
         FsEntry fs = readOne(ImageType.FS, FsEntry.parser(), pid);
         List<FdinfoEntry> fds = dir.exists(ImageType.FDINFO, ids.getFilesId())
                 ? readAll(ImageType.FDINFO, FdinfoEntry.parser(), ids.getFilesId()) : List.of();
-        Map<Integer, FileEntry> files = new HashMap<>();
-        for (FileEntry f : readAll(ImageType.FILES, FileEntry.parser())) files.put(f.getId(), f);
         checkFileRefs(mm, vmas, fs, files, pid);
         checkFdKinds(fds, files, ids.getFilesId());
         Map<Long, TaskImages.SharedAnon> shmem = sharedAnon(vmas);
         LOG.info("task %d (%s): %d VMAs, %d page runs from pages-%d.img, %d fds", pid, core.getTc().getComm(), vmas.size(),
                 pages.size(), pagesId[0], fds.size());
-        return new TaskImages(root, core, threads, ids, mm, vmas, pagesId[0], pages, fs, fds, files, shmem);
+        return new TaskImages(entry, core, threads, ids, mm, vmas, pagesId[0], pages, fs, fds, files, shmem);
+    }
+
+    static boolean isStopped(int taskState) {
+        return taskState == TASK_STOPPED || taskState == JCRIU_OLD_STOPPED;
     }
 
     private void checkInventory() {
@@ -147,7 +211,7 @@ public final class ImageLoader {
             throw new CriuException(f + ": no task_core_entry");
         }
         int state = core.getTc().getTaskState();
-        if (state != TASK_ALIVE && state != TASK_STOPPED) {
+        if (state != TASK_ALIVE && !isStopped(state)) {
             throw new CriuException(f + ": task " + pid + " is in state " + state + " (zombie or dead): not supported yet");
         }
         var th = core.getThreadCore();

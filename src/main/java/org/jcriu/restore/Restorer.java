@@ -2,7 +2,10 @@ package org.jcriu.restore;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import org.jcriu.CriuException;
 import org.jcriu.compel.Regs;
@@ -24,14 +27,18 @@ import org.jcriu.opts.Options;
 import org.jcriu.sys.Errno;
 import org.jcriu.sys.ErrnoException;
 import org.jcriu.sys.Linux;
+import org.jcriu.sys.Nr;
 import org.jcriu.sys.Sys;
 import org.jcriu.sys.WaitStatus;
 
 /**
- * {@code criu restore}: brings the dumped process back with its PID, memory, files and state.
- * The images are read and checked first; then a task is created from a seed ({@link TaskCreator}),
- * filled by injected syscalls (memory, files, signals, limits, credentials), given its registers
- * and let go. Any failure kills what was created: nothing half-built survives.
+ * {@code criu restore}: brings the dumped process tree back with its PIDs, memory, files and
+ * state. The images of every task are read and checked first, and every PID and TID must be
+ * free; then the root is created from a seed and every other task cloned inside its restored
+ * parent ({@link TaskCreator}), sessions and groups are set ({@link SessionPlan}), zombies exit
+ * again ({@link ZombieRestorer}), each live task is filled by injected syscalls (memory, files,
+ * signals, limits, credentials), given its registers and let go. Any failure kills every task
+ * created: nothing half-built survives.
  */
 public final class Restorer {
     private static final Logger LOG = Log.get("restore");
@@ -58,20 +65,27 @@ public final class Restorer {
         // CPU while the images are parsed.
         Thread warm = Thread.ofPlatform().daemon().start(Restorer::warmUp);
         Actions.run(opts, Action.PRE_RESTORE);
-        TaskImages img = new ImageLoader(dir).load();
-        SeccompRestorer seccomp = SeccompRestorer.load(dir, img);
-        MappedFiles.check(img, opts.root);
+        TreeImages tree = new ImageLoader(dir).loadTree();
+        SeccompRestorer seccomp = SeccompRestorer.load(dir, tree.live());
+        for (TaskImages t : tree.live()) MappedFiles.check(t, opts.root);
         LOG.debug("mapped files checked");
-        TaskCreator.checkPidFree(img.pid());
-        LOG.debug("pid checked");
+        SessionPlan sessions = SessionPlan.of(tree, opts.shellJob);
+        int pid = tree.root().pid();
+        for (var e : tree.ids().entrySet()) TaskCreator.checkPidFree(e.getKey(), e.getKey() == pid ? null : e.getValue());
+        LOG.debug("pids checked");
         FileRestorer files = new FileRestorer(dir, opts);
         LOG.debug("files.img read");
-        int pid = img.pid();
-        try (Tracer tracer = Tracer.start();
-                LocalPageSource pages = new LocalPageSource(pagesFile(img))) {
+        Map<Integer, LocalPageSource> pages = new HashMap<>();
+        try (Tracer tracer = Tracer.start()) {
             LOG.debug("tracer started");
-            if (!Boolean.getBoolean("jcriu.noprefetch")) pages.prefetch();
-            tracer.run(() -> build(tracer, img, files, pages, seccomp));
+            for (TaskImages t : tree.live()) {
+                LocalPageSource src = new LocalPageSource(pagesFile(t));
+                pages.put(t.pid(), src);
+                if (!Boolean.getBoolean("jcriu.noprefetch")) src.prefetch();
+            }
+            tracer.run(() -> build(tracer, tree, sessions, files, pages, seccomp));
+        } finally {
+            for (LocalPageSource src : pages.values()) src.close();
         }
         try {
             Actions.run(opts, Action.POST_RESUME, pid);
@@ -98,59 +112,189 @@ public final class Restorer {
         return img.pages().isEmpty() && !java.nio.file.Files.exists(p) ? Path.of("/dev/null") : p;
     }
 
-    /** Everything that touches the task; runs on the tracer thread. */
-    private void build(Tracer tracer, TaskImages img, FileRestorer files, LocalPageSource pages, SeccompRestorer seccomp) {
+    /** One task of the tree as it is being restored: its main thread and the other threads once they exist. */
+    private record Made(TaskImages img, Task task, List<Task> threads) {}
+
+    /**
+     * Everything that touches the tasks; runs on the tracer thread. Every task is created first
+     * (each a clean copy of the seed when it clones its children), then sessions and groups are
+     * set and zombies exit, then every live task is filled, parents before children; registers
+     * are set last and tasks let go children first, so nothing runs before the whole tree is built.
+     */
+    private void build(Tracer tracer, TreeImages tree, SessionPlan sessions, FileRestorer files, Map<Integer, LocalPageSource> pages,
+            SeccompRestorer seccomp) {
         Pinning pin = Pinning.pinTracer();
+        Map<Integer, Made> made = new LinkedHashMap<>();
+        boolean done = false;
         try {
-            TaskCreator.Created created = TaskCreator.create(tracer, img.pid(), img.vmas(), MemoryRestorer.areaSize());
-            Task task = created.task();
-            List<Task> threads = new ArrayList<>();
-            boolean done = false;
-            try {
-                // setup-namespaces / post-setup-namespaces go here once namespaces are restored:
-                // criu skips both when it restores none (root_ns_mask == 0), as now
-                if (pin != null) pin.pinTask(task.tid());
-                fill(task, threads, img, files, pages, created.area(), pin);
-                if (pin != null) pin.releaseTask();
-                finish(task, threads, img, seccomp);
-                done = true;
-            } finally {
-                if (!done) killAll(task, threads);
+            TaskImages root = tree.root();
+            TaskCreator.Created created = TaskCreator.create(tracer, root.pid(), tree.allVmas(), MemoryRestorer.areaSize());
+            made.put(root.pid(), new Made(root, created.task(), new ArrayList<>()));
+            createTree(root, created.task(), tree, sessions, made);
+            setGroups(tree, sessions, made);
+            exitZombies(tree, made);
+            // setup-namespaces / post-setup-namespaces go here once namespaces are restored:
+            // criu skips both when it restores none (root_ns_mask == 0), as now
+            List<Made> live = made.values().stream().filter(m -> !m.img().zombie()).toList();
+            List<MemoryRestorer> mems = new ArrayList<>();
+            for (Made m : live) {
+                if (pin != null) pin.pinTask(m.task().tid());
+                mems.add(mapMemory(m.task(), m.img(), files, pages.get(m.img().pid()), created.area()));
             }
+            if (pin != null) pin.releaseTracer();
+            writePages(live, mems);
+            if (pin != null) pin.pinTracerAgain();
+            for (int i = 0; i < live.size(); i++) {
+                Made m = live.get(i);
+                mems.get(i).finish();
+                fill(m.task(), m.threads(), m.img(), files, pin);
+            }
+            if (pin != null) pin.releaseTask();
+            for (Made m : live) setRegisters(m.task(), m.threads(), m.img());
+            int pid = root.pid();
+            if (opts.pidfile != null) Pidfile.write(opts.pidfile, pid);
+            Actions.run(opts, Action.POST_RESTORE, pid);
+            try {
+                Actions.run(opts, Action.PRE_RESUME, pid);
+            } catch (CriuException e) {
+                LOG.error("Pre-resume script failed: %s", e.getMessage()); // not fatal, as with criu
+            }
+            for (int i = live.size() - 1; i >= 0; i--) letGo(live.get(i).task(), live.get(i).threads(), live.get(i).img(), seccomp);
+            done = true;
         } finally {
+            if (!done) killAll(made.values());
             if (pin != null) pin.releaseTracer();
         }
     }
 
     /**
-     * A traced thread that dies stays a zombie until we wait for it, and the main thread is not
-     * reported before its whole group is gone: the other threads are reaped first.
+     * Clones {@code img}'s children inside {@code task}, recursively, while every task involved
+     * is still a clean seed copy. A session leader calls setsid between the children it forked
+     * before its setsid and the others ({@link SessionPlan}).
      */
-    private static void killAll(Task task, List<Task> threads) {
-        try {
-            Sys.kill(task.tid(), Linux.SIGKILL);
-        } catch (ErrnoException e) {
-            if (e.errno() != Errno.ESRCH) throw e;
+    private void createTree(TaskImages img, Task task, TreeImages tree, SessionPlan sessions, Map<Integer, Made> made) {
+        for (TaskImages c : sessions.childrenBeforeSetsid(img)) createChild(task, c, tree, sessions, made);
+        if (sessions.setsid(img)) {
+            try {
+                task.syscall(Nr.SETSID);
+            } catch (ErrnoException e) {
+                throw new CriuException(e.errno(), "Can't make task " + img.pid() + " a session leader: " + e.getMessage(), e);
+            }
         }
-        for (Task t : threads) t.kill();
-        task.kill();
+        for (TaskImages c : sessions.childrenAfterSetsid(img)) createChild(task, c, tree, sessions, made);
     }
 
-    private void fill(Task task, List<Task> threads, TaskImages img, FileRestorer files, LocalPageSource pages, long area,
-                      Pinning pin) {
+    private void createChild(Task parent, TaskImages c, TreeImages tree, SessionPlan sessions, Map<Integer, Made> made) {
+        Task child = TaskCreator.createChild(parent, c.pid());
+        made.put(c.pid(), new Made(c, child, new ArrayList<>()));
+        createTree(c, child, tree, sessions, made);
+    }
+
+    /** Process groups, once every task exists: leaders make theirs first, then the others join. */
+    private void setGroups(TreeImages tree, SessionPlan sessions, Map<Integer, Made> made) {
+        TaskImages root = tree.root();
+        int rootGroup = sessions.groupToJoin(root, 0);
+        if (rootGroup == 0) rootGroup = root.pid();
+        if (rootGroup < 0) rootGroup = (int) Sys.syscall(Nr.GETPGID, root.pid());
+        for (TaskImages t : sessions.groupOrder()) {
+            int g = sessions.groupToJoin(t, rootGroup);
+            if (g < 0) continue;
+            int want = g == 0 ? t.pid() : g;
+            if ((int) Sys.syscall(Nr.GETPGID, t.pid()) == want) continue;
+            try {
+                made.get(t.pid()).task().syscall(Nr.SETPGID, 0, g);
+            } catch (ErrnoException e) {
+                throw new CriuException(e.errno(), "Can't put task " + t.pid() + " in process group " + want + ": " + e.getMessage(), e);
+            }
+        }
+        if (tree.tasks().size() > 1) LOG.info("sessions and process groups of %d tasks set", tree.tasks().size());
+    }
+
+    /** Zombies exit with their status; their parents lose the SIGCHLD that brought them. */
+    private void exitZombies(TreeImages tree, Map<Integer, Made> made) {
+        java.util.Set<Integer> parents = new java.util.LinkedHashSet<>();
+        for (Made m : made.values()) {
+            if (!m.img().zombie()) continue;
+            ZombieRestorer.exit(m.task(), m.img());
+            parents.add(m.img().pstree().getPpid());
+        }
+        for (int p : parents) ZombieRestorer.dropSigchld(made.get(p).task());
+    }
+
+    /**
+     * Every task of the tree is killed and reaped: all are sent SIGKILL first so that none runs
+     * on, then each is reaped. A traced thread that dies stays a zombie until we wait for it, and
+     * the main thread is not reported before its whole group is gone: the other threads go first.
+     */
+    private static void killAll(java.util.Collection<Made> made) {
+        List<Made> all = new ArrayList<>(made);
+        for (Made m : all) {
+            if (!m.task().attached()) continue;
+            try {
+                Sys.kill(m.task().tid(), Linux.SIGKILL);
+            } catch (ErrnoException e) {
+                if (e.errno() != Errno.ESRCH) throw e;
+            }
+        }
+        for (int i = all.size() - 1; i >= 0; i--) {
+            Made m = all.get(i);
+            try {
+                for (Task t : m.threads()) t.kill();
+                m.task().kill();
+            } catch (RuntimeException e) {
+                LOG.warn("could not reap task %d: %s", m.task().tid(), e.getMessage());
+            }
+        }
+    }
+
+    /** The seed's mappings go, the mm fields are set and every dumped VMA is mapped: ready for the pages. */
+    private MemoryRestorer mapMemory(Task task, TaskImages img, FileRestorer files, LocalPageSource pages, long area) {
         MemoryRestorer mem = new MemoryRestorer(task, img, dir, pages, files, opts.root, area + Task.GADGET_SIZE,
                 area + 2L * Task.GADGET_SIZE);
         mem.clearSeed();
         MmRestorer.restore(task, img, opts.root);
         mem.mapVmas();
+        return mem;
+    }
+
+    /**
+     * Pages of every task, written without the tracer (process_vm_writev needs no ptrace stop):
+     * one task uses every CPU, several tasks are written side by side, the CPUs shared out.
+     */
+    private static void writePages(List<Made> live, List<MemoryRestorer> mems) {
         long t = System.nanoTime();
-        if (pin != null) pin.releaseTracer();
-        long bytes = mem.writePages(Runtime.getRuntime().availableProcessors());
-        if (pin != null) pin.pinTracerAgain();
-        LOG.info("pages: %d bytes in %d us", bytes, (System.nanoTime() - t) / 1000);
-        mem.finish();
+        int cpus = Runtime.getRuntime().availableProcessors();
+        if (mems.size() == 1) {
+            long bytes = mems.get(0).writePages(cpus);
+            LOG.info("pages: %d bytes in %d us", bytes, (System.nanoTime() - t) / 1000);
+            return;
+        }
+        int each = Math.max(1, cpus / mems.size());
+        long[] bytes = new long[mems.size()];
+        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(Math.min(cpus, mems.size()), Thread.ofPlatform().factory())) {
+            List<java.util.concurrent.Future<?>> done = new ArrayList<>();
+            for (int i = 0; i < mems.size(); i++) {
+                int k = i;
+                done.add(pool.submit(() -> bytes[k] = mems.get(k).writePages(each)));
+            }
+            for (int i = 0; i < done.size(); i++) {
+                try {
+                    done.get(i).get();
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (e.getCause() instanceof RuntimeException re) throw re;
+                    throw new CriuException("Can't write the pages of task " + live.get(i).img().pid() + ": " + e.getCause(), e.getCause());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new CriuException("interrupted while writing pages");
+                }
+            }
+        }
+        LOG.info("pages: %d bytes of %d tasks in %d us", java.util.Arrays.stream(bytes).sum(), mems.size(), (System.nanoTime() - t) / 1000);
+    }
+
+    /** Everything but memory: files, signals, limits, threads, timers, credentials last. */
+    private void fill(Task task, List<Task> threads, TaskImages img, FileRestorer files, Pinning pin) {
         TaskStateRestorer state = new TaskStateRestorer(task, img);
-        state.restoreIds(opts.shellJob);
         files.restoreFds(task, img.ids().getFilesId());
         files.restoreFs(task, img.pid());
         state.restoreSignals();
@@ -173,11 +317,9 @@ public final class Restorer {
     }
 
     /**
-     * Registers, FPU state and signal mask, then the task runs (or stays stopped). The other
-     * threads go first, so that the main thread's detach, which unmaps the gadget, happens when
-     * nothing else of the process is still ours.
+     * Registers, FPU state and signal mask of every thread, applied when the task is let go.
      */
-    private void finish(Task task, List<Task> threads, TaskImages img, SeccompRestorer seccomp) {
+    private void setRegisters(Task task, List<Task> threads, TaskImages img) {
         for (Task t : threads) {
             CoreEntry c = img.threads().get(t.tid());
             t.setXstate(X86Fpu.apply(c.getThreadInfo().getFpregs(), t.xstate()));
@@ -189,14 +331,15 @@ public final class Restorer {
         task.setRegs(regs(ti.getGpregs()));
         var th = img.core().getThreadCore();
         task.setSigmask(th.hasBlkSigset() ? th.getBlkSigset() : img.core().getTc().getBlkSigset());
-        if (opts.pidfile != null) Pidfile.write(opts.pidfile, img.pid());
-        Actions.run(opts, Action.POST_RESTORE, img.pid());
-        try {
-            Actions.run(opts, Action.PRE_RESUME, img.pid());
-        } catch (CriuException e) {
-            LOG.error("Pre-resume script failed: %s", e.getMessage()); // not fatal, as with criu
-        }
-        boolean stopped = opts.leaveStopped || img.core().getTc().getTaskState() == ImageLoader.TASK_STOPPED;
+    }
+
+    /**
+     * Seccomp filters, then the task runs (or stays stopped). The other threads go first, so
+     * that the main thread's detach, which unmaps the gadget, happens when nothing else of the
+     * process is still ours.
+     */
+    private void letGo(Task task, List<Task> threads, TaskImages img, SeccompRestorer seccomp) {
+        boolean stopped = opts.leaveStopped || ImageLoader.isStopped(img.core().getTc().getTaskState());
         boolean anySeccomp = SeccompRestorer.uses(img.core());
         for (CoreEntry c : img.threads().values()) anySeccomp |= SeccompRestorer.uses(c);
         if (anySeccomp) {

@@ -37,8 +37,8 @@ final class SeccompRestorer {
         this.dir = dir;
     }
 
-    /** Reads seccomp.img (absent: no filters) and checks every thread's chain before anything is created. */
-    static SeccompRestorer load(ImageDir dir, TaskImages img) {
+    /** Reads seccomp.img (absent: no filters) and checks every thread's chain of every task before anything is created. */
+    static SeccompRestorer load(ImageDir dir, List<TaskImages> tasks) {
         List<SeccompFilter> f = List.of();
         if (dir.exists(ImageType.SECCOMP)) {
             try (ImageReader r = dir.open(ImageType.SECCOMP)) {
@@ -47,8 +47,10 @@ final class SeccompRestorer {
             }
         }
         SeccompRestorer s = new SeccompRestorer(f, dir);
-        s.chain(img.core(), img.pid());
-        for (var e : img.threads().entrySet()) s.chain(e.getValue(), e.getKey());
+        for (TaskImages img : tasks) {
+            s.chain(img.core(), img.pid());
+            for (var e : img.threads().entrySet()) s.chain(e.getValue(), e.getKey());
+        }
         return s;
     }
 

@@ -25,6 +25,8 @@ import org.jcriu.sys.Sys;
  * exit_signal is 0 because clone3 with SIGCHLD reports PTRACE_EVENT_FORK, which TRACECLONE does
  * not catch; a task reparented later gets SIGCHLD back from the kernel (reparent_leader).
  *
+ * Every other task of a tree is cloned inside its parent ({@link #createChild}).
+ *
  * <p>Namespaces will slot in here (CLONE_NEW* flags and one set_tid entry per pid namespace level).
  */
 final class TaskCreator {
@@ -42,6 +44,11 @@ final class TaskCreator {
      * task a dump has just killed keeps its PID until its parent (often init) reaps it.
      */
     static void checkPidFree(int pid) {
+        checkPidFree(pid, null);
+    }
+
+    /** As {@link #checkPidFree(int)}; {@code what} says what the PID is for ("thread 12 of task 10"). */
+    static void checkPidFree(int pid, String what) {
         long end = System.nanoTime() + ZOMBIE_GRACE_NS;
         while (isZombie(pid) && System.nanoTime() < end) {
             try {
@@ -58,7 +65,7 @@ final class TaskCreator {
             if (e.errno() == Errno.ENOENT || e.errno() == Errno.ESRCH) return;
             throw e;
         }
-        throw new CriuException(Errno.EEXIST, "PID " + pid + " is in use by " + comm);
+        throw new CriuException(Errno.EEXIST, "PID " + pid + (what == null ? "" : " (" + what + ")") + " is in use by " + comm);
     }
 
     /** The new task, and the restorer's own area (free in the dumped layout and in the task). */
@@ -94,17 +101,7 @@ final class TaskCreator {
             long t2 = System.nanoTime();
             long area = FreeArea.find(areaSize, dumped, MapsLine.of(seedPid));
             seed.mapGadget(area);
-            long child;
-            try (Scratch s = seed.scratch(96)) {
-                ByteBuffer b = ByteBuffer.allocate(96).order(ByteOrder.LITTLE_ENDIAN);
-                b.putLong(0, Linux.CLONE_PARENT);   // flags
-                b.putLong(32, 0);                    // exit_signal
-                b.putLong(64, s.addr() + 88);        // set_tid
-                b.putLong(72, 1);                    // set_tid_size
-                b.putInt(88, pid);
-                s.put(0, b.array());
-                child = seed.syscallRaw(Nr.CLONE3, s.addr(), Linux.CLONE_ARGS_SIZE_VER2);
-            }
+            long child = clone3(seed, Linux.CLONE_PARENT, 0, pid);
             if (child == -Errno.EEXIST) {
                 checkPidFree(pid);
                 throw new CriuException(Errno.EEXIST, "PID " + pid + " is in use");
@@ -132,6 +129,48 @@ final class TaskCreator {
             } else {
                 killAndReap(seedPid);
             }
+        }
+    }
+
+    /**
+     * Clones a child at {@code pid} inside {@code parent}, which must still be a clean copy of the
+     * seed (nothing of its own restored yet): the child starts from the same clean address space
+     * and is filled like the root. exit_signal is SIGCHLD, as fork gives; the kernel reports such
+     * a clone as PTRACE_EVENT_FORK, so the parent traces forks to have the child auto-attached,
+     * stopped before its first instruction. Returns the child stopped and traced.
+     */
+    static Task createChild(Task parent, int pid) {
+        parent.setOptions(Ptrace.O_TRACECLONE | Ptrace.O_TRACEFORK);
+        long child = clone3(parent, 0, Linux.SIGCHLD, pid);
+        parent.newChildren().clear();
+        if (child == -Errno.EEXIST) {
+            checkPidFree(pid);
+            throw new CriuException(Errno.EEXIST, "Can't create task " + pid + " in its parent " + parent.tid() + ": PID "
+                    + pid + " is in use");
+        }
+        if (child < 0) {
+            throw new ErrnoException((int) -child, "clone3(set_tid=" + pid + ") in task " + parent.tid());
+        }
+        if (child != pid) {
+            Task.adopt(parent.tracer(), (int) child, parent).kill();
+            throw new CriuException("clone3(set_tid=" + pid + ") in task " + parent.tid() + " created PID " + child);
+        }
+        Task t = Task.adopt(parent.tracer(), pid, parent);
+        LOG.info("created task %d in its parent %d", pid, parent.tid());
+        return t;
+    }
+
+    /** clone3 with set_tid = [pid] injected in {@code in}; returns rax (the new PID or -errno). */
+    private static long clone3(Task in, long flags, int exitSignal, int pid) {
+        try (Scratch s = in.scratch(96)) {
+            ByteBuffer b = ByteBuffer.allocate(96).order(ByteOrder.LITTLE_ENDIAN);
+            b.putLong(0, flags);                 // flags
+            b.putLong(32, exitSignal);           // exit_signal
+            b.putLong(64, s.addr() + 88);        // set_tid
+            b.putLong(72, 1);                    // set_tid_size
+            b.putInt(88, pid);
+            s.put(0, b.array());
+            return in.syscallRaw(Nr.CLONE3, s.addr(), Linux.CLONE_ARGS_SIZE_VER2);
         }
     }
 

@@ -16,7 +16,8 @@ import org.jcriu.mem.PageRun;
  * Everything the images say about one task, read and checked before any process is touched, so
  * that a bad image fails the restore while nothing exists yet. {@code files} maps file ids of
  * files.img to their entries (mapped files, exe, cwd and root refer to them). {@code threads}
- * holds core-TID.img of every thread but the main one, in pstree.img's order.
+ * holds core-TID.img of every thread but the main one, in pstree.img's order. A zombie has only
+ * its pstree entry and core image (comm, exit code): the other parts are empty or null.
  */
 public record TaskImages(
         PstreeEntry pstree,
@@ -40,6 +41,11 @@ public record TaskImages(
 
     public int pid() {
         return pstree.getPid();
+    }
+
+    /** A task that had exited but was not yet waited for (task_state 2). */
+    public boolean zombie() {
+        return core.getTc().getTaskState() == ImageLoader.TASK_DEAD;
     }
 
     public String comm() {

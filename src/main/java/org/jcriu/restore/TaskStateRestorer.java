@@ -60,19 +60,6 @@ final class TaskStateRestorer {
         return core.getThreadCore();
     }
 
-    /** Session and process group: a task that led them leads them again. */
-    void restoreIds(boolean shellJob) {
-        int pid = img.pid(), sid = img.pstree().getSid(), pgid = img.pstree().getPgid();
-        if (shellJob) return; // stays in jcriu's session and group, like a job started by the shell
-        if (sid == pid) {
-            task.syscall(Nr.SETSID);
-        } else if (pgid == pid) {
-            task.syscall(Nr.SETPGID, 0, 0);
-        } else {
-            LOG.info("task %d keeps jcriu's session and group (dumped sid %d, pgid %d)", pid, sid, pgid);
-        }
-    }
-
     void restoreSignals() {
         List<SaEntry> sas = tc().getSigactionsList();
         try (Scratch s = task.scratch(32)) {
