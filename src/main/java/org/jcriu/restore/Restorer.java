@@ -128,7 +128,9 @@ public final class Restorer {
         boolean done = false;
         try {
             TaskImages root = tree.root();
-            TaskCreator.Created created = TaskCreator.create(tracer, root.pid(), tree.allVmas(), MemoryRestorer.areaSize());
+            TaskCreator.Created created = opts.restoreSibling
+                    ? SiblingSeed.create(tracer, root.pid(), tree.allVmas(), MemoryRestorer.areaSize())
+                    : TaskCreator.create(tracer, root.pid(), tree.allVmas(), MemoryRestorer.areaSize());
             made.put(root.pid(), new Made(root, created.task(), new ArrayList<>()));
             createTree(root, created.task(), tree, sessions, made);
             setGroups(tree, sessions, made);

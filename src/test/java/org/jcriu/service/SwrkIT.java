@@ -144,4 +144,39 @@ class SwrkIT {
         restored = Integer.parseInt(PyCriu.field(rr, "pid"));
         assertEquals(work.pid(), restored);
     }
+
+    /**
+     * runc, crun and libcriu's criu_restore_child(): RESTORE with rst_sibling over swrk. The root
+     * is the client's own child, which it waits for; it holds exactly its dumped fds (none of the
+     * swrk JVM's: jar, log, the RPC socket) and exits with its own status.
+     */
+    @Test
+    void restoreWithRstSiblingMakesTheRootTheClientsChild() throws Exception {
+        work = Workload.c("counter", tmp.resolve("w"));
+        String fds = fds(work.pid());
+        Path img = Files.createDirectories(tmp.resolve("img"));
+        Jcriu.Result d = Jcriu.run("dump", "-t", work.pid(), "-D", img);
+        assertEquals(0, d.exit(), d.all());
+        work.waitGone(java.time.Duration.ofSeconds(10));
+        String r = PyCriu.run(tmp, PyCriu.jcriu().toString(), "restore_child", img.toString());
+        assertEquals("true", PyCriu.field(r, "success"), r + "\n" + Files.readString(img.resolve("restore.log")));
+        assertEquals(String.valueOf(work.pid()), PyCriu.field(r, "pid"), r);
+        assertEquals("true", PyCriu.field(r, "running"), r);
+        assertEquals(PyCriu.field(r, "me"), PyCriu.field(r, "ppid"), r);
+        assertEquals(fds, PyCriu.field(r, "fds"), r);
+        assertEquals("0", PyCriu.field(r, "exit"), r);
+        String v = Files.readString(work.dir().resolve("verdict")).strip();
+        assertTrue(v.startsWith("PASS"), v);
+    }
+
+    /** "N=target;..." in fd order, as rpc_client.py's restore_child prints them. */
+    private static String fds(int pid) throws java.io.IOException {
+        java.util.Map<Integer, String> m = new java.util.TreeMap<>();
+        try (Stream<Path> s = Files.list(Path.of("/proc/" + pid + "/fd"))) {
+            for (Path p : s.toList()) m.put(Integer.parseInt(p.getFileName().toString()), Files.readSymbolicLink(p).toString());
+        }
+        java.util.List<String> l = new java.util.ArrayList<>();
+        m.forEach((k, v) -> l.add(k + "=" + v));
+        return String.join(";", l);
+    }
 }

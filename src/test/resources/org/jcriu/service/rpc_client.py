@@ -2,6 +2,7 @@
 # the real protocol, raw sockets for what pycriu never sends. Prints one JSON object per line.
 import json
 import os
+import signal
 import socket
 import sys
 import time
@@ -79,6 +80,32 @@ def main():
         r, dt = call(c, req)
         os.close(fd)
         out(resp=resp_json(r), seconds=dt)
+    elif action == "restore_child":
+        # libcriu's criu_restore_child(), as runc restores: rst_sibling over swrk, then the
+        # restored root is waited for as our own child. args: images dir
+        c = client(target)
+        fd = os.open(args[0], os.O_DIRECTORY)
+        req = rpc.criu_req()
+        req.type = rpc.RESTORE
+        req.opts.images_dir_fd = fd
+        req.opts.log_level = 4
+        req.opts.log_file = "restore.log"
+        req.opts.rst_sibling = True
+        r, dt = call(c, req)
+        os.close(fd)
+        res = {"resp": resp_json(r), "seconds": dt, "me": os.getpid()}
+        if r.success:
+            pid = r.restore.pid
+            # raises ChildProcessError unless the root is our child
+            res["running"] = os.waitpid(pid, os.WNOHANG) == (0, 0)
+            with open("/proc/%d/stat" % pid) as f:
+                res["ppid"] = int(f.read().rsplit(")", 1)[1].split()[1])
+            fds = {n: os.readlink("/proc/%d/fd/%s" % (pid, n)) for n in os.listdir("/proc/%d/fd" % pid)}
+            res["fds"] = ";".join("%s=%s" % (n, fds[n]) for n in sorted(fds, key=int))
+            os.kill(pid, signal.SIGTERM)
+            _, st = os.waitpid(pid, 0)
+            res["exit"] = os.WEXITSTATUS(st) if os.WIFEXITED(st) else -os.WTERMSIG(st)
+        out(**res)
     elif action == "notify":
         # args: dump|restore, images dir, pid (dump) or -, script to refuse or -, then flags
         # notify_scripts over a raw swrk socket: answer each NOTIFY, refusing one if asked
