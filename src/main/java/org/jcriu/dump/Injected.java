@@ -62,7 +62,8 @@ public record Injected(long[][] sigactions, long clearTidAddr, long ssSp, long s
         }
         int secbits = (int) t.syscall(Nr.PRCTL, Linux.PR_GET_SECUREBITS);
         int dumpable = (int) t.syscall(Nr.PRCTL, Linux.PR_GET_DUMPABLE);
-        long thp = t.syscallRaw(Nr.PRCTL, Linux.PR_GET_THP_DISABLE);
+        // the kernel refuses (EINVAL) PR_GET_THP_DISABLE unless arguments 2-5 are zero
+        long thp = t.syscallRaw(Nr.PRCTL, Linux.PR_GET_THP_DISABLE, 0, 0, 0, 0);
         long brk = t.syscall(Nr.BRK, 0);
         return new Injected(sa, clearTid, ssSp, ssSize, ssFlags, it, secbits, childSub != 0, dumpable,
                 thp > 0, brk);

@@ -27,6 +27,8 @@ import org.jcriu.sys.Sys;
 public final class PageScan {
     public static final int PE_PARENT = 1, PE_LAZY = 1 << 1, PE_PRESENT = 1 << 2;
     private static final long PME_PRESENT = 1L << 63, PME_SWAP = 1L << 62, PME_FILE = 1L << 61;
+    /** A MADV_GUARD_INSTALL page: a marker the kernel reports like a swap entry, with no data behind it. */
+    private static final long PME_GUARD_REGION = 1L << 58;
     private static final long PFN_MASK = (1L << 55) - 1;
     /** Pagemap entries read per pread: 8 MiB of entries cover 4 GiB of address space. */
     private static final int BATCH = 1 << 20;
@@ -72,13 +74,14 @@ public final class PageScan {
                     for (int i = 0; i < n; i++) {
                         long pme = lb.get(i);
                         boolean dump;
-                        if (all || (pme & PME_SWAP) != 0) dump = true;
+                        if ((pme & PME_GUARD_REGION) != 0) dump = false;
+                        else if (all || (pme & PME_SWAP) != 0) dump = true;
                         else if ((pme & PME_PRESENT) == 0) dump = false;
                         else if (file) dump = (pme & PME_FILE) == 0;
                         else dump = (pme & PFN_MASK) != zero || zero == 0;
                         // CRIU 4.2 scans with PAGEMAP_SCAN for present or swapped pages that are
                         // not the file's (zero pages included): those are its pages_scanned.
-                        if (dump || ((pme & (PME_PRESENT | PME_SWAP)) != 0 && (pme & PME_FILE) == 0)) scanned++;
+                        if (dump || ((pme & (PME_PRESENT | PME_SWAP)) != 0 && (pme & (PME_FILE | PME_GUARD_REGION)) == 0)) scanned++;
                         if (!dump) continue;
                         long va = vaddr + (long) i * Linux.PAGE_SIZE;
                         if (runLen > 0 && runFlags == flags && runStart + runLen * Linux.PAGE_SIZE == va) {

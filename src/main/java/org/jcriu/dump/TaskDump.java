@@ -125,6 +125,8 @@ final class TaskDump {
                 .setSignalsS(td.sharedSignals).setLoginuid((int) loginuid).setOomScoreAdj(oomScoreAdj)
                 .setChildSubreaper(td.inj.childSubreaper());
         if (td.wasStopped) tc.setStopSigno(Linux.SIGSTOP);
+        int membarrier = tracer.call(() -> org.jcriu.mem.Membarrier.registrations(task));
+        if (membarrier != 0) tc.setMembarrierRegistrationMask(membarrier);
         // One entry per signal except SIGKILL and SIGSTOP, whose actions cannot change (62 entries, as CRIU).
         for (int sig = 1; sig <= Linux.NSIG; sig++) {
             if (sig != Linux.SIGKILL && sig != Linux.SIGSTOP) tc.addSigactions(Images.sigaction(td.inj.sigactions()[sig - 1]));
@@ -146,6 +148,7 @@ final class TaskDump {
                 .setExeFileId(exeId).setDumpable(td.inj.dumpable()).setThpDisabled(td.inj.thpDisabled());
         for (long a : auxv) mm.addMmSavedAuxv(a);
         mm.addAllVmas(plan.entries());
+        mm.addAllAios(plan.aios());
 
         Images.writeOne(dir, ImageType.IDS, ids, pid);
         Images.writeOne(dir, ImageType.CORE, core, pid);

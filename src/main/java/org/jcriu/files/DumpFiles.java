@@ -301,11 +301,13 @@ public final class DumpFiles {
         return entries;
     }
 
-    /** Every fdinfo entry dumped so far, of every fd table, in dump order. */
+    /**
+     * The fdinfo entries of {@link #dumpFds(List)} not yet given a files_id (the live list:
+     * callers that number fd tables themselves may take entries out and put them back), which
+     * {@link #write(ImageDir, int)} writes as its fd table.
+     */
     public List<FdinfoEntry> fdinfos() {
-        List<FdinfoEntry> all = new ArrayList<>();
-        for (List<FdinfoEntry> l : fdinfos.values()) all.addAll(l);
-        return all;
+        return fdinfos.computeIfAbsent(UNNUMBERED, k -> new ArrayList<>());
     }
 
     /** Single-task dumps: everything of {@link #write(ImageDir)}, the fds of {@link #dumpFds(List)} as fd table {@code filesId}. */
@@ -320,7 +322,9 @@ public final class DumpFiles {
      * N (its fds in fd order), pipes-data.img, tty-info.img and the images handlers added.
      */
     public void write(ImageDir dir) {
-        if (fdinfos.containsKey(UNNUMBERED)) throw new IllegalStateException("fds dumped with dumpFds(List) need write(dir, filesId)");
+        List<FdinfoEntry> pending = fdinfos.get(UNNUMBERED);
+        if (pending != null && !pending.isEmpty()) throw new IllegalStateException("fds dumped with dumpFds(List) need write(dir, filesId)");
+        fdinfos.remove(UNNUMBERED);
         try (ImageWriter w = dir.create(ImageType.FILES)) {
             for (FileEntry e : entries) w.write(e);
         }

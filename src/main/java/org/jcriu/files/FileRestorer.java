@@ -41,6 +41,14 @@ import org.jcriu.sys.Sys;
  * files.restoreFds(task, ids.getFilesId());                    // every fd in place, others closed
  * }</pre>
  *
+ * <p>One FileRestorer serves a whole restore: {@link #restoreFds} is called once per task, parents
+ * before children. A file id already installed in an earlier task is not opened again: the later
+ * task gets the same open file description with pidfd_open(earlier task) + pidfd_getfd injected
+ * in it, so offsets, pipes and sockets stay shared as they were. Objects made together in one
+ * task but held by another (the other end of a pipe, the peer of a socketpair, a connection a
+ * listener accepted) are kept by jcriu (pidfd_getfd) until the task that holds them is restored.
+ * A task whose files_id was restored before shares that fd table (CLONE_FILES): nothing is done.
+ *
  * <p>Fds of files shared with the outside are not reopened: an external pipe named by
  * {@code --inherit-fd fd[N]:pipe:[INODE]} and, with --shell-job, the terminal become copies of
  * jcriu's own fd N / terminal, pulled into the task with pidfd_open + pidfd_getfd (same open
@@ -67,6 +75,25 @@ public final class FileRestorer {
 
     /** Per-task state of handlers (e.g. the unix sockets made so far), dropped by each restoreFds. */
     private final Map<String, Object> taskState = new HashMap<>();
+
+    /** Every fd table of the images: files_id -> its fdinfo entries (fdinfo-N.img, read on first use). */
+    private final Map<Long, List<FdinfoEntry>> tables = new HashMap<>();
+    /** fd tables already restored: files_id -> the task holding it. */
+    private final Map<Long, Integer> restoredTables = new HashMap<>();
+    /** The fd table being restored now. */
+    private long currentTable = -1;
+    /** file id -> {task, fd} where it was installed first. */
+    private final Map<Integer, int[]> placed = new HashMap<>();
+    /** Objects made in the current task that later tasks may want: key -> (fd in the task, which files want it). */
+    private final Map<String, Made> madeHere = new LinkedHashMap<>();
+    /** Objects of earlier tasks that later tasks want, held meanwhile by jcriu: key -> (jcriu's fd, which files want it). */
+    private final Map<String, Made> kept = new HashMap<>();
+    /** Keys of every object made so far, in any task. */
+    private final java.util.Set<String> madeEver = new java.util.HashSet<>();
+    /** pidfds injected in the current task: target pid -> pidfd in the task. */
+    private final Map<Integer, Integer> pidfds = new HashMap<>();
+
+    private record Made(int fd, java.util.function.Predicate<FileEntry> wantedBy) {}
 
     public FileRestorer(ImageDir dir, Options opts) {
         this.dir = dir;
@@ -148,19 +175,24 @@ public final class FileRestorer {
 
     /**
      * Installs every fd of fdinfo-FILESID.img at its number with its FD_CLOEXEC, then closes
-     * every other fd the task has (what it inherited from the seed).
+     * every other fd the task has (what it inherited from the seed). Called once per task of
+     * the tree, parents before children; a files_id restored before in another task is that
+     * task's fd table, shared (CLONE_FILES): nothing to do.
      */
     public void restoreFds(Task t, long filesId) {
         this.task = t;
+        Integer owner = restoredTables.get(filesId);
+        if (owner != null && owner != t.tid() && sameTable(owner, t.tid())) {
+            LOG.debug("task %d shares the fd table %d of task %d", t.tid(), filesId, owner);
+            return;
+        }
         pipes.clear();
         taskState.clear();
+        madeHere.clear();
+        pidfds.clear();
+        currentTable = filesId;
         Map<Integer, List<FdinfoEntry>> byId = new LinkedHashMap<>();
-        try (ImageReader r = dir.openOptional(ImageType.FDINFO, filesId)) {
-            if (r != null) {
-                FdinfoEntry e;
-                while ((e = r.read(FdinfoEntry.parser())) != null) byId.computeIfAbsent(e.getId(), k -> new ArrayList<>()).add(e);
-            }
-        }
+        for (FdinfoEntry e : table(filesId)) byId.computeIfAbsent(e.getId(), k -> new ArrayList<>()).add(e);
         TreeSet<Integer> wanted = new TreeSet<>();
         for (List<FdinfoEntry> l : byId.values()) for (FdinfoEntry e : l) wanted.add(e.getFd());
         parkAt = wanted.isEmpty() ? 3 : wanted.last() + 1;
@@ -183,6 +215,10 @@ public final class FileRestorer {
             }
             todo = waiting;
         }
+        restoredTables.put(filesId, t.tid());
+        keepForLater(t);
+        for (int pidfd : pidfds.values()) t.syscall(Nr.CLOSE, pidfd);
+        pidfds.clear();
         for (int[] ends : pipes.values()) {
             for (int end : ends) if (end >= 0 && !wanted.contains(end)) t.syscall(Nr.CLOSE, end);
         }
@@ -192,6 +228,131 @@ public final class FileRestorer {
         List<Runnable> done = new ArrayList<>(whenDone);
         whenDone.clear();
         for (Runnable r : done) r.run();
+        currentTable = -1;
+    }
+
+    private static boolean sameTable(int pid1, int pid2) {
+        // kcmp(pid1, pid2, KCMP_FILES): 0 when both use one files_struct
+        return Sys.raw(Nr.KCMP, pid1, pid2, 2, 0, 0) == 0;
+    }
+
+    /** The fds of fd table {@code filesId} (fdinfo-N.img; none when the image is missing). */
+    private List<FdinfoEntry> table(long filesId) {
+        return tables.computeIfAbsent(filesId, id -> {
+            List<FdinfoEntry> l = new ArrayList<>();
+            try (ImageReader r = dir.openOptional(ImageType.FDINFO, id)) {
+                if (r != null) {
+                    FdinfoEntry e;
+                    while ((e = r.read(FdinfoEntry.parser())) != null) l.add(e);
+                }
+            }
+            return l;
+        });
+    }
+
+    /**
+     * files_id of every fdinfo-N.img in the images directory, read once: which fd tables are
+     * still to come is what decides whether an object made now must be kept for later.
+     */
+    private java.util.Set<Long> allTables() {
+        return state(FileRestorer.class, () -> {
+            java.util.Set<Long> ids = new java.util.TreeSet<>();
+            try (var ds = Files.newDirectoryStream(dir.dir(), "fdinfo-*.img")) {
+                for (Path p : ds) {
+                    String n = p.getFileName().toString();
+                    try {
+                        ids.add(Long.parseLong(n.substring(7, n.length() - 4)));
+                    } catch (NumberFormatException e) {
+                        // not one of ours
+                    }
+                }
+            } catch (java.io.IOException e) {
+                throw new CriuException("Can't list " + dir.dir() + ": " + e.getMessage());
+            }
+            return ids;
+        });
+    }
+
+    /** Whether an fd table not restored yet holds a file {@code wantedBy} accepts. */
+    private boolean wantedLater(java.util.function.Predicate<FileEntry> wantedBy) {
+        for (long id : allTables()) {
+            if (id == currentTable || restoredTables.containsKey(id)) continue;
+            for (FdinfoEntry e : table(id)) {
+                FileEntry fe = files.get(e.getId());
+                if (fe != null && wantedBy.test(fe)) return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * End of a task's fds: what it made that later tasks want is copied into jcriu (the task's
+     * spare copies are closed next); what jcriu kept that no later task wants is let go.
+     */
+    private void keepForLater(Task t) {
+        int pidfd = -1;
+        try {
+            for (var m : madeHere.entrySet()) {
+                if (kept.containsKey(m.getKey()) || !wantedLater(m.getValue().wantedBy())) continue;
+                if (pidfd < 0) pidfd = Sys.pidfdOpen(t.tid());
+                kept.put(m.getKey(), new Made(Sys.pidfdGetfd(pidfd, m.getValue().fd()), m.getValue().wantedBy()));
+                LOG.debug("task %d: %s kept for a later task", t.tid(), m.getKey());
+            }
+        } finally {
+            if (pidfd >= 0) Sys.close(pidfd);
+        }
+        madeHere.clear();
+        for (var it = kept.entrySet().iterator(); it.hasNext(); ) {
+            var k = it.next();
+            if (!wantedLater(k.getValue().wantedBy())) {
+                Sys.close(k.getValue().fd());
+                it.remove();
+            }
+        }
+    }
+
+    /**
+     * Records that the current task holds object {@code key} (a pipe end, a socket) at fd
+     * {@code fd}, made here; when its fds are all in place and a later fd table has a file
+     * {@code wantedBy} accepts, jcriu keeps a copy for {@link #takeMade}. Call again if the fd moves.
+     */
+    public void made(String key, int fd, java.util.function.Predicate<FileEntry> wantedBy) {
+        madeHere.put(key, new Made(fd, wantedBy));
+        madeEver.add(key);
+    }
+
+    /** Whether object {@code key} was made in this task or an earlier one. */
+    public boolean wasMade(String key) {
+        return madeEver.contains(key);
+    }
+
+    /**
+     * Object {@code key} made in an earlier task and kept for this one, now also in the current
+     * task (parked above the image's fds, see {@link #park}); -1 when jcriu keeps no such object.
+     */
+    public int takeMade(String key) {
+        Made k = kept.get(key);
+        if (k == null) return -1;
+        int fd = park(pullFrom(restorerPid, k.fd()));
+        made(key, fd, k.wantedBy());
+        return fd;
+    }
+
+    /** Frees what jcriu still keeps for tasks never restored (a failed restore). */
+    public void close() {
+        for (Made k : kept.values()) Sys.close(k.fd());
+        kept.clear();
+    }
+
+    /** pidfd_getfd injected in the current task: its own copy of {@code fd} of process {@code pid}. */
+    private int pullFrom(int pid, int fd) {
+        Integer pidfd = pidfds.get(pid);
+        if (pidfd == null) {
+            // parked: at a low number, installing a file there (dup3) would replace it
+            pidfd = park((int) task.syscall(Nr.PIDFD_OPEN, pid, 0));
+            pidfds.put(pid, pidfd);
+        }
+        return (int) task.syscall(Nr.PIDFD_GETFD, pidfd, fd, 0);
     }
 
     /**
@@ -212,17 +373,25 @@ public final class FileRestorer {
     private String install(Task t, int id, List<FdinfoEntry> fds, TreeSet<Integer> wanted) {
         FileEntry fe = file(id);
         FileHandler h = FileHandlers.byType(fe.getType());
+        int[] at = placed.get(id);
+        boolean shared = at != null && at[0] != t.tid();
         int opened;
         try {
-            switch (h.tryOpen(fe, this)) {
-                case Opening.NotYet n -> {
-                    return n.waitingFor();
+            if (shared) {
+                // the open file description an earlier task of the tree holds: shared again
+                opened = pullFrom(at[0], at[1]);
+            } else {
+                switch (h.tryOpen(fe, this)) {
+                    case Opening.NotYet n -> {
+                        return n.waitingFor();
+                    }
+                    case Opening.Opened o -> opened = o.fd();
                 }
-                case Opening.Opened o -> opened = o.fd();
             }
         } catch (CriuException ex) {
             throw new CriuException(ex.errno(), "Can't restore fd " + fds.get(0).getFd() + " of task " + t.tid()
-                    + " (" + h.name() + " file id " + fe.getId() + "): " + ex.getMessage(), ex);
+                    + " (" + h.name() + " file id " + fe.getId() + (shared ? ", shared with task " + at[0] : "") + "): "
+                    + ex.getMessage(), ex);
         }
         for (FdinfoEntry e : fds) {
             int cloexec = (e.getFlags() & Linux.FD_CLOEXEC) != 0 ? Linux.O_CLOEXEC : 0;
@@ -233,15 +402,27 @@ public final class FileRestorer {
             }
             installed.add(e.getFd());
         }
+        int first = fds.get(0).getFd();
         // After the fd has its number: F_SETFL(O_ASYNC) records the fd number the kernel then
-        // reports as si_fd in the signal, so it must be the task's, not a temporary one.
-        try {
-            FileOwner.restore(t, fe, fds.get(0).getFd());
-        } catch (CriuException ex) {
-            throw new CriuException(ex.errno(), "Can't restore fd " + fds.get(0).getFd() + " of task " + t.tid() + ": " + ex.getMessage(), ex);
+        // reports as si_fd in the signal, so it must be the task's, not a temporary one. A shared
+        // file has its owner already (it belongs to the open file description).
+        if (!shared) {
+            try {
+                FileOwner.restore(t, fe, first);
+            } catch (CriuException ex) {
+                throw new CriuException(ex.errno(), "Can't restore fd " + first + " of task " + t.tid() + ": " + ex.getMessage(), ex);
+            }
         }
-        if (!wanted.contains(opened) && !isPipeEnd(opened)) t.syscall(Nr.CLOSE, opened);
-        LOG.debug("task %d: %s file id %d -> fds %s", t.tid(), h.name(), fe.getId(), fds.stream().map(FdinfoEntry::getFd).toList());
+        if (!wanted.contains(opened) && !isPipeEnd(opened)) {
+            t.syscall(Nr.CLOSE, opened);
+            // an object made here and recorded at its temporary number is now at its place
+            for (var m : madeHere.entrySet()) {
+                if (m.getValue().fd() == opened) m.setValue(new Made(first, m.getValue().wantedBy()));
+            }
+        }
+        placed.putIfAbsent(id, new int[] {t.tid(), first});
+        LOG.debug("task %d: %s file id %d -> fds %s%s", t.tid(), h.name(), fe.getId(), fds.stream().map(FdinfoEntry::getFd).toList(),
+                shared ? " (shared with task " + at[0] + ")" : "");
         return null;
     }
 
@@ -324,6 +505,15 @@ public final class FileRestorer {
         int[] ends = pipes.get(pipeId);
         boolean fresh = ends == null;
         if (ends == null) {
+            // made in an earlier task (which holds one end, or none): the same pipe
+            int r = takeMade(pipeKey(pipeId, 0));
+            if (r >= 0) {
+                ends = new int[] {r, takeMade(pipeKey(pipeId, 1))};
+                pipes.put(pipeId, ends);
+                return new PipeEnds(ends[0], ends[1], false);
+            }
+        }
+        if (ends == null) {
             try (Scratch s = task.scratch(8)) {
                 task.syscall(Nr.PIPE2, s.addr(), 0);
                 byte[] b = s.get(0, 8);
@@ -337,8 +527,16 @@ public final class FileRestorer {
                 ends[i] = parked;
             }
             pipes.put(pipeId, ends);
+            java.util.function.Predicate<FileEntry> samePipe = fe -> fe.getType() == org.jcriu.image.proto.FdTypes.PIPE
+                    && fe.getPipe().getPipeId() == pipeId;
+            made(pipeKey(pipeId, 0), ends[0], samePipe);
+            made(pipeKey(pipeId, 1), ends[1], samePipe);
         }
         return new PipeEnds(ends[0], ends[1], fresh);
+    }
+
+    private static String pipeKey(int pipeId, int end) {
+        return "pipe:" + Integer.toUnsignedString(pipeId) + (end == 0 ? ":r" : ":w");
     }
 
     /** What pipes-data.img holds for {@code pipeId}, or null. */
@@ -371,6 +569,9 @@ public final class FileRestorer {
         if (fd >= parkAt) return fd;
         int parked = (int) task.syscall(Nr.FCNTL, fd, Linux.F_DUPFD, parkAt);
         task.syscall(Nr.CLOSE, fd);
+        for (var m : madeHere.entrySet()) {
+            if (m.getValue().fd() == fd) m.setValue(new Made(parked, m.getValue().wantedBy()));
+        }
         return parked;
     }
 

@@ -24,14 +24,16 @@ public final class Maps {
         long[] cur = null;
         String curPath = null;
         long curFlags = 0;
+        long curPageSize = 4096;
         while (p < n) {
             int eol = p;
             while (eol < n && b[eol] != '\n') eol++;
             byte c = b[p];
             if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) {
-                if (cur != null) out.add(make(cur, curPath, curFlags));
+                if (cur != null) out.add(make(cur, curPath, curFlags, curPageSize));
                 cur = new long[10];
                 curFlags = 0;
+                curPageSize = 4096;
                 int[] pos = {p};
                 cur[0] = hex(b, pos, eol, pid);          // start
                 pos[0]++;                                // '-'
@@ -54,6 +56,11 @@ public final class Maps {
                 while (q < eol && b[q] == ' ') q++;
                 curPath = new String(b, q, eol - q, StandardCharsets.UTF_8);
                 cur[9] = ino;
+            } else if (eol - p > 15 && b[p] == 'K' && startsWith(b, p, "KernelPageSize:")) {
+                // hugetlb VMAs say their huge page size here; "KernelPageSize:    2048 kB"
+                long kb = 0;
+                for (int q = p + 15; q < eol; q++) if (b[q] >= '0' && b[q] <= '9') kb = kb * 10 + (b[q] - '0');
+                if (kb > 0) curPageSize = kb * 1024;
             } else if (eol - p > 8 && b[p] == 'V' && startsWith(b, p, "VmFlags:")) {
                 int q = p + 8;
                 while (q + 1 < eol) {
@@ -64,13 +71,13 @@ public final class Maps {
             }
             p = eol + 1;
         }
-        if (cur != null) out.add(make(cur, curPath, curFlags));
+        if (cur != null) out.add(make(cur, curPath, curFlags, curPageSize));
         return out;
     }
 
-    private static Vma make(long[] v, String path, long flags) {
+    private static Vma make(long[] v, String path, long flags, long pageSize) {
         return new Vma(v[0], v[1], v[2] != 0, v[3] != 0, v[4] != 0, v[5] != 0, v[6], (int) v[7],
-                (int) v[8], v[9], path, flags);
+                (int) v[8], v[9], path, flags, pageSize);
     }
 
     private static boolean startsWith(byte[] b, int p, String s) {

@@ -6,9 +6,15 @@ package org.jcriu.proc;
  * @param path  the name column: a file path (possibly ending in " (deleted)"), "[heap]",
  *              "[stack]", "[vdso]", "[vvar]", "[vvar_vclock]", "[vsyscall]", or "" for anonymous
  * @param vmFlags bit set of {@link #VM_GD} etc., from the two-letter smaps mnemonics
+ * @param kernelPageSize the smaps KernelPageSize in bytes: the huge page size of a hugetlb VMA
  */
 public record Vma(long start, long end, boolean read, boolean write, boolean exec, boolean shared,
-                  long pgoff, int devMajor, int devMinor, long ino, String path, long vmFlags) {
+                  long pgoff, int devMajor, int devMinor, long ino, String path, long vmFlags, long kernelPageSize) {
+
+    public Vma(long start, long end, boolean read, boolean write, boolean exec, boolean shared, long pgoff, int devMajor,
+               int devMinor, long ino, String path, long vmFlags) {
+        this(start, end, read, write, exec, shared, pgoff, devMajor, devMinor, ino, path, vmFlags, 4096);
+    }
 
     // smaps VmFlags mnemonics (fs/proc/task_mmu.c show_smap_vma_flags) that change a dump.
     public static final long VM_GD = 1L;        // gd: stack grows down (MAP_GROWSDOWN)
@@ -30,6 +36,13 @@ public record Vma(long start, long end, boolean read, boolean write, boolean exe
     public static final long VM_UW = 1L << 16;  // uw: userfaultfd wp
     public static final long VM_UM = 1L << 17;  // um: userfaultfd missing
     public static final long VM_SL = 1L << 18;  // sl: sealed
+    public static final long VM_NR = 1L << 19;  // nr: MAP_NORESERVE (no swap space accounted)
+    public static final long VM_HT = 1L << 20;  // ht: hugetlb
+    public static final long VM_DP = 1L << 21;  // dp: MAP_DROPPABLE
+    public static final long VM_SR = 1L << 22;  // sr: MADV_SEQUENTIAL
+    public static final long VM_RR = 1L << 23;  // rr: MADV_RANDOM
+    public static final long VM_LF = 1L << 24;  // lf: locked on fault (mlock2 MLOCK_ONFAULT)
+    public static final long VM_MW = 1L << 25;  // mw: may write
 
     public long length() {
         return end - start;
@@ -77,6 +90,13 @@ public record Vma(long start, long end, boolean read, boolean write, boolean exe
             case ('u' << 8) | 'w' -> VM_UW;
             case ('u' << 8) | 'm' -> VM_UM;
             case ('s' << 8) | 'l' -> VM_SL;
+            case ('n' << 8) | 'r' -> VM_NR;
+            case ('h' << 8) | 't' -> VM_HT;
+            case ('d' << 8) | 'p' -> VM_DP;
+            case ('s' << 8) | 'r' -> VM_SR;
+            case ('r' << 8) | 'r' -> VM_RR;
+            case ('l' << 8) | 'f' -> VM_LF;
+            case ('m' << 8) | 'w' -> VM_MW;
             default -> 0;
         };
     }

@@ -16,6 +16,7 @@ import org.jcriu.image.proto.RegFileEntry;
 import org.jcriu.log.Log;
 import org.jcriu.log.Logger;
 import org.jcriu.mem.LocalPageSource;
+import org.jcriu.mem.Membarrier;
 import org.jcriu.mem.PageRun;
 import org.jcriu.mem.PageSource;
 import org.jcriu.mem.PageWriter;
@@ -37,8 +38,15 @@ final class MemoryRestorer {
     private static final Logger LOG = Log.get("mem");
     /** Bytes kept for parking the vDSO and vvar while the seed's layout is torn down. */
     static final long PARK_SIZE = 1L << 20;
-    private static final int MAP_FLAGS_KEPT = Linux.MAP_SHARED | Linux.MAP_PRIVATE | Linux.MAP_ANONYMOUS
-            | Linux.MAP_GROWSDOWN | Linux.MAP_NORESERVE;
+    private static final int MAP_LOCKED = 0x2000, MAP_DROPPABLE = 0x08, MAP_HUGETLB = 0x40000, MAP_HUGE_MASK = 0x3f << 26;
+    /**
+     * Flags a VMA is mapped with as they are. MAP_LOCKED is not among them: locking is applied by
+     * mlock once the pages are in (a locked mapping would be populated twice over).
+     */
+    private static final int MAP_FLAGS_KEPT = Linux.MAP_SHARED | Linux.MAP_PRIVATE | MAP_DROPPABLE | Linux.MAP_ANONYMOUS
+            | Linux.MAP_GROWSDOWN | Linux.MAP_NORESERVE | MAP_HUGETLB | MAP_HUGE_MASK;
+    private static final int SHM_RDONLY = 010000, SHM_EXEC = 0100000;
+    private static final int MADV_GUARD_INSTALL = 102, EIDRM = 43;
 
     private final Task task;
     private final TaskImages img;
@@ -195,11 +203,18 @@ final class MemoryRestorer {
         List<Vma> vmas = img.vmas();
         boolean[] hasPages = PagePlan.vmasWithPages(vmas, img.pages());
         int openId = -1, openFd = -1;
+        int attachProt = 0;
         try {
             for (int i = 0; i < vmas.size(); i++) {
                 Vma v = vmas.get(i);
                 if (v.special()) continue;
                 checkSupported(v);
+                if (v.is(Vma.SYSVIPC)) {
+                    // one shmat maps the whole segment over all the VMAs of its attachment
+                    if (v.pgoff() == 0) attachProt = attachSysv(vmas, i);
+                    firstProt[i] = attachProt;
+                    continue;
+                }
                 if (v.is(Vma.ANON_SHARED)) {
                     firstProt[i] = v.prot(); // mapped from its object below, with its own protection
                     continue;
@@ -207,6 +222,14 @@ final class MemoryRestorer {
                 int prot = v.prot() | (hasPages[i] ? Linux.PROT_WRITE : 0);
                 firstProt[i] = prot;
                 int flags = (v.flags() & MAP_FLAGS_KEPT) | Linux.MAP_FIXED_NOREPLACE;
+                // an AIO ring's pages go to a private stand-in first (AioRings replaces it)
+                if (v.is(Vma.AIORING)) {
+                    if (img.mm().getAiosList().stream().noneMatch(a -> a.getId() == v.start())) {
+                        throw new CriuException(String.format("%s of %s is an AIO ring without its aios entry", v,
+                                dir.path(ImageType.MM, img.pid()).getFileName()));
+                    }
+                    flags = Linux.MAP_PRIVATE | Linux.MAP_ANONYMOUS | Linux.MAP_FIXED_NOREPLACE;
+                }
                 int fd = -1;
                 if (v.fileBacked()) {
                     if (openId != (int) v.shmid()) {
@@ -278,10 +301,38 @@ final class MemoryRestorer {
         task.syscall(Nr.MUNMAP, tmp, extent);
     }
 
+    /**
+     * Attaches SysV segment vmas[first].shmid at its dumped address; returns the protection the
+     * whole attachment has then (finish() narrows each VMA to its own). The segment stayed in the
+     * kernel (only attachments are dumped); it is attached read-only when it was (vma_entry.fdflags
+     * O_RDONLY, from the map_files link mode, and no VMA of it writable).
+     */
+    private int attachSysv(List<Vma> vmas, int first) {
+        Vma head = vmas.get(first);
+        boolean write = (head.fdflags() & Linux.O_ACCMODE) != Linux.O_RDONLY, exec = false;
+        long end = head.start();
+        for (int j = first; j < vmas.size(); j++) {
+            Vma v = vmas.get(j);
+            if (!v.is(Vma.SYSVIPC) || v.shmid() != head.shmid() || v.start() != end || (j > first && v.pgoff() == 0)) break;
+            write |= (v.prot() & Linux.PROT_WRITE) != 0;
+            exec |= (v.prot() & Linux.PROT_EXEC) != 0;
+            end = v.end();
+        }
+        int flags = (write ? 0 : SHM_RDONLY) | (exec ? SHM_EXEC : 0);
+        long r;
+        try {
+            r = task.syscall(Nr.SHMAT, head.shmid(), head.start(), flags);
+        } catch (ErrnoException e) {
+            throw new CriuException(e.errno(), String.format("Can't attach SysV shm segment %d at 0x%x (%s): %s%s", head.shmid(),
+                    head.start(), dir.path(ImageType.MM, img.pid()).getFileName(), e.getMessage(),
+                    e.errno() == Errno.EINVAL || e.errno() == EIDRM ? " (the segment is gone or smaller than dumped)" : ""), e);
+        }
+        if (r != head.start()) throw new CriuException(String.format("SysV shm segment %d was attached at 0x%x, not 0x%x", head.shmid(), r, head.start()));
+        return Linux.PROT_READ | (write ? Linux.PROT_WRITE : 0) | (exec ? Linux.PROT_EXEC : 0);
+    }
+
     private void checkSupported(Vma v) {
-        String what = v.is(Vma.SYSVIPC) ? "SysV shared memory"
-                : v.is(Vma.SOCKET) ? "a socket mapping"
-                : v.is(Vma.AIORING) ? "an AIO ring"
+        String what = v.is(Vma.SOCKET) ? "a socket mapping"
                 : v.is(Vma.MEMFD) ? "a memfd mapping"
                 : v.is(Vma.SHSTK) ? "a shadow stack" : null;
         if (what != null) {
@@ -324,7 +375,12 @@ final class MemoryRestorer {
         }
     }
 
-    /** Puts back the dumped protections that mapVmas widened, then the VMAs' madvise bits. */
+    /**
+     * Puts back the dumped protections that mapVmas widened, then the VMAs' madvise bits, the
+     * guard pages (MADV_GUARD_INSTALL, kept by CRIU as GUARD-only entries after the VMAs) and
+     * the locks, last: the kernel refuses guard pages in locked VMAs, and mlock after the pages
+     * are written populates nothing more.
+     */
     void finish() {
         List<Vma> vmas = img.vmas();
         for (int i = 0; i < vmas.size(); i++) {
@@ -340,7 +396,27 @@ final class MemoryRestorer {
                 }
             }
         }
+        for (var aio : img.mm().getAiosList()) AioRings.restore(task, aio, img.pid());
+        for (var e : img.mm().getVmasList()) {
+            if (e.getStatus() != Vma.GUARD) continue;
+            try {
+                task.syscall(Nr.MADVISE, e.getStart(), e.getEnd() - e.getStart(), MADV_GUARD_INSTALL);
+            } catch (ErrnoException ex) {
+                throw new CriuException(ex.errno(), String.format("madvise(0x%x, %d, MADV_GUARD_INSTALL) for task %d: %s", e.getStart(),
+                        e.getEnd() - e.getStart(), img.pid(), ex.getMessage()), ex);
+            }
+        }
+        for (Vma v : vmas) {
+            if (v.special() || (v.flags() & MAP_LOCKED) == 0) continue;
+            try {
+                task.syscall(Nr.MLOCK, v.start(), v.size());
+            } catch (ErrnoException e) {
+                throw new CriuException(e.errno(), String.format("mlock of %s of task %d: %s", v, img.pid(), e.getMessage()), e);
+            }
+        }
         if (img.mm().getThpDisabled()) task.syscall(Nr.PRCTL, Linux.PR_SET_THP_DISABLE, 1, 0, 0, 0);
+        // registrations belong to the mm, like the rest of this class's state
+        Membarrier.restore(task, img.core().getTc().getMembarrierRegistrationMask());
     }
 
     /** /proc/PID/mem for the pages process_vm_writev cannot reach, opened on first need. */

@@ -29,6 +29,10 @@ public final class Nr {
             INOTIFY_INIT1 = 294, PERF_EVENT_OPEN = 298, FANOTIFY_INIT = 300, FANOTIFY_MARK = 301, NAME_TO_HANDLE_AT = 303,
             OPEN_BY_HANDLE_AT = 304, FCHOWN = 93;
 
+    /** Memory locking, SysV shm, AIO. */
+    public static final long MLOCK = 149, MUNLOCK = 150, SHMGET = 29, SHMCTL = 31, SHMDT = 67, IO_SETUP = 206,
+            IO_DESTROY = 207, IO_GETEVENTS = 208, IO_SUBMIT = 209;
+
     /** Re-creating files (ghost files of unlinked open files). */
     public static final long UNLINK = 87, FCHMOD = 91, LINKAT = 265, UTIMENSAT = 280;
 }

@@ -150,14 +150,14 @@ class RestoreTreeFixtureIT {
         }
         MmEntry.Builder b = mm.toBuilder();
         VmaEntry v = b.getVmas(b.getVmasCount() - 4);
-        b.setVmas(b.getVmasCount() - 4, v.toBuilder().setStatus(v.getStatus() | Vma.AIORING).build());
+        b.setVmas(b.getVmasCount() - 4, v.toBuilder().setStatus(v.getStatus() | Vma.SOCKET).build());
         Files.delete(mmFile);
         try (ImageWriter w = new ImageDir(dump).create(ImageType.MM, SLEEP)) {
             w.write(b.build());
         }
         Jcriu.Result r = Jcriu.run("restore", "-d", "-D", dump);
         assertEquals(1, r.exit(), r.all());
-        assertTrue(r.stderr().contains("is an AIO ring: not supported yet"), r.stderr());
+        assertTrue(r.stderr().contains("is a socket mapping: not supported yet"), r.stderr());
         assertGone(BASH);
         assertGone(SLEEP);
         assertTrue(Procs.leftovers().isEmpty(), Procs.leftovers().toString());

@@ -51,7 +51,7 @@ public final class FifoHandler implements FileHandler {
         return FileEntry.newBuilder().setType(FdTypes.FIFO).setId(id).setFifo(f).build();
     }
 
-    /** fifo-data.img by pipe_id, and which FIFOs got their data in this task. */
+    /** fifo-data.img by pipe_id, and which FIFOs got their data (once per restore: a FIFO open in several tasks is one pipe). */
     private static final class State {
         final Map<Integer, PipeData.Content> data = new HashMap<>();
         final Set<Integer> filled = new HashSet<>();
@@ -61,7 +61,7 @@ public final class FifoHandler implements FileHandler {
     public int open(FileEntry e, FileRestorer r) {
         FifoEntry f = e.getFifo();
         RegFileEntry reg = r.file(f.getRegfId()).getReg();
-        State st = r.taskState("fifo", () -> {
+        State st = r.state(State.class, () -> {
             State s = new State();
             try (ImageReader in = r.images().openOptional(ImageType.FIFO_DATA)) {
                 if (in != null) {

@@ -67,13 +67,20 @@ public final class TimerfdHandler implements FileHandler {
         }
         var t = r.task();
         int fd = (int) t.syscall(Nr.TIMERFD_CREATE, c, e.getFlags() & Linux.O_NONBLOCK);
-        long vsec = e.getVsec();
-        if ((e.getSettimeFlags() & TFD_TIMER_ABSTIME) != 0 && (vsec != 0 || e.getVnsec() != 0)) vsec += now(c);
-        byte[] its = AnonFd.le(new int[] {8, 8, 8, 8}, e.getIsec(), e.getInsec(), vsec, e.getVnsec());
+        long vsec = e.getVsec(), vnsec = e.getVnsec();
+        if (vsec == 0 && vnsec == 0 && e.getTicks() != 0 && (e.getIsec() != 0 || e.getInsec() != 0)) {
+            // A periodic timer that expired with nobody reading yet: the kernel moves it to its
+            // next period only at the read, so fdinfo shows no time left. Setting 0 would disarm
+            // it; the next expiry is at most one interval away.
+            vsec = e.getIsec();
+            vnsec = e.getInsec();
+        }
+        if ((e.getSettimeFlags() & TFD_TIMER_ABSTIME) != 0 && (vsec != 0 || vnsec != 0)) vsec += now(c);
+        byte[] its = AnonFd.le(new int[] {8, 8, 8, 8}, e.getIsec(), e.getInsec(), vsec, vnsec);
         AnonFd.withStruct(t, its, Nr.TIMERFD_SETTIME, 2, fd, e.getSettimeFlags(), 0, 0);
         if (e.getTicks() != 0) AnonFd.withStruct(t, AnonFd.le(new int[] {8}, e.getTicks()), Nr.IOCTL, 2, fd, TFD_IOC_SET_TICKS, 0);
         AnonFd.fileFlags(t, fd, e.getFlags());
-        LOG.debug("timerfd id %#x armed: it_value(%d, %d) it_interval(%d, %d) ticks %d", e.getId(), vsec, e.getVnsec(),
+        LOG.debug("timerfd id %#x armed: it_value(%d, %d) it_interval(%d, %d) ticks %d", e.getId(), vsec, vnsec,
                 e.getIsec(), e.getInsec(), e.getTicks());
         return fd;
     }

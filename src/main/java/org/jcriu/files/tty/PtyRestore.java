@@ -41,6 +41,8 @@ import org.jcriu.sys.Sys;
 final class PtyRestore {
     private static final Logger LOG = Log.get("tty");
     private static final Object INFOS = new Object();
+    /** Indices of the pty masters made so far in any task of the restore. */
+    private static final Object MASTERS = new Object();
     private static final int PTMX_TRIES = 32;
 
     /** What this task has opened so far: tty-info of each pty side, by index. */
@@ -105,13 +107,16 @@ final class PtyRestore {
             done.finishing = true;
             r.whenDone(() -> finish(done));
         }
+        java.util.Set<Integer> mastersEver = r.state(MASTERS, java.util.HashSet::new);
         if (master) {
             int fd = openMaster(index, tf.getFlags(), tie);
             done.masters.put(index, tie);
+            mastersEver.add(index);
             return new Opening.Opened(fd);
         }
         if (!hasMaster(index)) return unpairedSlave(tf, ext);
-        if (!done.masters.containsKey(index)) return new Opening.NotYet("the master of pty " + index);
+        // the master may be held by an earlier task of the tree (a terminal emulator and its shell)
+        if (!done.masters.containsKey(index) && !mastersEver.contains(index)) return new Opening.NotYet("the master of pty " + index);
         int fd = r.openPath("/dev/pts/" + index, tf.getFlags());
         if (tie.hasTermios()) setParams(fd, tie);
         done.slaves.put(index, tie);
@@ -181,13 +186,17 @@ final class PtyRestore {
     private void finish(Opened done) {
         Task t = r.task();
         int tid = t.tid();
-        for (var e : done.masters.entrySet()) {
-            int index = e.getKey();
-            TtyInfoEntry m = e.getValue();
+        java.util.Set<Integer> indices = new java.util.LinkedHashSet<>(done.masters.keySet());
+        indices.addAll(done.slaves.keySet());
+        for (int index : indices) {
+            // the master's tty-info, also when the master is held by another task of the tree
+            TtyInfoEntry m = infos.get(TtyHandler.infoId(index, true));
+            if (m == null) continue;
             int mfd = TtyHandler.masterFd(tid, index);
-            if (mfd < 0) continue;
-            if (m.getLocked()) setInt(t, mfd, Termios.TIOCSPTLCK, 1);
-            if (m.getExclusive()) t.syscall(Nr.IOCTL, mfd, Termios.TIOCEXCL, 0);
+            if (mfd >= 0 && done.masters.containsKey(index)) {
+                if (m.getLocked()) setInt(t, mfd, Termios.TIOCSPTLCK, 1);
+                if (m.getExclusive()) t.syscall(Nr.IOCTL, mfd, Termios.TIOCEXCL, 0);
+            }
             TtyInfoEntry s = done.slaves.get(index);
             if (s != null && s.getExclusive()) {
                 int sfd = slaveFd(tid, index);

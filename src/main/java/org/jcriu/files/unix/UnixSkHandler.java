@@ -120,15 +120,15 @@ public final class UnixSkHandler implements FileHandler {
             if (peer.peer() != sk.ino() && (peer.name() == null || peer.name().length == 0)) {
                 throw new CriuException("Can't dump " + what + ": its peer " + Integer.toUnsignedString(sk.peer()) + " is unreachable (no name, connected elsewhere)");
             }
-            if (table.heldBy(fd.pid()).contains(sk.peer())) return;
+            if (table.heldInDump(fd.pid(), opts.pid).contains(sk.peer())) return;
             if (!external(opts, sk.peer())) {
                 throw new CriuException("Can't dump " + what + ": it is connected to " + Integer.toUnsignedString(sk.peer()) + " "
-                        + UnixSk.show(peer.name()) + " outside the process; use --ext-unix-sk (or --external unix["
+                        + UnixSk.show(peer.name()) + " outside the process tree; use --ext-unix-sk (or --external unix["
                         + Integer.toUnsignedString(sk.peer()) + "]) to dump it anyway");
             }
             if (sk.type() != Sockets.SOCK_DGRAM || peer.name() == null || peer.name().length == 0) {
                 throw new CriuException("Can't dump " + what + ": half of a " + UnixSk.typeName(sk.type())
-                        + " connection to " + UnixSk.show(peer.name()) + " outside the process (only named datagram peers can be external)");
+                        + " connection to " + UnixSk.show(peer.name()) + " outside the process tree (only named datagram peers can be external)");
             }
             if (!table.externals.containsKey(sk.peer())) {
                 // CRIU's external peer entry: a nameholder the restore connects to, never opened itself.
@@ -151,15 +151,15 @@ public final class UnixSkHandler implements FileHandler {
             if (sk.wqlen() != 0) {
                 throw new CriuException("Can't dump " + what + ": it sent " + sk.wqlen() + " bytes to a connection not yet accepted (the kernel gives no way to read them)");
             }
-            if (!table.heldBy(fd.pid()).contains(listener)) {
-                throw new CriuException("Can't dump " + what + ": its connection waits in listener " + Integer.toUnsignedString(listener) + " outside the process");
+            if (!table.heldInDump(fd.pid(), opts.pid).contains(listener)) {
+                throw new CriuException("Can't dump " + what + ": its connection waits in listener " + Integer.toUnsignedString(listener) + " outside the process tree");
             }
             e.setPeer(listener);
         } else if (sk.state() == UnixSk.TCP_LISTEN) {
             for (int c : sk.icons()) {
                 if (c == 0) throw new CriuException("Can't dump " + what + ": a connection waiting in it was closed by its client (its data cannot be checked)");
-                if (!table.heldBy(fd.pid()).contains(c)) {
-                    throw new CriuException("Can't dump " + what + ": connection " + Integer.toUnsignedString(c) + " waiting in it comes from outside the process");
+                if (!table.heldInDump(fd.pid(), opts.pid).contains(c)) {
+                    throw new CriuException("Can't dump " + what + ": connection " + Integer.toUnsignedString(c) + " waiting in it comes from outside the process tree");
                 }
             }
         }

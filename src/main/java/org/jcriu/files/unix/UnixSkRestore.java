@@ -77,6 +77,16 @@ final class UnixSkRestore {
         return fd;
     }
 
+    /** Records socket {@code ino} at {@code fd} in this task, and with the restorer for later tasks of the tree. */
+    private void put(int ino, int fd) {
+        made.put(ino, fd);
+        r.made(key(ino), fd, fe -> fe.getType() == FdTypes.UNIXSK && fe.getUsk().getIno() == ino);
+    }
+
+    private static String key(int ino) {
+        return "unix:" + Integer.toUnsignedString(ino);
+    }
+
     private UnixSkEntry entry(int ino, String forWhat) {
         UnixSkEntry e = byIno.get(ino);
         if (e == null) throw new CriuException("No unix socket with inode " + Integer.toUnsignedString(ino) + " in files.img (" + forWhat + ")");
@@ -93,6 +103,15 @@ final class UnixSkRestore {
     private int bound(UnixSkEntry e) {
         Integer have = made.get(e.getIno());
         if (have != null) return have;
+        // made in an earlier task of the tree (with its peer, or accepted there): the same socket
+        int earlier = r.takeMade(key(e.getIno()));
+        if (earlier >= 0) {
+            made.put(e.getIno(), earlier);
+            return earlier;
+        }
+        if (r.wasMade(key(e.getIno()))) {
+            throw new CriuException("unix socket " + Integer.toUnsignedString(e.getIno()) + " was rebuilt in an earlier task and not kept for task " + task.tid());
+        }
         if (isPair(e)) {
             UnixSkEntry p = byIno.get(e.getPeer());
             UnixSkEntry l = listenerOf(e);
@@ -105,8 +124,8 @@ final class UnixSkRestore {
                 return fd;
             }
             int[] sv = socketpair(e.getType());
-            made.put(e.getIno(), sv[0]);
-            made.put(p.getIno(), sv[1]);
+            put(e.getIno(), sv[0]);
+            put(p.getIno(), sv[1]);
             for (UnixSkEntry x : List.of(e, p)) {
                 int fd = made.get(x.getIno());
                 if (x.getType() == Sockets.SOCK_DGRAM) bind(x, fd);
@@ -117,7 +136,7 @@ final class UnixSkRestore {
             return sv[0];
         }
         int fd = r.park((int) task.syscall(Nr.SOCKET, Sockets.AF_UNIX, e.getType(), 0));
-        made.put(e.getIno(), fd);
+        put(e.getIno(), fd);
         List<byte[]> q = queues.get(e.getId());
         boolean queued = q != null && !q.isEmpty();
         boolean semiClosed = e.getPeer() == 0 && e.getState() == UnixSk.TCP_ESTABLISHED && e.getType() != Sockets.SOCK_DGRAM;
@@ -128,7 +147,7 @@ final class UnixSkRestore {
             task.syscall(Nr.CLOSE, fd);
             int[] sv = socketpair(e.getType());
             fd = sv[0];
-            made.put(e.getIno(), fd);
+            put(e.getIno(), fd);
             options(e, fd);
             fillFrom(e, sv[1], null);
             task.syscall(Nr.CLOSE, sv[1]);
@@ -179,8 +198,8 @@ final class UnixSkRestore {
             if (!c.getName().isEmpty() && !c.getName().equals(l.getName())) bind(c, cfd);
             connect(c, cfd, l.getName().toByteArray());
             int sfd = r.park((int) task.syscall(Sockets.NR_ACCEPT4, lfd, 0, 0, 0));
-            made.put(c.getIno(), cfd);
-            made.put(s.getIno(), sfd);
+            put(c.getIno(), cfd);
+            put(s.getIno(), sfd);
             options(c, cfd);
             options(s, sfd);
             fillFrom(s, cfd, null);
@@ -200,7 +219,8 @@ final class UnixSkRestore {
                     throw new CriuException("unix socket " + e.getIno() + " was connected to " + UnixSk.show(p.getName().toByteArray())
                             + " outside the process; restore it with --ext-unix-sk");
                 }
-            } else {
+            } else if (!r.wasMade(key(p.getIno())) || made.containsKey(p.getIno())) {
+                // a listener an earlier task of the tree rebuilt is there already, bound to its name
                 bound(p);
             }
             connect(e, fd, p.getName().toByteArray());

@@ -29,6 +29,41 @@ final class UnixSkTable {
         for (UnixDiag.Sk sk : diag.values()) for (int c : sk.icons()) iconOf.put(c, sk.ino());
     }
 
+    private Set<Integer> inTree;
+
+    /**
+     * Socket inodes held by the tasks of the dump: {@code pid} and every task of the tree under
+     * the dump's root {@code root} (-t; its descendants are frozen with it, so the set is stable).
+     * A peer held there is inside the dump even when its task is dumped later.
+     */
+    Set<Integer> heldInDump(int pid, int root) {
+        if (root <= 0 || !Files.isDirectory(Path.of("/proc", Integer.toString(root)))) return heldBy(pid);
+        if (inTree == null) {
+            inTree = new HashSet<>();
+            java.util.ArrayDeque<Integer> todo = new java.util.ArrayDeque<>(java.util.List.of(root));
+            Set<Integer> seen = new HashSet<>();
+            while (!todo.isEmpty()) {
+                int p = todo.poll();
+                if (!seen.add(p)) continue;
+                inTree.addAll(heldBy(p));
+                try (DirectoryStream<Path> ds = Files.newDirectoryStream(Path.of("/proc", Integer.toString(p), "task"))) {
+                    for (Path t : ds) {
+                        try {
+                            for (String c : Files.readString(t.resolve("children")).trim().split("\\s+")) if (!c.isEmpty()) todo.add(Integer.parseInt(c));
+                        } catch (IOException e) {
+                            // a thread that exited meanwhile
+                        }
+                    }
+                } catch (IOException e) {
+                    // a task that exited meanwhile (a zombie holds no fds)
+                }
+            }
+        }
+        Set<Integer> all = new HashSet<>(inTree);
+        all.addAll(heldBy(pid));
+        return all;
+    }
+
     /** Socket inodes among the fds of {@code pid}. */
     Set<Integer> heldBy(int pid) {
         return held.computeIfAbsent(pid, p -> {
