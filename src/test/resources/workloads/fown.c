@@ -2,14 +2,18 @@
  * fown DIR: files with an owner for SIGIO (F_SETOWN / F_SETSIG / O_ASYNC):
  *   fds 5, 6  a pipe; its read end (fd 5) has O_ASYNC, owner this process, signal SIGRTMIN+1
  *   fd 7      DIR/data, owner this process (F_OWNER_PID), signal SIGUSR2
+ *   fds 8, 9  a unix socketpair; fd 8 has O_ASYNC, owner this process, signal SIGRTMIN+2
+ *   fd 10     an eventfd, owner this process, signal SIGUSR1 (no O_ASYNC: eventfd has no fasync)
  * fown DIR thread: as well, a second thread makes itself (F_OWNER_TID) the owner of the pipe's
  * write end (fd 6): the dump must refuse it.
  * On SIGTERM it checks owners, signals and O_ASYNC, then writes into the pipe: the kernel must
- * queue SIGRTMIN+1 with si_fd 5 to this process.
+ * queue SIGRTMIN+1 with si_fd 5 to this process; and into fd 9: SIGRTMIN+2 with si_fd 8.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <signal.h>
 #include <stdio.h>
@@ -86,6 +90,14 @@ int main(int argc, char **argv) {
     snprintf(p, sizeof p, "%s/data", dir);
     place(open(p, O_RDWR | O_CREAT, 0644), 7);
     own(7, SIGUSR2);
+    sigaction(SIGRTMIN + 2, &io, NULL);
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) return 2;
+    place(sv[0], 8);
+    place(sv[1], 9);
+    own(8, SIGRTMIN + 2);
+    place(eventfd(0, 0), 10);
+    if (fcntl(10, F_SETOWN, getpid()) || fcntl(10, F_SETSIG, SIGUSR1)) return 4;
     if (argc > 2 && !strcmp(argv[2], "thread")) {
         pthread_t t;
         if (pthread_create(&t, NULL, owner_thread, NULL)) return 2;
@@ -106,6 +118,13 @@ int main(int argc, char **argv) {
     for (int i = 0; i < 200 && !got; i++) usleep(10000);
     if (!got) fail("no SIGRTMIN+1 after writing the O_ASYNC pipe");
     else if (got_fd != 5) { snprintf(buf, sizeof buf, "signal came with si_fd %d, expected 5", (int)got_fd); fail(buf); }
+    check_owner(8, SIGRTMIN + 2, 1);
+    check_owner(10, SIGUSR1, 0);
+    got = 0;
+    if (write(9, "x", 1) != 1) fail("cannot write the socket");
+    for (int i = 0; i < 200 && !got; i++) usleep(10000);
+    if (!got) fail("no SIGRTMIN+2 after writing to the O_ASYNC socket");
+    else if (got_fd != 8) { snprintf(buf, sizeof buf, "socket signal came with si_fd %d, expected 8", (int)got_fd); fail(buf); }
     put("verdict", verdict[0] ? verdict : "PASS\n");
     return 0;
 }

@@ -5,7 +5,8 @@
  * locked again after the slave was opened (MODE pair), and the slave is in exclusive mode.
  *   MODE pair:   just that.
  *   MODE ctty:   the slave is also the controlling terminal of the task (a session leader).
- *   MODE queued: "abc" is left unread on the master side (the dump must refuse it).
+ *   MODE queued: "abc" is left unread on the master side, "xyz" on the slave side: after the
+ *                restore each side still reads them first.
  * On SIGTERM it checks the pty index, termios and window size on both sides, the modes, the
  * controlling terminal (ctty), and that bytes go through both ways.
  */
@@ -86,7 +87,7 @@ int main(int argc, char **argv) {
     if (lock && ioctl(m, TIOCSPTLCK, &one)) return 2;
     if (ioctl(s, TIOCEXCL)) return 2;
     if (!strcmp(mode, "ctty") && ioctl(s, TIOCSCTTY, 0)) return 3;
-    if (!strcmp(mode, "queued") && write(s, "abc", 3) != 3) return 2;
+    if (!strcmp(mode, "queued") && (write(s, "abc", 3) != 3 || write(m, "xyz", 3) != 3)) return 2;
     struct stat st0;
     fstat(s, &st0);
 
@@ -139,6 +140,10 @@ int main(int argc, char **argv) {
     } else {
         int c = open("/dev/tty", O_RDWR);
         if (c >= 0) { fail("the task has a controlling terminal"); close(c); }
+    }
+    if (!strcmp(mode, "queued")) {
+        if (readn(m, buf, 3, 1) != 3 || memcmp(buf, "abc", 3)) fail("the master lost the bytes queued for it");
+        if (readn(s, buf, 3, 0) != 3 || memcmp(buf, "xyz", 3)) fail("the slave lost the bytes queued for it");
     }
     if (write(m, "ping", 4) != 4) fail("cannot write the master");
     if (readn(s, buf, 4, 0) != 4 || memcmp(buf, "ping", 4)) fail("slave does not read what the master wrote");

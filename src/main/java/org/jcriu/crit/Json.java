@@ -27,44 +27,50 @@ public final class Json {
 
     /** Appends {@code v} as if it were nested {@code depth} levels deep (for streamed output). */
     static void write(StringBuilder b, Object v, int indent, int depth) {
-        switch (v) {
-            case null -> b.append("null");
-            case String s -> string(b, s);
-            case Boolean x -> b.append(x ? "true" : "false");
-            case Map<?, ?> m -> {
-                if (m.isEmpty()) {
-                    b.append("{}");
-                    return;
-                }
-                b.append('{');
-                boolean first = true;
-                for (Map.Entry<?, ?> e : m.entrySet()) {
-                    sep(b, first, indent, depth + 1);
-                    first = false;
-                    string(b, (String) e.getKey());
-                    b.append(": ");
-                    write(b, e.getValue(), indent, depth + 1);
-                }
-                close(b, indent, depth);
-                b.append('}');
+        // instanceof rather than a pattern switch: the switch's bootstrap spins a class at
+        // first use, a few milliseconds of every jcrit start.
+        if (v == null) {
+            b.append("null");
+        } else if (v instanceof String s) {
+            string(b, s);
+        } else if (v instanceof Boolean x) {
+            b.append(x ? "true" : "false");
+        } else if (v instanceof Map<?, ?> m) {
+            if (m.isEmpty()) {
+                b.append("{}");
+                return;
             }
-            case List<?> l -> {
-                if (l.isEmpty()) {
-                    b.append("[]");
-                    return;
-                }
-                b.append('[');
-                boolean first = true;
-                for (Object o : l) {
-                    sep(b, first, indent, depth + 1);
-                    first = false;
-                    write(b, o, indent, depth + 1);
-                }
-                close(b, indent, depth);
-                b.append(']');
+            b.append('{');
+            boolean first = true;
+            for (Map.Entry<?, ?> e : m.entrySet()) {
+                sep(b, first, indent, depth + 1);
+                first = false;
+                string(b, (String) e.getKey());
+                b.append(": ");
+                write(b, e.getValue(), indent, depth + 1);
             }
-            case Number n -> b.append(n.toString());
-            default -> throw new IllegalArgumentException("not JSON: " + v.getClass());
+            close(b, indent, depth);
+            b.append('}');
+        } else if (v instanceof List<?> l) {
+            if (l.isEmpty()) {
+                b.append("[]");
+                return;
+            }
+            b.append('[');
+            boolean first = true;
+            for (Object o : l) {
+                sep(b, first, indent, depth + 1);
+                first = false;
+                write(b, o, indent, depth + 1);
+            }
+            close(b, indent, depth);
+            b.append(']');
+        } else if (v instanceof Long n) {
+            b.append(n.longValue());
+        } else if (v instanceof Number n) {
+            b.append(n.toString());
+        } else {
+            throw new IllegalArgumentException("not JSON: " + v.getClass());
         }
     }
 
@@ -92,6 +98,19 @@ public final class Json {
     private static final char[] HEX = "0123456789abcdef".toCharArray();
 
     static void string(StringBuilder b, String s) {
+        int k = 0;
+        while (k < s.length()) {
+            char c = s.charAt(k);
+            if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') {
+                break;
+            }
+            k++;
+        }
+        if (k == s.length()) {
+            // The common case (field names, paths): nothing to escape.
+            b.append('"').append(s).append('"');
+            return;
+        }
         b.append('"');
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);

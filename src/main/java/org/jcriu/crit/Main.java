@@ -1,6 +1,7 @@
 package org.jcriu.crit;
 
 import java.io.BufferedOutputStream;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -47,7 +48,12 @@ public final class Main {
         PrintStream err = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.err), true, StandardCharsets.UTF_8);
         int rc = new Main(System.in, out, err).run(args);
         out.flush();
-        System.exit(rc);
+        // Returning ends the JVM without Runtime.exit, whose event logging starts the
+        // System.Logger machinery (some milliseconds). halt: nothing is left to flush or hook.
+        if (rc != 0) {
+            err.flush();
+            Runtime.getRuntime().halt(rc);
+        }
     }
 
     /** Runs one command; returns the exit code. */
@@ -185,15 +191,19 @@ public final class Main {
         }
     }
 
-    private ImageReader openIn(String in) {
-        return in == null ? ImageReader.probe("<stdin>", stdin, -1) : ImageReader.probe(Path.of(in));
-    }
-
     private void decode(String in, String outFile, boolean pretty, boolean nopl) {
         // Built whole before anything is written: a damaged image gives an error, not half a document.
         StringBuilder json = new StringBuilder(1 << 16);
-        try (ImageReader r = openIn(in)) {
-            CritImage.write(r, pretty, nopl, json);
+        byte[] input = in == null ? readStdin() : null;
+        try (ImageReader r = open(in, input)) {
+            DirectImage.write(r, pretty, nopl, json);
+        } catch (RuntimeException e) {
+            // Not covered by the table-driven decoder, or damaged: protobuf-java decodes it
+            // again and gives the output, or the error in the words crit users already get.
+            json.setLength(0);
+            try (ImageReader r = open(in, input)) {
+                CritImage.write(r, pretty, nopl, json);
+            }
         }
         if (outFile == null) {
             out.print(json);
@@ -204,6 +214,18 @@ public final class Main {
             } catch (IOException e) {
                 throw new CriuException("cannot write " + outFile + ": " + e.getMessage(), e);
             }
+        }
+    }
+
+    private ImageReader open(String in, byte[] input) {
+        return in == null ? ImageReader.probe("<stdin>", new ByteArrayInputStream(input), -1) : ImageReader.probe(Path.of(in));
+    }
+
+    private byte[] readStdin() {
+        try {
+            return stdin.readAllBytes();
+        } catch (IOException e) {
+            throw new CriuException("cannot read stdin: " + e.getMessage(), e);
         }
     }
 
@@ -252,7 +274,7 @@ public final class Main {
                 // Where crit's walk would crash (an extra payload ending mid size word), count
                 // the real entries instead; real damage still fails there.
                 try (ImageReader again = ImageReader.probe(file)) {
-                    n = org.jcriu.image.ImageFile.readAll(again, false).size() - (t.firstEntry() != t.entry() && t.extra() != Extra.GHOST ? 1 : 0);
+                    n = org.jcriu.image.ImageFile.readAll(again, false).size() - (t.hasHeadEntry() && t.extra() != Extra.GHOST ? 1 : 0);
                 }
             }
             res.put("count", n);
@@ -275,6 +297,6 @@ public final class Main {
         while (r.skipEntryLoosely()) {
             n++;
         }
-        return t.firstEntry() != t.entry() ? n - 1 : n;
+        return t.hasHeadEntry() ? n - 1 : n;
     }
 }

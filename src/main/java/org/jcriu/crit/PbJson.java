@@ -27,8 +27,6 @@ final class PbJson {
     private PbJson() {
     }
 
-    private static final int MINORBITS = 20;
-
     static Map<String, Object> toMap(Message m, boolean pretty) {
         // The generated message still holds the original bytes of string fields, which the
         // DynamicMessage decodes lossily; they are looked up only for strings with U+FFFD.
@@ -80,7 +78,7 @@ final class PbJson {
                 List<?> vs = (List<?>) m.getField(f);
                 List<Object> out = new ArrayList<>(vs.size());
                 if (pretty && o.getIpadd()) {
-                    out.add(ipText(vs));
+                    out.add(FieldStyle.ipText(vs));
                 } else {
                     List<ByteString> raw = null;
                     for (int i = 0; i < vs.size(); i++) {
@@ -144,7 +142,7 @@ final class PbJson {
                     return FieldStyle.hex(n);
                 }
                 if (o.getDev()) {
-                    return dev(n.longValue(), o.getOdev());
+                    return FieldStyle.dev(n.longValue(), o.getOdev());
                 }
                 if (o.hasFlags()) {
                     List<FieldStyle.Bit> bits = FieldStyle.FLAGS.get(o.getFlags());
@@ -179,77 +177,6 @@ final class PbJson {
             default:
                 return (Long) v;
         }
-    }
-
-    private static String dev(long v, boolean odev) {
-        if (odev) {
-            // glibc's major()/minor() of a dev_t.
-            long major = ((v >>> 8) & 0xfff) | ((v >>> 32) & ~0xfffL);
-            long minor = (v & 0xff) | ((v >>> 12) & ~0xffL);
-            return major + ":" + minor;
-        }
-        return (v >>> MINORBITS) + ":" + (v & ((1L << MINORBITS) - 1));
-    }
-
-    private static String ipText(List<?> words) {
-        byte[] b = new byte[words.size() == 1 ? 4 : 16];
-        // One word is IPv4, anything else is read as the four words of IPv6 (missing ones 0).
-        int n = Math.min(words.size(), 4);
-        for (int i = 0; i < n; i++) {
-            // Words hold the address in network order as the kernel stores it; on a
-            // little-endian host the first byte of the address is the word's low byte.
-            int w = (Integer) words.get(i);
-            b[4 * i] = (byte) w;
-            b[4 * i + 1] = (byte) (w >>> 8);
-            b[4 * i + 2] = (byte) (w >>> 16);
-            b[4 * i + 3] = (byte) (w >>> 24);
-        }
-        if (b.length == 16) {
-            // Not InetAddress: it turns IPv4-mapped addresses into IPv4 ones, Python does not.
-            return ipv6Compressed(b);
-        }
-        return (b[0] & 0xff) + "." + (b[1] & 0xff) + "." + (b[2] & 0xff) + "." + (b[3] & 0xff);
-    }
-
-    /** RFC 5952 text, as Python's IPv6Address.compressed (IPv4-mapped stays hex). */
-    static String ipv6Compressed(byte[] b) {
-        int[] g = new int[8];
-        for (int i = 0; i < 8; i++) {
-            g[i] = (b[2 * i] & 0xff) << 8 | (b[2 * i + 1] & 0xff);
-        }
-        int bestStart = -1;
-        int bestLen = 0;
-        for (int i = 0; i < 8;) {
-            if (g[i] != 0) {
-                i++;
-                continue;
-            }
-            int j = i;
-            while (j < 8 && g[j] == 0) {
-                j++;
-            }
-            if (j - i > bestLen) {
-                bestStart = i;
-                bestLen = j - i;
-            }
-            i = j;
-        }
-        if (bestLen < 2) {
-            bestStart = -1;
-        }
-        StringBuilder s = new StringBuilder();
-        for (int i = 0; i < 8; i++) {
-            if (i == bestStart) {
-                s.append(i == 0 ? "::" : ":");
-                i += bestLen - 1;
-                continue;
-            }
-            s.append(Integer.toHexString(g[i]));
-            if (i < 7) {
-                s.append(':');
-            }
-        }
-        return s.toString();
     }
 
 }

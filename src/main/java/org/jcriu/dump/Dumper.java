@@ -4,6 +4,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.jcriu.CriuException;
+import org.jcriu.cgroup.CgroupDump;
+import org.jcriu.cgroup.Freezer;
 import org.jcriu.compel.Regs;
 import org.jcriu.compel.Task;
 import org.jcriu.compel.Tracer;
@@ -54,6 +56,7 @@ public final class Dumper {
     private final Options opts;
     private final int pid;
     private final ImageDir dir;
+    private CgroupDump cgroups;
 
     private Dumper(Options opts) {
         this.opts = opts;
@@ -81,11 +84,26 @@ public final class Dumper {
         Stat stat = Stat.read(pid);
         precheck(pid, true);
         LOG.info("Dumping processes (pid: %d comm: %s)", pid, stat.comm());
+        cgroups = CgroupDump.start(opts);
+        cgroups.prefetch(pid);
 
-        try (Tracer tracer = Tracer.start()) {
+        try (Tracer tracer = Tracer.start();
+                Freezer fz = opts.freezeCgroup != null ? Freezer.open(opts.freezeCgroup, opts.timeout) : null) {
             long tSeize = System.nanoTime();
             // (2) Seize every task of the tree
-            TaskTree tree = seize(tracer);
+            TaskTree tree;
+            if (fz != null) {
+                // the whole cgroup stops at once; its threads are then taken from the freezer
+                tracer.run(fz::freezeAndInterrupt);
+                cgroups.freezerState(fz.originState());
+                try {
+                    tree = tracer.call(() -> TaskTree.seize(tracer, pid, () -> false, t -> { }, tid -> fz.seize(tracer, tid)));
+                } finally {
+                    tracer.run(fz::releaseOthers);
+                }
+            } else {
+                tree = seize(tracer);
+            }
             boolean done = false;
             try {
                 long tFrozen = System.nanoTime();
@@ -93,6 +111,7 @@ public final class Dumper {
                 // a refusal here (migration gone wrong) resumes the tree, as with criu
                 Actions.run(opts, Action.POST_DUMP, pid);
                 finish(tracer, tree);
+                if (fz != null) fz.restoreState();
                 done = true;
                 LOG.info("Dumped tree of %d (%d tasks): %d pages in %.1f ms", pid, tree.tasks().size(), pages,
                         (System.nanoTime() - t0) / 1e6);
@@ -144,13 +163,13 @@ public final class Dumper {
         long deadline = opts.timeout <= 0 ? Long.MAX_VALUE : System.nanoTime() + opts.timeout * 1_000_000_000L;
         java.util.function.BooleanSupplier expired = () -> System.nanoTime() > deadline;
         java.util.concurrent.atomic.AtomicInteger current = new java.util.concurrent.atomic.AtomicInteger(pid);
-        if (opts.timeout <= 0) return tracer.call(() -> TaskTree.seize(tracer, pid, expired, current::set));
+        if (opts.timeout <= 0) return tracer.call(() -> TaskTree.seize(tracer, pid, expired, current::set, null));
         java.util.concurrent.CompletableFuture<TaskTree> f = new java.util.concurrent.CompletableFuture<>();
         java.util.concurrent.atomic.AtomicBoolean abandoned = new java.util.concurrent.atomic.AtomicBoolean();
         Thread.ofPlatform().daemon(true).name("jcriu-seize").start(() -> {
             try {
                 f.complete(tracer.call(() -> {
-                    TaskTree t = TaskTree.seize(tracer, pid, expired, current::set);
+                    TaskTree t = TaskTree.seize(tracer, pid, expired, current::set, null);
                     // stopped only after the dump gave up: let it go at once
                     if (abandoned.get()) t.release();
                     return t;
@@ -188,7 +207,7 @@ public final class Dumper {
         Actions.run(opts, Action.QUERY_EXT_FILES, pid);
         DumpFiles files = new DumpFiles(opts);
         SeccompDump seccomp = new SeccompDump();
-        TaskDump.Shared shared = new TaskDump.Shared(opts, dir, tracer, files, seccomp);
+        TaskDump.Shared shared = new TaskDump.Shared(opts, dir, tracer, files, seccomp, cgroups);
         KobjIds kobj = new KobjIds();
         List<PstreeEntry> pstree = new java.util.ArrayList<>();
         long memNs = 0, writeNs = 0, scanned = 0, written = 0, runs = 0;
@@ -229,6 +248,7 @@ public final class Dumper {
         files.write(dir);
         Images.writeOne(dir, ImageType.TIMENS, Images.timens(), 0);
         Images.writeOne(dir, ImageType.SECCOMP, seccomp.image());
+        cgroups.write(dir);
         long now = System.nanoTime();
         org.jcriu.image.proto.StatsEntry stats = Images.stats((tFrozen - tSeize) / 1000, (now - tFrozen) / 1000,
                 memNs / 1000, writeNs / 1000, scanned, written, runs);

@@ -40,6 +40,11 @@ final class SeizedThreads {
 
     /** Seizes every thread of {@code main}'s process besides {@code main}, which is seized already. */
     static SeizedThreads seizeAll(Tracer tracer, Task main) {
+        return seizeAll(tracer, main, null);
+    }
+
+    /** As above; {@code seizer}, when not null, seizes a thread instead of Task.seize (threads held by a cgroup freezer). */
+    static SeizedThreads seizeAll(Tracer tracer, Task main, java.util.function.IntFunction<Task> seizer) {
         SeizedThreads g = new SeizedThreads(main);
         int pid = main.tid();
         try {
@@ -52,7 +57,7 @@ final class SeizedThreads {
                 for (int tid : list(pid)) {
                     if (tid == pid || g.others.containsKey(tid)) continue;
                     try {
-                        g.others.put(tid, Task.seize(tracer, tid));
+                        g.others.put(tid, seizer != null ? seizer.apply(tid) : Task.seize(tracer, tid));
                         fresh = true;
                     } catch (CriuException e) {
                         // gone between the listing and the seize: an exited thread is nothing to dump

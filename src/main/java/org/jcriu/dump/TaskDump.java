@@ -45,7 +45,7 @@ final class TaskDump {
     private static final Logger LOG = Log.get("dump");
 
     /** What the dump's tasks share: the image dir, one file table, one seccomp image. */
-    record Shared(Options opts, ImageDir dir, Tracer tracer, DumpFiles files, SeccompDump seccomp) {}
+    record Shared(Options opts, ImageDir dir, Tracer tracer, DumpFiles files, SeccompDump seccomp, org.jcriu.cgroup.CgroupDump cgroups) {}
 
     /** Figures of one task for stats-dump. */
     record Figures(long memNs, long writeNs, long scanned, long written, long runs) {}
@@ -121,7 +121,7 @@ final class TaskDump {
         TaskCoreEntry.Builder tc = TaskCoreEntry.newBuilder()
                 .setTaskState(td.wasStopped ? Images.TASK_STOPPED : Images.TASK_ALIVE).setExitCode(0)
                 .setPersonality(personality).setFlags((int) stat.flags()).setBlkSigset(td.rs.sigmask()).setComm(stat.comm())
-                .setTimers(Images.timers(td.inj.itimers()).toBuilder().addAllPosix(posixTimers)).setRlimits(Images.rlimits(limits)).setCgSet(1)
+                .setTimers(Images.timers(td.inj.itimers()).toBuilder().addAllPosix(posixTimers)).setRlimits(Images.rlimits(limits)).setCgSet(s.cgroups().set(pid, pid))
                 .setSignalsS(td.sharedSignals).setLoginuid((int) loginuid).setOomScoreAdj(oomScoreAdj)
                 .setChildSubreaper(td.inj.childSubreaper());
         if (td.wasStopped) tc.setStopSigno(Linux.SIGSTOP);
@@ -134,7 +134,7 @@ final class TaskDump {
         ThreadCoreEntry.Builder thc = ThreadCoreEntry.newBuilder().setFutexRla(robust[0]).setFutexRlaLen((int) robust[1])
                 .setSchedNice((int) stat.nice()).setSchedPolicy((int) stat.policy()).setSas(Images.sas(td.inj))
                 .setSignalsP(td.privateSignals).setCreds(Images.creds(status, td.inj.secbits())).setComm(stat.comm())
-                .setCgSet(1);
+                .setCgSet(s.cgroups().set(pid, pid));
         int prio = ThreadDump.schedPrio(pid, stat);
         if (prio != 0) thc.setSchedPrio(prio);
         if (td.rs.rseq() != null) thc.setRseqEntry(td.rs.rseq());
@@ -154,6 +154,7 @@ final class TaskDump {
         Images.writeOne(dir, ImageType.CORE, core, pid);
         for (ThreadDump.Data d : others) {
             CoreEntry c = ThreadDump.core(d);
+            c = c.toBuilder().setThreadCore(c.getThreadCore().toBuilder().setCgSet(s.cgroups().set(pid, d.tid()))).build();
             int sc = seccompIdx.get(d.tid());
             if (sc >= 0) {
                 c = c.toBuilder().setThreadCore(c.getThreadCore().toBuilder().setSeccompMode(SeccompMode.filter).setSeccompFilter(sc)).build();

@@ -9,6 +9,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
+import java.util.function.IntFunction;
 
 import org.jcriu.CriuException;
 import org.jcriu.compel.Task;
@@ -89,18 +90,22 @@ final class TaskTree {
 
     /**
      * Seizes the tree under {@code pid}. {@code expired} is polled between passes (--timeout);
-     * {@code seizing} is told each task about to be seized (the one to blame if it never stops).
+     * {@code seizing} is told each task about to be seized (the one to blame if it never stops);
+     * {@code seizer}, when not null, seizes each thread instead of Task.seize (threads held by a
+     * cgroup freezer, see SeizedThreads).
      * On any failure every task seized so far is let go as it was, and the exception propagates.
      */
-    static TaskTree seize(Tracer tracer, int pid, BooleanSupplier expired, java.util.function.IntConsumer seizing) {
+    static TaskTree seize(Tracer tracer, int pid, BooleanSupplier expired, java.util.function.IntConsumer seizing,
+                          IntFunction<Task> seizer) {
+        IntFunction<Task> seize = seizer != null ? seizer : tid -> Task.seize(tracer, tid);
         Node root = new Node(pid, null);
         TaskTree tree = new TaskTree(root);
         try {
             seizing.accept(pid);
-            Task main = Task.seize(tracer, pid);
+            Task main = seize.apply(pid);
             root.state = main.wasStopped() ? State.STOPPED : State.ALIVE;
-            root.threads = SeizedThreads.seizeAll(tracer, main);
-            collectChildren(tracer, root, expired, seizing);
+            root.threads = SeizedThreads.seizeAll(tracer, main, seizer);
+            collectChildren(tracer, root, expired, seizing, seize, seizer);
         } catch (RuntimeException e) {
             tree.release();
             throw e;
@@ -109,7 +114,8 @@ final class TaskTree {
         return tree;
     }
 
-    private static void collectChildren(Tracer tracer, Node item, BooleanSupplier expired, java.util.function.IntConsumer seizing) {
+    private static void collectChildren(Tracer tracer, Node item, BooleanSupplier expired, java.util.function.IntConsumer seizing,
+                                        IntFunction<Task> seize, IntFunction<Task> seizer) {
         for (int pass = 0; ; pass++) {
             if (pass == MAX_PASSES) {
                 throw new CriuException("Can't dump task " + item.pid + ": its children keep changing after " + MAX_PASSES
@@ -120,18 +126,18 @@ final class TaskTree {
                 if (item.children.stream().anyMatch(c -> c.pid == child)) continue;
                 if (expired.getAsBoolean()) throw new CriuException("Can't freeze the tree of " + item.pid + " within --timeout");
                 seizing.accept(child);
-                Node c = seizeChild(tracer, item, child);
+                Node c = seizeChild(tracer, item, child, seize, seizer);
                 if (c == null) continue;
                 fresh = true;
                 item.children.add(c);
-                if (!c.dead()) collectChildren(tracer, c, expired, seizing);
+                if (!c.dead()) collectChildren(tracer, c, expired, seizing, seize, seizer);
             }
             if (!fresh) return;
         }
     }
 
     /** Seizes one child with its threads; null when it is gone (reaped by someone else already). */
-    private static Node seizeChild(Tracer tracer, Node parent, int pid) {
+    private static Node seizeChild(Tracer tracer, Node parent, int pid, IntFunction<Task> seize, IntFunction<Task> seizer) {
         Node c = new Node(pid, parent);
         Stat st = stat(pid);
         if (st == null) return null;
@@ -142,7 +148,7 @@ final class TaskTree {
         }
         Task main;
         try {
-            main = Task.seize(tracer, pid);
+            main = seize.apply(pid);
         } catch (CriuException e) {
             // it exited between the listing and the seize: a zombie now (its parent is stopped
             // and cannot reap it), or gone if something else reaped it (ptrace refuses zombies)
@@ -158,7 +164,7 @@ final class TaskTree {
         c.state = main.wasStopped() ? State.STOPPED : State.ALIVE;
         // the threads are released with the node: attach it before anything else can fail
         try {
-            c.threads = SeizedThreads.seizeAll(tracer, main);
+            c.threads = SeizedThreads.seizeAll(tracer, main, seizer);
         } catch (RuntimeException e) {
             main.close();
             throw e;

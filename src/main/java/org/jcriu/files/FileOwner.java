@@ -23,7 +23,8 @@ import org.jcriu.sys.Sys;
  * set (F_GETOWNER_UIDS). All of it lives in struct file, so at dump jcriu reads it from its own
  * copy of the task's fd (pidfd_getfd: the same open file description) without running anything
  * in the task. Every kind of file_entry carries a fown field in its own sub-message; this class
- * finds it generically, but is applied to regular files and pipes only so far.
+ * finds it generically, for every kind CRIU records an owner for (regular files, pipes, unix
+ * sockets, terminals and the anonymous-inode kinds).
  */
 public final class FileOwner {
     private static final Logger LOG = Log.get("fown");
@@ -93,6 +94,14 @@ public final class FileOwner {
         FieldDescriptor fl = sub.getDescriptorForType().findFieldByName("flags");
         int flags = fl != null && sub.hasField(fl) ? ((Number) sub.getField(fl)).intValue() : 0;
         try {
+            if ((flags & O_ASYNC) != 0) {
+                // open() stores O_ASYNC without arming the file's fasync; F_SETFL only calls
+                // ->fasync when the bit changes, so clear it first, then set it. First: a
+                // terminal's fasync makes its process group the owner, the saved owner comes after.
+                long cur = task.syscall(Nr.FCNTL, fd, Linux.F_GETFL);
+                task.syscall(Nr.FCNTL, fd, Linux.F_SETFL, cur & ~O_ASYNC);
+                task.syscall(Nr.FCNTL, fd, Linux.F_SETFL, cur | O_ASYNC);
+            }
             if (fown.getSignum() != 0) task.syscall(Nr.FCNTL, fd, Linux.F_SETSIG, fown.getSignum());
             if (fown.getPid() != 0) {
                 byte[] b = new byte[8];
@@ -101,13 +110,6 @@ public final class FileOwner {
                     s.put(0, b);
                     task.syscall(Nr.FCNTL, fd, F_SETOWN_EX, s.addr());
                 }
-            }
-            if ((flags & O_ASYNC) != 0) {
-                // open() stores O_ASYNC without arming the file's fasync; F_SETFL only calls
-                // ->fasync when the bit changes, so clear it first, then set it.
-                long cur = task.syscall(Nr.FCNTL, fd, Linux.F_GETFL);
-                task.syscall(Nr.FCNTL, fd, Linux.F_SETFL, cur & ~O_ASYNC);
-                task.syscall(Nr.FCNTL, fd, Linux.F_SETFL, cur | O_ASYNC);
             }
         } catch (ErrnoException ex) {
             throw new CriuException(ex.errno(), "Can't restore the owner (type " + fown.getPidType() + " pid " + fown.getPid()
@@ -128,9 +130,13 @@ public final class FileOwner {
     }
 
     private static Message.Builder sub(FileEntry e) {
-        // Regular files and pipes only for now: other kinds (terminals, sockets, anon inodes)
-        // keep zero owners, as before, until each is tested with an owner.
-        if (e.getType() != org.jcriu.image.proto.FdTypes.REG && e.getType() != org.jcriu.image.proto.FdTypes.PIPE) return null;
+        // The kinds CRIU records an owner for and jcriu restores; a pidfd's owner means nothing.
+        switch (e.getType()) {
+            case REG, PIPE, UNIXSK, TTY, EVENTFD, EVENTPOLL, SIGNALFD, TIMERFD, INOTIFY, FANOTIFY, MEMFD -> { }
+            default -> {
+                return null;
+            }
+        }
         FieldDescriptor f = subField(e);
         return f == null ? null : ((Message) e.getField(f)).toBuilder();
     }

@@ -72,6 +72,8 @@ public final class FileRestorer {
     private final List<Runnable> whenDone = new ArrayList<>();
     /** Lowest fd number above every fd of the image: where pipe ends wait for their place. */
     private int parkAt;
+    /** The fd numbers of the current task's image. */
+    private java.util.Set<Integer> wantedNow = java.util.Set.of();
 
     /** Per-task state of handlers (e.g. the unix sockets made so far), dropped by each restoreFds. */
     private final Map<String, Object> taskState = new HashMap<>();
@@ -196,6 +198,7 @@ public final class FileRestorer {
         TreeSet<Integer> wanted = new TreeSet<>();
         for (List<FdinfoEntry> l : byId.values()) for (FdinfoEntry e : l) wanted.add(e.getFd());
         parkAt = wanted.isEmpty() ? 3 : wanted.last() + 1;
+        wantedNow = wanted;
         installed.clear();
         // Files that wait for others (an epoll for the fds it watches) are retried after each
         // round that installed something; a round without progress means they never can.
@@ -521,11 +524,7 @@ public final class FileRestorer {
             }
             // Both ends wait above every fd of the image, so that installing another file at
             // the number pipe2 happened to return cannot close an end still needed.
-            for (int i = 0; i < 2; i++) {
-                int parked = (int) task.syscall(Nr.FCNTL, ends[i], Linux.F_DUPFD, parkAt);
-                task.syscall(Nr.CLOSE, ends[i]);
-                ends[i] = parked;
-            }
+            for (int i = 0; i < 2; i++) ends[i] = moveAbove(ends[i]);
             pipes.put(pipeId, ends);
             java.util.function.Predicate<FileEntry> samePipe = fe -> fe.getType() == org.jcriu.image.proto.FdTypes.PIPE
                     && fe.getPipe().getPipeId() == pipeId;
@@ -567,11 +566,34 @@ public final class FileRestorer {
      */
     public int park(int fd) {
         if (fd >= parkAt) return fd;
-        int parked = (int) task.syscall(Nr.FCNTL, fd, Linux.F_DUPFD, parkAt);
-        task.syscall(Nr.CLOSE, fd);
+        int parked = moveAbove(fd);
         for (var m : madeHere.entrySet()) {
             if (m.getValue().fd() == fd) m.setValue(new Made(parked, m.getValue().wantedBy()));
         }
+        return parked;
+    }
+
+    /**
+     * Moves {@code fd} above every fd number of the image. When the image's highest fd is at the
+     * task's RLIMIT_NOFILE there is no room above: then any free number the image does not use
+     * will do (installing files only ever replaces the image's numbers).
+     */
+    private int moveAbove(int fd) {
+        int parked;
+        try {
+            parked = (int) task.syscall(Nr.FCNTL, fd, Linux.F_DUPFD, parkAt);
+        } catch (org.jcriu.sys.ErrnoException e) {
+            if (e.errno() != org.jcriu.sys.Errno.EINVAL && e.errno() != org.jcriu.sys.Errno.EMFILE) throw e;
+            if (!wantedNow.contains(fd)) return fd;
+            int from = 3;
+            while (true) {
+                parked = (int) task.syscall(Nr.FCNTL, fd, Linux.F_DUPFD, from);
+                if (!wantedNow.contains(parked)) break;
+                task.syscall(Nr.CLOSE, parked);
+                from = parked + 1;
+            }
+        }
+        task.syscall(Nr.CLOSE, fd);
         return parked;
     }
 

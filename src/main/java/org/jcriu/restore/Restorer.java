@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 
 import org.jcriu.CriuException;
+import org.jcriu.cgroup.CgroupRestore;
 import org.jcriu.compel.Regs;
 import org.jcriu.compel.Task;
 import org.jcriu.compel.Tracer;
@@ -83,7 +84,8 @@ public final class Restorer {
                 pages.put(t.pid(), src);
                 if (!Boolean.getBoolean("jcriu.noprefetch")) src.prefetch();
             }
-            tracer.run(() -> build(tracer, tree, sessions, files, pages, seccomp));
+            CgroupRestore cg = CgroupRestore.load(dir, opts);
+            tracer.run(() -> build(tracer, tree, sessions, files, pages, seccomp, cg));
         } finally {
             for (LocalPageSource src : pages.values()) src.close();
         }
@@ -122,17 +124,21 @@ public final class Restorer {
      * are set last and tasks let go children first, so nothing runs before the whole tree is built.
      */
     private void build(Tracer tracer, TreeImages tree, SessionPlan sessions, FileRestorer files, Map<Integer, LocalPageSource> pages,
-            SeccompRestorer seccomp) {
+            SeccompRestorer seccomp, CgroupRestore cg) {
         Pinning pin = Pinning.pinTracer();
         Map<Integer, Made> made = new LinkedHashMap<>();
         boolean done = false;
         try {
+            cg.prepare();
             TaskImages root = tree.root();
             TaskCreator.Created created = opts.restoreSibling
                     ? SiblingSeed.create(tracer, root.pid(), tree.allVmas(), MemoryRestorer.areaSize())
                     : TaskCreator.create(tracer, root.pid(), tree.allVmas(), MemoryRestorer.areaSize());
             made.put(root.pid(), new Made(root, created.task(), new ArrayList<>()));
-            createTree(root, created.task(), tree, sessions, made);
+            // each task goes into its cgroups as soon as it exists: before it has memory (charged
+            // there), threads or children (which inherit them)
+            cg.place(root.pid(), cgSet(root), 0);
+            createTree(root, created.task(), tree, sessions, made, cg);
             setGroups(tree, sessions, made);
             exitZombies(tree, made);
             // setup-namespaces / post-setup-namespaces go here once namespaces are restored:
@@ -155,16 +161,21 @@ public final class Restorer {
             for (Made m : live) setRegisters(m.task(), m.threads(), m.img());
             int pid = root.pid();
             if (opts.pidfile != null) Pidfile.write(opts.pidfile, pid);
+            cg.properties();
             Actions.run(opts, Action.POST_RESTORE, pid);
             try {
                 Actions.run(opts, Action.PRE_RESUME, pid);
             } catch (CriuException e) {
                 LOG.error("Pre-resume script failed: %s", e.getMessage()); // not fatal, as with criu
             }
+            cg.restoreFreezer();
             for (int i = live.size() - 1; i >= 0; i--) letGo(live.get(i).task(), live.get(i).threads(), live.get(i).img(), seccomp);
             done = true;
         } finally {
-            if (!done) killAll(made.values());
+            if (!done) {
+                killAll(made.values());
+                cg.abort();
+            }
             if (pin != null) pin.releaseTracer();
         }
     }
@@ -174,8 +185,9 @@ public final class Restorer {
      * is still a clean seed copy. A session leader calls setsid between the children it forked
      * before its setsid and the others ({@link SessionPlan}).
      */
-    private void createTree(TaskImages img, Task task, TreeImages tree, SessionPlan sessions, Map<Integer, Made> made) {
-        for (TaskImages c : sessions.childrenBeforeSetsid(img)) createChild(task, c, tree, sessions, made);
+    private void createTree(TaskImages img, Task task, TreeImages tree, SessionPlan sessions, Map<Integer, Made> made,
+            CgroupRestore cg) {
+        for (TaskImages c : sessions.childrenBeforeSetsid(img)) createChild(task, c, tree, sessions, made, cg);
         if (sessions.setsid(img)) {
             try {
                 task.syscall(Nr.SETSID);
@@ -183,13 +195,24 @@ public final class Restorer {
                 throw new CriuException(e.errno(), "Can't make task " + img.pid() + " a session leader: " + e.getMessage(), e);
             }
         }
-        for (TaskImages c : sessions.childrenAfterSetsid(img)) createChild(task, c, tree, sessions, made);
+        for (TaskImages c : sessions.childrenAfterSetsid(img)) createChild(task, c, tree, sessions, made, cg);
     }
 
-    private void createChild(Task parent, TaskImages c, TreeImages tree, SessionPlan sessions, Map<Integer, Made> made) {
+    private void createChild(Task parent, TaskImages c, TreeImages tree, SessionPlan sessions, Map<Integer, Made> made,
+            CgroupRestore cg) {
         Task child = TaskCreator.createChild(parent, c.pid());
         made.put(c.pid(), new Made(c, child, new ArrayList<>()));
-        createTree(c, child, tree, sessions, made);
+        // the child starts in its parent's cgroups; the set of the nearest ancestor that has one
+        Made up = made.get(c.pstree().getPpid());
+        while (up != null && cgSet(up.img()) == 0) up = made.get(up.img().pstree().getPpid());
+        cg.place(c.pid(), cgSet(c), up == null ? 0 : cgSet(up.img()));
+        createTree(c, child, tree, sessions, made, cg);
+    }
+
+    /** The task's cg_set in cgroup.img: its main thread's (CRIU's), else task_core's; 0 for none (zombies). */
+    private static int cgSet(TaskImages t) {
+        var th = t.core().getThreadCore();
+        return th.hasCgSet() ? th.getCgSet() : t.core().getTc().getCgSet();
     }
 
     /** Process groups, once every task exists: leaders make theirs first, then the others join. */

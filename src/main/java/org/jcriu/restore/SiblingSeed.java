@@ -76,6 +76,7 @@ final class SiblingSeed {
      */
     static TaskCreator.Created create(Tracer tracer, int pid, List<Vma> dumped, long areaSize) {
         TaskCreator.checkPidFree(pid);
+        checkNoShadowStack();
         long t0 = System.nanoTime();
         int pidfd = cloneSibling(pid);
         Task task = null;
@@ -83,10 +84,12 @@ final class SiblingSeed {
         try {
             long t1 = System.nanoTime();
             task = Task.seize(tracer, pid, Ptrace.O_TRACECLONE);
+            LOG.debug("sibling %d seized in %d us", pid, (System.nanoTime() - t1) / 1000);
             // No gadget of ours yet: MemoryRestorer maps the task's right after `area`, and two fresh
             // anonymous RWX mappings side by side would merge into one VMA that clearSeed could
             // not tell apart. Until then injections single-step a syscall of the vDSO.
             long area = FreeArea.find(areaSize, dumped, MapsLine.of(pid));
+            LOG.debug("sibling %d: restorer area at 0x%x", pid, area);
             strip(task);
             LOG.info("created task %d as a sibling of jcriu (parent %d; clone %d us, seize + strip %d us)", pid,
                     parentOf(pid), (t1 - t0) / 1000, (System.nanoTime() - t1) / 1000);
@@ -101,6 +104,20 @@ final class SiblingSeed {
                 }
             }
             Sys.close(pidfd);
+        }
+    }
+
+    /**
+     * With user shadow stacks (x86 CET) the child's {@code ret} into the park page would not match
+     * the return address its copy of our shadow stack holds, and it would die of a control
+     * protection fault: refuse clearly instead. glibc does not enable them for the JVM today.
+     */
+    private static void checkNoShadowStack() {
+        Status st = Status.read(Sys.getpid());
+        String f = st.has("x86_Thread_features") ? st.get("x86_Thread_features") : "";
+        if (f.contains("shstk")) {
+            throw new CriuException(Errno.ENOTSUP, "--restore-sibling: jcriu runs with user shadow stacks (x86_Thread_features: "
+                    + f + "), which the root task cloned from it cannot leave");
         }
     }
 
@@ -157,7 +174,9 @@ final class SiblingSeed {
                         conf.get(JAVA_INT, 12) & 0xffffffffL);
             }
         }
+        LOG.debug("sibling %d: rseq done", task.tid());
         task.syscall(Nr.CLOSE_RANGE, 0, 0xffffffffL, 0);
+        LOG.debug("sibling %d: fds closed", task.tid());
         // CLONE_CLEAR_SIGHAND keeps SIG_IGN (the kernel's flush_signal_handlers without force)
         Status st = Status.read(task.tid());
         long left = st.getHex("SigIgn") | st.getHex("SigCgt");

@@ -1,6 +1,7 @@
 package org.jcriu.crit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
@@ -61,5 +62,41 @@ class JcritIT {
         Run r = jcrit(tmp, "encode", "-i", sleep.resolve("crit/core-21070.img.json").toString(), "-o", out.toString());
         assertEquals(new Run(0, "", ""), r);
         assertEquals(-1, Files.mismatch(out, sleep.resolve("core-21070.img")));
+    }
+
+    /**
+     * What makes a small decode start fast: no protobuf descriptor or generated message class
+     * is loaded (the table-driven decoder), and with the AOT cache built by the package phase,
+     * jcrit's classes come from it.
+     */
+    @Test
+    void decodeLoadsNoProtobufClassAndUsesTheAotCache(@TempDir Path tmp) throws Exception {
+        Path img = tmp.resolve("pstree.img");
+        // PSTREE: common and type magics, one entry {pid 1, ppid 0, pgid 1, sid 1, threads [1]}.
+        byte[] entry = {8, 1, 16, 0, 24, 1, 32, 1, 40, 1};
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(12 + entry.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.putInt(org.jcriu.image.Head.IMG_COMMON_MAGIC).putInt(org.jcriu.image.ImageType.PSTREE.magic()).putInt(entry.length).put(entry);
+        Files.write(img, b.array());
+        Path log = tmp.resolve("classes.log");
+        Path out = tmp.resolve("out");
+        ProcessBuilder pb = new ProcessBuilder(Path.of("bin/jcrit").toAbsolutePath().toString(), "decode", "-i", img.toString())
+                .redirectOutput(out.toFile()).redirectErrorStream(true);
+        pb.environment().put("JCRIU_JAVA_OPTS", "-Xlog:class+load=info:file=" + log);
+        Process p = pb.start();
+        try {
+            assertEquals(true, p.waitFor(60, TimeUnit.SECONDS));
+        } finally {
+            p.destroyForcibly();
+        }
+        assertEquals("{\"magic\": \"PSTREE\", \"entries\": [{\"pid\": 1, \"ppid\": 0, \"pgid\": 1, \"sid\": 1, \"threads\": [1]}]}\n",
+                Files.readString(out));
+        List<String> loaded = Files.readAllLines(log);
+        assertEquals(List.of(), loaded.stream().filter(l -> l.contains(" org.jcriu.image.proto.") || l.contains(" com.google.protobuf.Descriptors")).toList());
+        String wire = loaded.stream().filter(l -> l.contains(" org.jcriu.crit.Wire ")).findFirst().orElseThrow();
+        Path jar = Path.of("target/jcriu.jar");
+        Path aot = Path.of("target/jcrit.aot");
+        if (Files.exists(aot) && Files.getLastModifiedTime(aot).compareTo(Files.getLastModifiedTime(jar)) > 0) {
+            assertTrue(wire.contains("source: shared objects file"), wire);
+        }
     }
 }

@@ -41,6 +41,8 @@ class RestoreSiblingIT {
         try (Workload w = Workload.c("counter", tmp.resolve("w"))) {
             String fds = fds(w.pid());
             String status = status(w.pid());
+            List<String> maps = Maps.of(w.pid());
+            String exe = Files.readSymbolicLink(Path.of("/proc/" + w.pid() + "/exe")).toString();
             Path d = dump(w, false);
             String r = parent(d, "run");
             assertEquals("0", field(r, "rc"), r + log(d));
@@ -50,6 +52,9 @@ class RestoreSiblingIT {
             // no fd of jcriu's JVM (jar, log, tracer's /proc files) in the restored task
             assertEquals(fds, field(r, "fds"), r);
             assertEquals(status, field(r, "status"), r);
+            // nothing of the JVM the root was cloned from is left mapped
+            assertEquals(maps, Maps.normalize(MapsLine.parse(Files.readString(d.resolve("maps.restored")))));
+            assertEquals(exe, field(r, "exe"), r);
             assertEquals(field(r, "pid"), field(r, "waited"), r);
             assertEquals("true", field(r, "exited"), r);
             assertEquals("0", field(r, "exit"), r);
@@ -95,6 +100,41 @@ class RestoreSiblingIT {
         }
     }
 
+    /**
+     * CRIU 4.2's tree fixture (bash looping on sleep, see {@link RestoreTreeFixtureIT}): the root is
+     * the caller's child, its own child is cloned inside it as usual, and the loop carries on.
+     */
+    @Test
+    void treeRootIsTheCallersChildAndItsChildStaysItsOwn() throws Exception {
+        Path root = org.jcriu.image.Fixtures.root();
+        org.junit.jupiter.api.Assumptions.assumeTrue(root != null, "no CRIU fixtures (../shared) here");
+        int bash = RestoreTreeFixtureIT.BASH, sleep = RestoreTreeFixtureIT.SLEEP;
+        List<PidLock> locks = new ArrayList<>();
+        try {
+            for (int pid : new int[] {bash, sleep}) {
+                locks.add(PidLock.take(pid));
+                org.junit.jupiter.api.Assumptions.assumeTrue(!Procs.exists(pid), "PID " + pid + " is in use on this machine");
+            }
+            Path d = Files.createDirectories(tmp.resolve("bash-loop"));
+            try (Stream<Path> s = Files.list(root.resolve("bash-loop"))) {
+                for (Path p : s.filter(Files::isRegularFile).toList()) Files.copy(p, d.resolve(p.getFileName()));
+            }
+            Files.createDirectories(Path.of("/srv/jcriu-fixture")); // the dumped cwd
+            String r = parent(d, "run");
+            assertEquals("0", field(r, "rc"), r + log(d));
+            assertEquals(String.valueOf(bash), field(r, "pid"), r);
+            assertEquals(field(r, "me"), field(r, "ppid"), r);
+            assertEquals("true", field(r, "running"), r);
+            // the restored sleep, or the next one the loop started after it
+            assertTrue(field(r, "root_children").matches("\\[\\d+]"), r);
+            assertEquals("-15", field(r, "exit"), "bash dies of the SIGTERM: " + r);
+        } finally {
+            Procs.kill(bash);
+            Procs.kill(sleep);
+            for (PidLock l : locks) l.close();
+        }
+    }
+
     private Path dump(Workload w, boolean leaveRunning) throws IOException {
         Path d = Files.createDirectories(tmp.resolve("imgs"));
         List<Object> args = new ArrayList<>(List.of("dump", "-t", w.pid(), "-D", d));
@@ -106,6 +146,7 @@ class RestoreSiblingIT {
     }
 
     private String parent(Path images, String mode, String... jcriuArgs) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of(PYTHON)), "no " + PYTHON + " (scripts/test.sh installs it)");
         Path script = tmp.resolve("sibling_parent.py");
         if (!Files.exists(script)) {
             try (InputStream in = RestoreSiblingIT.class.getResourceAsStream("sibling_parent.py")) {

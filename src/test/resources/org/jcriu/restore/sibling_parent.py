@@ -65,6 +65,11 @@ def main():
     # our child, running: waitpid() would raise ChildProcessError for anyone else's process
     out["running"] = os.waitpid(pid, os.WNOHANG) == (0, 0)
     out["ppid"], out["status"], out["fds"] = proc(pid)
+    out["exe"] = os.readlink("/proc/%d/exe" % pid)
+    with open("/proc/%d/maps" % pid) as f, open(os.path.join(images, "maps.restored"), "w") as m:
+        m.write(f.read())
+    with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+        out["root_children"] = [int(c) for c in f.read().split()]
     os.kill(pid, signal.SIGTERM)
     wpid, st = os.waitpid(pid, 0)
     out["waited"] = wpid

@@ -76,7 +76,12 @@ def main():
         if action == "dump":
             req.opts.pid = int(args[1])
         for flag in args[2 if action == "dump" else 1:]:
-            setattr(req.opts, flag, True)
+            if "=" in flag:
+                # name=value: a string option, or an enum/int given as a number
+                k, v = flag.split("=", 1)
+                setattr(req.opts, k, int(v) if v.isdigit() else v)
+            else:
+                setattr(req.opts, flag, True)
         r, dt = call(c, req)
         os.close(fd)
         out(resp=resp_json(r), seconds=dt)

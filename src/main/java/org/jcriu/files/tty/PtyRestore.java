@@ -41,6 +41,8 @@ import org.jcriu.sys.Sys;
 final class PtyRestore {
     private static final Logger LOG = Log.get("tty");
     private static final Object INFOS = new Object();
+    /** tty-data.img: tty-info id -> bytes queued for that side's reader, taken as restored. */
+    private static final Object DATA = new Object();
     /** Indices of the pty masters made so far in any task of the restore. */
     private static final Object MASTERS = new Object();
     private static final int PTMX_TRIES = 32;
@@ -93,6 +95,7 @@ final class PtyRestore {
             }
             return new Opening.Opened(fd);
         }
+        if (tie.getType() == TtyType.CTTY) return openCtty(tf, tie);
         if (tie.getType() == TtyType.EXT_TTY) {
             throw new CriuException("the terminal was external at dump (--external " + ext + "): give it with --inherit-fd fd[N]:" + ext);
         }
@@ -120,7 +123,95 @@ final class PtyRestore {
         int fd = r.openPath("/dev/pts/" + index, tf.getFlags());
         if (tie.hasTermios()) setParams(fd, tie);
         done.slaves.put(index, tie);
+        requeue(index, fd);
         return new Opening.Opened(fd);
+    }
+
+    /**
+     * /dev/tty: opened by name, which gives the task's controlling terminal. A session leader
+     * whose terminal is a pty of the dump takes it first (TIOCSCTTY on its slave, once the
+     * master exists); a task that has none gets an error naming why.
+     */
+    private Opening openCtty(TtyFileEntry tf, TtyInfoEntry tie) {
+        Task t = r.task();
+        int tid = t.tid();
+        if (cttyOf(tid) == 0 && tie.getSid() == tid) {
+            TtyInfoEntry pty = null;
+            for (TtyInfoEntry e : infos.values()) {
+                if (e.getType() == TtyType.PTY && e.hasPty() && e.getSid() == tid) pty = e;
+            }
+            if (pty != null) {
+                int index = pty.getPty().getIndex();
+                java.util.Set<Integer> mastersEver = r.state(MASTERS, java.util.HashSet::new);
+                if (!mastersEver.contains(index)) return new Opening.NotYet("the master of pty " + index + ", its controlling terminal");
+                int c = r.openPath("/dev/pts/" + index, Linux.O_RDONLY);
+                try {
+                    setControlling(t, c, tie.getPgrp() != 0 ? tie.getPgrp() : pty.getPgrp());
+                } finally {
+                    t.syscall(Nr.CLOSE, c);
+                }
+                LOG.info("task %d: pty %d is its controlling terminal again, for /dev/tty", tid, index);
+            }
+        }
+        if (cttyOf(tid) == 0) {
+            throw new CriuException("Can't open /dev/tty (tty file id " + tf.getId() + ") in task " + tid + ": it has no controlling "
+                    + "terminal (session " + tie.getSid() + " at dump; only its leader takes the terminal back)");
+        }
+        return new Opening.Opened(r.openPath("/dev/tty", tf.getFlags()));
+    }
+
+    /** tty_nr of /proc/TID/stat: the controlling terminal, 0 for none. */
+    private static long cttyOf(int tid) {
+        String s = new String(Sys.readFile("/proc/" + tid + "/stat"));
+        String[] f = s.substring(s.lastIndexOf(')') + 2).trim().split(" ");
+        return Long.parseLong(f[4]);
+    }
+
+    /**
+     * The bytes tty-data.img holds for pty {@code index}, queued again once both sides exist (the
+     * first slave opened): the master's through the slave, the slave's through the master.
+     */
+    private void requeue(int index, int slaveFd) {
+        Map<Integer, byte[]> data = r.state(DATA, () -> readData(r));
+        byte[] forMaster = data.remove(TtyHandler.infoId(index, true)), forSlave = data.remove(TtyHandler.infoId(index, false));
+        if (forMaster == null && forSlave == null) return;
+        int tid = r.task().tid();
+        int pidfd = Sys.pidfdOpen(tid);
+        try {
+            if (forMaster != null) {
+                int s = Sys.pidfdGetfd(pidfd, slaveFd);
+                try {
+                    PtyData.putBack(s, forMaster, index);
+                } finally {
+                    Sys.close(s);
+                }
+            }
+            int mfd = TtyHandler.masterFd(tid, index);
+            if (forSlave != null && mfd < 0) LOG.warn("pty %d: %d byte(s) for the slave dropped: its master is not in task %d", index, forSlave.length, tid);
+            if (forSlave != null && mfd >= 0) {
+                int m = Sys.pidfdGetfd(pidfd, mfd);
+                try {
+                    PtyData.putBack(m, forSlave, index);
+                } finally {
+                    Sys.close(m);
+                }
+            }
+        } finally {
+            Sys.close(pidfd);
+        }
+        LOG.info("task %d: pty %d: queued bytes restored (%d for the master, %d for the slave)", tid, index,
+                forMaster == null ? 0 : forMaster.length, forSlave == null ? 0 : forSlave.length);
+    }
+
+    private static Map<Integer, byte[]> readData(FileRestorer r) {
+        Map<Integer, byte[]> m = new HashMap<>();
+        try (ImageReader in = r.images().openOptional(ImageType.TTY_DATA)) {
+            if (in != null) {
+                org.jcriu.image.proto.TtyDataEntry e;
+                while ((e = in.read(org.jcriu.image.proto.TtyDataEntry.parser())) != null) m.put(e.getTtyId(), e.getData().toByteArray());
+            }
+        }
+        return m;
     }
 
     /** Whether the images hold the master of pty {@code index}. */
@@ -145,6 +236,32 @@ final class PtyRestore {
     }
 
     private int openMaster(int index, int flags, TtyInfoEntry tie) {
+        // The pty of the dumped task is freed some time after the task died (the kernel releases
+        // a tty from a work queue): an index still taken is asked again for a little while.
+        long deadline = System.nanoTime() + 2_000_000_000L;
+        while (true) {
+            try {
+                return openMasterOnce(index, flags, tie);
+            } catch (IndexTaken e) {
+                if (System.nanoTime() > deadline) throw new CriuException(e.getMessage());
+                LOG.debug("pty %d still taken, asking again", index);
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new CriuException(e.getMessage());
+                }
+            }
+        }
+    }
+
+    private static final class IndexTaken extends RuntimeException {
+        IndexTaken(String m) {
+            super(m, null, false, false);
+        }
+    }
+
+    private int openMasterOnce(int index, int flags, TtyInfoEntry tie) {
         Task t = r.task();
         List<Integer> others = new ArrayList<>();
         int fd = -1;
@@ -158,7 +275,11 @@ final class PtyRestore {
                     break;
                 }
                 others.add(m);
-                if (got > index || index - got >= PTMX_TRIES) {
+                if (got > index) {
+                    throw new IndexTaken("Can't restore pty " + index + ": /dev/ptmx gave index " + got
+                            + " (pty " + index + " is in use by another terminal)");
+                }
+                if (index - got >= PTMX_TRIES) {
                     throw new CriuException("Can't restore pty " + index + ": /dev/ptmx gave index " + got
                             + " (pty " + index + " is in use by another terminal)");
                 }

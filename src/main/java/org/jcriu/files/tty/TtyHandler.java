@@ -36,9 +36,10 @@ import org.jcriu.sys.Sys;
  * gets the terminal jcriu itself runs on, the way a job resumed from that shell would; or
  * --external tty[RDEV:DEV], and then --inherit-fd fd[N]:tty[RDEV:DEV] on restore.
  *
- * <p>Not supported, refused by name: bytes queued in a pty (a terminal's queue cannot be read
- * without taking it; CRIU reads and writes them back, which replays them through the line
- * discipline), hung-up ptys, /dev/tty, consoles and serial lines (unless --external).
+ * <p>Bytes queued in a pty are kept in tty-data.img as CRIU does ({@link PtyData}). Not supported,
+ * refused by name: hung-up ptys, consoles and serial lines (unless --external). /dev/tty (CRIU's CTTY) is
+ * reopened by name once the task's controlling terminal is back: a pty of the dump, or with
+ * --shell-job jcriu's own terminal.
  */
 public final class TtyHandler implements FileHandler {
     private static final Logger LOG = Log.get("tty");
@@ -49,6 +50,14 @@ public final class TtyHandler implements FileHandler {
     public static boolean isTerminal(long rdev) {
         int major = Stat.major(rdev);
         return isPts(rdev) || major == 4 || (major == 5 && Stat.minor(rdev) <= 2);
+    }
+
+    /** tty-info id of /dev/tty: CRIU's CTTY_INDEX 1006, numbered as a slave side. */
+    static final int CTTY_INFO_ID = 1006 << 1;
+
+    /** /dev/tty (5:0): an alias of the opener's controlling terminal (CRIU's CTTY). */
+    static boolean isCtty(long rdev) {
+        return Stat.major(rdev) == 5 && Stat.minor(rdev) == 0;
     }
 
     static boolean isPts(long rdev) {
@@ -72,14 +81,32 @@ public final class TtyHandler implements FileHandler {
     public static String refusal(OpenFd fd, Options opts) {
         long rdev = fd.stat().rdev();
         if (isPtmx(rdev) || external(fd, opts)) return null;
+        if (isCtty(rdev)) return cttyRefusal(fd, opts);
         if (!isPts(rdev)) {
             return "Can't dump " + fd.describe() + ": only Unix98 pseudo-terminals (/dev/ptmx, /dev/pts/N) are supported; "
                     + "a terminal of the outside can be named with --external " + key(fd);
         }
-        if (isPts(rdev) && masterFd(fd.pid(), PtyProbe.slaveIndex(fd)) >= 0) return null;
+        if (isPts(rdev) && masterInDump(fd, PtyProbe.slaveIndex(fd), opts)) return null;
         if (opts.shellJob) return null;
         return fd.describe() + " is a terminal: dump it with --shell-job (-j), restore then gives the task jcriu's terminal; "
                 + "or name it with --external " + key(fd) + " and give it back with --inherit-fd fd[N]:" + key(fd) + " on restore";
+    }
+
+    /**
+     * /dev/tty is dumped as CRIU's CTTY and reopened by that name once the task has its
+     * controlling terminal again: so that terminal must be a pty of the dump, or (--shell-job)
+     * the terminal jcriu runs on at restore.
+     */
+    private static String cttyRefusal(OpenFd fd, Options opts) {
+        if (opts.shellJob) return null;
+        long nr = ctty(fd.pid())[0];
+        int major = (int) ((nr >> 8) & 0xfff), minor = (int) ((nr & 0xff) | ((nr >> 12) & 0xfff00));
+        if (major >= PTS_MAJOR_FIRST && major <= PTS_MAJOR_LAST && masterInDump(fd, (major - PTS_MAJOR_FIRST) * 256 + minor, opts)) {
+            return null;
+        }
+        return "Can't dump " + fd.describe() + ": /dev/tty stands for the task's controlling terminal ("
+                + (nr == 0 ? "none" : major + ":" + minor) + "), which is not a pty of the dump; dump with --shell-job (-j) "
+                + "if it is the terminal of the shell job";
     }
 
     /** criu(8)'s name of a terminal for --external and --inherit-fd: tty[RDEV:DEV], st_rdev and st_dev in hex. */
@@ -89,6 +116,12 @@ public final class TtyHandler implements FileHandler {
 
     private static boolean external(OpenFd fd, Options opts) {
         return opts.external.contains(key(fd));
+    }
+
+    /** Whether a task of the dump (the tree under -t) holds the master of pty {@code index}. */
+    static boolean masterInDump(OpenFd fd, int index, Options opts) {
+        for (int pid : org.jcriu.files.DumpTree.pids(opts.pid, fd.pid())) if (masterFd(pid, index) >= 0) return true;
+        return false;
     }
 
     /** The fd of {@code pid} that is the master of pty {@code index} ("tty-index:" in its fdinfo), or -1. */
@@ -125,6 +158,7 @@ public final class TtyHandler implements FileHandler {
     public FileEntry dump(OpenFd fd, int id, DumpFiles files) {
         long rdev = fd.stat().rdev();
         if (external(fd, files.options())) return dumpExternal(fd, id, files);
+        if (isCtty(rdev)) return dumpCtty(fd, id, files);
         boolean master = isPtmx(rdev);
         if (!master && !isPts(rdev)) {
             throw new CriuException("Can't dump " + fd.describe() + ": only Unix98 pseudo-terminals (/dev/ptmx, /dev/pts/N) are supported");
@@ -136,11 +170,22 @@ public final class TtyHandler implements FileHandler {
             throw new CriuException("Can't dump " + fd.describe() + ": the pty is hung up (its other side was closed); "
                     + "hung-up terminals are not supported");
         }
-        boolean paired = master || masterFd(fd.pid(), p.index()) >= 0;
-        if (paired && p.queued() > 0) {
-            throw new CriuException("Can't dump " + fd.describe() + ": pty " + p.index() + " has " + p.queued() + " unread bytes queued "
-                    + "for its " + (master ? "master" : "slave") + " side; a terminal's queue cannot be read without taking it, "
-                    + "so ptys with queued data are not supported");
+        java.util.Set<Integer> tree = org.jcriu.files.DumpTree.pids(files.options().pid, fd.pid());
+        boolean paired = master || masterInDump(fd, p.index(), files.options());
+        if (paired && files.state(PtyData.class, java.util.HashSet::new).add(p.index())) {
+            boolean slaveHeld = false;
+            for (int pid : tree) slaveHeld |= PtyData.slaveFd(pid, p.index()) >= 0;
+            if (slaveHeld) {
+                // once per pty, both sides: taken and queued again at once (see PtyData)
+                PtyData.Queued q = PtyData.take(p.index(), tree);
+                if (q.forMaster().length > 0) files.addImageEntry(org.jcriu.image.ImageType.TTY_DATA, org.jcriu.image.proto.TtyDataEntry
+                        .newBuilder().setTtyId(infoId(p.index(), true)).setData(com.google.protobuf.ByteString.copyFrom(q.forMaster())).build(), null);
+                if (q.forSlave().length > 0) files.addImageEntry(org.jcriu.image.ImageType.TTY_DATA, org.jcriu.image.proto.TtyDataEntry
+                        .newBuilder().setTtyId(infoId(p.index(), false)).setData(com.google.protobuf.ByteString.copyFrom(q.forSlave())).build(), null);
+            } else if (p.queued() > 0) {
+                throw new CriuException("Can't dump " + fd.describe() + ": pty " + p.index() + " has " + p.queued() + " unread bytes queued "
+                        + "for its master side and no task of the dump holds its slave to queue them again");
+            }
         }
         int sid = p.sid(), pgrp = p.pgrp();
         if (!master) {
@@ -152,13 +197,13 @@ public final class TtyHandler implements FileHandler {
                 pgrp = (int) Math.max(0, ctty[1]);
             }
         }
-        if (paired && sid != 0 && sid != fd.pid()) {
+        if (paired && sid != 0 && !tree.contains(sid)) {
             throw new CriuException("Can't dump " + fd.describe() + ": pty " + p.index() + " is the controlling terminal of session " + sid
-                    + ", which is not part of the dump; process trees are not supported yet");
+                    + ", whose leader is not part of the dump");
         }
-        if (paired && pgrp != 0 && pgrp != org.jcriu.proc.Stat.read(fd.pid()).pgid()) {
+        if (paired && pgrp != 0 && !groupInDump(pgrp, tree)) {
             throw new CriuException("Can't dump " + fd.describe() + ": pty " + p.index() + " has process group " + pgrp
-                    + " in the foreground, which is not part of the dump; process trees are not supported yet");
+                    + " in the foreground, which is not part of the dump");
         }
         int infoId = infoId(p.index(), master);
         int fsid = sid, fpgrp = pgrp;
@@ -171,6 +216,42 @@ public final class TtyHandler implements FileHandler {
         // CRIU writes the path of the pty as a reg file with the same id first.
         files.entries().add(FileHandlers.REG.dump(fd, id, files));
         TtyFileEntry t = TtyFileEntry.newBuilder().setId(id).setTtyInfoId(infoId).setFlags(fd.fileFlags()).setFown(NO_OWNER).build();
+        return FileEntry.newBuilder().setType(FdTypes.TTY).setId(id).setTty(t).build();
+    }
+
+    private static boolean groupInDump(int pgrp, java.util.Set<Integer> tree) {
+        for (int pid : tree) {
+            try {
+                if (org.jcriu.proc.Stat.read(pid).pgid() == pgrp) return true;
+            } catch (CriuException e) {
+                // a task gone meanwhile
+            }
+        }
+        return false;
+    }
+
+    /**
+     * /dev/tty: CRIU's CTTY entry (tty-info id 2012, the session and foreground group of the
+     * task's controlling terminal, its termios), and a reg entry naming /dev/tty.
+     */
+    private FileEntry dumpCtty(OpenFd fd, int id, DumpFiles files) {
+        PtyProbe p;
+        try {
+            p = PtyProbe.read(fd, false);
+        } catch (PtyProbe.HungUp e) {
+            throw new CriuException("Can't dump " + fd.describe() + ": the terminal is hung up");
+        }
+        long[] ctty = ctty(fd.pid());
+        int sid = ctty[0] != 0 ? org.jcriu.proc.Stat.read(fd.pid()).sid() : 0;
+        int pgrp = ctty[0] != 0 ? (int) Math.max(0, ctty[1]) : 0;
+        files.ttyInfo(CTTY_INFO_ID, () -> TtyInfoEntry.newBuilder().setType(TtyType.CTTY).setLocked(false)
+                .setExclusive(p.exclusive()).setPacketMode(false).setSid(sid).setPgrp(pgrp)
+                .setRdev((int) fd.stat().rdev()).setDev((int) fd.stat().dev())
+                .setTermios(Termios.entry(p.termios())).setTermiosLocked(Termios.entry(p.termiosLocked()))
+                .setWinsize(Termios.winsize(p.winsize())));
+        LOG.info("Dumping tty %d with id %#x (ctty of session %d)", fd.fd(), id, sid);
+        files.entries().add(FileHandlers.REG.dump(fd, id, files));
+        TtyFileEntry t = TtyFileEntry.newBuilder().setId(id).setTtyInfoId(CTTY_INFO_ID).setFlags(fd.fileFlags()).setFown(NO_OWNER).build();
         return FileEntry.newBuilder().setType(FdTypes.TTY).setId(id).setTty(t).build();
     }
 

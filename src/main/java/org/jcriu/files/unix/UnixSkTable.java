@@ -37,27 +37,9 @@ final class UnixSkTable {
      * A peer held there is inside the dump even when its task is dumped later.
      */
     Set<Integer> heldInDump(int pid, int root) {
-        if (root <= 0 || !Files.isDirectory(Path.of("/proc", Integer.toString(root)))) return heldBy(pid);
         if (inTree == null) {
             inTree = new HashSet<>();
-            java.util.ArrayDeque<Integer> todo = new java.util.ArrayDeque<>(java.util.List.of(root));
-            Set<Integer> seen = new HashSet<>();
-            while (!todo.isEmpty()) {
-                int p = todo.poll();
-                if (!seen.add(p)) continue;
-                inTree.addAll(heldBy(p));
-                try (DirectoryStream<Path> ds = Files.newDirectoryStream(Path.of("/proc", Integer.toString(p), "task"))) {
-                    for (Path t : ds) {
-                        try {
-                            for (String c : Files.readString(t.resolve("children")).trim().split("\\s+")) if (!c.isEmpty()) todo.add(Integer.parseInt(c));
-                        } catch (IOException e) {
-                            // a thread that exited meanwhile
-                        }
-                    }
-                } catch (IOException e) {
-                    // a task that exited meanwhile (a zombie holds no fds)
-                }
-            }
+            for (int p : org.jcriu.files.DumpTree.pids(root, pid)) inTree.addAll(heldBy(p));
         }
         Set<Integer> all = new HashSet<>(inTree);
         all.addAll(heldBy(pid));

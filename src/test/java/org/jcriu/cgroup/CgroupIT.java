@@ -1,0 +1,295 @@
+package org.jcriu.cgroup;
+
+import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import org.jcriu.image.ImageDir;
+import org.jcriu.image.ImageReader;
+import org.jcriu.image.ImageType;
+import org.jcriu.image.proto.CgroupDirEntry;
+import org.jcriu.image.proto.CgroupEntry;
+import org.jcriu.image.proto.CoreEntry;
+import org.jcriu.testing.Jcriu;
+import org.jcriu.testing.ProcState;
+import org.jcriu.testing.Workload;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Cgroups through bin/jcriu, as root, each test in its own cgroup (memory + pids, v1 or v2,
+ * see {@link TestCgroup}) removed at the end: membership and properties dumped in cgroup.img,
+ * restored per --manage-cgroups mode, --cgroup-root, --freeze-cgroup.
+ */
+class CgroupIT {
+    private static final String MEM = "104857600", PIDS = "17";
+    @TempDir Path tmp;
+
+    private TestCgroup cgroup(String test) throws IOException {
+        TestCgroup t = TestCgroup.create("jcriu-" + test + "-" + ProcessHandle.current().pid(), "memory", "pids");
+        t.write("memory", t.memLimitFile(), MEM);
+        t.write("pids", "pids.max", PIDS);
+        return t;
+    }
+
+    /** sleep in the test cgroup, dumped (and so killed) with its cgroups; returns the images dir. */
+    private Path dumpInCgroup(TestCgroup t, Workload w, String... extra) throws Exception {
+        t.add(w.pid());
+        Path d = Files.createDirectories(tmp.resolve("img"));
+        List<Object> args = new java.util.ArrayList<>(List.of("dump", "-t", w.pid(), "-D", d, "-v4", "-o", "dump.log"));
+        args.addAll(List.of(extra));
+        Jcriu.Result r = Jcriu.run(args.toArray());
+        assertEquals(0, r.exit(), r.all() + tail(d.resolve("dump.log")));
+        if (!args.contains("-R")) w.waitGone(Duration.ofSeconds(10));
+        return d;
+    }
+
+    private static Jcriu.Result restore(Path d, String... extra) {
+        List<Object> args = new java.util.ArrayList<>(List.of("restore", "-D", d, "-d", "-v4", "-o", "restore.log"));
+        args.addAll(List.of(extra));
+        return Jcriu.run(args.toArray());
+    }
+
+    private static String tail(Path log) throws IOException {
+        if (!Files.exists(log)) return "";
+        List<String> l = Files.readAllLines(log);
+        return "\n" + String.join("\n", l.subList(Math.max(0, l.size() - 30), l.size()));
+    }
+
+    private static CgroupEntry image(Path d) {
+        try (ImageReader r = new ImageDir(d).open(ImageType.CGROUP)) {
+            return r.readOne(CgroupEntry.parser());
+        }
+    }
+
+    private static CgroupDirEntry findDir(List<CgroupDirEntry> dirs, String name) {
+        for (CgroupDirEntry e : dirs) {
+            if (e.getDirName().equals(name)) return e;
+            CgroupDirEntry c = findDir(e.getChildrenList(), name);
+            if (c != null) return c;
+        }
+        return null;
+    }
+
+    private static String prop(CgroupDirEntry e, String name) {
+        return e.getPropertiesList().stream().filter(p -> p.getName().equals(name)).map(p -> p.getValue()).findFirst().orElse(null);
+    }
+
+    @Test
+    void fullModeRecreatesTheCgroupWithItsLimitsAndPutsTheTaskBack() throws Exception {
+        try (TestCgroup t = cgroup("full"); Workload w = Workload.sleep(tmp.resolve("w"))) {
+            Path d = dumpInCgroup(t, w, "--manage-cgroups");
+            // what the image says: a set with the test cgroup, and its directory with both limits
+            CgroupEntry cg = image(d);
+            String memPath = t.ctl("memory").path(), pidsPath = t.ctl("pids").path();
+            int set = cg.getSets(0).getId();
+            assertTrue(set > 1, "set 1 is jcriu's own: " + cg);
+            CoreEntry core;
+            try (ImageReader r = new ImageDir(d).open(ImageType.CORE, w.pid())) {
+                core = r.readOne(CoreEntry.parser());
+            }
+            assertEquals(set, core.getThreadCore().getCgSet());
+            assertTrue(cg.getSets(0).getCtlsList().stream().anyMatch(m -> m.getPath().equals(memPath)), cg.toString());
+            CgroupDirEntry memDir = null, pidsDir = null;
+            for (var c : cg.getControllersList()) {
+                if (c.getCnamesList().contains(t.ctl("memory").v2() ? "" : "memory")) memDir = findDir(c.getDirsList(), memPath.substring(1));
+                if (c.getCnamesList().contains(t.ctl("pids").v2() ? "" : "pids")) pidsDir = findDir(c.getDirsList(), pidsPath.substring(1));
+            }
+            assertNotNull(memDir, cg.toString());
+            assertNotNull(pidsDir, cg.toString());
+            assertEquals(MEM, prop(memDir, t.memLimitFile()));
+            assertEquals(PIDS, prop(pidsDir, "pids.max"));
+
+            t.removeDirs();
+            assertFalse(t.anyExists());
+            Jcriu.Result r = restore(d, "--manage-cgroups=full");
+            assertEquals(0, r.exit(), r.all() + tail(d.resolve("restore.log")));
+            assertTrue(w.alive());
+            assertEquals(MEM, t.read("memory", t.memLimitFile()));
+            assertEquals(PIDS, t.read("pids", "pids.max"));
+            assertEquals(memPath, t.pathOf(w.pid(), "memory"));
+            assertEquals(pidsPath, t.pathOf(w.pid(), "pids"));
+            assertTrue(t.read("pids", "cgroup.procs").lines().anyMatch(l -> l.equals(String.valueOf(w.pid()))));
+        }
+    }
+
+    @Test
+    void upstreamCritDecodesCgroupImg() throws Exception {
+        Path crit = Path.of("/usr/bin/crit");
+        assumeTrue(Files.isExecutable(crit), "no /usr/bin/crit (apt-get install criu)");
+        try (TestCgroup t = cgroup("crit"); Workload w = Workload.sleep(tmp.resolve("w"))) {
+            Path d = dumpInCgroup(t, w);
+            Process p = new ProcessBuilder(crit.toString(), "decode", "-i", d.resolve("cgroup.img").toString())
+                    .redirectErrorStream(true).start();
+            String json = new String(p.getInputStream().readAllBytes());
+            assertEquals(0, p.waitFor(), json);
+            assertTrue(json.startsWith("{\"magic\": \"CGROUP\""), json);
+            assertTrue(json.contains("\"path\": \"" + t.ctl("pids").path() + "\""), json);
+            assertTrue(json.contains("{\"name\": \"pids.max\", \"value\": \"" + PIDS + "\""), json);
+            assertTrue(json.contains("\"value\": \"" + MEM + "\""), json);
+        }
+    }
+
+    @Test
+    void softModeLeavesPropertiesOfAnExistingCgroupAndPropsModeRestoresThem() throws Exception {
+        try (TestCgroup t = cgroup("soft"); Workload w = Workload.sleep(tmp.resolve("w"))) {
+            Path d = dumpInCgroup(t, w, "-R");
+            t.write("pids", "pids.max", "23");
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-v4", "-o", "dump2.log");
+            assertEquals(0, r.exit(), r.all());
+            w.waitGone(Duration.ofSeconds(10));
+            t.write("pids", "pids.max", "29");
+            r = restore(d); // soft is the default, as with CRIU
+            assertEquals(0, r.exit(), r.all() + tail(d.resolve("restore.log")));
+            assertEquals("29", t.read("pids", "pids.max"), "soft mode must not touch an existing cgroup");
+            assertEquals(t.ctl("pids").path(), t.pathOf(w.pid(), "pids"));
+            ProcState.kill9(w.pid());
+            w.waitGone(Duration.ofSeconds(10));
+            r = restore(d, "--manage-cgroups=props");
+            assertEquals(0, r.exit(), r.all() + tail(d.resolve("restore.log")));
+            assertEquals("23", t.read("pids", "pids.max"), "props mode restores the dumped value");
+            assertEquals(t.ctl("pids").path(), t.pathOf(w.pid(), "pids"));
+        }
+    }
+
+    @Test
+    void ignoreLeavesPlacementAloneAndNoneNeedsTheCgroups() throws Exception {
+        try (TestCgroup t = cgroup("ignore"); Workload w = Workload.sleep(tmp.resolve("w"))) {
+            Path d = dumpInCgroup(t, w);
+            t.removeDirs();
+            String ours = Files.readString(Path.of("/proc/self/cgroup"));
+            Jcriu.Result r = restore(d, "--manage-cgroups=none");
+            assertEquals(1, r.exit(), r.all());
+            assertTrue(r.stderr().contains("doesn't exist (--manage-cgroups=none)"), r.stderr());
+            assertFalse(w.alive());
+            assertFalse(t.anyExists(), "none mode must not create cgroups");
+
+            r = restore(d, "--manage-cgroups=ignore");
+            assertEquals(0, r.exit(), r.all() + tail(d.resolve("restore.log")));
+            assertFalse(t.anyExists(), "ignore mode must not create cgroups");
+            assertEquals(ours, Files.readString(Path.of("/proc/" + w.pid() + "/cgroup")), "ignore: the task stays in jcriu's cgroups");
+        }
+    }
+
+    @Test
+    void strictModeRefusesAnExistingCgroupAndRemovesWhatItCreated() throws Exception {
+        try (TestCgroup t = cgroup("strict"); Workload w = Workload.sleep(tmp.resolve("w"))) {
+            Path d = dumpInCgroup(t, w);
+            // pids is restored first (jcriu's own /proc/self/cgroup order puts it before memory
+            // here), so it is created before the existing memory cgroup is found
+            Files.delete(t.ctl("pids").dir());
+            Jcriu.Result r = restore(d, "--manage-cgroups=strict");
+            assertEquals(1, r.exit(), r.all());
+            assertTrue(r.stderr().contains("Abort restore of existing cgroup"), r.stderr());
+            assertFalse(w.alive());
+            assertFalse(Files.exists(t.ctl("pids").dir()), "a failed restore leaves no cgroup it created: " + tail(d.resolve("restore.log")));
+            assertTrue(Files.exists(t.ctl("memory").dir()), "an existing cgroup is not touched");
+        }
+    }
+
+    @Test
+    void cgroupRootMovesTheTreeElsewhere() throws Exception {
+        try (TestCgroup t = cgroup("root"); Workload w = Workload.sleep(tmp.resolve("w"))) {
+            Path d = dumpInCgroup(t, w);
+            TestCgroup.Ctl pids = t.ctl("pids");
+            String newRoot = pids.path() + "-moved";
+            t.alsoRemove(pids.mount().resolve(newRoot.substring(1)));
+            // v2 has one hierarchy for all controllers: a global root; v1 names the controller
+            Jcriu.Result r = restore(d, "--cgroup-root", pids.v2() ? newRoot : "pids:" + newRoot);
+            assertEquals(0, r.exit(), r.all() + tail(d.resolve("restore.log")));
+            assertEquals(newRoot, t.pathOf(w.pid(), "pids"));
+            assertEquals(PIDS, Files.readString(pids.mount().resolve(newRoot.substring(1)).resolve("pids.max")).strip());
+            if (!pids.v2()) assertEquals(t.ctl("memory").path(), t.pathOf(w.pid(), "memory"), "other controllers keep their place");
+        }
+    }
+
+    @Test
+    void freezeCgroupDumpsABusyProcessAndThawsIt() throws Exception {
+        try (TestCgroup t = TestCgroup.create("jcriu-freeze-" + ProcessHandle.current().pid(), "freezer");
+                Workload w = Workload.start(tmp.resolve("w"), List.of("/bin/sh", "-c", "echo $$ > \"$0/ready\"; while :; do :; done",
+                        tmp.resolve("w").toString()), false)) {
+            t.add(w.pid());
+            TestCgroup.Ctl fr = t.ctl("freezer");
+            Path d = Files.createDirectories(tmp.resolve("img"));
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-v4", "-o", "dump.log", "-R", "--freeze-cgroup", fr.dir());
+            assertEquals(0, r.exit(), r.all() + tail(d.resolve("dump.log")));
+            String log = Files.readString(d.resolve("dump.log"));
+            assertTrue(log.contains("seized 1 threads of frozen cgroup " + fr.dir()), log);
+            assertEquals(fr.v2() ? "0" : "THAWED", Files.readString(fr.dir().resolve(fr.v2() ? "cgroup.freeze" : "freezer.state")).strip());
+            assertEquals(0, ProcState.tracerPid(w.pid()));
+            char s = ProcState.state(w.pid());
+            assertTrue(s == 'R' || s == 'S', "busy task runs on after the dump: " + ProcState.describe(w.pid()));
+            if (!fr.v2()) {
+                CgroupDirEntry e = null;
+                for (var c : image(d).getControllersList()) {
+                    if (c.getCnamesList().contains("freezer")) e = findDir(c.getDirsList(), fr.path().substring(1));
+                }
+                assertNotNull(e);
+                assertEquals("THAWED", prop(e, "freezer.state"));
+            }
+            // dumped again, killed, and restored: it spins on
+            r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-v4", "-o", "dump2.log", "--freeze-cgroup", fr.dir());
+            assertEquals(0, r.exit(), r.all() + tail(d.resolve("dump2.log")));
+            w.waitGone(Duration.ofSeconds(10));
+            r = restore(d);
+            assertEquals(0, r.exit(), r.all() + tail(d.resolve("restore.log")));
+            assertEquals(fr.path(), t.pathOf(w.pid(), "freezer"));
+            long t0 = cpuTicks(w.pid());
+            Thread.sleep(300);
+            assertTrue(cpuTicks(w.pid()) > t0, "restored busy loop does not run: " + ProcState.describe(w.pid()));
+        }
+    }
+
+    /** The v2 hierarchy (here next to v1 ones, or alone): its freezer, and its directory recreated in full mode. */
+    @Test
+    void cgroupV2FreezerAndDirectory() throws Exception {
+        try (TestCgroup t = TestCgroup.createV2("jcriu-v2-" + ProcessHandle.current().pid());
+                Workload w = Workload.start(tmp.resolve("w"), List.of("/bin/sh", "-c", "echo $$ > \"$0/ready\"; while :; do :; done",
+                        tmp.resolve("w").toString()), false)) {
+            t.add(w.pid());
+            TestCgroup.Ctl v2 = t.ctl("freezer");
+            Path d = Files.createDirectories(tmp.resolve("img"));
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-v4", "-o", "dump.log", "--freeze-cgroup", v2.dir());
+            assertEquals(0, r.exit(), r.all() + tail(d.resolve("dump.log")));
+            assertTrue(Files.readString(d.resolve("dump.log")).contains("seized 1 threads of frozen cgroup " + v2.dir()));
+            w.waitGone(Duration.ofSeconds(10));
+            CgroupDirEntry e = null;
+            for (var c : image(d).getControllersList()) {
+                if (c.getCnamesList().equals(List.of(""))) e = findDir(c.getDirsList(), v2.path().substring(1));
+            }
+            assertNotNull(e, image(d).toString());
+            assertEquals("0", prop(e, "cgroup.freeze"), "dumped thawed: the freeze was only for the dump");
+            assertNotNull(prop(e, "cgroup.max.depth"));
+            t.removeDirs();
+            r = restore(d, "--manage-cgroups=full");
+            assertEquals(0, r.exit(), r.all() + tail(d.resolve("restore.log")));
+            assertEquals(v2.path(), t.pathOf(w.pid(), "freezer"));
+            assertEquals("0", t.read("freezer", "cgroup.freeze"));
+            long t0 = cpuTicks(w.pid());
+            Thread.sleep(300);
+            assertTrue(cpuTicks(w.pid()) > t0, "restored busy loop does not run: " + ProcState.describe(w.pid()));
+        }
+    }
+
+    @Test
+    void freezeCgroupWithoutAFreezerIsRefused() throws Exception {
+        try (Workload w = Workload.sleep(tmp.resolve("w"))) {
+            Path d = Files.createDirectories(tmp.resolve("img"));
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "--freeze-cgroup", tmp);
+            assertEquals(1, r.exit(), r.all());
+            assertTrue(r.stderr().contains("Neither a cgroupv1 (freezer.state) or cgroupv2 (cgroup.freeze) control file found"), r.stderr());
+            assertEquals(0, ProcState.tracerPid(w.pid()));
+        }
+    }
+
+    private static long cpuTicks(int pid) throws IOException {
+        String s = Files.readString(Path.of("/proc/" + pid + "/stat"));
+        String[] f = s.substring(s.lastIndexOf(')') + 2).split(" ");
+        return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+    }
+}
