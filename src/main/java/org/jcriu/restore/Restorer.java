@@ -73,6 +73,8 @@ public final class Restorer {
         SessionPlan sessions = SessionPlan.of(tree, opts.shellJob);
         int pid = tree.root().pid();
         for (var e : tree.ids().entrySet()) TaskCreator.checkPidFree(e.getKey(), e.getKey() == pid ? null : e.getValue());
+        for (var h : sessions.helpers()) TaskCreator.checkPidFree(h.pgid(), "helper for process group " + h.pgid());
+        for (var h : sessions.sessionHelpers()) TaskCreator.checkPidFree(h.sid(), "helper for session " + h.sid());
         LOG.debug("pids checked");
         FileRestorer files = new FileRestorer(dir, opts);
         LOG.debug("files.img read");
@@ -117,6 +119,9 @@ public final class Restorer {
     /** One task of the tree as it is being restored: its main thread and the other threads once they exist. */
     private record Made(TaskImages img, Task task, List<Task> threads) {}
 
+    /** A group or session helper while it exists, with the task that cloned it (and reaps it). */
+    private record MadeHelper(int pgid, Task task, Task parent) {}
+
     /**
      * Everything that touches the tasks; runs on the tracer thread. Every task is created first
      * (each a clean copy of the seed when it clones its children), then sessions and groups are
@@ -127,6 +132,7 @@ public final class Restorer {
             SeccompRestorer seccomp, CgroupRestore cg) {
         Pinning pin = Pinning.pinTracer();
         Map<Integer, Made> made = new LinkedHashMap<>();
+        List<MadeHelper> helpers = new ArrayList<>();
         boolean done = false;
         try {
             cg.prepare();
@@ -138,9 +144,9 @@ public final class Restorer {
             // each task goes into its cgroups as soon as it exists: before it has memory (charged
             // there), threads or children (which inherit them)
             cg.place(root.pid(), cgSet(root), 0);
-            createTree(root, created.task(), tree, sessions, made, cg);
+            createTree(root, created.task(), new Creation(tree, sessions, made, helpers, cg));
             setGroups(tree, sessions, made);
-            exitZombies(tree, made);
+            exitZombies(made, helpers);
             // setup-namespaces / post-setup-namespaces go here once namespaces are restored:
             // criu skips both when it restores none (root_ns_mask == 0), as now
             List<Made> live = made.values().stream().filter(m -> !m.img().zombie()).toList();
@@ -158,6 +164,10 @@ public final class Restorer {
                 fill(m.task(), m.threads(), m.img(), files, pin);
             }
             if (pin != null) pin.releaseTask();
+            for (Made m : live) {
+                // a thread in other cgroups than its process (v1 tasks, v2 threaded) goes there now
+                for (Task th : m.threads()) cg.placeThread(th.tid(), m.img().threads().get(th.tid()).getThreadCore().getCgSet(), cgSet(m.img()));
+            }
             for (Made m : live) setRegisters(m.task(), m.threads(), m.img());
             int pid = root.pid();
             if (opts.pidfile != null) Pidfile.write(opts.pidfile, pid);
@@ -173,7 +183,7 @@ public final class Restorer {
             done = true;
         } finally {
             if (!done) {
-                killAll(made.values());
+                killAll(made.values(), helpers);
                 cg.abort();
             }
             if (pin != null) pin.releaseTracer();
@@ -185,28 +195,53 @@ public final class Restorer {
      * is still a clean seed copy. A session leader calls setsid between the children it forked
      * before its setsid and the others ({@link SessionPlan}).
      */
-    private void createTree(TaskImages img, Task task, TreeImages tree, SessionPlan sessions, Map<Integer, Made> made,
-            CgroupRestore cg) {
-        for (TaskImages c : sessions.childrenBeforeSetsid(img)) createChild(task, c, tree, sessions, made, cg);
-        if (sessions.setsid(img)) {
+    private void createTree(TaskImages img, Task task, Creation c) {
+        for (TaskImages child : c.sessions().childrenBeforeSetsid(img)) createChild(task, child, c);
+        if (c.sessions().setsid(img)) {
             try {
                 task.syscall(Nr.SETSID);
             } catch (ErrnoException e) {
                 throw new CriuException(e.errno(), "Can't make task " + img.pid() + " a session leader: " + e.getMessage(), e);
             }
         }
-        for (TaskImages c : sessions.childrenAfterSetsid(img)) createChild(task, c, tree, sessions, made, cg);
+        for (TaskImages child : c.sessions().childrenAfterSetsid(img)) createChild(task, child, c);
+        for (SessionPlan.SessionHelper h : c.sessions().sessionHelpersOf(img)) {
+            // the orphans must come back to this task when the helper exits: it is their subreaper
+            task.syscall(Nr.PRCTL, Linux.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+            Task ht = TaskCreator.createChild(task, h.sid());
+            c.helpers().add(new MadeHelper(h.sid(), ht, task));
+            try {
+                ht.syscall(Nr.SETSID);
+            } catch (ErrnoException e) {
+                throw new CriuException(e.errno(), "Can't make session " + h.sid() + " in its helper: " + e.getMessage(), e);
+            }
+            LOG.info("helper %d made session %d (its leader had exited) for %s", h.sid(), h.sid(), h.members());
+            for (int m : h.members()) createChild(ht, c.tree().task(m), c);
+        }
     }
 
-    private void createChild(Task parent, TaskImages c, TreeImages tree, SessionPlan sessions, Map<Integer, Made> made,
-            CgroupRestore cg) {
-        Task child = TaskCreator.createChild(parent, c.pid());
-        made.put(c.pid(), new Made(c, child, new ArrayList<>()));
+    /** What the creation of the tree carries along, and everything it made so far (killed on failure). */
+    private record Creation(TreeImages tree, SessionPlan sessions, Map<Integer, Made> made, List<MadeHelper> helpers,
+            CgroupRestore cg) {}
+
+    private void createChild(Task parent, TaskImages img, Creation c) {
+        for (SessionPlan.Helper h : c.sessions().helpersBefore(img)) {
+            Task ht = TaskCreator.createChild(parent, h.pgid());
+            c.helpers().add(new MadeHelper(h.pgid(), ht, parent));
+            try {
+                ht.syscall(Nr.SETPGID, 0, 0);
+            } catch (ErrnoException e) {
+                throw new CriuException(e.errno(), "Can't make process group " + h.pgid() + " in its helper: " + e.getMessage(), e);
+            }
+            LOG.info("helper %d made process group %d (its leader had exited)", h.pgid(), h.pgid());
+        }
+        Task child = TaskCreator.createChild(parent, img.pid());
+        c.made().put(img.pid(), new Made(img, child, new ArrayList<>()));
         // the child starts in its parent's cgroups; the set of the nearest ancestor that has one
-        Made up = made.get(c.pstree().getPpid());
-        while (up != null && cgSet(up.img()) == 0) up = made.get(up.img().pstree().getPpid());
-        cg.place(c.pid(), cgSet(c), up == null ? 0 : cgSet(up.img()));
-        createTree(c, child, tree, sessions, made, cg);
+        Made up = c.made().get(img.pstree().getPpid());
+        while (up != null && cgSet(up.img()) == 0) up = c.made().get(up.img().pstree().getPpid());
+        c.cg().place(img.pid(), cgSet(img), up == null ? 0 : cgSet(up.img()));
+        createTree(img, child, c);
     }
 
     /** The task's cg_set in cgroup.img: its main thread's (CRIU's), else task_core's; 0 for none (zombies). */
@@ -235,15 +270,22 @@ public final class Restorer {
         if (tree.tasks().size() > 1) LOG.info("sessions and process groups of %d tasks set", tree.tasks().size());
     }
 
-    /** Zombies exit with their status; their parents lose the SIGCHLD that brought them. */
-    private void exitZombies(TreeImages tree, Map<Integer, Made> made) {
-        java.util.Set<Integer> parents = new java.util.LinkedHashSet<>();
+    /**
+     * Group helpers exit and are reaped, zombies exit with their status; their parents lose the
+     * SIGCHLD that brought them.
+     */
+    private void exitZombies(Map<Integer, Made> made, List<MadeHelper> helpers) {
+        java.util.Set<Task> parents = new java.util.LinkedHashSet<>();
+        for (MadeHelper h : helpers) {
+            ZombieRestorer.exitHelper(h.task(), h.parent().tid(), h.parent());
+            parents.add(h.parent());
+        }
         for (Made m : made.values()) {
             if (!m.img().zombie()) continue;
             ZombieRestorer.exit(m.task(), m.img());
-            parents.add(m.img().pstree().getPpid());
+            parents.add(made.get(m.img().pstree().getPpid()).task());
         }
-        for (int p : parents) ZombieRestorer.dropSigchld(made.get(p).task());
+        for (Task p : parents) ZombieRestorer.dropSigchld(p);
     }
 
     /**
@@ -251,7 +293,14 @@ public final class Restorer {
      * on, then each is reaped. A traced thread that dies stays a zombie until we wait for it, and
      * the main thread is not reported before its whole group is gone: the other threads go first.
      */
-    private static void killAll(java.util.Collection<Made> made) {
+    private static void killAll(java.util.Collection<Made> made, List<MadeHelper> helpers) {
+        for (MadeHelper h : helpers) {
+            try {
+                h.task().kill();
+            } catch (RuntimeException e) {
+                LOG.warn("could not reap helper %d: %s", h.pgid(), e.getMessage());
+            }
+        }
         List<Made> all = new ArrayList<>(made);
         for (Made m : all) {
             if (!m.task().attached()) continue;

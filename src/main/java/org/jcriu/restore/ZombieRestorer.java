@@ -74,6 +74,27 @@ final class ZombieRestorer {
         LOG.info("task %d is a zombie again (status 0x%x)", pid, status);
     }
 
+    /**
+     * A helper's work is done once the members joined its group (or session): it exits and its parent,
+     * still a seed copy, reaps it (wait4), so that nothing is left of it but the group.
+     */
+    static void exitHelper(Task h, int parentPid, Task parent) {
+        int pid = h.tid();
+        try {
+            h.syscallRaw(Nr.EXIT_GROUP, 0);
+            throw new CriuException("helper " + pid + ": exit_group(0) returned");
+        } catch (CriuException e) {
+            if (h.attached()) throw e;
+        }
+        try {
+            parent.syscall(Nr.WAIT4, pid, 0, Linux.__WALL, 0);
+        } catch (ErrnoException e) {
+            throw new CriuException(e.errno(), "Can't reap the helper " + pid + " in its parent " + parentPid + ": "
+                    + e.getMessage(), e);
+        }
+        LOG.info("helper %d exited and was reaped by its parent", pid);
+    }
+
     /** Drops the SIGCHLD the zombies' exits queued to {@code parent}: SIG_IGN discards a pending signal. */
     static void dropSigchld(Task parent) {
         setAction(parent, Linux.SIGCHLD, SIG_IGN);

@@ -192,6 +192,21 @@ class CgroupIT {
         }
     }
 
+    /** A restore failing once the task is in the cgroups it created (the pidfile, written last) removes them. */
+    @Test
+    void failedRestoreRemovesTheCgroupsItCreatedAndFilled() throws Exception {
+        try (TestCgroup t = cgroup("fail"); Workload w = Workload.sleep(tmp.resolve("w"))) {
+            Path d = dumpInCgroup(t, w);
+            t.removeDirs();
+            Jcriu.Result r = restore(d, "--manage-cgroups=full", "--pidfile", tmp.resolve("no/such/dir/pid").toString());
+            assertEquals(1, r.exit(), r.all());
+            String log = Files.readString(d.resolve("restore.log"));
+            assertTrue(log.contains("Move " + w.pid() + " into set"), log);
+            assertFalse(w.alive());
+            assertFalse(t.anyExists(), "cgroups created by a failed restore are left: " + tail(d.resolve("restore.log")));
+        }
+    }
+
     @Test
     void cgroupRootMovesTheTreeElsewhere() throws Exception {
         try (TestCgroup t = cgroup("root"); Workload w = Workload.sleep(tmp.resolve("w"))) {
@@ -242,6 +257,65 @@ class CgroupIT {
             long t0 = cpuTicks(w.pid());
             Thread.sleep(300);
             assertTrue(cpuTicks(w.pid()) > t0, "restored busy loop does not run: " + ProcState.describe(w.pid()));
+        }
+    }
+
+    /** --cgroup-yard: one directory per hierarchy named as CRIU names them (here links to the mounts). */
+    @Test
+    void cgroupYardServesDumpAndRestore() throws Exception {
+        Path yard = Files.createDirectories(tmp.resolve("yard"));
+        Hierarchies mounted = Hierarchies.of(null);
+        for (String l : Files.readAllLines(Path.of("/proc/self/cgroup"))) {
+            String name = l.split(":", 3)[1];
+            Files.createSymbolicLink(yard.resolve(Hierarchies.yardName(name)), mounted.dir(name, "/"));
+        }
+        try (TestCgroup t = cgroup("yard"); Workload w = Workload.sleep(tmp.resolve("w"))) {
+            Path d = dumpInCgroup(t, w, "--cgroup-yard", yard.toString());
+            t.removeDirs();
+            Jcriu.Result r = restore(d, "--manage-cgroups=full", "--cgroup-yard", yard.toString());
+            assertEquals(0, r.exit(), r.all() + tail(d.resolve("restore.log")));
+            assertTrue(Files.readString(d.resolve("restore.log")).contains("Created cgroup dir " + yard.resolve(
+                    Hierarchies.yardName(t.ctl("pids").hierName())).resolve(t.ctl("pids").path().substring(1))));
+            assertEquals(PIDS, t.read("pids", "pids.max"));
+            assertEquals(t.ctl("pids").path(), t.pathOf(w.pid(), "pids"));
+        }
+    }
+
+    /** v1 puts threads one by one (tasks): a thread in another pids cgroup than its process comes back there. */
+    @Test
+    void threadInItsOwnCgroupComesBackThere() throws Exception {
+        try (TestCgroup t = cgroup("thread"); TestCgroup other = TestCgroup.create("jcriu-thread2-" + ProcessHandle.current().pid(), "pids");
+                Workload w = Workload.c("threads", tmp.resolve("w"))) {
+            assumeTrue(!t.ctl("pids").v2(), "cgroup v2 keeps a process's threads together unless the cgroup is threaded");
+            t.write("pids", "pids.max", "max"); // threads are all made in their process's cgroup, then moved
+            t.add(w.pid());
+            List<Integer> tids;
+            try (var s = Files.list(Path.of("/proc/" + w.pid() + "/task"))) {
+                tids = s.map(p -> Integer.parseInt(p.getFileName().toString())).filter(x -> x != w.pid()).sorted().toList();
+            }
+            assumeTrue(!tids.isEmpty(), "the threads workload has no threads");
+            int tid = tids.get(0);
+            Files.writeString(other.ctl("pids").dir().resolve("tasks"), Integer.toString(tid));
+            Path d = Files.createDirectories(tmp.resolve("img"));
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-v4", "-o", "dump.log");
+            assertEquals(0, r.exit(), r.all() + tail(d.resolve("dump.log")));
+            w.waitGone(Duration.ofSeconds(10));
+            CoreEntry tc;
+            try (ImageReader rd = new ImageDir(d).open(ImageType.CORE, tid)) {
+                tc = rd.readOne(CoreEntry.parser());
+            }
+            CoreEntry mc;
+            try (ImageReader rd = new ImageDir(d).open(ImageType.CORE, w.pid())) {
+                mc = rd.readOne(CoreEntry.parser());
+            }
+            assertNotEquals(mc.getThreadCore().getCgSet(), tc.getThreadCore().getCgSet(), "the thread has its own set");
+            r = restore(d);
+            assertEquals(0, r.exit(), r.all() + tail(d.resolve("restore.log")));
+            String line = Files.readAllLines(Path.of("/proc/" + w.pid() + "/task/" + tid + "/cgroup")).stream()
+                    .filter(l -> l.split(":")[1].equals("pids")).findFirst().orElseThrow();
+            assertEquals(other.ctl("pids").path(), line.split(":", 3)[2]);
+            assertEquals(t.ctl("pids").path(), t.pathOf(w.pid(), "pids"));
+            assertEquals("PASS", w.terminateAndVerdict().split(" ")[0]);
         }
     }
 

@@ -35,7 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
  * leaves neither task nor seed behind. Skipped when the fixtures are absent or a PID is taken.
  */
 class RestoreTreeFixtureIT {
-    static final int BASH = 21143, SLEEP = 21147, ZOMBIE = 21150, KILLED = 21151;
+    static final int BASH = 21143, SLEEP = 21147, ZOMBIE = 21150, KILLED = 21151, GONE_LEADER = 21152;
 
     @TempDir
     Path tmp;
@@ -47,7 +47,7 @@ class RestoreTreeFixtureIT {
     void copyFixture() throws IOException {
         Path root = Fixtures.root();
         assumeTrue(root != null, "no CRIU fixtures (../shared) here");
-        for (int pid : new int[] {BASH, SLEEP, ZOMBIE, KILLED}) {
+        for (int pid : new int[] {BASH, SLEEP, ZOMBIE, KILLED, GONE_LEADER}) {
             locks.add(PidLock.take(pid));
             assumeTrue(!Procs.exists(pid), "PID " + pid + " is in use on this machine");
         }
@@ -220,6 +220,22 @@ class RestoreTreeFixtureIT {
         assertTrue(Procs.status(BASH, "State").startsWith("T"), Procs.status(BASH, "State"));
         assertEquals("0000000000000000", Procs.status(BASH, "SigPnd"), "the zombies' SIGCHLD reached the restored parent");
         assertEquals("0000000000000000", Procs.status(BASH, "ShdPnd"), "the zombies' SIGCHLD reached the restored parent");
+        assertTrue(Procs.leftovers().isEmpty(), Procs.leftovers().toString());
+    }
+
+    /**
+     * The sleep child was in a process group whose leader (21152) had exited: a helper at 21152
+     * makes the group again, the child joins it, and the helper is gone (reaped, no zombie).
+     */
+    @Test
+    void aGroupWhoseLeaderExitedIsMadeAgainByAHelper() throws IOException {
+        ours.add(GONE_LEADER);
+        writeTree(readTree().stream().map(e -> e.getPid() == SLEEP ? e.toBuilder().setPgid(GONE_LEADER).build() : e).toList());
+        Jcriu.Result r = Jcriu.run("restore", "-d", "--leave-stopped", "-D", dump);
+        assertEquals(0, r.exit(), r.all());
+        assertEquals("ppid " + BASH + " pgid " + GONE_LEADER + " sid " + BASH, stat(SLEEP));
+        assertEquals("ppid 1 pgid " + BASH + " sid " + BASH, stat(BASH).replaceFirst("ppid \\d+", "ppid 1"));
+        assertFalse(Procs.exists(GONE_LEADER), "helper left: " + Procs.status(GONE_LEADER, "State"));
         assertTrue(Procs.leftovers().isEmpty(), Procs.leftovers().toString());
     }
 

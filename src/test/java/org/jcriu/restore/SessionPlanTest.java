@@ -20,10 +20,14 @@ class SessionPlanTest {
     private final List<TaskImages> tasks = new ArrayList<>();
 
     private SessionPlanTest task(int pid, int ppid, int pgid, int sid) {
+        return task(pid, ppid, pgid, sid, false);
+    }
+
+    private SessionPlanTest task(int pid, int ppid, int pgid, int sid, boolean subreaper) {
         PstreeEntry pe = PstreeEntry.newBuilder().setPid(pid).setPpid(ppid).setPgid(pgid).setSid(sid).addThreads(pid).build();
         CoreEntry core = CoreEntry.newBuilder().setMtype(CoreEntry.March.X86_64)
                 .setTc(TaskCoreEntry.newBuilder().setTaskState(1).setExitCode(0).setPersonality(0).setFlags(0).setBlkSigset(0)
-                        .setComm("t" + pid).build()).build();
+                        .setComm("t" + pid).setChildSubreaper(subreaper).build()).build();
         tasks.add(new TaskImages(pe, core, Map.of(), null, null, List.of(), 0, List.of(), null, List.of(), Map.of(), Map.of()));
         return this;
     }
@@ -75,18 +79,45 @@ class SessionPlanTest {
         assertEquals(List.of(13), pids(p.childrenBeforeSetsid(t.task(12))));
     }
 
+    /** Outside a subreaper, a task cannot have been given a session whose leader exited. */
     @Test
-    void aSessionWhoseLeaderExitedIsRefusedNamingTheTask() {
+    void aSessionWhoseLeaderExitedIsRefusedUnderANonSubreaper() {
         task(10, 0, 10, 10).task(11, 10, 11, 999);
         CriuException e = assertThrows(CriuException.class, () -> SessionPlan.of(tree(), false));
-        assertTrue(e.getMessage().startsWith("Task 11 is in session 999, whose leader is not"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("Task 11 is in session 999, whose leader is not in the dump (it has exited), and its "
+                + "parent 10 is no child subreaper"), e.getMessage());
+    }
+
+    /** 999 led a session, forked 11 and 12, and exited; the subreaper 10 inherited them. */
+    @Test
+    void aSessionWhoseLeaderExitedGetsAHelperUnderTheSubreaper() {
+        task(10, 0, 10, 10, true).task(11, 10, 999, 999).task(12, 10, 12, 999).task(13, 10, 10, 10).task(14, 12, 12, 999);
+        TreeImages t = tree();
+        SessionPlan p = SessionPlan.of(t, false);
+        assertEquals(List.of(new SessionPlan.SessionHelper(999, 10, List.of(11, 12))), p.sessionHelpersOf(t.task(10)));
+        assertEquals(List.of(13), pids(p.childrenAfterSetsid(t.task(10))));
+        assertEquals(List.of(14), pids(p.childrenAfterSetsid(t.task(12))));
+        assertEquals(List.of(), List.copyOf(p.helpers())); // group 999 is made by the session helper
+        assertEquals(999, p.groupToJoin(t.task(11), 10));
+    }
+
+    /** 998 led a group and exited: a helper at 998 is cloned before its first member, 11, to make the group again. */
+    @Test
+    void aGroupWhoseLeaderExitedGetsAHelper() {
+        task(10, 0, 10, 10).task(11, 10, 998, 10).task(12, 11, 998, 10);
+        TreeImages t = tree();
+        SessionPlan p = SessionPlan.of(t, false);
+        assertEquals(List.of(new SessionPlan.Helper(998, 11, 10)), List.copyOf(p.helpers()));
+        assertEquals(List.of(new SessionPlan.Helper(998, 11, 10)), p.helpersBefore(t.task(11)));
+        assertEquals(List.of(), p.helpersBefore(t.task(12)));
+        assertEquals(998, p.groupToJoin(t.task(12), 10));
     }
 
     @Test
-    void aGroupWhoseLeaderExitedIsRefusedNamingTheTask() {
-        task(10, 0, 10, 10).task(11, 10, 998, 10);
+    void aGroupWhoseLeaderMovedAwayIsRefused() {
+        task(10, 0, 10, 10).task(11, 10, 10, 10).task(12, 10, 11, 10);
         CriuException e = assertThrows(CriuException.class, () -> SessionPlan.of(tree(), false));
-        assertTrue(e.getMessage().startsWith("Task 11 is in process group 998, whose leader is not in the dump"), e.getMessage());
+        assertEquals("Task 12 is in process group 11, whose leader left it for group 10: such a group cannot be made again", e.getMessage());
     }
 
     @Test
