@@ -207,7 +207,9 @@ public final class Dumper {
         Actions.run(opts, Action.QUERY_EXT_FILES, pid);
         DumpFiles files = new DumpFiles(opts);
         SeccompDump seccomp = new SeccompDump();
-        TaskDump.Shared shared = new TaskDump.Shared(opts, dir, tracer, files, seccomp, cgroups);
+        // shared anonymous memory is one object for every task that maps it
+        org.jcriu.mem.ShmemDump shmem = new org.jcriu.mem.ShmemDump(dir, files::nextPagesId);
+        TaskDump.Shared shared = new TaskDump.Shared(opts, dir, tracer, files, seccomp, cgroups, shmem);
         KobjIds kobj = new KobjIds();
         List<PstreeEntry> pstree = new java.util.ArrayList<>();
         long memNs = 0, writeNs = 0, scanned = 0, written = 0, runs = 0;

@@ -45,7 +45,8 @@ final class TaskDump {
     private static final Logger LOG = Log.get("dump");
 
     /** What the dump's tasks share: the image dir, one file table, one seccomp image. */
-    record Shared(Options opts, ImageDir dir, Tracer tracer, DumpFiles files, SeccompDump seccomp, org.jcriu.cgroup.CgroupDump cgroups) {}
+    record Shared(Options opts, ImageDir dir, Tracer tracer, DumpFiles files, SeccompDump seccomp, org.jcriu.cgroup.CgroupDump cgroups,
+                  org.jcriu.mem.ShmemDump shmem) {}
 
     /** Figures of one task for stats-dump. */
     record Figures(long memNs, long writeNs, long scanned, long written, long runs) {}
@@ -96,6 +97,7 @@ final class TaskDump {
         }
         PageWriter pw = new PageWriter(pid);
         pw.write(scan.runs(), dir.path(ImageType.PAGES, pagesId), Runtime.getRuntime().availableProcessors());
+        s.shmem().dumpTask(pid, plan.entries());
         long memNs = System.nanoTime() - tMem;
         LOG.debug("task %d: memory written in %.1f ms", pid, memNs / 1e6);
 
