@@ -363,6 +363,35 @@ class CgroupIT {
         }
     }
 
+    /** A cgroup frozen before the dump is dumped as FROZEN and frozen again afterwards (-R). */
+    @Test
+    void alreadyFrozenCgroupStaysFrozen() throws Exception {
+        try (TestCgroup t = TestCgroup.create("jcriu-frozen-" + ProcessHandle.current().pid(), "freezer");
+                Workload w = Workload.sleep(tmp.resolve("w"))) {
+            TestCgroup.Ctl fr = t.ctl("freezer");
+            assumeTrue(!fr.v2(), "v1 freezer");
+            t.add(w.pid());
+            Path state = fr.dir().resolve("freezer.state");
+            Files.writeString(state, "FROZEN");
+            try {
+                Path d = Files.createDirectories(tmp.resolve("img"));
+                Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-v4", "-o", "dump.log", "-R", "--freeze-cgroup", fr.dir());
+                assertEquals(0, r.exit(), r.all() + tail(d.resolve("dump.log")));
+                assertEquals("FROZEN", Files.readString(state).strip());
+                assertEquals(0, ProcState.tracerPid(w.pid()));
+                CgroupDirEntry e = null;
+                for (var c : image(d).getControllersList()) {
+                    if (c.getCnamesList().contains("freezer")) e = findDir(c.getDirsList(), fr.path().substring(1));
+                }
+                assertNotNull(e);
+                assertEquals("FROZEN", prop(e, "freezer.state"));
+            } finally {
+                Files.writeString(state, "THAWED");
+            }
+            assertTrue(w.alive());
+        }
+    }
+
     /** The v2 hierarchy (here next to v1 ones, or alone): its freezer, and its directory recreated in full mode. */
     @Test
     void cgroupV2FreezerAndDirectory() throws Exception {
