@@ -101,6 +101,36 @@ class RestoreSiblingIT {
     }
 
     /**
+     * A live three-level tree with sessions, groups and a zombie (workloads/tree.c) dumped by jcriu:
+     * with -S its root is the caller's child, its children stay its own (the zombie too), every
+     * task carries on, and the root's verdict comes back to the caller as its exit status.
+     */
+    @Test
+    void liveTreeRootIsTheCallersChildAndTheTreeCarriesOn() throws Exception {
+        try (Workload w = Workload.c("tree", tmp.resolve("w"))) {
+            List<Integer> pids = new ArrayList<>();
+            for (String p : Files.readString(w.dir().resolve("pids")).trim().split(" ")) pids.add(Integer.parseInt(p));
+            for (int p : pids) w.alsoKill(p);
+            Path d = dump(w, false);
+            for (int p : pids) {
+                long end = System.nanoTime() + 10_000_000_000L;
+                while (Procs.exists(p) && System.nanoTime() < end) Procs.sleep(10);
+            }
+            String r = parent(d, "run");
+            assertEquals("0", field(r, "rc"), r + log(d));
+            assertEquals(String.valueOf(w.pid()), field(r, "pid"), r);
+            assertEquals(field(r, "me"), field(r, "ppid"), r);
+            // A, B and the zombie Z (pids: R A B G Z)
+            List<Integer> kids = new ArrayList<>(List.of(pids.get(1), pids.get(2), pids.get(4)));
+            java.util.Collections.sort(kids);
+            assertEquals(kids.toString(), field(r, "root_children"), r);
+            assertEquals("0", field(r, "exit"), "the root's verdict: " + r);
+            String v = Files.readString(w.dir().resolve("verdict")).strip();
+            assertTrue(v.startsWith("PASS"), v);
+        }
+    }
+
+    /**
      * CRIU 4.2's tree fixture (bash looping on sleep, see {@link RestoreTreeFixtureIT}): the root is
      * the caller's child, its own child is cloned inside it as usual, and the loop carries on.
      */
