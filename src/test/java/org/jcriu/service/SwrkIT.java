@@ -26,6 +26,7 @@ class SwrkIT {
     Path tmp;
     Workload work;
     int restored;
+    java.nio.channels.FileChannel pidLock;
 
     @BeforeEach
     void pycriu() throws Exception {
@@ -33,7 +34,7 @@ class SwrkIT {
     }
 
     @AfterEach
-    void kill() {
+    void kill() throws Exception {
         if (work != null) work.close();
         if (restored > 0 && Files.exists(Path.of("/proc/" + restored))) {
             try {
@@ -41,7 +42,10 @@ class SwrkIT {
             } catch (Exception e) {
                 throw new IllegalStateException(e);
             }
+            long end = System.nanoTime() + 5_000_000_000L;
+            while (Files.exists(Path.of("/proc/" + restored)) && System.nanoTime() < end) Thread.sleep(10);
         }
+        if (pidLock != null) pidLock.close();
     }
 
     @Test
@@ -77,6 +81,12 @@ class SwrkIT {
     void restoreAnswersWithTheRootPid() throws Exception {
         Path root = Fixtures.root();
         assumeTrue(root != null, "no CRIU fixtures here");
+        // the lock file RestoreFixtureIT (org.jcriu.restore.PidLock) takes for the same PID: test
+        // runs of other worktrees restore and kill it too
+        java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(Path.of("/tmp/jcriu-test-pid-" + FIXTURE_PID + ".lock"),
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+        ch.lock();
+        pidLock = ch;
         assumeTrue(!Files.exists(Path.of("/proc/" + FIXTURE_PID)), "PID " + FIXTURE_PID + " in use");
         Path dump = Files.createDirectories(tmp.resolve("sleep"));
         try (Stream<Path> s = Files.list(root.resolve("sleep"))) {
