@@ -16,7 +16,7 @@ work=$(mktemp -d /dev/shm/jcriu-bench-files.XXXXXX)
 pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    rm -rf "$work"
+    [ -n "${KEEP:-}" ] && echo "kept $work" >&2 || rm -rf "$work"
 }
 trap cleanup EXIT
 
@@ -40,8 +40,13 @@ static void on_term(int s) { (void)s; stop = 1; }
 int main(int argc, char **argv) {
     const char *dir = argv[1];
     int pipes = !strcmp(argv[2], "pipes"), n = atoi(argv[3]);
-    struct rlimit rl = {n * 2 + 64, n * 2 + 64};
-    if (setrlimit(RLIMIT_NOFILE, &rl)) { perror("setrlimit"); return 2; }
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    rl.rlim_cur = (pipes ? 2 * n : n) + 64;
+    if (rl.rlim_cur > rl.rlim_max || setrlimit(RLIMIT_NOFILE, &rl)) {
+        fprintf(stderr, "RLIMIT_NOFILE hard limit %ld is too low for %d fds\n", (long)rl.rlim_max, pipes ? 2 * n : n);
+        return 2;
+    }
     signal(SIGTERM, on_term);
     int *fd = calloc(n * 2, sizeof(int));
     char path[4096];
@@ -79,10 +84,11 @@ run() {
     mkdir -p "$d/w" "$d/img"
     start "$work/fds" "$d/w" "$what" "$n"
     for _ in $(seq 600); do [ -s "$d/w/ready" ] && break; sleep 0.05; done
+    [ -s "$d/w/ready" ] || { echo "$what: the workload never got ready" >&2; return 1; }
     local t0 t1 t2 t3
-    t0=$(now); "$J" dump -t "$pid" -D "$d/img" -o dump.log; t1=$(now)
+    t0=$(now); "$J" dump -t "$pid" -D "$d/img" -o dump.log ${JCRIU_BENCH_OPTS:-}; t1=$(now)
     wait "$pid" 2>/dev/null || true
-    t2=$(now); "$J" restore -d -D "$d/img" -o restore.log; t3=$(now)
+    t2=$(now); "$J" restore -d -D "$d/img" -o restore.log ${JCRIU_BENCH_OPTS:-}; t3=$(now)
     kill -TERM "$pid"
     for _ in $(seq 600); do [ -s "$d/w/verdict" ] && break; sleep 0.05; done
     printf '%-40s %10s %10s   %s\n' "$n $what" "$(ms "$t0" "$t1")" "$(ms "$t2" "$t3")" "$(cat "$d/w/verdict" 2>/dev/null || echo 'NO VERDICT')"

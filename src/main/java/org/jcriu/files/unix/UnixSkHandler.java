@@ -121,6 +121,14 @@ public final class UnixSkHandler implements FileHandler {
                 throw new CriuException("Can't dump " + what + ": its peer " + Integer.toUnsignedString(sk.peer()) + " is unreachable (no name, connected elsewhere)");
             }
             if (table.heldInDump(fd.pid(), opts.pid).contains(sk.peer())) return;
+            // criu(8) --external unix[INO], INO this socket: its peer is outside and may stay
+            // disconnected (any type, even name-less); restore gives it with --inherit-fd
+            // fd[N]:socket:[INO]
+            boolean excepted = opts.external.contains("unix[" + Integer.toUnsignedString(sk.ino()) + "]");
+            if (excepted) {
+                externalPeer(sk, peer, table, files);
+                return;
+            }
             if (!external(opts, sk.peer())) {
                 throw new CriuException("Can't dump " + what + ": it is connected to " + Integer.toUnsignedString(sk.peer()) + " "
                         + UnixSk.show(peer.name()) + " outside the process tree; use --ext-unix-sk (or --external unix["
@@ -130,14 +138,7 @@ public final class UnixSkHandler implements FileHandler {
                 throw new CriuException("Can't dump " + what + ": half of a " + UnixSk.typeName(sk.type())
                         + " connection to " + UnixSk.show(peer.name()) + " outside the process tree (only named datagram peers can be external)");
             }
-            if (!table.externals.containsKey(sk.peer())) {
-                // CRIU's external peer entry: a nameholder the restore connects to, never opened itself.
-                int pid = files.addFile(xid -> FileEntry.newBuilder().setType(FdTypes.UNIXSK).setId(xid).setUsk(UnixSkEntry.newBuilder()
-                        .setId(xid).setIno(sk.peer()).setType(Sockets.SOCK_DGRAM).setState(UnixSk.TCP_LISTEN).setFlags(0)
-                        .setUflags(UnixSk.USK_EXTERN).setBacklog(0).setPeer(0).setFown(NO_OWNER).setOpts(zeroOpts())
-                        .setName(ByteString.copyFrom(peer.name()))).build());
-                table.externals.put(sk.peer(), pid);
-            }
+            externalPeer(sk, peer, table, files);
             return;
         }
         if (sk.state() == UnixSk.TCP_ESTABLISHED && sk.type() != Sockets.SOCK_DGRAM) {
@@ -163,6 +164,17 @@ public final class UnixSkHandler implements FileHandler {
                 }
             }
         }
+    }
+
+    /** CRIU's external peer entry: a nameholder the restore connects to, never opened itself. */
+    private static void externalPeer(UnixDiag.Sk sk, UnixDiag.Sk peer, UnixSkTable table, DumpFiles files) {
+        if (table.externals.containsKey(sk.peer())) return;
+        byte[] name = peer.name() == null ? new byte[0] : peer.name();
+        int pid = files.addFile(xid -> FileEntry.newBuilder().setType(FdTypes.UNIXSK).setId(xid).setUsk(UnixSkEntry.newBuilder()
+                .setId(xid).setIno(sk.peer()).setType(Sockets.SOCK_DGRAM).setState(UnixSk.TCP_LISTEN).setFlags(0)
+                .setUflags(UnixSk.USK_EXTERN).setBacklog(0).setPeer(0).setFown(NO_OWNER).setOpts(zeroOpts())
+                .setName(ByteString.copyFrom(name))).build());
+        table.externals.put(sk.peer(), pid);
     }
 
     private static boolean external(Options opts, int peerIno) {
@@ -231,6 +243,9 @@ public final class UnixSkHandler implements FileHandler {
 
     @Override
     public int open(FileEntry entry, FileRestorer restorer) {
+        // --inherit-fd fd[N]:socket:[INO]: the caller's socket stands for this one (CRIU's USK_INHERIT)
+        int inherited = restorer.inheritedFd("socket:[" + Integer.toUnsignedString(entry.getUsk().getIno()) + "]");
+        if (inherited >= 0) return restorer.pullFromRestorer(inherited, entry.getUsk().getFlags());
         return restorer.taskState("unixsk", () -> new UnixSkRestore(restorer)).open(entry.getUsk());
     }
 }

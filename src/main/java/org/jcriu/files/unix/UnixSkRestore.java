@@ -215,6 +215,12 @@ final class UnixSkRestore {
         if (e.getPeer() != 0 && !isPair(e)) {
             UnixSkEntry p = entry(e.getPeer(), "peer of " + e.getIno());
             if ((p.getUflags() & UnixSk.USK_EXTERN) != 0) {
+                if (p.getName().isEmpty() || e.getType() != Sockets.SOCK_DGRAM) {
+                    // dumped with --external unix[INO]: nothing to connect to by name
+                    throw new CriuException("unix socket " + Integer.toUnsignedString(e.getIno()) + " was connected to a peer outside the "
+                            + "process (dumped with --external unix[" + Integer.toUnsignedString(e.getIno()) + "]): give it with "
+                            + "--inherit-fd fd[N]:socket:[" + Integer.toUnsignedString(e.getIno()) + "]");
+                }
                 if (!r.options().extUnixSk && r.options().extUnixSkIds.isEmpty()) {
                     throw new CriuException("unix socket " + e.getIno() + " was connected to " + UnixSk.show(p.getName().toByteArray())
                             + " outside the process; restore it with --ext-unix-sk");

@@ -155,6 +155,63 @@ class UnixSocketsIT {
         }
     }
 
+    /**
+     * criu(8) --external unix[INO]: the task's half of a stream connection to the outside is
+     * dumped when named by its own inode; restore needs --inherit-fd fd[N]:socket:[INO] and the
+     * task then talks through the socket given there.
+     */
+    @Test
+    void streamHalfNamedWithExternalUnixComesBackThroughInheritFd() throws Exception {
+        Path sock = tmp.resolve("outside.sock");
+        int l = Sockets.socket(Sockets.SOCK_STREAM);
+        try {
+            Sockets.bind(l, sock.toString());
+            Sockets.listen(l, 4);
+            String code = "s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[2])\nimport signal\n"
+                    + "def term(*a):\n    s.settimeout(5); d = s.recv(100)\n"
+                    + "    open(sys.argv[1] + '/verdict', 'w').write('PASS' if d == b'after' else 'FAIL got %r' % d); sys.exit(0)\n"
+                    + "signal.signal(signal.SIGTERM, term)";
+            try (Workload w = python(code, sock.toString())) {
+                int a = Sockets.accept(l);
+                try {
+                    String ino = null;
+                    try (var ds = Files.newDirectoryStream(Path.of("/proc/" + w.pid() + "/fd"))) {
+                        for (Path f : ds) {
+                            String link = Files.readSymbolicLink(f).toString();
+                            if (link.startsWith("socket:[")) ino = link.substring(8, link.length() - 1);
+                        }
+                    }
+                    assertNotNull(ino, "the workload holds no socket");
+                    Path d = dump(w, "--external", "unix[" + ino + "]");
+                    Jcriu.Result no = Jcriu.run("restore", "-D", d, "-d");
+                    assertEquals(1, no.exit(), no.all());
+                    assertTrue(no.stderr().contains("--inherit-fd fd[N]:socket:[" + ino + "]"), no.stderr());
+                    // jcriu started with a new connection to the listener as its fd 5
+                    List<String> cmd = new java.util.ArrayList<>(List.of("python3", "-I", "-S", "-c",
+                            "import os, socket, subprocess, sys\ns = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])\n"
+                                    + "os.dup2(s.fileno(), 5)\nsys.exit(subprocess.call(sys.argv[2:], pass_fds=[5]))", sock.toString()));
+                    cmd.addAll(Jcriu.launcher());
+                    cmd.addAll(List.of("restore", "-D", d.toString(), "-d", "-v4", "-o", "restore.log", "--inherit-fd", "fd[5]:socket:[" + ino + "]"));
+                    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+                    String out = new String(p.getInputStream().readAllBytes());
+                    assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
+                    assertEquals(0, p.exitValue(), out + tail(d.resolve("restore.log")));
+                    int a2 = Sockets.accept(l);
+                    try {
+                        Sockets.sendTo(a2, "after".getBytes(), null, 0);
+                        assertEquals("PASS", w.terminateAndVerdict());
+                    } finally {
+                        Sys.close(a2);
+                    }
+                } finally {
+                    Sys.close(a);
+                }
+            }
+        } finally {
+            Sys.close(l);
+        }
+    }
+
     @Test
     void scmRightsInFlightIsRefused() throws Exception {
         try (Workload w = python("a, b = socket.socketpair()\nsocket.send_fds(a, [b'fd'], [0])")) {
