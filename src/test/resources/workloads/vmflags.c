@@ -6,7 +6,7 @@
  * design), an area split three ways by mprotect (rw, r, none), guard pages inside an area
  * (MADV_GUARD_INSTALL, kernel 6.13+), a SysV shm segment attached twice (once read-only) with one
  * page of the first attachment made read-only, THP disabled for the process, and a membarrier
- * private-expedited registration. It writes
+ * private-expedited registration, and a MAP_GROWSDOWN area that must still grow after restore. It writes
  * "shmid N" to DIR/shmid so the test can remove the segment. With "rmid" after DIR the segment
  * is removed (IPC_RMID) at once, which a dump must refuse. On SIGTERM it checks everything.
  */
@@ -109,6 +109,14 @@ int main(int argc, char **argv) {
     /* MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED (1 << 4): MEMBARRIER_CMD_PRIVATE_EXPEDITED needs it */
     if (syscall(SYS_membarrier, 1 << 4, 0, 0)) fail("membarrier registration before dump");
 
+    /* a MAP_GROWSDOWN area with 4 MiB free below it (more than the kernel's 1 MiB stack guard
+     * gap), made last so no later mmap lands in the hole: it must still grow after restore */
+    unsigned char *hole = mmap(NULL, 4 << 20, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    unsigned char *down = hole + (4 << 20) - 4 * PG;
+    munmap(hole, 4 << 20);
+    if (mmap(down, 4 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN | MAP_FIXED, -1, 0) != down) return 6;
+    fill(down, 4 * PG, 36);
+
     struct sigaction sa = {0};
     sa.sa_handler = on_term;
     sigaction(SIGTERM, &sa, NULL);
@@ -144,6 +152,8 @@ int main(int argc, char **argv) {
     if (mprotect(shm_ro, PG, PROT_READ | PROT_WRITE) == 0) fail("read-only SysV attachment became writable");
     if (mprotect(shm + PG, PG, PROT_READ | PROT_WRITE)) fail("read-write SysV attachment cannot be made writable again");
     if (prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) != 1) fail("THP disable flag lost");
+    if (!same(down, 4 * PG, 36)) fail("MAP_GROWSDOWN area");
+    if (faults(down - 2 * PG)) fail("MAP_GROWSDOWN area does not grow down any more");
     if (syscall(SYS_membarrier, 1 << 3, 0, 0)) fail("membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) refused: registration lost");
     if (!(syscall(SYS_membarrier, 1 << 9, 0, 0) & (1 << 4))) fail("membarrier registrations lost");
     /* wipeonfork and dontfork as a child sees them */

@@ -53,6 +53,8 @@ public final class CgroupDump {
     private final List<Controller> controllers = new ArrayList<>();
     private final List<Set> sets = new ArrayList<>();
     private final boolean freezeCgroup;
+    /** --manage-cgroups given: a hierarchy that cannot be walked fails the dump instead of being skipped. */
+    private final boolean explicit;
     private String freezerState = "THAWED";
     private Hierarchies hier;
     private int nextId = 1;
@@ -106,6 +108,7 @@ public final class CgroupDump {
         this.onlyControllers = List.copyOf(opts.cgroupDumpController);
         this.yard = opts.cgroupYard;
         this.freezeCgroup = opts.freezeCgroup != null;
+        this.explicit = opts.manageCgroupsSet;
         String global = null;
         Map<String, String> r = new java.util.LinkedHashMap<>();
         for (String o : opts.cgroupRoot) {
@@ -221,7 +224,16 @@ public final class CgroupDump {
             if (globalRoot != null) root = globalRoot;
             if (roots.containsKey(cc.name())) root = roots.get(cc.name());
             if (hier == null) hier = Hierarchies.of(yard);
-            Path top = hier.dir(cc.name(), root);
+            Path top;
+            try {
+                top = hier.dir(cc.name(), root);
+            } catch (CriuException e) {
+                // CRIU mounts what it needs; jcriu uses what is mounted. Without an explicit
+                // --manage-cgroups (soft is only the default) such a hierarchy is left out.
+                if (explicit) throw e;
+                LOG.warn("%s: its directories are not dumped", e.getMessage());
+                continue;
+            }
             if (!Files.isDirectory(top)) {
                 throw new CriuException("failed walking " + top + " for empty cgroups: no such cgroup (" + cc.name() + ":" + root + ")");
             }

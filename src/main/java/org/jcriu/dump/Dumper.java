@@ -79,14 +79,10 @@ public final class Dumper {
         LOG.debug("checking task %d", pid);
         TaskChecks.exists(pid);
         Actions.run(opts, Action.PRE_DUMP, pid);
-        // (1) Everything refusable is refused before the task is touched.
-        Status status = Status.read(pid);
+        // (1) Everything refusable is refused before any task is touched: the tree as it is now
+        // (it may still change; every task is checked again once stopped).
         Stat stat = Stat.read(pid);
-        TaskChecks.check(pid, status, stat, opts, 0);
-        TaskChecks.linksReachable(pid);
-        DumpFiles precheck = new DumpFiles(opts);
-        precheck.check(DumpFiles.scan(pid));
-        VmaPlan.build(pid, Maps.read(pid), null);
+        precheck(pid, true);
         LOG.info("Dumping processes (pid: %d comm: %s)", pid, stat.comm());
         cgroups = CgroupDump.start(opts);
         cgroups.prefetch(pid);
@@ -94,57 +90,88 @@ public final class Dumper {
         try (Tracer tracer = Tracer.start();
                 Freezer fz = opts.freezeCgroup != null ? Freezer.open(opts.freezeCgroup, opts.timeout) : null) {
             long tSeize = System.nanoTime();
+            // (2) Seize every task of the tree
+            TaskTree tree;
             if (fz != null) {
                 // the whole cgroup stops at once; its threads are then taken from the freezer
                 tracer.run(fz::freezeAndInterrupt);
                 cgroups.freezerState(fz.originState());
+                try {
+                    tree = tracer.call(() -> TaskTree.seize(tracer, pid, () -> false, t -> { }, tid -> fz.seize(tracer, tid)));
+                } finally {
+                    tracer.run(fz::releaseOthers);
+                }
+            } else {
+                tree = seize(tracer);
             }
-            Task task = fz != null ? tracer.call(() -> fz.seize(tracer, pid)) : seize(tracer);
-            SeizedThreads threads = null;
             boolean done = false;
             try {
-                threads = tracer.call(() -> SeizedThreads.seizeAll(tracer, task, fz == null ? null : tid -> fz.seize(tracer, tid)));
-                if (fz != null) tracer.run(fz::releaseOthers);
                 long tFrozen = System.nanoTime();
-                Result r = collectAndWrite(tracer, threads, tFrozen, tSeize, t0);
-                // a refusal here (migration gone wrong) resumes the task, as with criu
+                long pages = collectAndWrite(tracer, tree, tFrozen, tSeize);
+                // a refusal here (migration gone wrong) resumes the tree, as with criu
                 Actions.run(opts, Action.POST_DUMP, pid);
-                finish(tracer, threads);
+                finish(tracer, tree);
                 if (fz != null) fz.restoreState();
                 done = true;
-                LOG.info("Dumped task %d: %d pages in %.1f ms", pid, r.pagesWritten, (System.nanoTime() - t0) / 1e6);
+                LOG.info("Dumped tree of %d (%d tasks): %d pages in %.1f ms", pid, tree.tasks().size(), pages,
+                        (System.nanoTime() - t0) / 1e6);
                 LOG.info("Dumping finished successfully");
             } finally {
-                if (!done) {
-                    if (threads != null) {
-                        SeizedThreads th = threads;
-                        tracer.run(th::detach);
-                    }
-                    task.close();
-                    if (fz != null) tracer.run(fz::releaseOthers);
-                }
+                if (!done) tracer.run(tree::release);
             }
         }
         return 0;
     }
 
-    private record Result(long pagesWritten) {}
+    /**
+     * Checks {@code p} and, while running, the tasks under it as /proc shows them now. A task
+     * other than the root that exits meanwhile (or is a zombie) is nothing to refuse.
+     */
+    private void precheck(int p, boolean root) {
+        java.util.Set<Integer> children;
+        try {
+            Status status = Status.read(p);
+            Stat stat = Stat.read(p);
+            if (!root && (stat.state() == 'Z' || stat.state() == 'X')) return;
+            TaskChecks.check(p, status, stat, opts, 0, root);
+            TaskChecks.linksReachable(p);
+            new DumpFiles(opts).check(DumpFiles.scan(p));
+            VmaPlan.build(p, Maps.read(p), null);
+            children = TaskTree.children(p);
+        } catch (CriuException e) {
+            if (!root && exited(p)) return;
+            throw e;
+        }
+        for (int c : children) precheck(c, false);
+    }
+
+    private static boolean exited(int p) {
+        try {
+            char s = Stat.read(p).state();
+            return s == 'Z' || s == 'X';
+        } catch (CriuException e) {
+            return !Files.isDirectory(ProcFs.pidDir(p));
+        }
+    }
 
     /**
-     * Seize and stop the task within --timeout seconds (criu's limit for freezing). A task that
-     * cannot stop (uninterruptible sleep) keeps the tracer thread waiting: the dump gives up, and
-     * when jcriu exits the kernel detaches the task, which runs on untouched.
+     * Seize the tree within --timeout seconds (criu's limit for freezing). A task that cannot
+     * stop (uninterruptible sleep) keeps the tracer thread waiting: the dump gives up, and when
+     * jcriu exits the kernel detaches every task, which runs on untouched.
      */
-    private Task seize(Tracer tracer) {
-        if (opts.timeout <= 0) return tracer.call(() -> Task.seize(tracer, pid));
-        java.util.concurrent.CompletableFuture<Task> f = new java.util.concurrent.CompletableFuture<>();
+    private TaskTree seize(Tracer tracer) {
+        long deadline = opts.timeout <= 0 ? Long.MAX_VALUE : System.nanoTime() + opts.timeout * 1_000_000_000L;
+        java.util.function.BooleanSupplier expired = () -> System.nanoTime() > deadline;
+        java.util.concurrent.atomic.AtomicInteger current = new java.util.concurrent.atomic.AtomicInteger(pid);
+        if (opts.timeout <= 0) return tracer.call(() -> TaskTree.seize(tracer, pid, expired, current::set, null));
+        java.util.concurrent.CompletableFuture<TaskTree> f = new java.util.concurrent.CompletableFuture<>();
         java.util.concurrent.atomic.AtomicBoolean abandoned = new java.util.concurrent.atomic.AtomicBoolean();
         Thread.ofPlatform().daemon(true).name("jcriu-seize").start(() -> {
             try {
                 f.complete(tracer.call(() -> {
-                    Task t = Task.seize(tracer, pid);
+                    TaskTree t = TaskTree.seize(tracer, pid, expired, current::set, null);
                     // stopped only after the dump gave up: let it go at once
-                    if (abandoned.get()) t.detach();
+                    if (abandoned.get()) t.release();
                     return t;
                 }));
             } catch (Throwable e) {
@@ -155,10 +182,17 @@ public final class Dumper {
             return f.get(opts.timeout, java.util.concurrent.TimeUnit.SECONDS);
         } catch (java.util.concurrent.TimeoutException e) {
             abandoned.set(true);
-            Task late = f.getNow(null);
-            if (late != null) late.close();
-            throw new CriuException("Can't stop task " + pid + " within --timeout " + opts.timeout + " s (state "
-                    + Stat.read(pid).state() + ")");
+            TaskTree late = f.getNow(null);
+            if (late != null) tracer.run(late::release);
+            int stuck = current.get();
+            String state;
+            try {
+                state = String.valueOf(Stat.read(stuck).state());
+            } catch (CriuException x) {
+                state = "gone";
+            }
+            throw new CriuException("Can't stop task " + stuck + " within --timeout " + opts.timeout + " s (state " + state
+                    + ")" + (stuck == pid ? "" : " while freezing the tree of " + pid));
         } catch (java.util.concurrent.ExecutionException e) {
             if (e.getCause() instanceof RuntimeException r) throw r;
             throw new CriuException("Can't seize task " + pid + ": " + e.getCause(), e.getCause());
@@ -168,142 +202,71 @@ public final class Dumper {
         }
     }
 
-    private Result collectAndWrite(Tracer tracer, SeizedThreads threads, long tFrozen, long tSeize, long t0) {
-        Task task = threads.main();
-        // (3) The task may have changed between the checks and the stop.
-        Status status = Status.read(pid);
-        Stat stat = Stat.read(pid);
-        TaskChecks.check(pid, status, stat, opts, tracer.tid());
+    /** (3)-(6) for every task, parents first, then the images the tasks share; returns the pages written. */
+    private long collectAndWrite(Tracer tracer, TaskTree tree, long tFrozen, long tSeize) {
         Actions.run(opts, Action.QUERY_EXT_FILES, pid);
         DumpFiles files = new DumpFiles(opts);
-        List<Vma> vmas = Maps.read(pid);
-        VmaPlan plan = VmaPlan.build(pid, vmas, files);
-        List<OpenFd> fds = DumpFiles.scan(pid);
-        files.dumpFds(fds);
-        long[][] limits = Limits.read(pid);
-        long[] auxv = Auxv.read(pid);
-        String exe = ProcFs.readlink(ProcFs.pidDir(pid).resolve("exe"));
-        int exeId = files.pathFile(exe, Sys.stat("/proc/" + pid + "/exe"), Linux.O_RDONLY);
-        String cwd = ProcFs.readlink(ProcFs.pidDir(pid).resolve("cwd"));
-        String root = ProcFs.readlink(ProcFs.pidDir(pid).resolve("root"));
-        int cwdId = files.pathFile(cwd, Sys.stat("/proc/" + pid + "/cwd"), Linux.O_RDONLY);
-        int rootId = files.pathFile(root, Sys.stat("/proc/" + pid + "/root"), Linux.O_RDONLY);
-        int personality = (int) Long.parseLong(ProcFs.readString(pid, "personality").strip(), 16);
-        long loginuid = Long.parseLong(ProcFs.readString(pid, "loginuid").strip());
-        int oomScoreAdj = Integer.parseInt(ProcFs.readString(pid, "oom_score_adj").strip());
-
-        // (4) Memory, before any injection: injections patch a word of the vDSO and use scratch
-        // space on the stack until detach/close, and both areas are saved.
-        long tMem = System.nanoTime();
-        LOG.debug("collected /proc state in %.1f ms", (tMem - tFrozen) / 1e6);
-        PageScan.Result scan = PageScan.scan(pid, plan.areas());
-        LOG.debug("pagemap scanned in %.1f ms: %d pages in %d runs", (System.nanoTime() - tMem) / 1e6, scan.pagesToWrite(), scan.runs().size());
-        try (ImageWriter pm = dir.create(ImageType.PAGEMAP, pid)) {
-            pm.write(PagemapHead.newBuilder().setPagesId(1).build());
-            for (PageScan.Run run : scan.runs()) pm.write(run.entry());
-        }
-        PageWriter pw = new PageWriter(pid);
-        pw.write(scan.runs(), dir.path(ImageType.PAGES, 1), Runtime.getRuntime().availableProcessors());
-        long memNs = System.nanoTime() - tMem;
-        LOG.debug("memory written in %.1f ms", memNs / 1e6);
-
-        // (5) What only the task (or its tracer) can tell.
-        long handled = status.getHex("SigCgt") | status.getHex("SigIgn");
-        TracerData td = tracer.call(() -> TracerData.collect(task, handled));
-        long[] robust = ThreadDump.robustList(pid);
-        List<org.jcriu.image.proto.PosixTimerEntry> posixTimers = tracer.call(() -> PosixTimers.dump(task, pid));
-        List<ThreadDump.Data> others = tracer.call(() -> {
-            List<ThreadDump.Data> l = new java.util.ArrayList<>();
-            for (Task t : threads.others()) l.add(ThreadDump.collect(t, pid));
-            return l;
-        });
         SeccompDump seccomp = new SeccompDump();
-        java.util.Map<Integer, Integer> seccompIdx = tracer.call(() -> {
-            java.util.Map<Integer, Integer> m = new java.util.HashMap<>();
-            m.put(pid, seccomp.collect(pid, pid, status.has("Seccomp") ? status.getInt("Seccomp") : 0));
-            for (ThreadDump.Data d : others) m.put(d.tid(), seccomp.collect(pid, d.tid(), d.status().has("Seccomp") ? d.status().getInt("Seccomp") : 0));
-            return m;
-        });
-        LOG.debug("tracer data and injected syscalls took %.1f ms", (System.nanoTime() - tMem - memNs) / 1e6);
-
-        // (6) Images.
-        ThreadInfoX86 ti = ThreadDump.threadInfo(td.rs, td.inj.clearTidAddr(), pid);
-        TaskCoreEntry.Builder tc = TaskCoreEntry.newBuilder()
-                .setTaskState(td.wasStopped ? Images.TASK_STOPPED : Images.TASK_ALIVE).setExitCode(0)
-                .setPersonality(personality).setFlags((int) stat.flags()).setBlkSigset(td.rs.sigmask()).setComm(stat.comm())
-                .setTimers(Images.timers(td.inj.itimers()).toBuilder().addAllPosix(posixTimers)).setRlimits(Images.rlimits(limits)).setCgSet(cgroups.set(pid, pid))
-                .setSignalsS(td.sharedSignals).setLoginuid((int) loginuid).setOomScoreAdj(oomScoreAdj)
-                .setChildSubreaper(td.inj.childSubreaper());
-        if (td.wasStopped) tc.setStopSigno(Linux.SIGSTOP);
-        int membarrier = tracer.call(() -> org.jcriu.mem.Membarrier.registrations(task));
-        if (membarrier != 0) tc.setMembarrierRegistrationMask(membarrier);
-        // One entry per signal except SIGKILL and SIGSTOP, whose actions cannot change (62 entries, as CRIU).
-        for (int sig = 1; sig <= Linux.NSIG; sig++) {
-            if (sig != Linux.SIGKILL && sig != Linux.SIGSTOP) tc.addSigactions(Images.sigaction(td.inj.sigactions()[sig - 1]));
+        // shared anonymous memory is one object for every task that maps it
+        org.jcriu.mem.ShmemDump shmem = new org.jcriu.mem.ShmemDump(dir, files::nextPagesId);
+        TaskDump.Shared shared = new TaskDump.Shared(opts, dir, tracer, files, seccomp, cgroups, shmem);
+        KobjIds kobj = new KobjIds();
+        List<PstreeEntry> pstree = new java.util.ArrayList<>();
+        long memNs = 0, writeNs = 0, scanned = 0, written = 0, runs = 0;
+        boolean first = true;
+        java.util.Set<Integer> vms = new java.util.HashSet<>();
+        for (TaskTree.Node n : tree.tasks()) {
+            TaskDump.Done d;
+            List<Integer> tids;
+            if (n.dead()) {
+                d = TaskDump.zombie(dir, n.pid);
+                tids = List.of(n.pid);
+            } else {
+                var ids = kobj.assign(n.pid);
+                if (!vms.add(ids.getVmId())) {
+                    throw new CriuException("Can't dump task " + n.pid + ": it shares its memory with another task of the tree"
+                            + " (CLONE_VM without CLONE_THREAD), which is not supported yet");
+                }
+                // the root's memory is pages-1.img; the file handlers and later tasks draw the next ids
+                int pagesId = first ? 1 : files.nextPagesId();
+                first = false;
+                d = TaskDump.dump(shared, n, ids, pagesId);
+                tids = n.threads.tids();
+                memNs += d.figures().memNs();
+                writeNs += d.figures().writeNs();
+                scanned += d.figures().scanned();
+                written += d.figures().written();
+                runs += d.figures().runs();
+            }
+            pstree.add(PstreeEntry.newBuilder().setPid(n.pid).setPpid(n.ppid()).setPgid(d.pgid()).setSid(d.sid())
+                    .addAllThreads(tids).build());
         }
-        ThreadCoreEntry.Builder thc = ThreadCoreEntry.newBuilder().setFutexRla(robust[0]).setFutexRlaLen((int) robust[1])
-                .setSchedNice((int) stat.nice()).setSchedPolicy((int) stat.policy()).setSas(Images.sas(td.inj))
-                .setSignalsP(td.privateSignals).setCreds(Images.creds(status, td.inj.secbits())).setComm(stat.comm())
-                .setCgSet(cgroups.set(pid, pid));
-        int prio = ThreadDump.schedPrio(pid, stat);
-        if (prio != 0) thc.setSchedPrio(prio);
-        if (td.rs.rseq() != null) thc.setRseqEntry(td.rs.rseq());
-        if (seccompIdx.get(pid) >= 0) thc.setSeccompMode(org.jcriu.image.proto.SeccompMode.filter).setSeccompFilter(seccompIdx.get(pid));
-        CoreEntry core = Images.core(ti, tc.build(), thc.build());
-
-        MmEntry.Builder mm = MmEntry.newBuilder().setMmStartCode(stat.startCode()).setMmEndCode(stat.endCode())
-                .setMmStartData(stat.startData()).setMmEndData(stat.endData()).setMmStartStack(stat.startStack())
-                .setMmStartBrk(stat.startBrk()).setMmBrk(td.inj.brk()).setMmArgStart(stat.argStart())
-                .setMmArgEnd(stat.argEnd()).setMmEnvStart(stat.envStart()).setMmEnvEnd(stat.envEnd())
-                .setExeFileId(exeId).setDumpable(td.inj.dumpable()).setThpDisabled(td.inj.thpDisabled());
-        for (long a : auxv) mm.addMmSavedAuxv(a);
-        mm.addAllVmas(plan.entries());
-        mm.addAllAios(plan.aios());
 
         Images.writeOne(dir, ImageType.INVENTORY, Images.inventory());
-        Images.writeOne(dir, ImageType.PSTREE, PstreeEntry.newBuilder().setPid(pid).setPpid(0).setPgid(stat.pgid())
-                .setSid(stat.sid()).addAllThreads(threads.tids()).build());
-        Images.writeOne(dir, ImageType.IDS, Images.ids(Images.TASK_OBJ_ID), pid);
-        Images.writeOne(dir, ImageType.CORE, core, pid);
-        for (ThreadDump.Data d : others) {
-            CoreEntry c = ThreadDump.core(d);
-            c = c.toBuilder().setThreadCore(c.getThreadCore().toBuilder().setCgSet(cgroups.set(pid, d.tid()))).build();
-            int sc = seccompIdx.get(d.tid());
-            if (sc >= 0) {
-                c = c.toBuilder().setThreadCore(c.getThreadCore().toBuilder()
-                        .setSeccompMode(org.jcriu.image.proto.SeccompMode.filter).setSeccompFilter(sc)).build();
-            }
-            Images.writeOne(dir, ImageType.CORE, c, d.tid());
+        try (ImageWriter w = dir.create(ImageType.PSTREE)) {
+            for (PstreeEntry e : pstree) w.write(e);
         }
-        Images.writeOne(dir, ImageType.MM, mm.build(), pid);
-        Images.writeOne(dir, ImageType.FS, FsEntry.newBuilder().setCwdId(cwdId).setRootId(rootId).setUmask(status.umask()).build(), pid);
-        files.write(dir, Images.TASK_OBJ_ID);
+        // files.img and the images every task shares are written once, fdinfo once per fd table
+        files.write(dir);
         Images.writeOne(dir, ImageType.TIMENS, Images.timens(), 0);
         Images.writeOne(dir, ImageType.SECCOMP, seccomp.image());
         cgroups.write(dir);
         long now = System.nanoTime();
         org.jcriu.image.proto.StatsEntry stats = Images.stats((tFrozen - tSeize) / 1000, (now - tFrozen) / 1000,
-                memNs / 1000, pw.writeNanos() / 1000, scan.pagesScanned(), scan.pagesToWrite(), scan.runs().size());
+                memNs / 1000, writeNs / 1000, scanned, written, runs);
         Images.writeOne(dir, ImageType.STATS, stats, "dump");
         if (opts.displayStats) org.jcriu.log.StatsDisplay.print(stats);
-        return new Result(scan.pagesToWrite());
+        return written;
     }
 
-    /** (7) What becomes of the task once its images are complete. */
-    private void finish(Tracer tracer, SeizedThreads threads) {
-        Task task = threads.main();
+    /** (7) What becomes of the tree once its images are complete. */
+    private void finish(Tracer tracer, TaskTree tree) {
         if (opts.leaveRunning) {
-            tracer.run(() -> {
-                threads.detach();
-                task.detach();
-            });
+            tracer.run(tree::detach);
         } else if (opts.leaveStopped) {
-            tracer.run(() -> {
-                threads.detachStopped();
-                task.detachStopped();
-            });
+            tracer.run(tree::detachStopped);
         } else {
-            tracer.run(threads::killAll);
+            tracer.run(tree::killAll);
         }
     }
 
@@ -332,20 +295,5 @@ public final class Dumper {
             o.set(Regs.RAX, -EINTR);
         }
         return o;
-    }
-
-    /** Everything read on the tracer thread while the task is stopped. */
-    private record TracerData(ThreadDump.Regset rs, boolean wasStopped, Injected inj,
-                              org.jcriu.image.proto.SignalQueueEntry sharedSignals,
-                              org.jcriu.image.proto.SignalQueueEntry privateSignals) {
-        static TracerData collect(Task t, long handled) {
-            ThreadDump.Regset rs = ThreadDump.Regset.read(t);
-            // Queued signals before any injection: injections run with every signal blocked, so
-            // nothing is delivered (or queued) meanwhile.
-            var shared = ThreadDump.pendingSignals(t.tid(), true);
-            var own = ThreadDump.pendingSignals(t.tid(), false);
-            Injected inj = Injected.collect(t, handled);
-            return new TracerData(rs, t.wasStopped(), inj, shared, own);
-        }
     }
 }

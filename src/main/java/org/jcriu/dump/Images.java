@@ -39,8 +39,11 @@ import org.jcriu.sys.Sys;
 
 /** Builders for the per-task and per-dump images whose content is plain data (no I/O on the task). */
 final class Images {
-    /** CRIU's task_state values (crit dict "gen"). */
-    static final int TASK_ALIVE = 1, TASK_STOPPED = 6;
+    /**
+     * criu's task_state values (compel/include/uapi/task-state.h, what cr-dump.c writes; crit's
+     * "gen" dict names them differently, 3 "Zombie" and 6 "Stopped", but criu never writes 6).
+     */
+    static final int TASK_ALIVE = 1, TASK_DEAD = 2, TASK_STOPPED = 3;
     /** ids of jcriu's own objects and namespaces (inventory root_ids), in the order CRIU numbers them. */
     static final int ROOT_OBJ_ID = 1, TASK_OBJ_ID = 2;
     static final int PID_NS = 1, NET_NS = 2, IPC_NS = 3, UTS_NS = 4, TIME_NS = 5, MNT_NS = 6, USER_NS = 7, CGROUP_NS = 8;

@@ -28,21 +28,21 @@ final class TaskChecks {
         if (pid == Sys.getpid()) throw new CriuException("Process " + pid + " is jcriu itself");
     }
 
-    /** {@code ourTracer}: our tracer thread's tid once the task is seized, else 0. */
-    static void check(int pid, Status st, Stat stat, Options opts, int ourTracer) {
+    /**
+     * {@code ourTracer}: our tracer thread's tid once the task is seized, else 0. {@code root}: the
+     * task named by -t, the only one whose session and group are checked (as criu, the others may
+     * be in any session or group of the tree).
+     */
+    static void check(int pid, Status st, Stat stat, Options opts, int ourTracer, boolean root) {
         char state = st.state();
-        if (state == 'Z' || state == 'X') throw new CriuException("Can't dump task " + pid + ": it is a zombie");
-        String children = readChildren(pid);
-        if (!children.isEmpty()) {
-            throw new CriuException("Can't dump task " + pid + ": it has children (" + children + "); process trees are not supported yet");
-        }
+        if (root && (state == 'Z' || state == 'X')) throw new CriuException("Can't dump task " + pid + ": it is a zombie");
         int tracer = st.tracerPid();
-        if (tracer != 0 && tracer != ourTracer) throw new CriuException(Errno.EPERM, "Can't dump task " + pid + ": it is traced by process " + tracer);
+        if (tracer != 0 && tracer != ourTracer) throw traced(pid, tracer);
         // strict mode leaves the task no syscall to be restored with (filters are dumped)
         if (st.has("Seccomp") && st.getInt("Seccomp") == 1) {
             throw new CriuException("Can't dump task " + pid + ": it runs in seccomp strict mode, which is not supported");
         }
-        if (!opts.shellJob && (stat.sid() != pid || stat.pgid() != pid)) {
+        if (root && !opts.shellJob && (stat.sid() != pid || stat.pgid() != pid)) {
             throw new CriuException("Can't dump task " + pid + ": it is not a session and group leader (sid " + stat.sid()
                     + ", pgid " + stat.pgid() + "); for a job started from a shell use --shell-job (-j)");
         }
@@ -73,12 +73,14 @@ final class TaskChecks {
         }
     }
 
-    private static String readChildren(int pid) {
-        Path p = Path.of("/proc", Integer.toString(pid), "task", Integer.toString(pid), "children");
+    /** A task someone else (a debugger, strace) traces cannot be seized: the error names the tracer. */
+    static CriuException traced(int pid, int tracer) {
+        String comm;
         try {
-            return Files.readString(p).strip();
-        } catch (IOException e) {
-            return "";
+            comm = ProcFs.readString(tracer, "comm").strip();
+        } catch (CriuException e) {
+            comm = "gone";
         }
+        return new CriuException(Errno.EPERM, "Can't dump task " + pid + ": task " + pid + " is traced by PID " + tracer + " (" + comm + ")");
     }
 }

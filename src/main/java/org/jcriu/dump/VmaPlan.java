@@ -129,6 +129,13 @@ public final class VmaPlan {
                 pages = Pages.ALL;
                 long len = v.end() - v.start();
                 p.aios.add(AioRingEntry.newBuilder().setId(v.start()).setRingLen((int) len).setNrReq(aioNrReq(len)).build());
+            } else if (sharedAnon(v)) {
+                // one object however many VMAs map it: its pages go to pagemap-shmem-SHMID.img
+                // (mem.ShmemDump), SHMID being its inode, never to the task's pagemap
+                status = VMA_AREA_REGULAR | VMA_ANON_SHARED;
+                flags |= Linux.MAP_ANONYMOUS;
+                pages = Pages.NONE;
+                e.setShmid(v.ino()).setPgoff(v.pgoff());
             } else if (sysvPath(v)) {
                 // An attachment of a SysV segment: its inode number is the shm id. Only the
                 // attachment is dumped; restore shmat()s the same segment at the same address.
@@ -218,6 +225,11 @@ public final class VmaPlan {
         return v.path().startsWith("/[aio]") && !v.anonymous();
     }
 
+    /** MAP_SHARED | MAP_ANONYMOUS memory: a shmem file the kernel names "dev/zero". */
+    private static boolean sharedAnon(Vma v) {
+        return v.shared() && v.path().equals("/dev/zero (deleted)") && !v.has(Vma.VM_HT);
+    }
+
     /** SysV shm files are named "SYSV" + the key in hex on the kernel's internal shm mount. */
     private static boolean sysvPath(Vma v) {
         return v.path().startsWith("/SYSV") && v.deleted() && !v.anonymous();
@@ -241,7 +253,7 @@ public final class VmaPlan {
             why = "a special mapping " + path;
         } else if (v.anonymous() && v.shared()) why = "shared anonymous memory";
         else if (sysvPath(v)) why = v.shared() ? null : "a private mapping of a SysV shm segment";
-        else if (aioPath(v)) why = null;
+        else if (aioPath(v) || sharedAnon(v)) why = null;
         else if (v.has(Vma.VM_HT) && !hugetlbAnon(v)) {
             why = v.shared() ? "shared hugetlb memory (CRIU restores it through a memfd)" : "a hugetlbfs file mapping";
         } else if (hugetlbAnon(v)) why = null;

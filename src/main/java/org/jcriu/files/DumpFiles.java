@@ -68,6 +68,8 @@ public final class DumpFiles {
     /** dev:ino -> the open file descriptions seen with that inode, sorted by kcmp's order. */
     private final Map<String, List<Seen>> seen = new HashMap<>();
     private final Map<String, Integer> byPath = new HashMap<>();
+    /** POSIX locks already recorded: pid:dev:ino:type:start:len. */
+    private final java.util.Set<String> posixLocks = new java.util.HashSet<>();
     private final Map<Long, Integer> ttyInfos = new HashMap<>();
     private final List<org.jcriu.image.proto.TtyInfoEntry> ttyInfoEntries = new ArrayList<>();
     private int nextId = 1;
@@ -190,9 +192,19 @@ public final class DumpFiles {
                 id = nextId++;
                 same.add(-at - 1, new Seen(fd.pid(), fd.fd(), id));
                 entries.add(FileOwner.dump(h.dump(fd, id, this), fd));
-                // fdinfo shows the locks of the open file on each of its fds: taken once, by the first
-                for (var l : checkLocks(fd)) addImageEntry(ImageType.FILE_LOCKS, l, null);
+                // fdinfo shows the locks of the open file on each of its fds: those of the open
+                // file (flock, OFD, lease) taken once, by the first
+                for (var l : checkLocks(fd)) {
+                    if (!org.jcriu.files.lock.FileLocks.ownedByProcess(l)) addImageEntry(ImageType.FILE_LOCKS, l, null);
+                }
                 LOG.debug("fd %d of task %d -> %s id %d (%s)", fd.fd(), fd.pid(), h.name(), id, fd.link());
+            }
+            // POSIX locks by the task that owns them, through its own fd (once per lock)
+            for (var l : checkLocks(fd)) {
+                if (org.jcriu.files.lock.FileLocks.ownedByProcess(l) && l.getPid() == fd.pid()
+                        && posixLocks.add(l.getPid() + ":" + fd.stat().dev() + ":" + fd.stat().ino() + ":" + l.getType() + ":" + l.getStart() + ":" + l.getLen())) {
+                    addImageEntry(ImageType.FILE_LOCKS, l, null);
+                }
             }
             out.add(FdinfoEntry.newBuilder().setId(id).setFlags(fd.fdFlags()).setType(h.type()).setFd(fd.fd()).build());
         }

@@ -277,7 +277,7 @@ public final class FileRestorer {
     }
 
     /** Whether an fd table not restored yet holds a file {@code wantedBy} accepts. */
-    private boolean wantedLater(java.util.function.Predicate<FileEntry> wantedBy) {
+    public boolean wantedLater(java.util.function.Predicate<FileEntry> wantedBy) {
         for (long id : allTables()) {
             if (id == currentTable || restoredTables.containsKey(id)) continue;
             for (FdinfoEntry e : table(id)) {

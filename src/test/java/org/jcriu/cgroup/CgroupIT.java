@@ -180,8 +180,9 @@ class CgroupIT {
     void strictModeRefusesAnExistingCgroupAndRemovesWhatItCreated() throws Exception {
         try (TestCgroup t = cgroup("strict"); Workload w = Workload.sleep(tmp.resolve("w"))) {
             Path d = dumpInCgroup(t, w);
-            // pids is restored first (jcriu's own /proc/self/cgroup order puts it before memory
-            // here), so it is created before the existing memory cgroup is found
+            // pids comes first (jcriu's own /proc/self/cgroup order), so it is created before an
+            // existing directory is met (the memory cgroup, or a hierarchy's root, which always
+            // exists: strict mode, as CRIU's, only suits tasks outside every root)
             Files.delete(t.ctl("pids").dir());
             Jcriu.Result r = restore(d, "--manage-cgroups=strict");
             assertEquals(1, r.exit(), r.all());
@@ -189,6 +190,49 @@ class CgroupIT {
             assertFalse(w.alive());
             assertFalse(Files.exists(t.ctl("pids").dir()), "a failed restore leaves no cgroup it created: " + tail(d.resolve("restore.log")));
             assertTrue(Files.exists(t.ctl("memory").dir()), "an existing cgroup is not touched");
+        }
+    }
+
+    /** --cgroup-props replaces a controller's list (CRIU's YAML); --cgroup-props-file merges one. */
+    @Test
+    void cgroupPropsChangeWhatIsDumped() throws Exception {
+        try (TestCgroup t = cgroup("props"); Workload w = Workload.sleep(tmp.resolve("w"))) {
+            assumeTrue(!t.ctl("pids").v2(), "v1 pids hierarchy");
+            Path file = tmp.resolve("props.yaml");
+            Files.writeString(file, "\"pids\":\n - \"strategy\": \"merge\"\n - \"properties\": [\"pids.max\"]\n");
+            Path d = dumpInCgroup(t, w, "--cgroup-props", "\"pids\":\n - \"strategy\": \"replace\"\n - \"properties\": []\n",
+                    "--cgroup-props-file", file.toString(), "-R");
+            CgroupDirEntry e = null;
+            for (var c : image(d).getControllersList()) {
+                if (c.getCnamesList().contains("pids")) e = findDir(c.getDirsList(), t.ctl("pids").path().substring(1));
+            }
+            assertNotNull(e);
+            assertEquals(List.of("pids.max", "cgroup.clone_children", "notify_on_release", "cgroup.procs", "tasks"),
+                    e.getPropertiesList().stream().map(p -> p.getName()).toList());
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-R", "--cgroup-props", "\"pids\": oops");
+            assertEquals(1, r.exit(), r.all());
+            assertTrue(r.stderr().contains("cg-prop: Expected ':\\n - ' sequence controller's pids stream"), r.stderr());
+            assertEquals(0, ProcState.tracerPid(w.pid()));
+        }
+    }
+
+    /** --cgroup-dump-controller: only the named hierarchies are in the sets and dumped; the others are left alone at restore. */
+    @Test
+    void dumpControllerKeepsOnlyTheNamedHierarchy() throws Exception {
+        try (TestCgroup t = cgroup("onlypids"); Workload w = Workload.sleep(tmp.resolve("w"))) {
+            TestCgroup.Ctl pids = t.ctl("pids");
+            assumeTrue(!pids.v2() && !t.ctl("memory").v2(), "needs pids and memory in separate (v1) hierarchies");
+            Path d = dumpInCgroup(t, w, "--cgroup-dump-controller", "pids");
+            CgroupEntry cg = image(d);
+            assertEquals(List.of("pids"), cg.getSets(0).getCtlsList().stream().map(m -> m.getName()).toList(), cg.toString());
+            assertEquals(1, cg.getControllersCount(), cg.toString());
+            t.removeDirs();
+            String ourMemory = t.pathOf((int) ProcessHandle.current().pid(), "memory");
+            Jcriu.Result r = restore(d, "--manage-cgroups=full");
+            assertEquals(0, r.exit(), r.all() + tail(d.resolve("restore.log")));
+            assertEquals(pids.path(), t.pathOf(w.pid(), "pids"));
+            assertEquals(ourMemory, t.pathOf(w.pid(), "memory"), "memory was not dumped: the task stays in jcriu's");
+            assertFalse(Files.exists(t.ctl("memory").dir()));
         }
     }
 

@@ -51,4 +51,23 @@ class CgroupRpcIT {
             assertEquals(t.ctl("freezer").path(), t.pathOf(restored, "freezer"));
         }
     }
+
+    /** manage_cgroups_mode wins over manage_cgroups (STRICT = 5): an existing cgroup fails the restore with CRIU's reason. */
+    @Test
+    void manageCgroupsModeStrictRefusesAnExistingCgroup() throws Exception {
+        PyCriu.assumeAvailable();
+        try (TestCgroup t = TestCgroup.create("jcriu-rpcstrict-" + ProcessHandle.current().pid(), "pids");
+                Workload w = Workload.sleep(tmp.resolve("w"))) {
+            t.add(w.pid());
+            Path img = Files.createDirectories(tmp.resolve("img"));
+            String jc = PyCriu.jcriu().toString();
+            String r = PyCriu.run(tmp, jc, "dump", img.toString(), String.valueOf(w.pid()), "manage_cgroups");
+            assertEquals("true", PyCriu.field(r, "success"), r);
+            w.waitGone(Duration.ofSeconds(10));
+            String rr = PyCriu.run(tmp, jc, "restore", img.toString(), "manage_cgroups", "manage_cgroups_mode=5");
+            assertEquals("false", PyCriu.field(rr, "success"), rr);
+            assertTrue(PyCriu.field(rr, "cr_errmsg").contains("Abort restore of existing cgroup " + t.ctl("pids").dir()), rr);
+            assertFalse(w.alive());
+        }
+    }
 }

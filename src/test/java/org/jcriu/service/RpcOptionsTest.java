@@ -180,6 +180,22 @@ class RpcOptionsTest {
         assertTrue(o.shellJob);
     }
 
+    /** rst_sibling makes the root the caller's child: only swrk's caller is ours; a daemon's is not. */
+    @Test
+    void restoreSiblingIsForSwrkOnlyAlsoFromAConfigFile() throws Exception {
+        Path cfg = tmp.resolve("rpc.conf");
+        Files.writeString(cfg, "restore-sibling\n");
+        Options o = opts("restore");
+        RpcOptions.apply(base().setRstSibling(true).build(), o, self, true);
+        assertTrue(o.restoreSibling);
+        CriuException e = assertThrows(CriuException.class,
+                () -> RpcOptions.apply(base().setRstSibling(true).build(), opts("restore"), self, false));
+        assertEquals("rst_sibling is not allowed in standalone service", e.getMessage());
+        e = assertThrows(CriuException.class,
+                () -> RpcOptions.apply(base().setConfigFile(cfg.toString()).build(), opts("restore"), self, false));
+        assertEquals("restore-sibling is not allowed in standalone service (config file " + cfg + ")", e.getMessage());
+    }
+
     @Test
     void missingConfigFileIsIgnoredAsCriuDoes() {
         Options o = opts("restore");

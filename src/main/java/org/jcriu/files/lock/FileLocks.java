@@ -76,7 +76,15 @@ public final class FileLocks {
         long start = Long.parseLong(t[6]);
         // the kernel prints the last byte; the image has a length, 0 meaning to the end of file
         long len = t[7].equals("EOF") ? 0 : Long.parseLong(t[7]) + 1 - start;
-        return FileLockEntry.newBuilder().setFlag(flag).setType(type).setPid(fd.pid()).setFd(fd.fd()).setStart(start).setLen(len).build();
+        // A POSIX lock belongs to a process, not to the open file: a file shared across fork
+        // shows its child's locks too, with the child's pid. The others belong to the open file.
+        int pid = flag == FL_POSIX ? Integer.parseInt(t[4]) : fd.pid();
+        return FileLockEntry.newBuilder().setFlag(flag).setType(type).setPid(pid).setFd(fd.fd()).setStart(start).setLen(len).build();
+    }
+
+    /** Whether {@code l} is a POSIX lock, owned by the process {@code l.getPid()} rather than by the open file. */
+    public static boolean ownedByProcess(FileLockEntry l) {
+        return (l.getFlag() & FL_POSIX) != 0;
     }
 
     /** The locks of filelocks.img that task {@code pid} held. */

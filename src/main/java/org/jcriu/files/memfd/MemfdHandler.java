@@ -124,13 +124,18 @@ public final class MemfdHandler implements FileHandler {
             base = create(r, mie);
             int mine = Sys.open("/proc/" + t.tid() + "/fd/" + base, Linux.O_RDWR | Linux.O_CLOEXEC, 0);
             made.fds().put(e.getInodeId(), mine);
-            r.whenDone(() -> {
-                Sys.close(mine);
-                made.fds().remove(e.getInodeId());
-            });
         } else {
             base = r.pullFromRestorer(own, Linux.O_RDWR);
         }
+        // jcriu's copy is kept while a task of the tree still to come opens the same memfd
+        java.util.function.Predicate<FileEntry> sameInode = f -> f.getType() == org.jcriu.image.proto.FdTypes.MEMFD
+                && f.getMemfd().getInodeId() == e.getInodeId();
+        r.whenDone(() -> {
+            Integer mine = made.fds().get(e.getInodeId());
+            if (mine == null || r.wantedLater(sameInode)) return;
+            Sys.close(mine);
+            made.fds().remove(e.getInodeId());
+        });
         // Each file description is a reopen of the memfd with the image's flags, as CRIU does.
         int fd = r.openPath("/proc/self/fd/" + base, e.getFlags() & ~Linux.O_CLOEXEC);
         t.syscall(Nr.CLOSE, base);

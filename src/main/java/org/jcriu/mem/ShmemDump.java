@@ -1,0 +1,113 @@
+package org.jcriu.mem;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.IntSupplier;
+
+import org.jcriu.CriuException;
+import org.jcriu.image.ImageDir;
+import org.jcriu.image.ImageType;
+import org.jcriu.image.ImageWriter;
+import org.jcriu.image.proto.PagemapEntry;
+import org.jcriu.image.proto.PagemapHead;
+import org.jcriu.image.proto.VmaEntry;
+import org.jcriu.log.Log;
+import org.jcriu.log.Logger;
+import org.jcriu.sys.ErrnoException;
+import org.jcriu.sys.Linux;
+import org.jcriu.sys.Nr;
+import org.jcriu.sys.Sys;
+
+/**
+ * Shared anonymous memory (MAP_SHARED | MAP_ANONYMOUS: a shmem file the kernel names
+ * "/dev/zero (deleted)") is one object however many VMAs and tasks map it, so CRIU saves its
+ * pages once per dump, by object: pagemap-shmem-SHMID.img (offsets in the object instead of
+ * addresses) and its own pages-N.img, SHMID being the object's inode number as vma_entry.shmid
+ * says. jcriu maps the object into itself through the task's /proc/PID/map_files link, asks
+ * mincore which pages the object holds (pages written through any mapping, mapped here or not),
+ * and writes those. One instance per dump: an object seen again in another task is skipped.
+ */
+public final class ShmemDump {
+    private static final Logger LOG = Log.get("shmem");
+    private static final int ANON_SHARED = 1 << 8, SYSVIPC = 1 << 10;
+    private final ImageDir dir;
+    private final Set<Long> done = new HashSet<>();
+    private final IntSupplier pagesIds;
+
+    /** {@code pagesIds} hands out the dump's pages-N.img numbers (DumpFiles.nextPagesId: memfd contents draw from it too). */
+    public ShmemDump(ImageDir dir, IntSupplier pagesIds) {
+        this.dir = dir;
+        this.pagesIds = pagesIds;
+    }
+
+    /** Saves every shared anonymous object {@code pid} maps that this dump has not saved yet. */
+    public void dumpTask(int pid, List<VmaEntry> vmas) {
+        // object -> a VMA to reach it through, and how far into it the task's VMAs reach
+        Map<Long, long[]> objects = new LinkedHashMap<>();
+        for (VmaEntry v : vmas) {
+            if ((v.getStatus() & ANON_SHARED) == 0 || (v.getStatus() & SYSVIPC) != 0 || done.contains(v.getShmid())) continue;
+            long[] o = objects.computeIfAbsent(v.getShmid(), k -> new long[] {v.getStart(), v.getEnd(), 0});
+            o[2] = Math.max(o[2], v.getPgoff() + (v.getEnd() - v.getStart()));
+        }
+        for (var e : objects.entrySet()) {
+            long[] o = e.getValue();
+            dumpObject(pid, e.getKey(), o[0], o[1], o[2]);
+            done.add(e.getKey());
+        }
+    }
+
+    private void dumpObject(int pid, long shmid, long vmaStart, long vmaEnd, long size) {
+        String link = String.format("/proc/%d/map_files/%x-%x", pid, vmaStart, vmaEnd);
+        int fd;
+        try {
+            fd = Sys.open(link, Linux.O_RDONLY | Linux.O_CLOEXEC, 0);
+        } catch (ErrnoException e) {
+            throw new CriuException(e.errno(), "Can't open shared memory object " + shmid + " of task " + pid + " (" + link + "): " + e.getMessage());
+        }
+        long addr = 0;
+        try (Arena arena = Arena.ofConfined()) {
+            addr = Sys.check("mmap(" + link + ")", Nr.MMAP, 0, size, Linux.PROT_READ, Linux.MAP_SHARED, fd, 0);
+            long pages = size / Linux.PAGE_SIZE;
+            MemorySegment vec = arena.allocate(pages);
+            Sys.check("mincore(" + link + ")", Nr.MINCORE, addr, size, vec.address());
+            MemorySegment obj = MemorySegment.ofAddress(addr).reinterpret(size);
+            int pagesId = pagesIds.getAsInt();
+            long written = 0;
+            try (ImageWriter pm = dir.create(ImageType.SHMEM_PAGEMAP, shmid);
+                 FileChannel ch = FileChannel.open(dir.path(ImageType.PAGES, pagesId), StandardOpenOption.CREATE,
+                         StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                pm.write(PagemapHead.newBuilder().setPagesId(pagesId).build());
+                for (long i = 0; i < pages; ) {
+                    if ((vec.get(JAVA_BYTE, i) & 1) == 0) {
+                        i++;
+                        continue;
+                    }
+                    long j = i;
+                    while (j < pages && (vec.get(JAVA_BYTE, j) & 1) != 0) j++;
+                    pm.write(PagemapEntry.newBuilder().setVaddr(i * Linux.PAGE_SIZE).setCompatNrPages(0)
+                            .setFlags(PageRun.PE_PRESENT).setNrPages(j - i).build());
+                    var bb = obj.asSlice(i * Linux.PAGE_SIZE, (j - i) * Linux.PAGE_SIZE).asByteBuffer();
+                    while (bb.hasRemaining()) ch.write(bb);
+                    written += j - i;
+                    i = j;
+                }
+            } catch (IOException e) {
+                throw new CriuException("Can't write the pages of shared memory object " + shmid + ": " + e.getMessage(), e);
+            }
+            LOG.info("shared memory object %d of task %d: %d of %d pages into pages-%d.img", shmid, pid, written, pages, pagesId);
+        } finally {
+            if (addr != 0) Sys.raw(Nr.MUNMAP, addr, size);
+            Sys.close(fd);
+        }
+    }
+}

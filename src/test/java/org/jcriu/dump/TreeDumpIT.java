@@ -1,0 +1,380 @@
+package org.jcriu.dump;
+
+import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+import org.jcriu.image.ImageDir;
+import org.jcriu.image.ImageReader;
+import org.jcriu.image.ImageType;
+import org.jcriu.image.proto.CoreEntry;
+import org.jcriu.image.proto.FdinfoEntry;
+import org.jcriu.image.proto.MmEntry;
+import org.jcriu.image.proto.PagemapEntry;
+import org.jcriu.image.proto.PagemapHead;
+import org.jcriu.image.proto.PstreeEntry;
+import org.jcriu.image.proto.TaskKobjIdsEntry;
+import org.jcriu.testing.Jcriu;
+import org.jcriu.testing.ProcState;
+import org.jcriu.testing.Workload;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * bin/jcriu dump of process trees (workloads tree.c and tree-forks.c): pstree.img and every
+ * task's images, the fate of every task, refusals and failures that leave the whole tree as it was.
+ */
+class TreeDumpIT {
+    @TempDir Path tmp;
+
+    /** tree.c's tasks, as it lists them in DIR/pids. */
+    private record Pids(int r, int a, int b, int g, int z) {
+        List<Integer> live() {
+            return List.of(r, a, b, g);
+        }
+
+        List<Integer> all() {
+            return List.of(r, a, b, g, z);
+        }
+    }
+
+    private static Pids pids(Workload w) throws IOException {
+        String[] p = Files.readString(w.dir().resolve("pids")).trim().split(" ");
+        Pids ps = new Pids(Integer.parseInt(p[0]), Integer.parseInt(p[1]), Integer.parseInt(p[2]), Integer.parseInt(p[3]),
+                Integer.parseInt(p[4]));
+        for (int pid : ps.all()) w.alsoKill(pid);
+        return ps;
+    }
+
+    private Path imgs() throws IOException {
+        return Files.createDirectories(tmp.resolve("imgs"));
+    }
+
+    private static void assertRunningUntraced(int pid) {
+        char s = ProcState.state(pid);
+        assertTrue(s == 'S' || s == 'R' || s == 'D', "task " + pid + " should be running, " + ProcState.describe(pid));
+        assertEquals(0, ProcState.tracerPid(pid), "task " + pid + " still traced");
+    }
+
+    private static long lines(Path f) throws IOException {
+        try (var l = Files.lines(f)) {
+            return l.count();
+        }
+    }
+
+    /** Every live task still counts: each log grows. */
+    private static void assertCounting(Workload w, String... roles) throws Exception {
+        Map<String, Long> before = new HashMap<>();
+        for (String r : roles) before.put(r, lines(w.dir().resolve(r + ".log")));
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        for (String r : roles) {
+            while (lines(w.dir().resolve(r + ".log")) <= before.get(r)) {
+                assertTrue(System.nanoTime() < deadline, r + " stopped counting at " + before.get(r));
+                Thread.sleep(10);
+            }
+        }
+    }
+
+    private static <T> List<T> all(ImageDir dir, ImageType t, com.google.protobuf.Parser<T> p, Object... args) {
+        List<T> out = new ArrayList<>();
+        try (ImageReader r = dir.open(t, args)) {
+            T e;
+            while ((e = r.read(p)) != null) out.add(e);
+        }
+        return out;
+    }
+
+    private static <T> T one(ImageDir dir, ImageType t, com.google.protobuf.Parser<T> p, Object... args) {
+        try (ImageReader r = dir.open(t, args)) {
+            return r.readOne(p);
+        }
+    }
+
+    /** crit(1) from Debian, if installed: its exit code and output. */
+    private static String crit(String... args) throws Exception {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/crit")), "no /usr/bin/crit");
+        List<String> cmd = new ArrayList<>(List.of("/usr/bin/crit"));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), "crit " + String.join(" ", args) + ": " + out);
+        return out;
+    }
+
+    /**
+     * Images every live task of a dump must have, and the pages of each task in its own
+     * pages-N.img. Returns the pstree entries by pid.
+     */
+    private static Map<Integer, PstreeEntry> checkTreeImages(Path d) {
+        ImageDir dir = new ImageDir(d);
+        List<PstreeEntry> ps = all(dir, ImageType.PSTREE, PstreeEntry.parser());
+        Map<Integer, PstreeEntry> byPid = new HashMap<>();
+        Set<Integer> pagesIds = new HashSet<>();
+        Set<Integer> vmIds = new HashSet<>();
+        for (PstreeEntry e : ps) {
+            if (byPid.isEmpty()) assertEquals(0, e.getPpid(), "the root comes first");
+            else assertTrue(byPid.containsKey(e.getPpid()), "parent " + e.getPpid() + " of " + e.getPid() + " listed before it");
+            assertNull(byPid.put(e.getPid(), e), "pid " + e.getPid() + " listed twice");
+            assertEquals(e.getPid(), e.getThreads(0), "main thread first");
+            CoreEntry core = one(dir, ImageType.CORE, CoreEntry.parser(), e.getPid());
+            int state = core.getTc().getTaskState();
+            if (state == Images.TASK_DEAD) {
+                assertFalse(core.hasThreadInfo(), "a zombie's core has no registers");
+                for (ImageType t : List.of(ImageType.MM, ImageType.IDS, ImageType.PAGEMAP, ImageType.FS)) {
+                    assertFalse(dir.exists(t, e.getPid()), t + " of zombie " + e.getPid());
+                }
+                continue;
+            }
+            assertTrue(state == Images.TASK_ALIVE || state == Images.TASK_STOPPED, "state " + state + " of " + e.getPid());
+            assertTrue(core.hasThreadInfo());
+            TaskKobjIdsEntry ids = one(dir, ImageType.IDS, TaskKobjIdsEntry.parser(), e.getPid());
+            assertTrue(vmIds.add(ids.getVmId()), "forked tasks have their own mm id");
+            assertFalse(all(dir, ImageType.FDINFO, FdinfoEntry.parser(), ids.getFilesId()).isEmpty(), "fdinfo-" + ids.getFilesId());
+            MmEntry mm = one(dir, ImageType.MM, MmEntry.parser(), e.getPid());
+            assertTrue(mm.getVmasCount() > 5);
+            assertTrue(dir.exists(ImageType.FS, e.getPid()));
+            long pages = 0;
+            int pagesId;
+            try (ImageReader r = dir.open(ImageType.PAGEMAP, e.getPid())) {
+                pagesId = r.read(PagemapHead.parser()).getPagesId();
+                PagemapEntry pe;
+                while ((pe = r.read(PagemapEntry.parser())) != null) pages += pe.getNrPages();
+            }
+            assertTrue(pagesIds.add(pagesId), "pages-" + pagesId + ".img is one task's");
+            try {
+                assertEquals(pages * 4096, Files.size(dir.path(ImageType.PAGES, pagesId)), "pages-" + pagesId + ".img of " + e.getPid());
+            } catch (IOException x) {
+                fail("pages-" + pagesId + ".img of " + e.getPid() + ": " + x);
+            }
+            for (int tid : e.getThreadsList()) assertTrue(dir.exists(ImageType.CORE, tid));
+        }
+        return byPid;
+    }
+
+    @Test
+    void treeWithLeaveRunningDumpsEveryTaskAndKeepsRunning() throws Exception {
+        try (Workload w = Workload.c("tree", tmp.resolve("w"))) {
+            Pids p = pids(w);
+            Path d = imgs();
+            Jcriu.Result r = Jcriu.run("dump", "-t", p.r(), "-D", d, "-R", "-v4", "-o", "dump.log");
+            assertEquals(0, r.exit(), r.all());
+            for (int pid : p.live()) assertRunningUntraced(pid);
+            assertEquals('Z', ProcState.state(p.z()), "the zombie is left alone");
+
+            Map<Integer, PstreeEntry> ps = checkTreeImages(d);
+            assertEquals(Set.copyOf(p.all()), ps.keySet());
+            PstreeEntry root = all(new ImageDir(d), ImageType.PSTREE, PstreeEntry.parser()).get(0);
+            assertEquals(p.r(), root.getPid());
+            // pid -> {ppid, pgid, sid}
+            assertEquals(List.of(0, p.r(), p.r()), ids(ps.get(p.r())));
+            assertEquals(List.of(p.r(), p.a(), p.a()), ids(ps.get(p.a())), "A called setsid()");
+            assertEquals(List.of(p.a(), p.a(), p.a()), ids(ps.get(p.g())), "G is in A's session and group");
+            assertEquals(List.of(p.r(), p.b(), p.r()), ids(ps.get(p.b())), "B leads a group in R's session");
+            assertEquals(List.of(p.r(), p.r(), p.r()), ids(ps.get(p.z())));
+            for (int pid : p.all()) assertEquals(List.of(pid), ps.get(pid).getThreadsList());
+
+            CoreEntry z = one(new ImageDir(d), ImageType.CORE, CoreEntry.parser(), p.z());
+            assertEquals(Images.TASK_DEAD, z.getTc().getTaskState());
+            assertEquals(7 << 8, z.getTc().getExitCode(), "exit code as a wait status, as criu takes it from /proc/PID/stat");
+            assertTrue(z.getTc().getComm().startsWith("tree"), z.getTc().getComm());
+            for (int pid : p.live()) {
+                CoreEntry c = one(new ImageDir(d), ImageType.CORE, CoreEntry.parser(), pid);
+                assertEquals(Images.TASK_ALIVE, c.getTc().getTaskState());
+                assertTrue(c.getTc().getComm().startsWith("tree"), c.getTc().getComm());
+            }
+
+            // stdout and stderr were inherited from R: one open file each, one id in every fdinfo
+            Set<List<Integer>> stdio = new HashSet<>();
+            Set<Integer> filesIds = new HashSet<>();
+            for (int pid : p.live()) {
+                int filesId = one(new ImageDir(d), ImageType.IDS, TaskKobjIdsEntry.parser(), pid).getFilesId();
+                assertTrue(filesIds.add(filesId), "each task has its own fd table");
+                List<FdinfoEntry> fds = all(new ImageDir(d), ImageType.FDINFO, FdinfoEntry.parser(), filesId);
+                stdio.add(fds.stream().filter(f -> f.getFd() <= 2).map(FdinfoEntry::getId).toList());
+            }
+            assertEquals(1, stdio.size(), "fds 0-2 of every task name the same files: " + stdio);
+
+            String tree = crit("x", d.toString(), "ps");
+            for (int pid : p.all()) assertTrue(tree.contains(Integer.toString(pid)), pid + " in crit x ps:\n" + tree);
+            crit("show", d.resolve("pstree.img").toString());
+            crit("show", d.resolve("core-" + p.z() + ".img").toString());
+            crit("show", d.resolve("files.img").toString());
+
+            assertCounting(w, "R", "A", "B", "G");
+            assertPass(w);
+        }
+    }
+
+    /** SIGTERM to the root; its verdict covers every task (tree.c). */
+    private static void assertPass(Workload w) throws IOException {
+        String v = w.terminateAndVerdict();
+        StringBuilder all = new StringBuilder(v);
+        for (String role : List.of("A", "B", "G")) {
+            Path f = w.dir().resolve("verdict-" + role);
+            all.append("; ").append(role).append(": ").append(Files.exists(f) ? Files.readString(f).strip() : "none");
+        }
+        assertEquals("PASS", v.split(" ")[0], all.toString());
+    }
+
+    private static List<Integer> ids(PstreeEntry e) {
+        return List.of(e.getPpid(), e.getPgid(), e.getSid());
+    }
+
+    @Test
+    void treeIsGoneAfterDump() throws Exception {
+        try (Workload w = Workload.c("tree", tmp.resolve("w"))) {
+            Pids p = pids(w);
+            Path d = imgs();
+            Jcriu.Result r = Jcriu.run("dump", "-t", p.r(), "-D", d);
+            assertEquals(0, r.exit(), r.all());
+            assertEquals(Set.copyOf(p.all()), checkTreeImages(d).keySet());
+            for (int pid : p.all()) waitGone(pid);
+        }
+    }
+
+    @Test
+    void stoppedTaskIsDumpedStoppedAndStaysStopped() throws Exception {
+        try (Workload w = Workload.c("tree", tmp.resolve("w"))) {
+            Pids p = pids(w);
+            ProcState.signal(p.b(), "STOP");
+            waitState(p.b(), 'T');
+            Path d = imgs();
+            Jcriu.Result r = Jcriu.run("dump", "-t", p.r(), "-D", d, "-R");
+            assertEquals(0, r.exit(), r.all());
+            CoreEntry b = one(new ImageDir(d), ImageType.CORE, CoreEntry.parser(), p.b());
+            assertEquals(Images.TASK_STOPPED, b.getTc().getTaskState(), "criu's TASK_STOPPED");
+            assertEquals('T', ProcState.state(p.b()), "B stays stopped");
+            assertEquals(0, ProcState.tracerPid(p.b()));
+            for (int pid : List.of(p.r(), p.a(), p.g())) assertRunningUntraced(pid);
+            ProcState.signal(p.b(), "CONT");
+            assertPass(w);
+        }
+    }
+
+    @Test
+    void leaveStoppedLeavesEveryTaskStopped() throws Exception {
+        try (Workload w = Workload.c("tree", tmp.resolve("w"))) {
+            Pids p = pids(w);
+            Jcriu.Result r = Jcriu.run("dump", "-t", p.r(), "-D", imgs(), "-s");
+            assertEquals(0, r.exit(), r.all());
+            for (int pid : p.live()) {
+                assertEquals('T', ProcState.state(pid), "task " + pid + " " + ProcState.describe(pid));
+                assertEquals(0, ProcState.tracerPid(pid));
+            }
+            for (int pid : p.live()) ProcState.signal(pid, "CONT");
+            assertPass(w);
+        }
+    }
+
+    @Test
+    void grandchildWithUnsupportedFdFailsTheDumpAndTheTreeRunsOn() throws Exception {
+        try (Workload w = Workload.c("tree", tmp.resolve("w"), "uffd")) {
+            Pids p = pids(w);
+            Jcriu.Result r = Jcriu.run("dump", "-t", p.r(), "-D", imgs());
+            assertEquals(1, r.exit(), r.all());
+            assertTrue(r.stderr().contains(Integer.toString(p.g())) && r.stderr().contains("userfaultfd"), r.stderr());
+            for (int pid : p.live()) assertRunningUntraced(pid);
+            assertCounting(w, "R", "A", "B", "G");
+            assertPass(w);
+        }
+    }
+
+    @Test
+    void tracedGrandchildIsNamedWithItsTracer() throws Exception {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/strace")), "no strace");
+        try (Workload w = Workload.c("tree", tmp.resolve("w"))) {
+            Pids p = pids(w);
+            Process strace = new ProcessBuilder("/usr/bin/strace", "-q", "-o", "/dev/null", "-p", Integer.toString(p.g()))
+                    .redirectErrorStream(true).redirectOutput(tmp.resolve("strace.out").toFile()).start();
+            try {
+                long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+                while (ProcState.tracerPid(p.g()) != strace.pid()) {
+                    assertTrue(System.nanoTime() < deadline, "strace never attached: " + ProcState.describe(p.g()));
+                    Thread.sleep(10);
+                }
+                Jcriu.Result r = Jcriu.run("dump", "-t", p.r(), "-D", imgs());
+                assertEquals(1, r.exit(), r.all());
+                assertTrue(r.stderr().contains("task " + p.g() + " is traced by PID " + strace.pid() + " (strace)"), r.stderr());
+                for (int pid : List.of(p.r(), p.a(), p.b())) assertRunningUntraced(pid);
+            } finally {
+                strace.destroy(); // SIGTERM: strace detaches
+                strace.waitFor(10, TimeUnit.SECONDS);
+                if (strace.isAlive()) strace.destroyForcibly();
+            }
+            assertCounting(w, "R", "A", "B", "G");
+            assertPass(w);
+        }
+    }
+
+    @Test
+    void failureAfterTheTreeIsFrozenLetsEveryTaskGo() throws Exception {
+        try (Workload w = Workload.c("tree", tmp.resolve("w"))) {
+            Pids p = pids(w);
+            Path s = tmp.resolve("action.sh");
+            Files.writeString(s, "#!/bin/sh\n[ \"$CRTOOLS_SCRIPT_ACTION\" = post-dump ] && exit 3; exit 0\n");
+            s.toFile().setExecutable(true);
+            Jcriu.Result r = Jcriu.run("dump", "-t", p.r(), "-D", imgs(), "--action-script", s);
+            assertEquals(1, r.exit(), r.all());
+            for (int pid : p.live()) assertRunningUntraced(pid);
+            assertCounting(w, "R", "A", "B", "G");
+            assertPass(w);
+        }
+    }
+
+    @Test
+    void treeForkingDuringTheDumpIsCaughtWhole() throws Exception {
+        try (Workload w = Workload.c("tree-forks", tmp.resolve("w"), "8")) {
+            Path forks = w.dir().resolve("forks");
+            for (int i = 0; i < 3; i++) {
+                Path d = Files.createDirectories(tmp.resolve("imgs" + i));
+                Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-R");
+                assertEquals(0, r.exit(), r.all());
+                Map<Integer, PstreeEntry> ps = checkTreeImages(d);
+                assertTrue(ps.size() > 1, "children caught: " + ps.keySet());
+                for (int pid : ps.keySet()) w.alsoKill(pid);
+                assertRunningUntraced(w.pid());
+            }
+            long before = Long.parseLong(Files.readString(forks).trim());
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (Long.parseLong(Files.readString(forks).trim()) <= before) {
+                assertTrue(System.nanoTime() < deadline, "the root stopped forking after -R");
+                Thread.sleep(10);
+            }
+            Path d = Files.createDirectories(tmp.resolve("imgs-kill"));
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d);
+            assertEquals(0, r.exit(), r.all());
+            Map<Integer, PstreeEntry> ps = checkTreeImages(d);
+            for (int pid : ps.keySet()) w.alsoKill(pid);
+            for (int pid : ps.keySet()) waitGone(pid);
+        }
+    }
+
+    private static void waitState(int pid, char state) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (ProcState.state(pid) != state) {
+            assertTrue(System.nanoTime() < deadline, "task " + pid + " never reached " + state + ": " + ProcState.describe(pid));
+            Thread.sleep(5);
+        }
+    }
+
+    /** Killed tasks are reaped by init (or the subreaper they were reparented to) a little later. */
+    private static void waitGone(int pid) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (Files.exists(Path.of("/proc/" + pid))) {
+            assertTrue(System.nanoTime() < deadline, "task " + pid + " still there: " + ProcState.describe(pid));
+            Thread.sleep(10);
+        }
+    }
+}
