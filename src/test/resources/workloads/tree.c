@@ -19,10 +19,13 @@
  * "PASS ..." or "FAIL <what differs>".
  *
  * "tree DIR uffd": G also holds a userfaultfd, which jcriu cannot dump (a failing dump of a tree).
+ * "tree DIR zleader": Z's main thread calls pthread_exit while a second thread sleeps on: Z shows
+ * as a zombie with a live thread (which criu refuses to dump); R kills it at the end.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -37,6 +40,12 @@ static void on_usr1(int s) { (void)s; report = 1; }
 static const char *role;
 static long n;
 static pid_t my_pid, my_ppid, my_sid, my_pgid;
+
+static void *sleeper(void *arg) {
+    (void)arg;
+    for (;;) pause();
+    return NULL;
+}
 
 static void handlers(void) {
     struct sigaction sa = {0};
@@ -160,8 +169,16 @@ int main(int argc, char **argv) {
      * the restorer's child): only the ppids inside the tree are checked. */
     my_ppid = -1;
 
+    int zleader = argc > 2 && !strcmp(argv[2], "zleader");
     pid_t z = fork();
-    if (z == 0) _exit(7);
+    if (z == 0) {
+        if (zleader) {
+            pthread_t t;
+            if (pthread_create(&t, NULL, sleeper, NULL)) _exit(5);
+            pthread_exit(NULL);
+        }
+        _exit(7);
+    }
 
     pid_t a = fork();
     if (a == 0) {
@@ -196,7 +213,19 @@ int main(int argc, char **argv) {
     wait_file("started-G");
     siginfo_t si;
     memset(&si, 0, sizeof si);
-    while (waitid(P_PID, z, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR) {}
+    if (zleader) {
+        /* the leader is a zombie once its thread group shows it so */
+        char st[4200], line[256];
+        snprintf(st, sizeof st, "/proc/%d/status", z);
+        for (int done = 0, i = 0; !done && i < 20000; i++) {
+            FILE *f = fopen(st, "r");
+            while (f && fgets(line, sizeof line, f)) if (!strncmp(line, "State:\tZ", 8)) done = 1;
+            if (f) fclose(f);
+            if (!done) { struct timespec ts = {0, 1000 * 1000}; nanosleep(&ts, NULL); }
+        }
+    } else {
+        while (waitid(P_PID, z, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR) {}
+    }
     char path[4200], kids[256] = "", buf[512];
     snprintf(path, sizeof path, "/proc/%d/task/%d/children", a, a);
     FILE *f = fopen(path, "r");
@@ -218,8 +247,15 @@ int main(int argc, char **argv) {
     bad |= reap(b, "B");
     int st;
     pid_t r;
+    if (zleader) kill(z, SIGKILL);
     while ((r = waitpid(z, &st, 0)) < 0 && errno == EINTR) {}
-    if (r != z || !WIFEXITED(st) || WEXITSTATUS(st) != 7) {
+    if (zleader) {
+        if (r != z || !WIFSIGNALED(st)) {
+            snprintf(buf, sizeof buf, "Z %d with its thread: waitpid %d status 0x%x; ", z, r, r == z ? st : 0);
+            strncat(verdict, buf, sizeof verdict - strlen(verdict) - 1);
+            bad = 1;
+        }
+    } else if (r != z || !WIFEXITED(st) || WEXITSTATUS(st) != 7) {
         snprintf(buf, sizeof buf, "zombie Z %d: waitpid %d status 0x%x, expected exit code 7; ", z, r, r == z ? st : 0);
         strncat(verdict, buf, sizeof verdict - strlen(verdict) - 1);
         bad = 1;

@@ -57,6 +57,7 @@ public final class CgroupDump {
     private final boolean explicit;
     private String freezerState = "THAWED";
     private Hierarchies hier;
+    private Dir freezerHead;
     private int nextId = 1;
 
     private static final class Set {
@@ -238,11 +239,8 @@ public final class CgroupDump {
                 throw new CriuException("failed walking " + top + " for empty cgroups: no such cgroup (" + cc.name() + ":" + root + ")");
             }
             walk(cur, top, root.isEmpty() ? "/" : root);
-            if (freezeCgroup && cc.name().equals("freezer") && !cur.heads.isEmpty()) {
-                Dir head = cur.heads.get(0);
-                head.props.removeIf(p -> p.getName().equals("freezer.state"));
-                head.props.add(CgroupPropEntry.newBuilder().setName("freezer.state").setValue(freezerState).build());
-            }
+            // its freezer.state is added at write time: the walk may run before the freeze
+            if (freezeCgroup && cc.name().equals("freezer") && !cur.heads.isEmpty()) freezerHead = cur.heads.get(0);
         }
     }
 
@@ -359,6 +357,10 @@ public final class CgroupDump {
                 se.addCtls(CgMemberEntry.newBuilder().setName(m.name()).setPath(m.path()));
             }
             cg.addSets(se);
+        }
+        if (freezerHead != null) {
+            freezerHead.props.removeIf(p -> p.getName().equals("freezer.state"));
+            freezerHead.props.add(CgroupPropEntry.newBuilder().setName("freezer.state").setValue(freezerState).build());
         }
         for (Controller c : controllers) {
             CgControllerEntry.Builder ce = CgControllerEntry.newBuilder().addAllCnames(c.cnames).setIsThreaded(c.threaded);

@@ -54,6 +54,10 @@ public final class CgroupRestore {
     /** Directories jcriu made, parents first. */
     private final List<Path> created = new ArrayList<>();
     private Hierarchies hier;
+    /** --manage-cgroups given: a hierarchy of the image that is not mounted here fails the restore. */
+    private boolean explicit;
+    /** Hierarchies of the image mounted nowhere here, left out (default mode only). */
+    private final java.util.Set<String> absent = new java.util.HashSet<>();
     private Path freezerDir;
     private CgroupPropEntry freezerState;
 
@@ -84,6 +88,7 @@ public final class CgroupRestore {
             if (r != null) img = r.read(CgroupEntry.parser());
         }
         CgroupRestore c = new CgroupRestore(mode, root, img == null ? CgroupEntry.getDefaultInstance() : img, opts.cgroupYard);
+        c.explicit = opts.manageCgroupsSet;
         c.index(opts.cgroupRoot);
         return c;
     }
@@ -172,6 +177,16 @@ public final class CgroupRestore {
         hier = Hierarchies.of(yard);
         for (CgControllerEntry c : controllers) {
             if (c.getCnamesCount() < 1) throw new CriuException("Each cg_controller_entry must have at least 1 controller");
+            if (!explicit && !c.getDirsList().isEmpty()) {
+                try {
+                    hier.dir(hierName(c), "/" + c.getDirs(0).getDirName());
+                } catch (CriuException e) {
+                    // CRIU would mount it; jcriu restores without it unless --manage-cgroups asked
+                    LOG.warn("%s: its cgroups are not restored", e.getMessage());
+                    absent.add(hierName(c));
+                    continue;
+                }
+            }
             for (CgroupDirEntry d : c.getDirsList()) prepareDir(c, "", d);
         }
     }
@@ -306,6 +321,7 @@ public final class CgroupRestore {
         List<String> now = List.of(org.jcriu.sys.Sys.readString("/proc/" + pid + "/cgroup").split("\n"));
         for (CgMemberEntry m : se.getCtlsList()) {
             CgControllerEntry c = controllerOf(m);
+            if (absent.contains(hierName(c))) continue;
             if (now.stream().anyMatch(l -> l.endsWith(":" + m.getName() + ":" + m.getPath()))) {
                 LOG.debug("  `-> %s:%s already", m.getName(), m.getPath());
                 continue;

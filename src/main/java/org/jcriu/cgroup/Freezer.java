@@ -231,15 +231,18 @@ public final class Freezer implements AutoCloseable {
         if (originFrozen && state() == State.THAWED) write(true);
     }
 
+    /**
+     * Whatever happened: a cgroup jcriu froze is thawed, one that was frozen before the dump is
+     * frozen again (a failed dump leaves it as it found it).
+     */
     @Override
     public void close() {
-        if (frozenByUs) {
-            try {
-                write(false);
-            } catch (CriuException e) {
-                LOG.error("Unable to thaw %s: %s", dir, e.getMessage());
-            }
-            frozenByUs = false;
+        try {
+            if (originFrozen) restoreState();
+            else if (frozenByUs) write(false);
+        } catch (CriuException e) {
+            LOG.error("Unable to put freezer %s back to %s: %s", dir, originState(), e.getMessage());
         }
+        frozenByUs = false;
     }
 }

@@ -142,6 +142,7 @@ final class TaskTree {
         Stat st = stat(pid);
         if (st == null) return null;
         if (st.state() == 'Z' || st.state() == 'X') {
+            refuseLiveThreads(pid);
             c.state = State.DEAD;
             LOG.info("Found zombie %d (child of %d)", pid, parent.pid);
             return c;
@@ -155,6 +156,7 @@ final class TaskTree {
             Stat again = stat(pid);
             if (again == null) return null;
             if (again.state() == 'Z' || again.state() == 'X') {
+                refuseLiveThreads(pid);
                 c.state = State.DEAD;
                 LOG.info("Task %d became a zombie while being seized", pid);
                 return c;
@@ -171,6 +173,24 @@ final class TaskTree {
         }
         LOG.info("Seized task %d (child of %d), state %s", pid, parent.pid, c.state);
         return c;
+    }
+
+    /**
+     * A leader that exited (pthread_exit) shows as a zombie while its other threads run on: those
+     * could be neither seized as a zombie nor dumped as one (criu: "Zombies with threads are not
+     * supported").
+     */
+    private static void refuseLiveThreads(int pid) {
+        java.util.TreeSet<Integer> tids;
+        try {
+            tids = SeizedThreads.list(pid);
+        } catch (CriuException e) {
+            return; // reaped meanwhile
+        }
+        if (tids.size() > 1) {
+            throw new CriuException("Can't dump task " + pid + ": its main thread exited but threads " + tids.tailSet(pid, false)
+                    + " still run; zombies with threads are not supported");
+        }
     }
 
     private static Stat stat(int pid) {

@@ -38,6 +38,32 @@ public final class TestCgroup implements AutoCloseable {
         this.name = name;
     }
 
+    private static final java.util.regex.Pattern STALE = java.util.regex.Pattern.compile("jcriu-[a-z0-9]+-(\\d+)(-moved)?");
+    private static final java.util.Set<Path> SWEPT = new java.util.HashSet<>();
+
+    /**
+     * Empty test cgroups left by a test JVM that was killed before its cleanup ran (names end
+     * with the JVM's pid, which is gone): removed once per JVM and directory, so they do not pile up.
+     */
+    private static synchronized void sweep(List<Path> parents) {
+        for (Path parent : parents) {
+            if (!SWEPT.add(parent)) continue;
+            try (var s = Files.list(parent)) {
+                for (Path d : s.toList()) {
+                    var m = STALE.matcher(d.getFileName().toString());
+                    if (!m.matches() || Files.exists(Path.of("/proc/" + m.group(1))) || !Files.isDirectory(d)) continue;
+                    try {
+                        if (Files.readString(d.resolve("cgroup.procs")).isBlank()) rmTree(d);
+                    } catch (IOException e) {
+                        // busy or gone meanwhile: not ours to insist on
+                    }
+                }
+            } catch (IOException e) {
+                // an unreadable hierarchy: nothing to sweep there
+            }
+        }
+    }
+
     public static TestCgroup create(String name, String... controllers) throws IOException {
         TestCgroup t = new TestCgroup(name);
         List<String[]> mounts = new ArrayList<>();
@@ -74,6 +100,7 @@ public final class TestCgroup implements AutoCloseable {
             assumeTrue(ctl != null, "no cgroup v1 hierarchy nor cgroup v2 with the " + c + " controller enabled is mounted here");
             t.ctls.put(c, ctl);
         }
+        sweep(t.ctls.values().stream().map(c -> c.dir().getParent()).toList());
         for (Ctl c : t.ctls.values()) {
             Files.createDirectories(c.dir());
             t.cleanup.add(c.dir());
@@ -93,6 +120,7 @@ public final class TestCgroup implements AutoCloseable {
             }
         }
         assumeTrue(!t.ctls.isEmpty(), "no cgroup v2 hierarchy is mounted here");
+        sweep(List.of(t.ctl("freezer").dir().getParent()));
         Files.createDirectories(t.ctl("freezer").dir());
         t.cleanup.add(t.ctl("freezer").dir());
         return t;
