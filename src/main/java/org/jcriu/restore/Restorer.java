@@ -46,6 +46,8 @@ public final class Restorer {
 
     private final Options opts;
     private final ImageDir dir;
+    /** Shared anonymous objects of the tree: created by the first task that maps one, mapped by the others. */
+    private final SharedAnonObjects sharedAnon = new SharedAnonObjects();
 
     private Restorer(Options opts) {
         this.opts = opts;
@@ -328,6 +330,7 @@ public final class Restorer {
     private MemoryRestorer mapMemory(Task task, TaskImages img, FileRestorer files, LocalPageSource pages, long area) {
         MemoryRestorer mem = new MemoryRestorer(task, img, dir, pages, files, opts.root, area + Task.GADGET_SIZE,
                 area + 2L * Task.GADGET_SIZE);
+        mem.shareWith(sharedAnon);
         mem.clearSeed();
         MmRestorer.restore(task, img, opts.root);
         mem.mapVmas();
