@@ -306,7 +306,9 @@ public final class Restorer {
         }
         List<Made> all = new ArrayList<>(made);
         for (Made m : all) {
-            if (!m.task().attached()) continue;
+            // a task already let go (a failure while letting the others go) is killed too; a
+            // zombie that exited again is left to its parent, which goes
+            if (m.img().zombie() && !m.task().attached()) continue;
             try {
                 Sys.kill(m.task().tid(), Linux.SIGKILL);
             } catch (ErrnoException e) {
