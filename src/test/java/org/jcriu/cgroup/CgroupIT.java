@@ -304,6 +304,44 @@ class CgroupIT {
         }
     }
 
+    /**
+     * A tree (sh and its sleep child) with the child in another pids cgroup than its parent,
+     * frozen as a whole by --freeze-cgroup: both come back, each in its own cgroup (the child is
+     * moved out of the parent's, which it was cloned into).
+     */
+    @Test
+    void treeWithAChildInItsOwnCgroup() throws Exception {
+        try (TestCgroup t = TestCgroup.create("jcriu-tree-" + ProcessHandle.current().pid(), "pids", "freezer");
+                TestCgroup kid = TestCgroup.create("jcriu-treekid-" + ProcessHandle.current().pid(), "pids");
+                Workload w = Workload.start(tmp.resolve("w"), List.of("/bin/sh", "-c", "sleep 1000 & echo $$ > \"$0/ready\"; wait",
+                        tmp.resolve("w").toString()), false)) {
+            int child = 0;
+            for (int i = 0; i < 500 && child == 0; i++) {
+                String c = Files.readString(Path.of("/proc/" + w.pid() + "/task/" + w.pid() + "/children")).strip();
+                if (!c.isEmpty() && "sleep".equals(ProcState.field(Integer.parseInt(c.split(" ")[0]), "Name"))) child = Integer.parseInt(c.split(" ")[0]);
+                else Thread.sleep(10);
+            }
+            assertTrue(child > 0, "no sleep child");
+            w.alsoKill(child);
+            t.add(w.pid());
+            t.add(child);
+            Files.writeString(kid.ctl("pids").dir().resolve("cgroup.procs"), Integer.toString(child));
+            Path d = Files.createDirectories(tmp.resolve("img"));
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-v4", "-o", "dump.log", "--freeze-cgroup", t.ctl("freezer").dir());
+            assertEquals(0, r.exit(), r.all() + tail(d.resolve("dump.log")));
+            w.waitGone(Duration.ofSeconds(10));
+            for (int i = 0; i < 500 && Files.exists(Path.of("/proc/" + child)); i++) Thread.sleep(10);
+            t.removeDirs();
+            kid.removeDirs();
+            r = restore(d, "--manage-cgroups=full");
+            assertEquals(0, r.exit(), r.all() + tail(d.resolve("restore.log")));
+            assertEquals(t.ctl("pids").path(), t.pathOf(w.pid(), "pids"));
+            assertEquals(kid.ctl("pids").path(), t.pathOf(child, "pids"));
+            assertEquals(t.ctl("freezer").path(), t.pathOf(child, "freezer"));
+            assertEquals(w.pid(), Integer.parseInt(ProcState.field(child, "PPid")));
+        }
+    }
+
     /** --cgroup-yard: one directory per hierarchy named as CRIU names them (here links to the mounts). */
     @Test
     void cgroupYardServesDumpAndRestore() throws Exception {
