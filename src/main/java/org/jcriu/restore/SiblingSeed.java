@@ -77,13 +77,26 @@ final class SiblingSeed {
     static TaskCreator.Created create(Tracer tracer, int pid, List<Vma> dumped, long areaSize) {
         TaskCreator.checkPidFree(pid);
         checkNoShadowStack();
+        long exitSignal = org.jcriu.proc.Stat.read(Sys.getpid()).exitSignal();
+        if (exitSignal != Linux.SIGCHLD) {
+            // the root inherits it: the caller will need __WALL (or __WCLONE) to wait for it
+            LOG.warn("jcriu's exit signal is %d, not SIGCHLD: so is the root task's; its parent must wait with __WALL",
+                    exitSignal);
+        }
         long t0 = System.nanoTime();
         int pidfd = cloneSibling(pid);
         Task task = null;
         boolean done = false;
         try {
             long t1 = System.nanoTime();
-            task = Task.seize(tracer, pid, Ptrace.O_TRACECLONE);
+            try {
+                task = Task.seize(tracer, pid, Ptrace.O_TRACECLONE);
+            } catch (CriuException e) {
+                // e.g. it died on its way into the park loop (a glibc whose syscall() is not the
+                // plain syscall; cmp; jae; ret this relies on)
+                throw new CriuException(e.errno(), "--restore-sibling: the root task " + pid
+                        + " cloned from jcriu could not be seized: " + e.getMessage(), e);
+            }
             LOG.debug("sibling %d seized in %d us", pid, (System.nanoTime() - t1) / 1000);
             // No gadget of ours yet: MemoryRestorer maps the task's right after `area`, and two fresh
             // anonymous RWX mappings side by side would merge into one VMA that clearSeed could
