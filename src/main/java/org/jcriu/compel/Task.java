@@ -234,7 +234,9 @@ public final class Task implements AutoCloseable {
         }
         Regs r = saved.copy();
         r.set(Regs.RAX, nr).set(Regs.ORIG_RAX, -1).set(Regs.RIP, at);
-        for (int i = 0; i < args.length; i++) r.set(Regs.ARGS[i], args[i]);
+        // Arguments not given are 0, not whatever the task had in those registers: some calls
+        // (prctl, for one) fail with EINVAL on non-zero unused arguments.
+        for (int i = 0; i < Regs.ARGS.length; i++) r.set(Regs.ARGS[i], i < args.length ? args[i] : 0);
         // Clear TF so that a task being single-stepped does not trap before our int3.
         r.set(Regs.EFLAGS, r.eflags() & ~0x100L);
         Ptrace.setRegs(tid, r);

@@ -56,6 +56,7 @@ final class MemoryRestorer {
     private final Path root;
     private final long gadget;
     private final long park;
+    private SharedAnonObjects shared;
     /** Protection each VMA is mapped with at first: write added where pages must be written. */
     private final int[] firstProt;
 
@@ -260,30 +261,45 @@ final class MemoryRestorer {
      * One shared anonymous object for all the VMAs that map it (they see each other's writes):
      * it is created whole at a free address, filled there, and every VMA maps it through
      * /proc/self/map_files at its own offset, which keeps the kernel's "/dev/zero (deleted)"
-     * identity that /proc/PID/maps shows; then the creating mapping goes.
+     * identity that /proc/PID/maps shows; then the creating mapping goes. An object an earlier
+     * task of this restore created is mapped from that task's map_files link instead (grown with
+     * ftruncate if this task maps more of it), neither created nor filled again.
      */
     private void mapSharedAnon(TaskImages.SharedAnon obj) {
         List<Vma> users = new ArrayList<>();
         long extent = 0;
         for (Vma v : img.vmas()) {
-            if (v.is(Vma.ANON_SHARED) && v.shmid() == obj.shmid()) {
+            if (v.is(Vma.ANON_SHARED) && !v.is(Vma.SYSVIPC) && v.shmid() == obj.shmid()) {
                 users.add(v);
                 extent = Math.max(extent, v.pgoff() + v.size());
             }
         }
-        long tmp = FreeArea.find(extent, img.vmas(), MapsLine.of(task.tid()));
-        long r = task.syscall(Nr.MMAP, tmp, extent, Linux.PROT_READ | Linux.PROT_WRITE,
-                Linux.MAP_SHARED | Linux.MAP_ANONYMOUS | Linux.MAP_FIXED_NOREPLACE, -1, 0);
-        if (r != tmp) throw new CriuException(String.format("shared memory object %d was created at 0x%x", obj.shmid(), r));
-        if (!obj.runs().isEmpty()) {
-            List<PageRun> at = new ArrayList<>();
-            for (PageRun p : obj.runs()) at.add(new PageRun(tmp + p.vaddr(), p.nrPages(), p.flags(), p.sourceOffset()));
-            try (LocalPageSource src = new LocalPageSource(dir.path(ImageType.PAGES, obj.pagesId()))) {
-                int pid = task.tid();
-                new PageWriter(src, (local, remote) -> Sys.processVmWritev(pid, local, remote, local.byteSize()), 1).write(at);
+        SharedAnonObjects.Mapped earlier = shared == null ? null : shared.get(obj.shmid());
+        long tmp = 0;
+        int fd;
+        if (earlier != null) {
+            fd = Remote.open(task, String.format("/proc/%d/map_files/%x-%x", earlier.pid(), earlier.start(), earlier.end()),
+                    Linux.O_RDWR | Linux.O_CLOEXEC);
+            if (extent > earlier.size()) {
+                task.syscall(Nr.FTRUNCATE, fd, extent);
+                shared.grown(obj.shmid(), extent);
             }
+            LOG.info("shared memory object %d of task %d is task %d's", obj.shmid(), img.pid(), earlier.pid());
+        } else {
+            tmp = FreeArea.find(extent, img.vmas(), MapsLine.of(task.tid()));
+            long r = task.syscall(Nr.MMAP, tmp, extent, Linux.PROT_READ | Linux.PROT_WRITE,
+                    Linux.MAP_SHARED | Linux.MAP_ANONYMOUS | Linux.MAP_FIXED_NOREPLACE, -1, 0);
+            if (r != tmp) throw new CriuException(String.format("shared memory object %d was created at 0x%x", obj.shmid(), r));
+            if (!obj.runs().isEmpty()) {
+                List<PageRun> at = new ArrayList<>();
+                for (PageRun p : obj.runs()) at.add(new PageRun(tmp + p.vaddr(), p.nrPages(), p.flags(), p.sourceOffset()));
+                try (LocalPageSource src = new LocalPageSource(dir.path(ImageType.PAGES, obj.pagesId()))) {
+                    int pid = task.tid();
+                    new PageWriter(src, (local, remote) -> Sys.processVmWritev(pid, local, remote, local.byteSize()), 1).write(at);
+                }
+            }
+            fd = Remote.open(task, String.format("/proc/self/map_files/%x-%x", tmp, tmp + extent), Linux.O_RDWR | Linux.O_CLOEXEC);
         }
-        int fd = Remote.open(task, String.format("/proc/self/map_files/%x-%x", tmp, tmp + extent), Linux.O_RDWR | Linux.O_CLOEXEC);
         try {
             for (Vma v : users) {
                 int flags = Linux.MAP_SHARED | (v.flags() & Linux.MAP_NORESERVE) | Linux.MAP_FIXED_NOREPLACE;
@@ -298,7 +314,15 @@ final class MemoryRestorer {
         } finally {
             Remote.close(task, fd);
         }
-        task.syscall(Nr.MUNMAP, tmp, extent);
+        if (tmp != 0) task.syscall(Nr.MUNMAP, tmp, extent);
+        if (shared != null && earlier == null && !users.isEmpty()) {
+            shared.put(obj.shmid(), new SharedAnonObjects.Mapped(task.tid(), users.get(0).start(), users.get(0).end(), extent));
+        }
+    }
+
+    /** Objects created by earlier tasks of the same restore are mapped from them (see {@link SharedAnonObjects}). */
+    void shareWith(SharedAnonObjects objects) {
+        this.shared = objects;
     }
 
     /**

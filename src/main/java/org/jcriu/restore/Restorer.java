@@ -46,6 +46,8 @@ public final class Restorer {
 
     private final Options opts;
     private final ImageDir dir;
+    /** Shared anonymous objects of the tree: created by the first task that maps one, mapped by the others. */
+    private final SharedAnonObjects sharedAnon = new SharedAnonObjects();
 
     private Restorer(Options opts) {
         this.opts = opts;
@@ -304,7 +306,9 @@ public final class Restorer {
         }
         List<Made> all = new ArrayList<>(made);
         for (Made m : all) {
-            if (!m.task().attached()) continue;
+            // a task already let go (a failure while letting the others go) is killed too; a
+            // zombie that exited again is left to its parent, which goes
+            if (m.img().zombie() && !m.task().attached()) continue;
             try {
                 Sys.kill(m.task().tid(), Linux.SIGKILL);
             } catch (ErrnoException e) {
@@ -326,6 +330,7 @@ public final class Restorer {
     private MemoryRestorer mapMemory(Task task, TaskImages img, FileRestorer files, LocalPageSource pages, long area) {
         MemoryRestorer mem = new MemoryRestorer(task, img, dir, pages, files, opts.root, area + Task.GADGET_SIZE,
                 area + 2L * Task.GADGET_SIZE);
+        mem.shareWith(sharedAnon);
         mem.clearSeed();
         MmRestorer.restore(task, img, opts.root);
         mem.mapVmas();

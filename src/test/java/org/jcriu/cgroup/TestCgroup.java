@@ -181,13 +181,26 @@ public final class TestCgroup implements AutoCloseable {
                 if (Files.isDirectory(p)) rmTree(p);
             }
         }
-        // tasks killed a moment ago leave the cgroup once reaped
+        // a frozen task cannot die: thaw first
+        try {
+            if (Files.exists(d.resolve("freezer.state"))) Files.writeString(d.resolve("freezer.state"), "THAWED");
+            else if (Files.exists(d.resolve("cgroup.freeze"))) Files.writeString(d.resolve("cgroup.freeze"), "0");
+        } catch (IOException e) {
+            // a freezer file that refuses is no reason not to try the rmdir
+        }
+        // tasks killed a moment ago leave the cgroup once reaped; whatever is still in a test
+        // cgroup was put there by the test (the workload, its restored copy, a child of it)
         for (int i = 0; ; i++) {
             try {
                 Files.deleteIfExists(d);
                 return;
             } catch (IOException e) {
-                if (i == 250) throw e;
+                if (i % 50 == 10) {
+                    for (String pid : Files.readString(d.resolve("cgroup.procs")).split("\n")) {
+                        if (!pid.isBlank()) org.jcriu.testing.ProcState.kill9(Integer.parseInt(pid.strip()));
+                    }
+                }
+                if (i == 500) throw e;
                 try {
                     Thread.sleep(20);
                 } catch (InterruptedException ie) {

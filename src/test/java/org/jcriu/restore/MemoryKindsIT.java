@@ -132,6 +132,38 @@ class MemoryKindsIT {
         }
     }
 
+    /**
+     * A parent and child sharing one shared anonymous object across fork: dumped as a tree, the
+     * object is saved once, and after restore both map the same object again (one inode; the
+     * child's write after restore is seen by the parent).
+     */
+    @Test
+    void sharedAnonymousObjectStaysOneAcrossTheTree() throws Exception {
+        try (Workload w = Workload.c("shmfork", tmp.resolve("w"))) {
+            String[] pids = Files.readString(w.dir().resolve("pids")).strip().split(" ");
+            int parent = Integer.parseInt(pids[0]), child = Integer.parseInt(pids[1]);
+            w.alsoKill(child);
+            long addr = Long.parseLong(Files.readString(w.dir().resolve("addr")).strip(), 16);
+            Path d = Files.createDirectories(tmp.resolve("imgs"));
+            Jcriu.Result r = Jcriu.run("dump", "-t", parent, "-D", d);
+            assertEquals(0, r.exit(), r.all());
+            w.waitGone(Duration.ofSeconds(10));
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (Procs.exists(child) && System.nanoTime() < deadline) Procs.sleep(10);
+            try (var s = Files.list(d)) {
+                assertEquals(1, s.filter(p -> p.getFileName().toString().startsWith("pagemap-shmem-")).count(), "one object saved once");
+            }
+            r = Jcriu.run("restore", "-d", "-D", d);
+            assertEquals(0, r.exit(), r.all());
+            String range = String.format("%x-%x", addr, addr + 4 * 4096);
+            var a = org.jcriu.sys.Sys.stat("/proc/" + parent + "/map_files/" + range);
+            var b = org.jcriu.sys.Sys.stat("/proc/" + child + "/map_files/" + range);
+            assertEquals(a.ino(), b.ino(), "parent and child map one object");
+            String v = w.terminateAndVerdict();
+            assertTrue(v.startsWith("PASS"), v);
+        }
+    }
+
     /** A segment removed with IPC_RMID dies with its last attachment: the dump refuses it and the task runs on. */
     @Test
     void removedSysvSegmentIsRefused() throws IOException {

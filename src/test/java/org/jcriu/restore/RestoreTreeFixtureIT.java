@@ -174,6 +174,26 @@ class RestoreTreeFixtureIT {
         assertTrue(Procs.leftovers().isEmpty(), Procs.leftovers().toString());
     }
 
+    /**
+     * A post-restore script sees the whole tree built and stopped, with the root's pid in
+     * CRTOOLS_INIT_PID; when it fails, every task of the tree is killed.
+     */
+    @Test
+    void failingPostRestoreScriptKillsTheWholeTree() throws Exception {
+        Path seen = tmp.resolve("seen");
+        Path script = tmp.resolve("post.sh");
+        Files.writeString(script, String.join("\n", "#!/bin/sh", "[ \"$CRTOOLS_SCRIPT_ACTION\" = post-restore ] || exit 0",
+                "echo \"$CRTOOLS_INIT_PID $(cut -d' ' -f3 /proc/" + BASH + "/stat) $(cut -d' ' -f3 /proc/" + SLEEP + "/stat)\" > " + seen,
+                "exit 1", ""));
+        script.toFile().setExecutable(true);
+        Jcriu.Result r = Jcriu.run("restore", "-d", "--action-script", script, "-D", dump);
+        assertEquals(1, r.exit(), r.all());
+        assertEquals(BASH + " t t", Files.readString(seen).trim());
+        assertGone(BASH);
+        assertGone(SLEEP);
+        assertTrue(Procs.leftovers().isEmpty(), Procs.leftovers().toString());
+    }
+
     /** --pidfile names the root; without -d jcriu waits for the root and exits with its status. */
     @Test
     void pidfileNamesTheRootAndWaitingEndsWithItsStatus() throws Exception {
