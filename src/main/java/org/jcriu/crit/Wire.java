@@ -227,7 +227,9 @@ final class Wire {
             byte x = b[pos++];
             v |= (long) (x & 0x7f) << shift;
             if (x >= 0) {
-                return v;
+                // protobuf-java's array decoder (what ImageReader uses) sets bit 63 for any
+                // complete ten-byte varint, whatever its last byte: decode the same value.
+                return shift == 63 ? v | Long.MIN_VALUE : v;
             }
         }
         throw new Unsupported("malformed varint");

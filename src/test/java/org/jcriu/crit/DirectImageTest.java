@@ -151,6 +151,17 @@ class DirectImageTest {
     }
 
     @Test
+    void tenByteVarintEndingInAnEvenByteDecodesAsProtobufJavaDoes() {
+        // size = nine bytes with continuation, then 0x00 as tenth byte (found by ImageFuzzTest).
+        byte[] size = {(byte) 0xb8, (byte) 0xf7, (byte) 0xb7, (byte) 0xb7, (byte) 0xbd, (byte) 0xd7, (byte) 0xe2, (byte) 0xc2, (byte) 0xab, 0};
+        byte[] fown = cat(v(1 << 3), v(0), v(2 << 3), v(0), v(3 << 3), v(0), v(4 << 3), v(0), v(5 << 3), v(0));
+        byte[] reg = cat(v(1 << 3), v(7), v(2 << 3), v(0), v(3 << 3), v(0), ld(5, fown), ld(6, new byte[] {'/'}), v(8 << 3), size);
+        byte[] img = image(ImageType.FILES, cat(v(1 << 3), v(1), v(2 << 3), v(7), ld(3, reg)));
+        assertTrue(agree(img, false, false));
+        assertTrue(agree(img, true, false));
+    }
+
+    @Test
     void inputProtobufRefusesIsLeftToIt() {
         // Missing required sid; a truncated varint; a length past the end; field number 0; an
         // unknown enum value in a required field.
