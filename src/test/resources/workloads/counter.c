@@ -12,24 +12,12 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "workload.h"
 
-static volatile sig_atomic_t stop;
-static void on_term(int s) { (void)s; stop = 1; }
-
-static void put(const char *dir, const char *name, const char *text) {
-    char tmp[4096], dst[4096];
-    snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
-    snprintf(dst, sizeof dst, "%s/%s", dir, name);
-    FILE *f = fopen(tmp, "w");
-    if (!f) exit(2);
-    fputs(text, f);
-    fclose(f);
-    rename(tmp, dst);
-}
 
 int main(int argc, char **argv) {
     if (argc < 2) return 2;
-    const char *dir = argv[1];
+    snprintf(dir, sizeof dir, "%s", argv[1]);
     char path[4096], buf[256];
     snprintf(path, sizeof path, "%s/counter.log", dir);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -45,14 +33,14 @@ int main(int argc, char **argv) {
     while (!stop) {
         n++;
         int len = snprintf(buf, sizeof buf, "%ld\n", n);
-        if (write(fd, buf, len) != len) { put(dir, "verdict", "FAIL write\n"); return 1; }
-        if (n == 3) { snprintf(buf, sizeof buf, "%d\n", getpid()); put(dir, "ready", buf); }
+        if (write(fd, buf, len) != len) { put("verdict", "FAIL write\n"); return 1; }
+        if (n == 3) { snprintf(buf, sizeof buf, "%d\n", getpid()); put("ready", buf); }
         nanosleep(&ts, NULL);
     }
     for (size_t i = 0; i < heap_len; i++)
         if (heap[i] != (unsigned char)(i * 31 + 7)) {
             snprintf(buf, sizeof buf, "FAIL heap byte %zu\n", i);
-            put(dir, "verdict", buf);
+            put("verdict", buf);
             return 1;
         }
     FILE *in = fopen(path, "r");
@@ -60,17 +48,17 @@ int main(int argc, char **argv) {
     while (in && fscanf(in, "%ld", &v) == 1) {
         if (v != expect) {
             snprintf(buf, sizeof buf, "FAIL counter.log has %ld where %ld was expected\n", v, expect);
-            put(dir, "verdict", buf);
+            put("verdict", buf);
             return 1;
         }
         expect++;
     }
     if (expect - 1 != n) {
         snprintf(buf, sizeof buf, "FAIL counter.log ends at %ld, counter is %ld\n", expect - 1, n);
-        put(dir, "verdict", buf);
+        put("verdict", buf);
         return 1;
     }
     snprintf(buf, sizeof buf, "PASS counter=%ld\n", n);
-    put(dir, "verdict", buf);
+    put("verdict", buf);
     return 0;
 }

@@ -9,23 +9,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include "workload.h"
 
-static volatile sig_atomic_t stop;
-static void on_term(int s) { (void)s; stop = 1; }
-
-static void put(const char *dir, const char *name, const char *text) {
-    char tmp[4096], dst[4096];
-    snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
-    snprintf(dst, sizeof dst, "%s/%s", dir, name);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return;
-    fputs(text, f);
-    fclose(f);
-    rename(tmp, dst);
-}
 
 int main(int argc, char **argv) {
     if (argc < 2) return 2;
+    snprintf(dir, sizeof dir, "%s", argv[1]);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_term;
@@ -35,7 +24,7 @@ int main(int argc, char **argv) {
     long turns = 0, bad = 0;
     char buf[256];
     snprintf(buf, sizeof buf, "%d\n", getpid());
-    put(argv[1], "ready", buf);
+    put("ready", buf);
     while (!stop) {
         __asm__ volatile("" : "+x"(a), "+x"(b), "+x"(c));
         double lo, hi, blo, bhi;
@@ -44,6 +33,6 @@ int main(int argc, char **argv) {
         turns++;
     }
     snprintf(buf, sizeof buf, bad ? "FAIL %ld of %ld turns saw other register values\n" : "PASS turns=%ld\n", bad ? bad : turns, turns);
-    put(argv[1], "verdict", buf);
+    put("verdict", buf);
     return bad != 0;
 }
