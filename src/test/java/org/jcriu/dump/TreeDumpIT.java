@@ -27,6 +27,7 @@ import org.jcriu.image.proto.PstreeEntry;
 import org.jcriu.image.proto.TaskKobjIdsEntry;
 import org.jcriu.testing.Jcriu;
 import org.jcriu.testing.ProcState;
+import org.jcriu.testing.TreePids;
 import org.jcriu.testing.Workload;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -37,25 +38,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class TreeDumpIT {
     @TempDir Path tmp;
-
-    /** tree.c's tasks, as it lists them in DIR/pids. */
-    private record Pids(int r, int a, int b, int g, int z) {
-        List<Integer> live() {
-            return List.of(r, a, b, g);
-        }
-
-        List<Integer> all() {
-            return List.of(r, a, b, g, z);
-        }
-    }
-
-    private static Pids pids(Workload w) throws IOException {
-        String[] p = Files.readString(w.dir().resolve("pids")).trim().split(" ");
-        Pids ps = new Pids(Integer.parseInt(p[0]), Integer.parseInt(p[1]), Integer.parseInt(p[2]), Integer.parseInt(p[3]),
-                Integer.parseInt(p[4]));
-        for (int pid : ps.all()) w.alsoKill(pid);
-        return ps;
-    }
 
     private Path imgs() throws IOException {
         return Files.createDirectories(tmp.resolve("imgs"));
@@ -166,7 +148,7 @@ class TreeDumpIT {
     @Test
     void treeWithLeaveRunningDumpsEveryTaskAndKeepsRunning() throws Exception {
         try (Workload w = Workload.c("tree", tmp.resolve("w"))) {
-            Pids p = pids(w);
+            TreePids p = TreePids.of(w);
             Path d = imgs();
             Jcriu.Result r = Jcriu.run("dump", "-t", p.r(), "-D", d, "-R", "-v4", "-o", "dump.log");
             assertEquals(0, r.exit(), r.all());
@@ -238,7 +220,7 @@ class TreeDumpIT {
     @Test
     void treeIsGoneAfterDump() throws Exception {
         try (Workload w = Workload.c("tree", tmp.resolve("w"))) {
-            Pids p = pids(w);
+            TreePids p = TreePids.of(w);
             Path d = imgs();
             Jcriu.Result r = Jcriu.run("dump", "-t", p.r(), "-D", d);
             assertEquals(0, r.exit(), r.all());
@@ -250,7 +232,7 @@ class TreeDumpIT {
     @Test
     void stoppedTaskIsDumpedStoppedAndStaysStopped() throws Exception {
         try (Workload w = Workload.c("tree", tmp.resolve("w"))) {
-            Pids p = pids(w);
+            TreePids p = TreePids.of(w);
             ProcState.signal(p.b(), "STOP");
             waitState(p.b(), 'T');
             Path d = imgs();
@@ -269,7 +251,7 @@ class TreeDumpIT {
     @Test
     void leaveStoppedLeavesEveryTaskStopped() throws Exception {
         try (Workload w = Workload.c("tree", tmp.resolve("w"))) {
-            Pids p = pids(w);
+            TreePids p = TreePids.of(w);
             Jcriu.Result r = Jcriu.run("dump", "-t", p.r(), "-D", imgs(), "-s");
             assertEquals(0, r.exit(), r.all());
             for (int pid : p.live()) {
@@ -284,7 +266,7 @@ class TreeDumpIT {
     @Test
     void grandchildWithUnsupportedFdFailsTheDumpAndTheTreeRunsOn() throws Exception {
         try (Workload w = Workload.c("tree", tmp.resolve("w"), "uffd")) {
-            Pids p = pids(w);
+            TreePids p = TreePids.of(w);
             Jcriu.Result r = Jcriu.run("dump", "-t", p.r(), "-D", imgs());
             assertEquals(1, r.exit(), r.all());
             assertTrue(r.stderr().contains(Integer.toString(p.g())) && r.stderr().contains("userfaultfd"), r.stderr());
@@ -297,7 +279,7 @@ class TreeDumpIT {
     @Test
     void zombieLeaderWithALiveThreadIsRefusedAndTheTreeRunsOn() throws Exception {
         try (Workload w = Workload.c("tree", tmp.resolve("w"), "zleader")) {
-            Pids p = pids(w);
+            TreePids p = TreePids.of(w);
             Jcriu.Result r = Jcriu.run("dump", "-t", p.r(), "-D", imgs());
             assertEquals(1, r.exit(), r.all());
             assertTrue(r.stderr().contains("Can't dump task " + p.z() + ": its main thread exited but threads"), r.stderr());
@@ -312,7 +294,7 @@ class TreeDumpIT {
     void tracedGrandchildIsNamedWithItsTracer() throws Exception {
         assumeTrue(Files.isExecutable(Path.of("/usr/bin/strace")), "no strace");
         try (Workload w = Workload.c("tree", tmp.resolve("w"))) {
-            Pids p = pids(w);
+            TreePids p = TreePids.of(w);
             Process strace = new ProcessBuilder("/usr/bin/strace", "-q", "-o", "/dev/null", "-p", Integer.toString(p.g()))
                     .redirectErrorStream(true).redirectOutput(tmp.resolve("strace.out").toFile()).start();
             try {
@@ -338,7 +320,7 @@ class TreeDumpIT {
     @Test
     void failureAfterTheTreeIsFrozenLetsEveryTaskGo() throws Exception {
         try (Workload w = Workload.c("tree", tmp.resolve("w"))) {
-            Pids p = pids(w);
+            TreePids p = TreePids.of(w);
             Path s = tmp.resolve("action.sh");
             Files.writeString(s, "#!/bin/sh\n[ \"$CRTOOLS_SCRIPT_ACTION\" = post-dump ] && exit 3; exit 0\n");
             s.toFile().setExecutable(true);

@@ -20,6 +20,7 @@ import org.jcriu.image.proto.MmEntry;
 import org.jcriu.image.proto.VmaEntry;
 import org.jcriu.testing.Jcriu;
 import org.jcriu.testing.ProcState;
+import org.jcriu.testing.TreePids;
 import org.jcriu.testing.Workload;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,25 +35,6 @@ class TreeRestoreIT {
     @TempDir
     Path tmp;
 
-    /** tree.c's tasks, as it lists them in DIR/pids. */
-    private record Pids(int r, int a, int b, int g, int z) {
-        List<Integer> live() {
-            return List.of(r, a, b, g);
-        }
-
-        List<Integer> all() {
-            return List.of(r, a, b, g, z);
-        }
-    }
-
-    private static Pids pids(Workload w) throws IOException {
-        String[] p = Files.readString(w.dir().resolve("pids")).trim().split(" ");
-        Pids ps = new Pids(Integer.parseInt(p[0]), Integer.parseInt(p[1]), Integer.parseInt(p[2]), Integer.parseInt(p[3]),
-                Integer.parseInt(p[4]));
-        for (int pid : ps.all()) w.alsoKill(pid);
-        return ps;
-    }
-
     /** ppid, pgid, sid and whether it is a zombie, of every task, from /proc/PID/stat. */
     private static Map<Integer, String> ids(List<Integer> pids) throws IOException {
         Map<Integer, String> out = new LinkedHashMap<>();
@@ -65,14 +47,14 @@ class TreeRestoreIT {
     }
 
     /** The same, with R's parent left out: R was setsid -f's orphan, it is now jcriu's. */
-    private static Map<Integer, String> treeIds(Pids p) throws IOException {
+    private static Map<Integer, String> treeIds(TreePids p) throws IOException {
         Map<Integer, String> m = ids(p.all());
         m.put(p.r(), m.get(p.r()).replaceFirst(" ppid \\d+", ""));
         return m;
     }
 
-    private static Pids dumpTree(Workload w, Path imgs, Map<Integer, String> before) throws Exception {
-        Pids p = pids(w);
+    private static TreePids dumpTree(Workload w, Path imgs, Map<Integer, String> before) throws Exception {
+        TreePids p = TreePids.of(w);
         before.putAll(treeIds(p));
         Jcriu.Result r = Jcriu.run("dump", "-t", p.r(), "-D", imgs);
         assertEquals(0, r.exit(), r.all());
@@ -111,7 +93,7 @@ class TreeRestoreIT {
         try (Workload w = Workload.c("tree", tmp.resolve("w"))) {
             Path imgs = Files.createDirectories(tmp.resolve("imgs"));
             Map<Integer, String> before = new LinkedHashMap<>();
-            Pids p = dumpTree(w, imgs, before);
+            TreePids p = dumpTree(w, imgs, before);
             long t0 = System.nanoTime();
             Jcriu.Result r = Jcriu.run("restore", "-d", "-D", imgs);
             long ms = (System.nanoTime() - t0) / 1_000_000;
@@ -136,7 +118,7 @@ class TreeRestoreIT {
     void leaveStoppedStopsEveryTask() throws Exception {
         try (Workload w = Workload.c("tree", tmp.resolve("w"))) {
             Path imgs = Files.createDirectories(tmp.resolve("imgs"));
-            Pids p = dumpTree(w, imgs, new LinkedHashMap<>());
+            TreePids p = dumpTree(w, imgs, new LinkedHashMap<>());
             Jcriu.Result r = Jcriu.run("restore", "-d", "--leave-stopped", "-D", imgs);
             assertEquals(0, r.exit(), r.all());
             for (int pid : p.live()) {
@@ -156,7 +138,7 @@ class TreeRestoreIT {
     void waitingForTheRootEndsWithItsStatus() throws Exception {
         try (Workload w = Workload.c("tree", tmp.resolve("w"))) {
             Path imgs = Files.createDirectories(tmp.resolve("imgs"));
-            Pids p = dumpTree(w, imgs, new LinkedHashMap<>());
+            TreePids p = dumpTree(w, imgs, new LinkedHashMap<>());
             Path pidfile = tmp.resolve("root.pid");
             Path out = tmp.resolve("restore.out");
             List<String> cmd = List.of(Path.of("bin", "jcriu").toAbsolutePath().toString(), "restore", "--pidfile",
@@ -179,7 +161,7 @@ class TreeRestoreIT {
     void grandchildPidInUseFailsBeforeAnythingIsCreated() throws Exception {
         try (Workload w = Workload.c("tree", tmp.resolve("w"))) {
             Path imgs = Files.createDirectories(tmp.resolve("imgs"));
-            Pids p = dumpTree(w, imgs, new LinkedHashMap<>());
+            TreePids p = dumpTree(w, imgs, new LinkedHashMap<>());
             // a task of the test's own at G's PID, made by restoring a one-task dump of sleep there
             try (Workload s = Workload.sleep(tmp.resolve("s"))) {
                 Path one = Files.createDirectories(tmp.resolve("one"));
@@ -206,7 +188,7 @@ class TreeRestoreIT {
     void grandchildThatCannotBeClonedKillsWhatExists() throws Exception {
         try (Workload w = Workload.c("tree", tmp.resolve("w"))) {
             Path imgs = Files.createDirectories(tmp.resolve("imgs"));
-            Pids p = dumpTree(w, imgs, new LinkedHashMap<>());
+            TreePids p = dumpTree(w, imgs, new LinkedHashMap<>());
             int pidMax;
             try (var in = Files.newBufferedReader(Path.of("/proc/sys/kernel/pid_max"))) {
                 pidMax = Integer.parseInt(in.readLine().trim()); // Files.readString sees a 0-byte /proc file
@@ -225,7 +207,7 @@ class TreeRestoreIT {
     void corruptedGrandchildImageFailsUpFront() throws Exception {
         try (Workload w = Workload.c("tree", tmp.resolve("w"))) {
             Path imgs = Files.createDirectories(tmp.resolve("imgs"));
-            Pids p = dumpTree(w, imgs, new LinkedHashMap<>());
+            TreePids p = dumpTree(w, imgs, new LinkedHashMap<>());
             Path mm = imgs.resolve("mm-" + p.g() + ".img");
             byte[] b = Files.readAllBytes(mm);
             for (int i = 200; i < 260; i++) b[i] = (byte) 0xff;
@@ -246,7 +228,7 @@ class TreeRestoreIT {
     void failureInTheGrandchildKillsTheWholeTree() throws Exception {
         try (Workload w = Workload.c("tree", tmp.resolve("w"))) {
             Path imgs = Files.createDirectories(tmp.resolve("imgs"));
-            Pids p = dumpTree(w, imgs, new LinkedHashMap<>());
+            TreePids p = dumpTree(w, imgs, new LinkedHashMap<>());
             Path mmFile = imgs.resolve("mm-" + p.g() + ".img");
             MmEntry mm;
             try (ImageReader r = ImageReader.open(mmFile, ImageType.MM)) {
