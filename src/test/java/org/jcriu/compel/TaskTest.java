@@ -4,6 +4,7 @@ import org.jcriu.CriuException;
 import org.jcriu.sys.Linux;
 import org.jcriu.sys.Nr;
 import org.jcriu.sys.Sys;
+import org.jcriu.testing.TracedChildren;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -21,37 +22,24 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Seizing and injecting into real processes. */
 class TaskTest {
+    private TracedChildren children;
     private Tracer tracer;
-    private final List<Integer> started = new ArrayList<>();
 
     @BeforeEach
     void setUp() {
-        tracer = Tracer.start();
+        children = new TracedChildren();
+        tracer = children.tracer();
     }
 
     @AfterEach
     void tearDown() {
-        for (int pid : started) {
-            try {
-                Sys.kill(pid, Linux.SIGKILL);
-            } catch (RuntimeException ignored) {
-                // already gone
-            }
-            tracer.run(() -> {
-                try {
-                    Sys.waitpid(pid, Linux.__WALL);
-                } catch (RuntimeException ignored) {
-                    // reaped already
-                }
-            });
-        }
-        tracer.close();
+        children.close();
     }
 
     private int spawnSleep() {
         // Spawned from the tracer thread so the child is ours to reap there.
         int pid = tracer.call(() -> Sys.posixSpawn("/bin/sleep", List.of("sleep", "1000"), List.of(), null, false));
-        started.add(pid);
+        children.add(pid);
         waitState(pid, "S");
         return pid;
     }

@@ -22,6 +22,7 @@ import org.jcriu.image.proto.InotifyFileEntry;
 import org.jcriu.opts.Options;
 import org.jcriu.sys.Linux;
 import org.jcriu.sys.Sys;
+import org.jcriu.testing.TracedChildren;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -35,31 +36,18 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class Criu42RestoreTest {
     @TempDir Path tmp;
+    private TracedChildren children;
     private Tracer tracer;
-    private final List<Integer> started = new ArrayList<>();
 
     @BeforeEach
     void setUp() {
-        tracer = Tracer.start();
+        children = new TracedChildren();
+        tracer = children.tracer();
     }
 
     @AfterEach
     void tearDown() {
-        for (int pid : started) {
-            try {
-                Sys.kill(pid, Linux.SIGKILL);
-            } catch (RuntimeException ignored) {
-                // gone
-            }
-            tracer.run(() -> {
-                try {
-                    Sys.waitpid(pid, Linux.__WALL);
-                } catch (RuntimeException ignored) {
-                    // reaped
-                }
-            });
-        }
-        tracer.close();
+        children.close();
     }
 
     /** fd number in the sink task -> file id, for the kinds this test restores. */
@@ -94,7 +82,7 @@ class Criu42RestoreTest {
             }
         }
         int pid = tracer.call(() -> Sys.posixSpawn("/bin/sleep", List.of("sleep", "1000"), List.of(), null, false));
-        started.add(pid);
+        children.add(pid);
         FileRestorer files = new FileRestorer(dir, new Options());
         tracer.run(() -> {
             Task t = Task.seize(tracer, pid);
