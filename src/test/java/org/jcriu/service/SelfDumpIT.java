@@ -135,6 +135,18 @@ class SelfDumpIT {
             assertTrue(v.startsWith("PASS restored=True"), v);
             assertFalse(Files.exists(dir.resolve("err")) && Files.readString(dir.resolve("err")).contains("Traceback"),
                     Files.readString(dir.resolve("err")));
+            if (rpcRestore) return;
+            // the same images again: a second copy learns it was restored too
+            w.waitGone(Duration.ofSeconds(10));
+            for (String f : List.of("result", "verdict", "count")) Files.deleteIfExists(dir.resolve(f));
+            // its stdout is checked against its size at dump (as CRIU does): as it was then
+            Files.write(dir.resolve("out"), new byte[0]);
+            Jcriu.Result rr = Jcriu.run("restore", "-d", "-D", img);
+            assertEquals(0, rr.exit(), rr.all());
+            r = result(w, Duration.ofSeconds(30));
+            assertTrue(r != null && r.startsWith("restored=True"), r);
+            v = w.terminateAndVerdict();
+            assertTrue(v.startsWith("PASS restored=True"), v);
         }
     }
 }
