@@ -186,6 +186,7 @@ public final class FileRestorer {
         Integer owner = restoredTables.get(filesId);
         if (owner != null && owner != t.tid() && sameTable(owner, t.tid())) {
             LOG.debug("task %d shares the fd table %d of task %d", t.tid(), filesId, owner);
+            restoreLocks(t); // POSIX locks of the table taken by this process (fl_pid)
             return;
         }
         pipes.clear();
@@ -232,6 +233,18 @@ public final class FileRestorer {
         whenDone.clear();
         for (Runnable r : done) r.run();
         currentTable = -1;
+    }
+
+    /**
+     * Clone flags for a child whose ids are {@code child}, cloned by its parent ({@code parent}):
+     * CLONE_FILES when both have one files_id, as CRIU decides (pstree.c, get_clone_mask). The
+     * parent restores the table's fds and the child finds them there ({@link #restoreFds} skips a
+     * table its task already shares). Tables shared otherwise (two siblings whose parent has
+     * another) come back as one copy per task, each file shared, as with CRIU.
+     */
+    public static long cloneFlags(org.jcriu.image.proto.TaskKobjIdsEntry child, org.jcriu.image.proto.TaskKobjIdsEntry parent) {
+        if (child == null || parent == null) return 0; // a zombie has no ids
+        return child.getFilesId() == parent.getFilesId() ? Linux.CLONE_FILES : 0;
     }
 
     private static boolean sameTable(int pid1, int pid2) {
