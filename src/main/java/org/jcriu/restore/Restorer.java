@@ -166,6 +166,7 @@ public final class Restorer {
                 mems.get(i).finish();
                 fill(m.task(), m.threads(), m.img(), files, pin);
             }
+            files.restoreOwners(); // SIGIO owners may be any task or thread: set once all exist
             if (pin != null) pin.releaseTask();
             for (Made m : live) {
                 // a thread in other cgroups than its process (v1 tasks, v2 threaded) goes there now
