@@ -183,12 +183,20 @@ public final class Dumper {
 
     /** (3)-(6) for every task, parents first, then the images the tasks share; returns the pages written. */
     private long collectAndWrite(Tracer tracer, TaskTree tree, long tFrozen, long tSeize) {
-        Actions.run(opts, Action.QUERY_EXT_FILES, pid);
-        DumpFiles files = new DumpFiles(opts);
-        SeccompDump seccomp = new SeccompDump();
-        // shared anonymous memory is one object for every task that maps it
-        org.jcriu.mem.ShmemDump shmem = new org.jcriu.mem.ShmemDump(dir, files::nextPagesId);
-        TaskDump.Shared shared = new TaskDump.Shared(opts, dir, tracer, files, seccomp, cgroups, shmem);
+        // every task's pages are copied in parallel from now on, while the rest is collected
+        try (TaskMemory memory = new TaskMemory(dir, tree.live().stream().map(n -> n.pid).toList())) {
+            Actions.run(opts, Action.QUERY_EXT_FILES, pid);
+            DumpFiles files = new DumpFiles(opts);
+            SeccompDump seccomp = new SeccompDump();
+            // shared anonymous memory is one object for every task that maps it
+            org.jcriu.mem.ShmemDump shmem = new org.jcriu.mem.ShmemDump(dir, files::nextPagesId);
+            return collectAndWrite(tracer, tree, tFrozen, tSeize, files, seccomp, shmem,
+                    new TaskDump.Shared(opts, dir, tracer, files, seccomp, cgroups, shmem, memory));
+        }
+    }
+
+    private long collectAndWrite(Tracer tracer, TaskTree tree, long tFrozen, long tSeize, DumpFiles files, SeccompDump seccomp,
+                                 org.jcriu.mem.ShmemDump shmem, TaskDump.Shared shared) {
         KobjIds kobj = new KobjIds();
         List<PstreeEntry> pstree = new java.util.ArrayList<>();
         long memNs = 0, writeNs = 0, scanned = 0, written = 0, runs = 0;

@@ -46,7 +46,7 @@ final class TaskDump {
 
     /** What the dump's tasks share: the image dir, one file table, one seccomp image. */
     record Shared(Options opts, ImageDir dir, Tracer tracer, DumpFiles files, SeccompDump seccomp, org.jcriu.cgroup.CgroupDump cgroups,
-                  org.jcriu.mem.ShmemDump shmem) {}
+                  org.jcriu.mem.ShmemDump shmem, TaskMemory memory) {}
 
     /** Figures of one task for stats-dump. */
     record Figures(long memNs, long writeNs, long scanned, long written, long runs) {}
@@ -88,15 +88,15 @@ final class TaskDump {
         int oomScoreAdj = Integer.parseInt(ProcFs.readString(pid, "oom_score_adj").strip());
 
         long tMem = System.nanoTime();
-        PageScan.Result scan = PageScan.scan(pid, plan.areas());
-        LOG.debug("task %d: pagemap scanned in %.1f ms: %d pages in %d runs", pid, (System.nanoTime() - tMem) / 1e6,
+        // copied by a worker since the tree was seized (TaskMemory), before any injection here
+        TaskMemory.Copied mem = s.memory().take(pid, plan.areas(), dir.path(ImageType.PAGES, pagesId));
+        PageScan.Result scan = mem.scan();
+        LOG.debug("task %d: pages ready after %.1f ms more: %d pages in %d runs", pid, (System.nanoTime() - tMem) / 1e6,
                 scan.pagesToWrite(), scan.runs().size());
         try (ImageWriter pm = dir.create(ImageType.PAGEMAP, pid)) {
             pm.write(PagemapHead.newBuilder().setPagesId(pagesId).build());
             for (PageScan.Run run : scan.runs()) pm.write(run.entry());
         }
-        PageWriter pw = new PageWriter(pid);
-        pw.write(scan.runs(), dir.path(ImageType.PAGES, pagesId), Runtime.getRuntime().availableProcessors());
         s.shmem().dumpTask(pid, plan.entries());
         long memNs = System.nanoTime() - tMem;
         LOG.debug("task %d: memory written in %.1f ms", pid, memNs / 1e6);
@@ -165,7 +165,7 @@ final class TaskDump {
         }
         Images.writeOne(dir, ImageType.MM, mm.build(), pid);
         Images.writeOne(dir, ImageType.FS, FsEntry.newBuilder().setCwdId(cwdId).setRootId(rootId).setUmask(status.umask()).build(), pid);
-        Figures f = new Figures(memNs, pw.writeNanos(), scan.pagesScanned(), scan.pagesToWrite(), scan.runs().size());
+        Figures f = new Figures(memNs, mem.writeNanos(), scan.pagesScanned(), scan.pagesToWrite(), scan.runs().size());
         return new Done(f, stat.pgid(), stat.sid());
     }
 
