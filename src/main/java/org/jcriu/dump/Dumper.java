@@ -72,7 +72,38 @@ public final class Dumper {
         // A pre-dump must leave the task running with only its memory saved: never a full dump
         // (which kills the task by default) under that name.
         if ("pre-dump".equals(opts.command)) throw new CriuException("pre-dump is not supported yet");
+        // The first native call links its downcall (~25 ms) and the image classes build their
+        // protobuf descriptors when first used: let the second CPU take what the main thread
+        // needs only later while the main thread links and reads /proc.
+        Thread.ofPlatform().name("jcriu-warmup").daemon(true).start(Dumper::warmUp);
         return new Dumper(opts).dump();
+    }
+
+    /** Side-effect free: class initialisation and the zero-page probe the dump needs later. */
+    private static void warmUp() {
+        try {
+            String.format("%d %s %.1f %x", 1, "a", 1.0, 1);
+            org.jcriu.image.proto.InventoryEntry.getDefaultInstance();
+            org.jcriu.image.proto.TaskKobjIdsEntry.getDefaultInstance();
+            CoreEntry.getDefaultInstance();
+            TaskCoreEntry.getDefaultInstance();
+            ThreadCoreEntry.getDefaultInstance();
+            ThreadInfoX86.getDefaultInstance();
+            MmEntry.getDefaultInstance();
+            PagemapHead.getDefaultInstance();
+            org.jcriu.image.proto.PagemapEntry.getDefaultInstance();
+            PstreeEntry.getDefaultInstance();
+            FsEntry.getDefaultInstance();
+            org.jcriu.image.proto.FileEntry.getDefaultInstance();
+            org.jcriu.image.proto.FdinfoEntry.getDefaultInstance();
+            org.jcriu.image.proto.RegFileEntry.getDefaultInstance();
+            org.jcriu.image.proto.StatsEntry.getDefaultInstance();
+            ImageType.values();
+            org.jcriu.sys.Errno.describe(Errno.ENOENT);
+            PageScan.zeroPfn();
+        } catch (RuntimeException | Error e) {
+            // only a warm-up: the real calls report errors
+        }
     }
 
     private int dump() {
