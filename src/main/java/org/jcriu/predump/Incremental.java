@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
@@ -140,7 +139,7 @@ public final class Incremental {
         } catch (IOException e) {
             throw new CriuException("Can't link the parent images as " + link + ": " + e.getMessage(), e);
         }
-        if (!Files.isDirectory(link, LinkOption.values())) {
+        if (!Files.isDirectory(link)) {
             throw new CriuException("The parent link " + link + " -> " + target + " leads nowhere");
         }
     }
