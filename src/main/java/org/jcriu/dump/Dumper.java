@@ -122,6 +122,8 @@ public final class Dumper {
             } finally {
                 if (!done) tracer.run(tree::release);
             }
+        } finally {
+            if (incremental != null) incremental.close();
         }
         return 0;
     }
