@@ -1,7 +1,7 @@
 /*
- * predump DIR MiB: MiB mebibytes of anonymous memory, every word a function of its page's number
- * and that page's generation. Each SIGUSR1 is one round: the pages whose number is round modulo
- * 16 (1/16 of them) move to the next generation, and DIR/changed gets the round number. On
+ * predump DIR MiB [STRIDE]: MiB mebibytes of anonymous memory, every word a function of its page's
+ * number and that page's generation. Each SIGUSR1 is one round: the pages whose number is round
+ * modulo STRIDE (default 16: 1/16 of them) move to the next generation, and DIR/changed gets the round number. On
  * SIGTERM every word is checked against its page's generation; DIR/verdict says PASS with the
  * rounds seen, or the first word that differs.
  */
@@ -25,6 +25,7 @@ int main(int argc, char **argv) {
     snprintf(dir, sizeof dir, "%s", argv[1]);
     size_t len = (size_t)atol(argv[2]) << 20;
     size_t pages = len / 4096;
+    size_t stride = argc > 3 ? (size_t)atol(argv[3]) : 16;
     char buf[256];
     unsigned long *mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     unsigned char *gen = calloc(pages, 1);
@@ -43,7 +44,7 @@ int main(int argc, char **argv) {
         pause();
         if (usr1) {
             usr1 = 0;
-            for (size_t i = round % 16; i < pages; i += 16) {
+            for (size_t i = round % stride; i < pages; i += stride) {
                 gen[i]++;
                 for (size_t j = 0; j < WORDS_PER_PAGE; j++) mem[i * WORDS_PER_PAGE + j] = word(i, j, gen[i]);
             }

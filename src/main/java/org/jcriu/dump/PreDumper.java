@@ -48,8 +48,15 @@ final class PreDumper {
         boolean readMode = "read".equals(opts.preDumpMode);
         long t0 = System.nanoTime();
         TaskChecks.exists(pid);
+        refuseOwnAncestor(pid);
+        TaskChecks.check(pid, org.jcriu.proc.Status.read(pid), Stat.read(pid), opts, 0, true);
         LOG.info("Pre-dumping processes (pid: %d comm: %s)", pid, Stat.read(pid).comm());
-        Incremental inc = Incremental.open(opts, dir, pid, true);
+        try (Incremental inc = Incremental.open(opts, dir, pid, true)) {
+            return preDump(opts, dir, inc, pid, readMode, t0);
+        }
+    }
+
+    private static int preDump(Options opts, ImageDir dir, Incremental inc, int pid, boolean readMode, long t0) {
         List<Scanned> tasks = new ArrayList<>();
         long scanned = 0, written = 0, tSeize, tFrozen, tThawed, memNs = 0, writeNs = 0;
         try (Tracer tracer = Tracer.start()) {
@@ -90,6 +97,22 @@ final class PreDumper {
                 inc.pagesInParent(), (System.nanoTime() - t0) / 1e6);
         LOG.info("Pre-dumping finished successfully");
         return 0;
+    }
+
+    /**
+     * A tree holding jcriu itself cannot be frozen (jcriu would stop with it): refused by name
+     * before anything is touched, rather than interrupting every task of, say, init's tree first.
+     */
+    private static void refuseOwnAncestor(int pid) {
+        int p = org.jcriu.sys.Sys.getpid();
+        while (p > 1) {
+            p = Stat.read(p).ppid();
+            if (p == pid) {
+                throw new CriuException("Can't pre-dump task " + pid + ": jcriu itself (pid " + org.jcriu.sys.Sys.getpid()
+                        + ") runs in its tree");
+            }
+        }
+        if (pid == 1) throw new CriuException("Can't pre-dump task 1: jcriu itself runs in its tree");
     }
 
     /** pages-N.img and pagemap-PID.img of one task; returns the pages written. */

@@ -122,6 +122,23 @@ public final class LocalPageSource implements PageSource {
 
     private static final int MADV_POPULATE_READ = 22;
 
+    /**
+     * Maps every layer and fills the mappings' page tables now (MADV_POPULATE_READ), on this
+     * thread: for a dump that compares a frozen task's pages with these, the faults are then taken
+     * before the task is frozen. Best effort, as {@link #prefetch}.
+     */
+    public void populate() {
+        for (Layer l : layers) {
+            try {
+                if (l.size() == 0) continue;
+                MemorySegment m = l.mapping();
+                Sys.syscall(Nr.MADVISE, m.address(), m.byteSize(), MADV_POPULATE_READ);
+            } catch (RuntimeException e) {
+                // a missing ancestor is reported where a page needs it; faults are only slower
+            }
+        }
+    }
+
     /** Size of the image's own pages file (layer 0). */
     public long size() {
         return layers[0].size();

@@ -34,7 +34,7 @@ import org.jcriu.proc.Stat;
  * parent image's copy ({@link PageCopier}): more reading at the dump, but exact, and the same
  * images. {@code -Djcriu.track=compare} forces comparison on a soft-dirty kernel.
  */
-public final class Incremental {
+public final class Incremental implements AutoCloseable {
     private static final Logger LOG = Log.get("predump");
     /** CRIU's opts.pre_dump_mode values, stored in inventory.pre_dump_mode. */
     public static final int PRE_DUMP_SPLICE = 1, PRE_DUMP_READ = 2;
@@ -44,6 +44,9 @@ public final class Incremental {
     private final boolean softDirty;
     private final ImageDir parent;
     private final AtomicLong inParent = new AtomicLong(), written = new AtomicLong();
+    /** The root task's parent pages, opened and faulted in before the tree is frozen (comparison mode). */
+    private ParentPages rootParent;
+    private int rootPid;
 
     private Incremental(boolean trackMem, boolean softDirty, ImageDir parent) {
         this.trackMem = trackMem;
@@ -76,7 +79,15 @@ public final class Incremental {
         LOG.info("memory tracking: %s%s", !track ? "off (no --track-mem): every page is written"
                 : sd ? "soft-dirty bits" : "comparison with the parent images' pages (no soft-dirty bit in this kernel)",
                 parent == null ? ", no parent images" : ", parent " + parent.dir());
-        return new Incremental(track, sd, parent);
+        Incremental inc = new Incremental(track, sd, parent);
+        if (track && !sd && parent != null) {
+            long t = System.nanoTime();
+            inc.rootParent = ParentPages.open(parent, rootPid);
+            inc.rootPid = rootPid;
+            if (inc.rootParent != null) inc.rootParent.populate();
+            LOG.debug("parent pages of %d mapped and faulted in in %.1f ms", rootPid, (System.nanoTime() - t) / 1e6);
+        }
+        return inc;
     }
 
     /** "soft-dirty", "compare" or "off": how this dump finds what changed. */
@@ -154,7 +165,12 @@ public final class Incremental {
      * written and the caller copies the PE_PRESENT runs (a dump of a frozen tree).
      */
     public Pages pages(int pid, List<PageRun> runs, List<VmaEntry> vmas, FileChannel out, boolean tolerant) {
-        ParentPages pp = trackMem && parent != null ? ParentPages.open(parent, pid) : null;
+        ParentPages pp;
+        synchronized (this) {
+            pp = rootParent != null && pid == rootPid ? rootParent : null;
+            if (pp != null) rootParent = null; // handed over: closed below like any other
+        }
+        if (pp == null) pp = trackMem && parent != null ? ParentPages.open(parent, pid) : null;
         if (trackMem && parent != null && pp == null) LOG.info("task %d is not in the parent images: all its pages are written", pid);
         try {
             List<PageRun> in = runs;
@@ -188,6 +204,13 @@ public final class Incremental {
     /** After the pages are scanned, while the tree is frozen: the next dump sees changes from now on. */
     public void resetTracking(int pid) {
         if (softDirty) SoftDirty.clear(pid);
+    }
+
+    /** Lets go of what was opened ahead and not used (a dump that failed before the root's memory). */
+    @Override
+    public synchronized void close() {
+        if (rootParent != null) rootParent.close();
+        rootParent = null;
     }
 
     public long pagesInParent() {

@@ -28,6 +28,11 @@ final class ParentPages implements AutoCloseable {
         return new ParentPages(PageChain.load(parent, ImageType.PAGEMAP, pid));
     }
 
+    /** Faults the parent's pages files in now, before a dump freezes the task to compare. */
+    void populate() {
+        source.populate();
+    }
+
     PageChain chain() {
         return chain;
     }
