@@ -75,10 +75,20 @@ public final class PageChain {
      * and that every page marked "in parent" is there. Errors name the image and byte offset.
      */
     public static PageChain load(ImageDir dir, ImageType type, Object nameArg) {
-        return load(dir, type, nameArg, 0);
+        java.util.Set<Path> seen = new java.util.HashSet<>();
+        seen.add(real(dir.dir()));
+        return load(dir, type, nameArg, 0, seen);
     }
 
-    private static PageChain load(ImageDir dir, ImageType type, Object nameArg, int depth) {
+    private static Path real(Path p) {
+        try {
+            return p.toRealPath();
+        } catch (IOException e) {
+            return p.toAbsolutePath().normalize();
+        }
+    }
+
+    private static PageChain load(ImageDir dir, ImageType type, Object nameArg, int depth, java.util.Set<Path> seen) {
         Path pm = dir.path(type, nameArg);
         if (depth > MAX_DEPTH) throw new CriuException(pm + ": more than " + MAX_DEPTH + " parent images (a loop of parent links?)");
         List<long[]> entries = new ArrayList<>(); // vaddr, pages, flags, byte offset of the entry
@@ -112,7 +122,7 @@ public final class PageChain {
                 out.add(new PageRun(vaddr, n, flags, offset));
                 offset += n * PageRun.PAGE_SIZE;
             } else if ((flags & PageRun.PE_PARENT) != 0) {
-                if (parent == null) parent = parentOf(dir, type, nameArg, pm, en[3], vaddr, depth);
+                if (parent == null) parent = parentOf(dir, type, nameArg, pm, en[3], vaddr, depth, seen);
                 lift(parent, vaddr, n, out, pm, en[3]);
             }
             // neither: a hole with no data (CRIU's lazy-only entries on a page server); nothing to restore
@@ -124,7 +134,8 @@ public final class PageChain {
         return new PageChain(List.copyOf(out), pagesId, List.copyOf(files));
     }
 
-    private static PageChain parentOf(ImageDir dir, ImageType type, Object nameArg, Path pm, long at, long vaddr, int depth) {
+    private static PageChain parentOf(ImageDir dir, ImageType type, Object nameArg, Path pm, long at, long vaddr, int depth,
+            java.util.Set<Path> seen) {
         Path link = dir.dir().resolve(PARENT_LINK);
         if (!Files.exists(link, LinkOption.NOFOLLOW_LINKS)) {
             throw new CriuException(String.format("%s at byte %d: pages of 0x%x are in the parent image, but %s has no '%s' link",
@@ -134,12 +145,17 @@ public final class PageChain {
             throw new CriuException(String.format("%s at byte %d: pages of 0x%x are in the parent image, but %s does not lead to a directory",
                     pm, at, vaddr, link));
         }
-        ImageDir p = new ImageDir(link);
+        Path target = real(link);
+        if (!seen.add(target)) {
+            throw new CriuException(String.format("%s at byte %d: its '%s' link leads back to %s, an image already in the chain",
+                    pm, at, PARENT_LINK, target));
+        }
+        ImageDir p = new ImageDir(target);
         if (!p.exists(type, nameArg)) {
             throw new CriuException(String.format("%s at byte %d: pages of 0x%x are in the parent image, but there is no %s",
                     pm, at, vaddr, p.path(type, nameArg)));
         }
-        return load(p, type, nameArg, depth + 1);
+        return load(p, type, nameArg, depth + 1, seen);
     }
 
     /** The parent's data for [vaddr, vaddr + n pages), one layer deeper; every page must be there. */
@@ -194,10 +210,12 @@ public final class PageChain {
         List<Path> out = new ArrayList<>();
         out.add(top);
         ImageDir d = dir;
+        java.util.Set<Path> seen = new java.util.HashSet<>();
+        seen.add(real(dir.dir()));
         for (int k = 1; k <= MAX_DEPTH; k++) {
             Path link = d.dir().resolve(PARENT_LINK);
-            if (!Files.isDirectory(link)) break;
-            d = new ImageDir(link);
+            if (!Files.isDirectory(link) || !seen.add(real(link))) break;
+            d = new ImageDir(real(link));
             if (!d.exists(type, nameArg)) break;
             try (ImageReader r = d.open(type, nameArg)) {
                 out.add(d.path(ImageType.PAGES, r.readOne(PagemapHead.parser()).getPagesId()));

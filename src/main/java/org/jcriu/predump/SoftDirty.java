@@ -43,6 +43,7 @@ final class SoftDirty {
     static List<PageRun> split(int pid, List<PageRun> runs, ParentPages parent, List<VmaEntry> vmas) {
         List<PageRun> out = new ArrayList<>();
         Path pm = Path.of("/proc", Integer.toString(pid), "pagemap");
+        Untracked untracked = new Untracked(vmas);
         try (FileChannel ch = FileChannel.open(pm, StandardOpenOption.READ)) {
             ByteBuffer buf = ByteBuffer.allocateDirect(8 << 10).order(ByteOrder.nativeOrder());
             for (PageRun r : runs) {
@@ -59,7 +60,7 @@ final class SoftDirty {
                         buf.flip();
                     }
                     long pme = buf.getLong((int) (i % 1024) * 8);
-                    boolean clean = (pme & PM_SOFT_DIRTY) == 0 && trackable(va, vmas) && parent.covers(va, 1);
+                    boolean clean = (pme & PM_SOFT_DIRTY) == 0 && !untracked.contains(va) && parent.covers(va, 1);
                     int f = clean ? PageRun.PE_PARENT : r.flags();
                     if (f != flags && n > 0) {
                         out.add(new PageRun(start, n, flags, 0));
@@ -78,12 +79,21 @@ final class SoftDirty {
         return out;
     }
 
-    private static boolean trackable(long va, List<VmaEntry> vmas) {
-        for (VmaEntry v : vmas) {
-            if (Long.compareUnsigned(v.getStart(), va) <= 0 && Long.compareUnsigned(va, v.getEnd()) < 0) {
-                return (v.getStatus() & VMA_AREA_AIORING) == 0 && (v.getFlags() & MAP_HUGETLB) == 0;
+    /** The areas whose writes soft-dirty does not see, looked up in address order. */
+    private static final class Untracked {
+        private final List<VmaEntry> areas = new ArrayList<>();
+
+        Untracked(List<VmaEntry> vmas) {
+            for (VmaEntry v : vmas) {
+                if ((v.getStatus() & VMA_AREA_AIORING) != 0 || (v.getFlags() & MAP_HUGETLB) != 0) areas.add(v);
             }
         }
-        return true;
+
+        boolean contains(long va) {
+            for (VmaEntry v : areas) {
+                if (Long.compareUnsigned(v.getStart(), va) <= 0 && Long.compareUnsigned(va, v.getEnd()) < 0) return true;
+            }
+            return false;
+        }
     }
 }
