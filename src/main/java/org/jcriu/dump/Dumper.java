@@ -79,6 +79,7 @@ public final class Dumper {
         LOG.debug("checking task %d", pid);
         TaskChecks.exists(pid);
         Actions.run(opts, Action.PRE_DUMP, pid);
+        org.jcriu.cpuinfo.CpuInfo.dumpIfAsked(opts, dir); // --cpu-cap: cpuinfo.img, before seizing, as criu
         // (1) Everything refusable is refused before any task is touched: the tree as it is now
         // (it may still change; every task is checked again once stopped).
         Stat stat = Stat.read(pid);
