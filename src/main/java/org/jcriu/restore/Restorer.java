@@ -67,8 +67,13 @@ public final class Restorer {
         // The first native calls link their downcalls (tens of ms): let that happen on another
         // CPU while the images are parsed.
         Thread warm = Thread.ofPlatform().daemon().start(Restorer::warmUp);
+        org.jcriu.cpuinfo.CpuInfo.checkIfAsked(opts, dir); // --cpu-cap: cpuinfo.img against this CPU, as criu before pre-restore
         Actions.run(opts, Action.PRE_RESTORE);
         TreeImages tree = new ImageLoader(dir).loadTree();
+        for (TaskImages t : tree.live()) {
+            org.jcriu.cpuinfo.FpuFrames.check(t.pid(), t.core(), opts.cpuCap, dir.path(ImageType.CORE, t.pid()).toString());
+            t.threads().forEach((tid, c) -> org.jcriu.cpuinfo.FpuFrames.check(tid, c, opts.cpuCap, dir.path(ImageType.CORE, tid).toString()));
+        }
         SeccompRestorer seccomp = SeccompRestorer.load(dir, tree.live());
         for (TaskImages t : tree.live()) MappedFiles.check(t, opts.root);
         LOG.debug("mapped files checked");
