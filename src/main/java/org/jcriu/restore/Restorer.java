@@ -178,9 +178,10 @@ public final class Restorer {
             }
             for (Made m : live) setRegisters(m.task(), m.threads(), m.img());
             int pid = root.pid();
-            if (opts.pidfile != null) Pidfile.write(opts.pidfile, pid);
             cg.properties();
             Actions.run(opts, Action.POST_RESTORE, pid);
+            // criu writes the pidfile only once post-restore agreed (write_restored_pid)
+            if (opts.pidfile != null) Pidfile.write(opts.pidfile, pid);
             try {
                 Actions.run(opts, Action.PRE_RESUME, pid);
             } catch (CriuException e) {
