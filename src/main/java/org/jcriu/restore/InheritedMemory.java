@@ -142,7 +142,7 @@ final class InheritedMemory {
      * with the same bytes: those stay shared with the parent.
      */
     List<PageRun> changed(List<PageRun> runs, PageSource pages) {
-        List<PageRun> parentRuns = PagePlan.writable(parent.vmas(), parent.pages());
+        List<PageRun> parentRuns = new ArrayList<>(PagePlan.writable(parent.vmas(), parent.pages()));
         parentRuns.sort(Comparator.comparingLong(PageRun::vaddr));
         List<PageRun> out = new ArrayList<>();
         try (Arena arena = Arena.ofConfined()) {
