@@ -16,7 +16,6 @@ import org.jcriu.image.proto.RegFileEntry;
 import org.jcriu.log.Log;
 import org.jcriu.log.Logger;
 import org.jcriu.mem.LocalPageSource;
-import org.jcriu.mem.Membarrier;
 import org.jcriu.mem.PageRun;
 import org.jcriu.mem.PageSource;
 import org.jcriu.mem.PageWriter;
@@ -509,8 +508,6 @@ final class MemoryRestorer {
         } else if (inherited != null && inherited.parent().mm().getThpDisabled()) {
             task.syscall(Nr.PRCTL, Linux.PR_SET_THP_DISABLE, 0, 0, 0, 0); // fork copied the parent's setting
         }
-        // registrations belong to the mm, like the rest of this class's state
-        Membarrier.restore(task, img.core().getTc().getMembarrierRegistrationMask());
     }
 
     /** /proc/PID/mem for the pages process_vm_writev cannot reach, opened on first need. */

@@ -22,6 +22,7 @@ import org.jcriu.log.Log;
 import org.jcriu.log.Logger;
 import org.jcriu.log.Pidfile;
 import org.jcriu.mem.LocalPageSource;
+import org.jcriu.mem.Membarrier;
 import org.jcriu.action.Actions;
 import org.jcriu.opts.Action;
 import org.jcriu.opts.Options;
@@ -397,6 +398,9 @@ public final class Restorer {
     /** Everything but memory: files, signals, limits, threads, timers, credentials last. */
     private void fill(Task task, List<Task> threads, TaskImages img, FileRestorer files, Pinning pin) {
         TaskStateRestorer state = new TaskStateRestorer(task, img);
+        // membarrier registrations belong to the mm but fork copies them and nothing undoes them:
+        // registered only now that the children exist, so each has exactly its own
+        Membarrier.restore(task, img.core().getTc().getMembarrierRegistrationMask());
         files.restoreFds(task, img.ids().getFilesId());
         files.restoreFs(task, img.pid());
         state.restoreSignals();
