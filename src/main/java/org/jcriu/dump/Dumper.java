@@ -58,6 +58,8 @@ public final class Dumper {
     private final int pid;
     private final ImageDir dir;
     private CgroupDump cgroups;
+    /** --track-mem / --prev-images-dir (predump helper), or null. */
+    private org.jcriu.predump.Incremental incremental;
 
     private Dumper(Options opts) {
         this.opts = opts;
@@ -71,7 +73,7 @@ public final class Dumper {
     public static int run(Options opts) {
         // A pre-dump must leave the task running with only its memory saved: never a full dump
         // (which kills the task by default) under that name.
-        if ("pre-dump".equals(opts.command)) throw new CriuException("pre-dump is not supported yet");
+        if ("pre-dump".equals(opts.command)) return PreDumper.run(opts);
         // The first native call links its downcall (~25 ms) and the image classes build their
         // protobuf descriptors when first used: let the second CPU take what the main thread
         // needs only later while the main thread links and reads /proc.
@@ -111,6 +113,7 @@ public final class Dumper {
         LOG.debug("checking task %d", pid);
         TaskChecks.exists(pid);
         Actions.run(opts, Action.PRE_DUMP, pid);
+        org.jcriu.cpuinfo.CpuInfo.dumpIfAsked(opts, dir); // --cpu-cap: cpuinfo.img, before seizing, as criu
         // (1) Everything refusable is refused before any task is touched: the tree as it is now
         // (it may still change; every task is checked again once stopped).
         Stat stat = Stat.read(pid);
@@ -118,6 +121,7 @@ public final class Dumper {
         LOG.info("Dumping processes (pid: %d comm: %s)", pid, stat.comm());
         cgroups = CgroupDump.start(opts);
         cgroups.prefetch(pid);
+        incremental = org.jcriu.predump.Incremental.open(opts, dir, pid, false);
 
         try (Tracer tracer = Tracer.start();
                 Freezer fz = opts.freezeCgroup != null ? Freezer.open(opts.freezeCgroup, opts.timeout) : null) {
@@ -151,6 +155,8 @@ public final class Dumper {
             } finally {
                 if (!done) tracer.run(tree::release);
             }
+        } finally {
+            if (incremental != null) incremental.close();
         }
         return 0;
     }
@@ -214,15 +220,17 @@ public final class Dumper {
 
     /** (3)-(6) for every task, parents first, then the images the tasks share; returns the pages written. */
     private long collectAndWrite(Tracer tracer, TaskTree tree, long tFrozen, long tSeize) {
-        // every task's pages are copied in parallel from now on, while the rest is collected
-        try (TaskMemory memory = new TaskMemory(dir, tree.live().stream().map(n -> n.pid).toList())) {
+        // every task's pages are copied in parallel from now on, while the rest is collected (an
+        // incremental dump's pages depend on the parent images: copied by each task's turn)
+        List<Integer> copied = incremental != null ? List.of() : tree.live().stream().map(n -> n.pid).toList();
+        try (TaskMemory memory = new TaskMemory(dir, copied)) {
             Actions.run(opts, Action.QUERY_EXT_FILES, pid);
             DumpFiles files = new DumpFiles(opts);
             SeccompDump seccomp = new SeccompDump();
             // shared anonymous memory is one object for every task that maps it
             org.jcriu.mem.ShmemDump shmem = new org.jcriu.mem.ShmemDump(dir, files::nextPagesId);
             return collectAndWrite(tracer, tree, tFrozen, tSeize, files, seccomp, shmem,
-                    new TaskDump.Shared(opts, dir, tracer, files, seccomp, cgroups, shmem, memory));
+                    new TaskDump.Shared(opts, dir, tracer, files, seccomp, cgroups, shmem, incremental, memory));
         }
     }
 
@@ -260,7 +268,7 @@ public final class Dumper {
                     .addAllThreads(tids).build());
         }
 
-        Images.writeOne(dir, ImageType.INVENTORY, Images.inventory());
+        Images.writeOne(dir, ImageType.INVENTORY, incremental == null ? Images.inventory() : incremental.inventory(Images.inventory(), null));
         try (ImageWriter w = dir.create(ImageType.PSTREE)) {
             for (PstreeEntry e : pstree) w.write(e);
         }
@@ -272,6 +280,9 @@ public final class Dumper {
         long now = System.nanoTime();
         org.jcriu.image.proto.StatsEntry stats = Images.stats((tFrozen - tSeize) / 1000, (now - tFrozen) / 1000,
                 memNs / 1000, writeNs / 1000, scanned, written, runs);
+        if (incremental != null) {
+            stats = stats.toBuilder().setDump(stats.getDump().toBuilder().setPagesSkippedParent(incremental.pagesInParent())).build();
+        }
         Images.writeOne(dir, ImageType.STATS, stats, "dump");
         if (opts.displayStats) org.jcriu.log.StatsDisplay.print(stats);
         return written;

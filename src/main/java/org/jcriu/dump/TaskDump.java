@@ -46,7 +46,7 @@ final class TaskDump {
 
     /** What the dump's tasks share: the image dir, one file table, one seccomp image. */
     record Shared(Options opts, ImageDir dir, Tracer tracer, DumpFiles files, SeccompDump seccomp, org.jcriu.cgroup.CgroupDump cgroups,
-                  org.jcriu.mem.ShmemDump shmem, TaskMemory memory) {}
+                  org.jcriu.mem.ShmemDump shmem, org.jcriu.predump.Incremental incremental, TaskMemory memory) {}
 
     /** Figures of one task for stats-dump. */
     record Figures(long memNs, long writeNs, long scanned, long written, long runs) {}
@@ -88,8 +88,10 @@ final class TaskDump {
         int oomScoreAdj = Integer.parseInt(ProcFs.readString(pid, "oom_score_adj").strip());
 
         long tMem = System.nanoTime();
-        // copied by a worker since the tree was seized (TaskMemory), before any injection here
-        TaskMemory.Copied mem = s.memory().take(pid, plan.areas(), dir.path(ImageType.PAGES, pagesId));
+        // copied by a worker since the tree was seized (TaskMemory), before any injection here;
+        // an incremental dump's pages are those not in the parent images, picked and copied now
+        TaskMemory.Copied mem = s.memory().take(pid, plan.areas(),
+                sc -> PageScan.againstParent(s.incremental(), pid, sc, plan.entries()), dir.path(ImageType.PAGES, pagesId));
         PageScan.Result scan = mem.scan();
         LOG.debug("task %d: pages ready after %.1f ms more: %d pages in %d runs", pid, (System.nanoTime() - tMem) / 1e6,
                 scan.pagesToWrite(), scan.runs().size());

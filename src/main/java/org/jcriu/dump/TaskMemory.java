@@ -12,6 +12,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 
 import org.jcriu.CriuException;
 import org.jcriu.image.ImageDir;
@@ -56,14 +57,14 @@ final class TaskMemory implements AutoCloseable {
             jobs.put(pid, new Job(tmp, pool.submit(() -> {
                 // the areas TaskDump's own plan finds: a stopped task's mappings do not change
                 List<VmaPlan.Area> areas = VmaPlan.build(pid, Maps.read(pid), null).areas();
-                return copy(pid, areas, tmp, cpus);
+                return copy(pid, areas, UnaryOperator.identity(), tmp, cpus);
             })));
         }
     }
 
-    private static Copied copy(int pid, List<VmaPlan.Area> areas, Path file, int threads) {
+    private static Copied copy(int pid, List<VmaPlan.Area> areas, UnaryOperator<PageScan.Result> pick, Path file, int threads) {
         long t0 = System.nanoTime();
-        PageScan.Result scan = PageScan.scan(pid, areas);
+        PageScan.Result scan = pick.apply(PageScan.scan(pid, areas));
         PageWriter pw = new PageWriter(pid);
         pw.write(scan.runs(), file, threads);
         LOG.debug("task %d: %d pages in %d runs copied in %.1f ms", pid, scan.pagesToWrite(), scan.runs().size(),
@@ -74,9 +75,11 @@ final class TaskMemory implements AutoCloseable {
     /**
      * The pages of {@code pid} for the plan {@code areas}, in {@code pagesFile} once this returns:
      * waits for the task's copy. A task that was not copied in advance (or whose areas differ
-     * from those copied, which a stopped task cannot cause) is copied now.
+     * from those copied, which a stopped task cannot cause) is copied now, the runs its scan
+     * finds passed through {@code pick} first (an incremental dump's choice against the parent
+     * images; tasks copied in advance must not need one).
      */
-    Copied take(int pid, List<VmaPlan.Area> areas, Path pagesFile) {
+    Copied take(int pid, List<VmaPlan.Area> areas, UnaryOperator<PageScan.Result> pick, Path pagesFile) {
         Job j = jobs.remove(pid);
         if (j != null) {
             Copied c;
@@ -102,7 +105,7 @@ final class TaskMemory implements AutoCloseable {
             LOG.warn("task %d: its mappings changed since its pages were copied; copying them again", pid);
             delete(j.tmp());
         }
-        return copy(pid, areas, pagesFile, Runtime.getRuntime().availableProcessors());
+        return copy(pid, areas, pick, pagesFile, Runtime.getRuntime().availableProcessors());
     }
 
     /** Stops the copies not taken (a failed dump) and removes their files. */

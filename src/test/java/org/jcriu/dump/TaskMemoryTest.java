@@ -32,7 +32,7 @@ class TaskMemoryTest {
             List<VmaPlan.Area> areas = VmaPlan.build(w.pid(), Maps.read(w.pid()), null).areas();
             TaskMemory.Copied c;
             try (TaskMemory m = new TaskMemory(new ImageDir(img), List.of(w.pid()))) {
-                c = m.take(w.pid(), areas, img.resolve("pages-7.img"));
+                c = m.take(w.pid(), areas, java.util.function.UnaryOperator.identity(), img.resolve("pages-7.img"));
             }
             assertEquals(List.of("pages-7.img"), names(img));
             assertTrue(c.scan().pagesToWrite() > 0);
@@ -51,7 +51,7 @@ class TaskMemoryTest {
         try (Workload a = Workload.sleep(tmp.resolve("a")); Workload b = Workload.sleep(tmp.resolve("b"))) {
             try (TaskMemory m = new TaskMemory(new ImageDir(img), List.of(a.pid(), b.pid()))) {
                 List<VmaPlan.Area> areas = VmaPlan.build(a.pid(), Maps.read(a.pid()), null).areas();
-                m.take(a.pid(), areas, img.resolve("pages-1.img"));
+                m.take(a.pid(), areas, java.util.function.UnaryOperator.identity(), img.resolve("pages-1.img"));
             }
             assertEquals(List.of("pages-1.img"), names(img), "b's copy was never taken (a failed dump)");
         }
@@ -65,7 +65,7 @@ class TaskMemoryTest {
             List<VmaPlan.Area> fewer = areas.subList(0, areas.size() - 1);
             TaskMemory.Copied c;
             try (TaskMemory m = new TaskMemory(new ImageDir(img), List.of(w.pid()))) {
-                c = m.take(w.pid(), fewer, img.resolve("pages-1.img"));
+                c = m.take(w.pid(), fewer, java.util.function.UnaryOperator.identity(), img.resolve("pages-1.img"));
             }
             assertEquals(fewer, c.areas());
             assertEquals(List.of("pages-1.img"), names(img));
