@@ -74,38 +74,7 @@ public final class Dumper {
         // A pre-dump must leave the task running with only its memory saved: never a full dump
         // (which kills the task by default) under that name.
         if ("pre-dump".equals(opts.command)) return PreDumper.run(opts);
-        // The first native call links its downcall (~25 ms) and the image classes build their
-        // protobuf descriptors when first used: let the second CPU take what the main thread
-        // needs only later while the main thread links and reads /proc.
-        Thread.ofPlatform().name("jcriu-warmup").daemon(true).start(Dumper::warmUp);
         return new Dumper(opts).dump();
-    }
-
-    /** Side-effect free: class initialisation and the zero-page probe the dump needs later. */
-    private static void warmUp() {
-        try {
-            String.format("%d %s %.1f %x", 1, "a", 1.0, 1);
-            org.jcriu.image.proto.InventoryEntry.getDefaultInstance();
-            org.jcriu.image.proto.TaskKobjIdsEntry.getDefaultInstance();
-            CoreEntry.getDefaultInstance();
-            TaskCoreEntry.getDefaultInstance();
-            ThreadCoreEntry.getDefaultInstance();
-            ThreadInfoX86.getDefaultInstance();
-            MmEntry.getDefaultInstance();
-            PagemapHead.getDefaultInstance();
-            org.jcriu.image.proto.PagemapEntry.getDefaultInstance();
-            PstreeEntry.getDefaultInstance();
-            FsEntry.getDefaultInstance();
-            org.jcriu.image.proto.FileEntry.getDefaultInstance();
-            org.jcriu.image.proto.FdinfoEntry.getDefaultInstance();
-            org.jcriu.image.proto.RegFileEntry.getDefaultInstance();
-            org.jcriu.image.proto.StatsEntry.getDefaultInstance();
-            ImageType.values();
-            org.jcriu.sys.Errno.describe(Errno.ENOENT);
-            PageScan.zeroPfn();
-        } catch (RuntimeException | Error e) {
-            // only a warm-up: the real calls report errors
-        }
     }
 
     private int dump() {
@@ -116,8 +85,7 @@ public final class Dumper {
         org.jcriu.cpuinfo.CpuInfo.dumpIfAsked(opts, dir); // --cpu-cap: cpuinfo.img, before seizing, as criu
         // (1) Everything refusable is refused before any task is touched: the tree as it is now
         // (it may still change; every task is checked again once stopped).
-        Stat stat = Stat.read(pid);
-        precheck(pid, true);
+        Stat stat = precheck(pid, true);
         LOG.info("Dumping processes (pid: %d comm: %s)", pid, stat.comm());
         cgroups = CgroupDump.start(opts);
         cgroups.prefetch(pid);
@@ -162,25 +130,28 @@ public final class Dumper {
     }
 
     /**
-     * Checks {@code p} and, while running, the tasks under it as /proc shows them now. A task
-     * other than the root that exits meanwhile (or is a zombie) is nothing to refuse.
+     * Checks {@code p} and, while running, the tasks under it as /proc shows them now; returns
+     * the stat of {@code p}. A task other than the root that exits meanwhile (or is a zombie) is
+     * nothing to refuse.
      */
-    private void precheck(int p, boolean root) {
+    private Stat precheck(int p, boolean root) {
         java.util.Set<Integer> children;
+        Stat stat;
         try {
             Status status = Status.read(p);
-            Stat stat = Stat.read(p);
-            if (!root && (stat.state() == 'Z' || stat.state() == 'X')) return;
+            stat = Stat.read(p);
+            if (!root && (stat.state() == 'Z' || stat.state() == 'X')) return stat;
             TaskChecks.check(p, status, stat, opts, 0, root);
             TaskChecks.linksReachable(p);
             new DumpFiles(opts).check(DumpFiles.scan(p));
             VmaPlan.build(p, Maps.read(p), null);
             children = TaskTree.children(p);
         } catch (CriuException e) {
-            if (!root && exited(p)) return;
+            if (!root && exited(p)) return null;
             throw e;
         }
         for (int c : children) precheck(c, false);
+        return stat;
     }
 
     private static boolean exited(int p) {
