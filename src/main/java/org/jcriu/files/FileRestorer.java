@@ -194,6 +194,11 @@ public final class FileRestorer {
             TtyHandler.fdsDone(this, t);
             return;
         }
+        if (owner != null && owner != t.tid()) {
+            // as CRIU: only a child cloned by the table's task can share it (CLONE_FILES)
+            LOG.warn("task %d shared fd table %d with task %d at dump but was not cloned into it (not its child): "
+                    + "restored as a copy, each file shared", t.tid(), filesId, owner);
+        }
         pipes.clear();
         taskState.clear();
         madeHere.clear();
