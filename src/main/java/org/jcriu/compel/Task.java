@@ -74,6 +74,18 @@ public final class Task implements AutoCloseable {
     }
 
     public static Task seize(Tracer tracer, int tid, long options) {
+        return seize(tracer, tid, options, null);
+    }
+
+    /**
+     * As {@link #seize(Tracer, int, long)}, giving up once {@code giveUp} says so while the task
+     * has not stopped yet (a task in uninterruptible sleep, or frozen by a cgroup, reaches the
+     * stop only when it wakes): the wait then polls instead of blocking, so the tracer thread is
+     * free to let go of the tasks it already holds. A task given up on stays seized until the
+     * tracer thread exits (PTRACE_DETACH needs a stopped tracee); the kernel then detaches it and
+     * drops the pending interrupt, and it runs on untouched.
+     */
+    public static Task seize(Tracer tracer, int tid, long options, java.util.function.BooleanSupplier giveUp) {
         tracer.checkThread();
         Task t = new Task(tracer, tid);
         try {
@@ -92,7 +104,7 @@ public final class Task implements AutoCloseable {
         t.attached = true;
         try {
             Ptrace.interrupt(tid);
-            t.waitFirstStop();
+            t.waitFirstStop(giveUp);
         } catch (RuntimeException e) {
             t.abandon();
             throw e;
@@ -117,7 +129,7 @@ public final class Task implements AutoCloseable {
         tracer.checkThread();
         Task t = new Task(tracer, tid);
         t.attached = true;
-        t.waitFirstStop();
+        t.waitFirstStop(null);
         if (parent != null) {
             t.gadget = parent.gadget;
             t.patchAddr = parent.patchAddr;
@@ -127,9 +139,22 @@ public final class Task implements AutoCloseable {
         return t;
     }
 
-    private void waitFirstStop() {
+    private void waitFirstStop(java.util.function.BooleanSupplier giveUp) {
+        long pause = 10_000;
         while (true) {
-            WaitStatus ws = Sys.waitpid(tid, Linux.__WALL);
+            WaitStatus ws;
+            if (giveUp == null) {
+                ws = Sys.waitpid(tid, Linux.__WALL);
+            } else {
+                ws = Sys.waitpid(tid, Linux.__WALL | Linux.WNOHANG);
+                if (ws == null) {
+                    if (giveUp.getAsBoolean()) throw new CriuException(Errno.ETIMEDOUT, "task " + tid + " did not stop in time");
+                    // the stop usually comes within microseconds: poll often at first
+                    java.util.concurrent.locks.LockSupport.parkNanos(pause);
+                    pause = Math.min(pause * 2, 2_000_000);
+                    continue;
+                }
+            }
             if (!ws.stopped()) {
                 attached = false;
                 throw new CriuException(Errno.ESRCH, "task " + tid + " " + ws + " while being seized");
