@@ -76,4 +76,38 @@ class CowTreeIT {
             assertTrue(v.startsWith("PASS"), v + verdicts(w));
         }
     }
+
+    /**
+     * cowkinds.c: memory fork does not simply share (MADV_DONTFORK, MADV_WIPEONFORK, read-only with
+     * a page the child changed, a VMA whose protection the child changed, mlock, a private file
+     * mapping with pages of the parent the child must not see, guard pages), THP disabled in the
+     * parent only and membarrier registered in the parent only after the fork: both tasks see
+     * exactly their own memory and settings after restore, and their maps and VmFlags are as before.
+     */
+    @Test
+    void memoryForkDoesNotShareComesBackAsEachTaskHadIt() throws Exception {
+        try (Workload w = Workload.c("cowkinds", tmp.resolve("w"))) {
+            List<Integer> pids = new ArrayList<>();
+            for (String p : Files.readString(w.dir().resolve("pids")).trim().split(" ")) pids.add(Integer.parseInt(p));
+            for (int pid : pids) w.alsoKill(pid);
+            List<List<String>> maps = new ArrayList<>(), flags = new ArrayList<>();
+            for (int pid : pids) {
+                maps.add(Maps.of(pid));
+                flags.add(Maps.vmFlags(pid));
+            }
+            Path imgs = Files.createDirectories(tmp.resolve("imgs"));
+            Jcriu.Result r = Jcriu.run("dump", "-t", pids.get(0), "-D", imgs);
+            assertEquals(0, r.exit(), r.all());
+            for (int pid : pids) waitGone(pid);
+            r = Jcriu.run("restore", "-d", "-D", imgs);
+            assertEquals(0, r.exit(), r.all());
+            for (int i = 0; i < pids.size(); i++) {
+                assertEquals(maps.get(i), Maps.of(pids.get(i)), "maps of task " + pids.get(i));
+                assertEquals(flags.get(i), Maps.vmFlags(pids.get(i)), "VmFlags of task " + pids.get(i));
+            }
+            String v = w.terminateAndVerdict();
+            Path c = w.dir().resolve("verdict-C");
+            assertTrue(v.startsWith("PASS"), v + " / C: " + (Files.exists(c) ? Files.readString(c).trim() : "(none)"));
+        }
+    }
 }
