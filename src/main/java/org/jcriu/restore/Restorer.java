@@ -69,8 +69,13 @@ public final class Restorer {
         // The first native calls link their downcalls (tens of ms): let that happen on another
         // CPU while the images are parsed.
         Thread warm = Thread.ofPlatform().daemon().start(Restorer::warmUp);
+        org.jcriu.cpuinfo.CpuInfo.checkIfAsked(opts, dir); // --cpu-cap: cpuinfo.img against this CPU, as criu before pre-restore
         Actions.run(opts, Action.PRE_RESTORE);
         TreeImages tree = new ImageLoader(dir).loadTree();
+        for (TaskImages t : tree.live()) {
+            org.jcriu.cpuinfo.FpuFrames.check(t.pid(), t.core(), opts.cpuCap, dir.path(ImageType.CORE, t.pid()).toString());
+            t.threads().forEach((tid, c) -> org.jcriu.cpuinfo.FpuFrames.check(tid, c, opts.cpuCap, dir.path(ImageType.CORE, tid).toString()));
+        }
         SeccompRestorer seccomp = SeccompRestorer.load(dir, tree.live());
         for (TaskImages t : tree.live()) MappedFiles.check(t, opts.root);
         LOG.debug("mapped files checked");
@@ -86,7 +91,7 @@ public final class Restorer {
         try (Tracer tracer = Tracer.start()) {
             LOG.debug("tracer started");
             for (TaskImages t : tree.live()) {
-                LocalPageSource src = new LocalPageSource(pagesFile(t));
+                LocalPageSource src = new LocalPageSource(org.jcriu.mem.PageChain.layerFiles(dir, ImageType.PAGEMAP, t.pid(), pagesFile(t)));
                 pages.put(t.pid(), src);
                 if (!Boolean.getBoolean("jcriu.noprefetch")) src.prefetch();
             }
@@ -172,9 +177,10 @@ public final class Restorer {
             }
             for (Made m : live) setRegisters(m.task(), m.threads(), m.img());
             int pid = root.pid();
-            if (opts.pidfile != null) Pidfile.write(opts.pidfile, pid);
             cg.properties();
             Actions.run(opts, Action.POST_RESTORE, pid);
+            // criu writes the pidfile only once post-restore agreed (write_restored_pid)
+            if (opts.pidfile != null) Pidfile.write(opts.pidfile, pid);
             try {
                 Actions.run(opts, Action.PRE_RESUME, pid);
             } catch (CriuException e) {
