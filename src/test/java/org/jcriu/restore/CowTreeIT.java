@@ -55,13 +55,31 @@ class CowTreeIT {
 
     @Test
     void pagesSharedCopyOnWriteStaySharedAfterRestore() throws Exception {
+        cowTree(false);
+    }
+
+    /** The same after a pre-dump: most pages are in the parent images, and compare the same through them. */
+    @Test
+    void pagesInParentImagesCompareTheSame() throws Exception {
+        cowTree(true);
+    }
+
+    private void cowTree(boolean preDump) throws Exception {
         try (Workload w = Workload.c("cowtree", tmp.resolve("w"))) {
             List<Integer> pids = new ArrayList<>();
             for (String p : Files.readString(w.dir().resolve("pids")).trim().split(" ")) pids.add(Integer.parseInt(p));
             for (int pid : pids) w.alsoKill(pid);
             long before = pssKb(pids);
             Path imgs = Files.createDirectories(tmp.resolve("imgs"));
-            Jcriu.Result r = Jcriu.run("dump", "-t", pids.get(0), "-D", imgs);
+            Jcriu.Result r;
+            if (preDump) {
+                Path pre = Files.createDirectories(tmp.resolve("pre"));
+                r = Jcriu.run("pre-dump", "-t", pids.get(0), "-D", pre);
+                assertEquals(0, r.exit(), r.all());
+                r = Jcriu.run("dump", "-t", pids.get(0), "-D", imgs, "--prev-images-dir", "../pre", "--track-mem");
+            } else {
+                r = Jcriu.run("dump", "-t", pids.get(0), "-D", imgs);
+            }
             assertEquals(0, r.exit(), r.all());
             for (int pid : pids) waitGone(pid);
             long t0 = System.nanoTime();
@@ -69,8 +87,8 @@ class CowTreeIT {
             long ms = (System.nanoTime() - t0) / 1_000_000;
             assertEquals(0, r.exit(), r.all());
             long after = pssKb(pids);
-            System.out.printf("CowTreeIT: 6 tasks sharing 64 MiB: summed Pss %.1f MiB before dump, %.1f MiB after restore "
-                    + "(restore %d ms, whole command)%n", before / 1024.0, after / 1024.0, ms);
+            System.out.printf("CowTreeIT: 6 tasks sharing 64 MiB%s: summed Pss %.1f MiB before dump, %.1f MiB after restore "
+                    + "(restore %d ms, whole command)%n", preDump ? " (pre-dumped)" : "", before / 1024.0, after / 1024.0, ms);
             assertTrue(after <= before * 13 / 10, String.format("summed Pss %d kB after restore, %d kB before dump", after, before));
             String v = w.terminateAndVerdict();
             assertTrue(v.startsWith("PASS"), v + verdicts(w));
