@@ -89,9 +89,11 @@ final class TaskDump {
 
         long tMem = System.nanoTime();
         // copied by a worker since the tree was seized (TaskMemory), before any injection here;
-        // an incremental dump's pages are those not in the parent images, picked and copied now
+        // an incremental dump's pages are those not in the parent images, picked (and written
+        // by the comparison itself when it reads them) at the task's turn
+        java.nio.file.Path pagesFile = dir.path(ImageType.PAGES, pagesId);
         TaskMemory.Copied mem = s.memory().take(pid, plan.areas(),
-                sc -> PageScan.againstParent(s.incremental(), pid, sc, plan.entries()), dir.path(ImageType.PAGES, pagesId));
+                sc -> PageScan.againstParent(s.incremental(), pid, sc, plan.entries(), pagesFile), pagesFile);
         PageScan.Result scan = mem.scan();
         LOG.debug("task %d: pages ready after %.1f ms more: %d pages in %d runs", pid, (System.nanoTime() - tMem) / 1e6,
                 scan.pagesToWrite(), scan.runs().size());

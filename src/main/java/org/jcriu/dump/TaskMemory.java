@@ -67,7 +67,7 @@ final class TaskMemory implements AutoCloseable {
         long t0 = System.nanoTime();
         PageScan.Result scan = pick.apply(PageScan.scan(pid, areas));
         PageWriter pw = new PageWriter(pid);
-        pw.write(scan.runs(), file, threads);
+        if (!scan.pagesWritten()) pw.write(scan.runs(), file, threads);
         LOG.debug("task %d: %d pages in %d runs copied in %.1f ms", pid, scan.pagesToWrite(), scan.runs().size(),
                 (System.nanoTime() - t0) / 1e6);
         return new Copied(areas, scan, pw.writeNanos());
@@ -78,7 +78,7 @@ final class TaskMemory implements AutoCloseable {
      * waits for the task's copy. A task that was not copied in advance (or whose areas differ
      * from those copied, which a stopped task cannot cause) is copied now, the runs its scan
      * finds passed through {@code pick} first (an incremental dump's choice against the parent
-     * images; tasks copied in advance must not need one).
+     * images, which may write {@code pagesFile} itself; tasks copied in advance must not need one).
      */
     Copied take(int pid, List<VmaPlan.Area> areas, UnaryOperator<PageScan.Result> pick, Path pagesFile) {
         Job j = jobs.remove(pid);
