@@ -21,7 +21,7 @@ public final class Nr {
             NEWFSTATAT = 262, READLINKAT = 267, SET_ROBUST_LIST = 273, GET_ROBUST_LIST = 274, DUP3 = 292,
             PIPE2 = 293, TEE = 276, PRLIMIT64 = 302, SETNS = 308, PROCESS_VM_READV = 310, PROCESS_VM_WRITEV = 311, KCMP = 312,
             SECCOMP = 317, MEMFD_CREATE = 319, USERFAULTFD = 323, MEMBARRIER = 324, RSEQ = 334,
-            PIDFD_SEND_SIGNAL = 424, PIDFD_OPEN = 434, CLONE3 = 435, CLOSE_RANGE = 436, PIDFD_GETFD = 438;
+            PIDFD_SEND_SIGNAL = 424, OPEN_TREE = 428, PIDFD_OPEN = 434, CLONE3 = 435, CLOSE_RANGE = 436, PIDFD_GETFD = 438;
 
     /** Anonymous-inode files (eventfd, epoll, signalfd, timerfd, inotify, fanotify) and file handles. */
     public static final long EPOLL_CTL = 233, INOTIFY_ADD_WATCH = 254, INOTIFY_RM_WATCH = 255, TIMERFD_CREATE = 283,
