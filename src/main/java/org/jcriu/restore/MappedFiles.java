@@ -47,6 +47,8 @@ final class MappedFiles {
 
     private static void check(FileEntry fe, String what, Path root) {
         RegFileEntry f = fe.getReg();
+        // its path was overmounted at dump: checked when opened through its mount (files/reg Overmounts)
+        if (f.hasMntId()) return;
         Path p = Path.of(path(f, root));
         if (!Files.isRegularFile(p)) {
             throw new CriuException("File " + p + " (" + what + ") does not exist on this machine");
