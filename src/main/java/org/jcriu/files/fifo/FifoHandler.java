@@ -71,9 +71,10 @@ public final class FifoHandler implements FileHandler {
             }
             return s;
         });
-        int fake = r.openPath(reg.getName(), Linux.O_RDWR);
+        // through the reg file: its path, a ghost FIFO re-created for it, or its overmounted mount
+        int fake = FileHandlers.REG.openIn(reg, Linux.O_RDWR, false, r);
         try {
-            int fd = r.openPath(reg.getName(), reg.getFlags() & ~(Linux.O_CREAT | Linux.O_EXCL | Linux.O_TRUNC | Linux.O_CLOEXEC));
+            int fd = FileHandlers.REG.openIn(reg, reg.getFlags() & ~(Linux.O_CREAT | Linux.O_EXCL | Linux.O_TRUNC | Linux.O_CLOEXEC), false, r);
             PipeData.Content c = st.data.get(f.getPipeId());
             if (c != null && st.filled.add(f.getPipeId())) PipeData.fill(r.task().tid(), fake, c.size(), c.bytes());
             return fd;
