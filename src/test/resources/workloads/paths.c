@@ -8,6 +8,8 @@
  *                mapped MAP_SHARED; then a tmpfs is mounted over DIR/m/x (over-dir) or over DIR/m
  *                (over-parent), and decoys with other contents are created at the same paths in
  *                it. The test unmounts DIR/m/x or DIR/m when it is done.
+ *   stacked      a tmpfs on DIR/m holds DIR/m/f, open at fd 5; then a second tmpfs is mounted on
+ *                DIR/m over the first one (refused by the dump: nothing reaches the first mount).
  * On SIGTERM it checks that every fd is still the same inode (device and inode number taken at
  * the start), at its position, reads its bytes, can still write, and for the overmounted files
  * that the paths still lead to the decoys (the files stayed hidden) and that the mapping and the
@@ -135,6 +137,14 @@ int main(int argc, char **argv) {
         if (strcmp(over, "m/x") && mkdir(path("m/x"), 0755)) return 2;
         file("m/x/f", "DECOY");
         file("m/x/map", "DECOY");
+    } else if (!strcmp(mode, "stacked")) {
+        /* the file's own mount is covered by another one at the same place: refused, as CRIU */
+        if (mkdir(path("m"), 0755)) return 2;
+        if (mount("none", path("m"), "tmpfs", 0, "size=64k")) { perror("mount"); return 6; }
+        file("m/f", "under");
+        place(open(path("m/f"), O_RDONLY), 5);
+        fstat(5, &orig[5]);
+        if (mount("none", path("m"), "tmpfs", 0, "size=64k")) { perror("mount"); return 6; }
     } else {
         return 2;
     }
@@ -145,7 +155,10 @@ int main(int argc, char **argv) {
     put("ready", buf);
     while (!stop) pause();
 
-    if (!strcmp(mode, "renamed")) {
+    if (!strcmp(mode, "stacked")) {
+        same_inode(5);
+        reads(5, 0, "under");
+    } else if (!strcmp(mode, "renamed")) {
         for (int fd = 5; fd <= 7; fd++) same_inode(fd);
         names(5, "a/f2");
         names(6, "b/g2");

@@ -104,6 +104,26 @@ class PathsIT {
         }
     }
 
+    /** A file on a mount that another mount now covers at the same place: refused by name, the task runs on. */
+    @Test
+    void fileOnAMountCoveredByAnotherIsRefused() throws Exception {
+        try (Workload w = Workload.c("paths", tmp.resolve("w"), "stacked")) {
+            Path d = Files.createDirectories(tmp.resolve("imgs"));
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d);
+            assertEquals(1, r.exit(), r.all());
+            Path m = w.dir().resolve("m");
+            assertTrue(r.stderr().contains("Can't dump fd 5 (" + m.resolve("f") + ") of task " + w.pid() + ": its path "
+                    + m.resolve("f") + " does not exist"), r.stderr());
+            assertTrue(r.stderr().matches("(?s).*mount \\d+ at " + java.util.regex.Pattern.quote(m.toString())
+                    + " is itself overmounted.*"), r.stderr());
+            assertTrue(w.alive());
+            assertEquals(0, org.jcriu.testing.ProcState.tracerPid(w.pid()));
+            assertEquals("PASS", w.terminateAndVerdict());
+        } finally {
+            unmountUnder(tmp);
+        }
+    }
+
     /** The mount the test directory is on (the one the workload's files are on before the overmount). */
     private static int rootMountOf(Path p) {
         MountInfo best = null;
