@@ -34,5 +34,6 @@ public final class Nr {
             IO_DESTROY = 207, IO_GETEVENTS = 208, IO_SUBMIT = 209, MINCORE = 27;
 
     /** Re-creating files (ghost files of unlinked open files). */
-    public static final long UNLINK = 87, FCHMOD = 91, LINKAT = 265, UTIMENSAT = 280;
+    public static final long UNLINK = 87, FCHMOD = 91, LINKAT = 265, UTIMENSAT = 280, MKDIR = 83, RMDIR = 84, MKNODAT = 259,
+            FCHOWNAT = 260, FCHMODAT = 268;
 }
