@@ -38,7 +38,8 @@ public final class FifoHandler implements FileHandler {
 
     @Override
     public FileEntry dump(OpenFd fd, int id, DumpFiles files) {
-        int regId = files.addFile(rid -> FileHandlers.REG.dumpPath(fd.link(), fd.stat(), fd.fileFlags(), rid, files.options()));
+        // the fd's own reg file, as CRIU: its path (a ghost when unlinked, its mount when overmounted)
+        int regId = files.addFile(rid -> FileHandlers.REG.dump(fd, rid, files));
         int pipeId = (int) fd.stat().ino();
         Set<Integer> seen = files.state(FifoHandler.class, HashSet::new);
         if (seen.add(pipeId)) {

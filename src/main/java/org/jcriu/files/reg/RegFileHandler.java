@@ -58,7 +58,8 @@ public final class RegFileHandler implements FileHandler {
             String path = fd.link().substring(0, fd.link().length() - DELETED.length());
             GhostFiles.of(files).dump(fd, path, id, files);
             RegFileEntry.Builder b = RegFileEntry.newBuilder().setId(id).setFlags(fd.fileFlags()).setPos(fd.info().pos())
-                    .setFown(NO_OWNER).setName(path).setMode(fd.stat().mode()).setSize(fd.stat().size());
+                    .setFown(NO_OWNER).setName(path).setMode(fd.stat().mode());
+            if (fd.stat().isReg()) b.setSize(fd.stat().size());
             return FileEntry.newBuilder().setType(FdTypes.REG).setId(id).setReg(b).build();
         }
         RegFileEntry.Builder b = entry(fd.link(), fd.stat(), fd.fileFlags(), id, files.options(), fd.info().mntId(), fd.describe())
@@ -69,16 +70,21 @@ public final class RegFileHandler implements FileHandler {
     private static final String DELETED = " (deleted)";
 
     /**
-     * An open regular file with no name left (st_nlink 0): its contents go into the images as a
-     * ghost file. One whose path is gone but that still has another hard link would need
-     * CRIU's link remap, which is not supported (the classifier refuses it).
+     * An open regular file whose name was unlinked while another hard link keeps it (st_nlink
+     * above 0): dumped through a link made for it, with --link-remap (see {@link LinkRemaps}).
      */
     public static boolean isLinkRemap(OpenFd fd) {
         return fd.stat().isReg() && fd.link().startsWith("/") && fd.link().endsWith(DELETED) && fd.stat().nlink() > 0;
     }
 
+    /**
+     * An open file with no name left: a regular file (its contents travel as a ghost file), a
+     * directory that was removed, or a named FIFO that was unlinked (both re-created empty,
+     * as CRIU does: a removed directory has no entries, and a FIFO's bytes are in fifo-data.img).
+     */
     public static boolean isGhost(OpenFd fd) {
-        return fd.stat().isReg() && fd.link().startsWith("/") && fd.link().endsWith(DELETED) && fd.stat().nlink() == 0;
+        Stat st = fd.stat();
+        return (st.isReg() || st.isDir() || st.isFifo()) && fd.link().startsWith("/") && fd.link().endsWith(DELETED) && st.nlink() == 0;
     }
 
     /** A file referenced by path (mapping, exe, cwd, root): position 0. */
