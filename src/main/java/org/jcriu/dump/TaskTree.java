@@ -205,6 +205,8 @@ final class TaskTree {
     /**
      * The children of every thread of {@code pid}, in the order the kernel lists them (by thread,
      * then by creation). A task forked by a thread is listed in that thread's children file only.
+     * jcriu itself is never one of them: a client that dumps itself over RPC may have spawned
+     * {@code jcriu swrk} as its child (libcriu daemonizes it; the Java client does not).
      */
     static Set<Integer> children(int pid) {
         Set<Integer> out = new LinkedHashSet<>();
@@ -222,6 +224,7 @@ final class TaskTree {
                 if (!p.isEmpty()) out.add(Integer.parseInt(p));
             }
         }
+        out.remove(Sys.getpid());
         return out;
     }
 

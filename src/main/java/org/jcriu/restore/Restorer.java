@@ -166,6 +166,7 @@ public final class Restorer {
                 mems.get(i).finish();
                 fill(m.task(), m.threads(), m.img(), files, pin);
             }
+            files.restoreOwners(); // SIGIO owners may be any task or thread: set once all exist
             if (pin != null) pin.releaseTask();
             for (Made m : live) {
                 // a thread in other cgroups than its process (v1 tasks, v2 threaded) goes there now
@@ -238,7 +239,9 @@ public final class Restorer {
             }
             LOG.info("helper %d made process group %d (its leader had exited)", h.pgid(), h.pgid());
         }
-        Task child = TaskCreator.createChild(parent, img.pid());
+        Made creator = c.made().get(img.pstree().getPpid());
+        long flags = creator != null && creator.task() == parent ? FileRestorer.cloneFlags(img.ids(), creator.img().ids()) : 0;
+        Task child = TaskCreator.createChild(parent, img.pid(), flags);
         c.made().put(img.pid(), new Made(img, child, new ArrayList<>()));
         // the child starts in its parent's cgroups; the set of the nearest ancestor that has one
         Made up = c.made().get(img.pstree().getPpid());

@@ -140,8 +140,13 @@ final class TaskCreator {
      * stopped before its first instruction. Returns the child stopped and traced.
      */
     static Task createChild(Task parent, int pid) {
+        return createChild(parent, pid, 0);
+    }
+
+    /** As {@link #createChild(Task, int)}, with clone flags (CLONE_FILES for a child sharing its parent's fd table). */
+    static Task createChild(Task parent, int pid, long flags) {
         parent.setOptions(Ptrace.O_TRACECLONE | Ptrace.O_TRACEFORK);
-        long child = clone3(parent, 0, Linux.SIGCHLD, pid);
+        long child = clone3(parent, flags, Linux.SIGCHLD, pid);
         parent.newChildren().clear();
         if (child == -Errno.EEXIST) {
             checkPidFree(pid);
@@ -156,7 +161,7 @@ final class TaskCreator {
             throw new CriuException("clone3(set_tid=" + pid + ") in task " + parent.tid() + " created PID " + child);
         }
         Task t = Task.adopt(parent.tracer(), pid, parent);
-        LOG.info("created task %d in its parent %d", pid, parent.tid());
+        LOG.info("created task %d in its parent %d%s", pid, parent.tid(), (flags & Linux.CLONE_FILES) != 0 ? " sharing its fd table" : "");
         return t;
     }
 
