@@ -5,7 +5,7 @@
  *                g to DIR/b/g2 and sub to DIR/b/sub2 (another directory).
  *   over-dir     DIR/m/x/f open O_RDWR at fd 5 (position 4), the directory DIR/m/x at fd 6, a
  *   over-parent  named FIFO DIR/m/x/p open O_RDWR at fd 7 with bytes queued, and DIR/m/x/map
- *                mapped MAP_SHARED; then a tmpfs is mounted over DIR/m/x (over-dir) or over DIR/m
+ *                mapped MAP_SHARED, and the cwd in DIR/m/x; then a tmpfs is mounted over DIR/m/x (over-dir) or over DIR/m
  *                (over-parent), and decoys with other contents are created at the same paths in
  *                it. The test unmounts DIR/m/x or DIR/m when it is done.
  *   stacked      a tmpfs on DIR/m holds DIR/m/f, open at fd 5; then a second tmpfs is mounted on
@@ -132,6 +132,7 @@ int main(int argc, char **argv) {
         close(mfd);
         strcpy(map, "mapped-bytes");
         for (int fd = 5; fd <= 7; fd++) fstat(fd, &orig[fd]);
+        if (chdir(path("m/x"))) return 2; /* the cwd is hidden too */
         const char *over = !strcmp(mode, "over-dir") ? "m/x" : "m";
         if (mount("none", path(over), "tmpfs", 0, "size=64k")) { perror("mount"); return 6; }
         if (strcmp(over, "m/x") && mkdir(path("m/x"), 0755)) return 2;
@@ -185,6 +186,8 @@ int main(int argc, char **argv) {
         if (mfd < 0 || pread(mfd, buf, 13, 0) != 13 || memcmp(buf, "written-after", 13)) fail("the mapping is not the hidden file");
         if (mfd >= 0) close(mfd);
         if (faccessat(6, "f", F_OK, 0)) fail("fd 6 does not see the hidden directory's files");
+        struct stat cwd;
+        if (stat(".", &cwd) || cwd.st_ino != orig[6].st_ino || cwd.st_dev != orig[6].st_dev) fail("the cwd is not the hidden DIR/m/x");
     }
     for (int f = 8; f < 64; f++) if (fcntl(f, F_GETFD) != -1) { snprintf(buf, sizeof buf, "stray fd %d", f); fail(buf); }
     put("verdict", verdict[0] ? verdict : "PASS\n");

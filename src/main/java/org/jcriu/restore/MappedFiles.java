@@ -37,6 +37,7 @@ final class MappedFiles {
         int exe = img.mm().getExeFileId();
         if (exe != 0 && seen.add(exe)) check(img.files().get(exe), "the executable", root);
         for (int id : new int[] {img.fs().getCwdId(), img.fs().getRootId()}) {
+            if (img.files().get(id).getReg().hasMntId()) continue; // overmounted at dump: entered through its mount
             Path d = Path.of(path(img.files().get(id).getReg(), root));
             if (!Files.isDirectory(d)) {
                 throw new CriuException("Directory " + d + " (the task's " + (id == img.fs().getCwdId() ? "cwd" : "root")
