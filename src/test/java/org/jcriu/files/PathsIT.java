@@ -98,6 +98,14 @@ class PathsIT {
             }
             GhostFilesIT.critDecodes(d, "files.img");
             restore(w, d);
+            // once more: the restored files live on a detached clone of the mount, found again
+            Path d2 = tmp.resolve("imgs2");
+            Files.createDirectories(d2);
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d2, "-v4", "-o", "dump.log");
+            assertEquals(0, r.exit(), r.all());
+            w.waitGone(Duration.ofSeconds(10));
+            assertEquals(root, reg(regs(d2), wd.resolve("m/x/f")).getMntId());
+            restore(w, d2);
             assertEquals("PASS", w.terminateAndVerdict());
         } finally {
             unmountUnder(tmp);

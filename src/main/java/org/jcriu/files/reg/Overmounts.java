@@ -51,14 +51,13 @@ public final class Overmounts {
         }
         List<MountInfo> mounts = MountInfo.of("self");
         List<MountInfo> cands = new ArrayList<>();
-        if (fdMntId > 0) {
-            MountInfo m = MountInfo.byId(mounts, fdMntId);
-            if (m == null) {
-                throw new CriuException(String.format("Can't dump %s: it is on mount %d, which is not in the task's mount namespace "
-                        + "(a detached mount?)", who, fdMntId));
-            }
-            cands.add(m);
+        MountInfo own = fdMntId > 0 ? MountInfo.byId(mounts, fdMntId) : null;
+        if (own != null) {
+            cands.add(own);
         } else {
+            // no fd, or an fd on a mount outside the namespace: a detached clone, as a restored
+            // overmounted file is; its path is then relative to the clone's root, which for a
+            // clone of / is the path, found again through the mount it was cloned from
             String dev = MountInfo.dev(st.dev());
             for (MountInfo m : mounts) if (m.dev().equals(dev) && m.relative(path) != null) cands.add(m);
             cands.sort(Comparator.comparingInt((MountInfo m) -> m.mountPoint().length()).reversed());
@@ -83,6 +82,7 @@ public final class Overmounts {
             }
         }
         String seen = now == null ? "does not exist" : String.format("leads to another file (%s ino %d)", MountInfo.dev(now.dev()), now.ino());
+        if (fdMntId > 0 && own == null) seen += " and the file is on mount " + fdMntId + ", which is not in the task's mount namespace (a detached mount?)";
         throw new CriuException(String.format("Can't dump %s: its path %s %s, need %s ino %d%s", who, path, seen,
                 MountInfo.dev(st.dev()), st.ino(), why == null ? "" : "; under its mount: " + why));
     }
