@@ -34,6 +34,7 @@ import org.jcriu.proc.ProcFs;
 import org.jcriu.proc.Stat;
 import org.jcriu.proc.Status;
 import org.jcriu.proc.Vma;
+import org.jcriu.sys.Errno;
 import org.jcriu.sys.Linux;
 import org.jcriu.sys.Sys;
 
@@ -57,6 +58,8 @@ public final class Dumper {
     private final int pid;
     private final ImageDir dir;
     private CgroupDump cgroups;
+    /** --track-mem / --prev-images-dir (predump helper), or null. */
+    private org.jcriu.predump.Incremental incremental;
 
     private Dumper(Options opts) {
         this.opts = opts;
@@ -70,7 +73,7 @@ public final class Dumper {
     public static int run(Options opts) {
         // A pre-dump must leave the task running with only its memory saved: never a full dump
         // (which kills the task by default) under that name.
-        if ("pre-dump".equals(opts.command)) throw new CriuException("pre-dump is not supported yet");
+        if ("pre-dump".equals(opts.command)) return PreDumper.run(opts);
         return new Dumper(opts).dump();
     }
 
@@ -79,6 +82,7 @@ public final class Dumper {
         LOG.debug("checking task %d", pid);
         TaskChecks.exists(pid);
         Actions.run(opts, Action.PRE_DUMP, pid);
+        org.jcriu.cpuinfo.CpuInfo.dumpIfAsked(opts, dir); // --cpu-cap: cpuinfo.img, before seizing, as criu
         // (1) Everything refusable is refused before any task is touched: the tree as it is now
         // (it may still change; every task is checked again once stopped).
         Stat stat = Stat.read(pid);
@@ -86,6 +90,7 @@ public final class Dumper {
         LOG.info("Dumping processes (pid: %d comm: %s)", pid, stat.comm());
         cgroups = CgroupDump.start(opts);
         cgroups.prefetch(pid);
+        incremental = org.jcriu.predump.Incremental.open(opts, dir, pid, false);
 
         try (Tracer tracer = Tracer.start();
                 Freezer fz = opts.freezeCgroup != null ? Freezer.open(opts.freezeCgroup, opts.timeout) : null) {
@@ -119,6 +124,8 @@ public final class Dumper {
             } finally {
                 if (!done) tracer.run(tree::release);
             }
+        } finally {
+            if (incremental != null) incremental.close();
         }
         return 0;
     }
@@ -156,34 +163,18 @@ public final class Dumper {
 
     /**
      * Seize the tree within --timeout seconds (criu's limit for freezing). A task that cannot
-     * stop (uninterruptible sleep) keeps the tracer thread waiting: the dump gives up, and when
-     * jcriu exits the kernel detaches every task, which runs on untouched.
+     * stop (uninterruptible sleep, a frozen cgroup) is waited for by polling until the deadline;
+     * then every task seized so far is let go at once, running as before, and the one that did
+     * not stop is released by the kernel when the tracer thread ends with the dump.
      */
     private TaskTree seize(Tracer tracer) {
         long deadline = opts.timeout <= 0 ? Long.MAX_VALUE : System.nanoTime() + opts.timeout * 1_000_000_000L;
         java.util.function.BooleanSupplier expired = () -> System.nanoTime() > deadline;
         java.util.concurrent.atomic.AtomicInteger current = new java.util.concurrent.atomic.AtomicInteger(pid);
-        if (opts.timeout <= 0) return tracer.call(() -> TaskTree.seize(tracer, pid, expired, current::set, null));
-        java.util.concurrent.CompletableFuture<TaskTree> f = new java.util.concurrent.CompletableFuture<>();
-        java.util.concurrent.atomic.AtomicBoolean abandoned = new java.util.concurrent.atomic.AtomicBoolean();
-        Thread.ofPlatform().daemon(true).name("jcriu-seize").start(() -> {
-            try {
-                f.complete(tracer.call(() -> {
-                    TaskTree t = TaskTree.seize(tracer, pid, expired, current::set, null);
-                    // stopped only after the dump gave up: let it go at once
-                    if (abandoned.get()) t.release();
-                    return t;
-                }));
-            } catch (Throwable e) {
-                f.completeExceptionally(e);
-            }
-        });
         try {
-            return f.get(opts.timeout, java.util.concurrent.TimeUnit.SECONDS);
-        } catch (java.util.concurrent.TimeoutException e) {
-            abandoned.set(true);
-            TaskTree late = f.getNow(null);
-            if (late != null) tracer.run(late::release);
+            return tracer.call(() -> TaskTree.seize(tracer, pid, expired, current::set, null));
+        } catch (CriuException e) {
+            if (opts.timeout <= 0 || !expired.getAsBoolean()) throw e;
             int stuck = current.get();
             String state;
             try {
@@ -191,14 +182,8 @@ public final class Dumper {
             } catch (CriuException x) {
                 state = "gone";
             }
-            throw new CriuException("Can't stop task " + stuck + " within --timeout " + opts.timeout + " s (state " + state
-                    + ")" + (stuck == pid ? "" : " while freezing the tree of " + pid));
-        } catch (java.util.concurrent.ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException r) throw r;
-            throw new CriuException("Can't seize task " + pid + ": " + e.getCause(), e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new CriuException("interrupted while seizing task " + pid);
+            throw new CriuException(Errno.ETIMEDOUT, "Can't stop task " + stuck + " within --timeout " + opts.timeout + " s (state "
+                    + state + ")" + (stuck == pid ? "" : " while freezing the tree of " + pid), e);
         }
     }
 
@@ -209,7 +194,7 @@ public final class Dumper {
         SeccompDump seccomp = new SeccompDump();
         // shared anonymous memory is one object for every task that maps it
         org.jcriu.mem.ShmemDump shmem = new org.jcriu.mem.ShmemDump(dir, files::nextPagesId);
-        TaskDump.Shared shared = new TaskDump.Shared(opts, dir, tracer, files, seccomp, cgroups, shmem);
+        TaskDump.Shared shared = new TaskDump.Shared(opts, dir, tracer, files, seccomp, cgroups, shmem, incremental);
         KobjIds kobj = new KobjIds();
         List<PstreeEntry> pstree = new java.util.ArrayList<>();
         long memNs = 0, writeNs = 0, scanned = 0, written = 0, runs = 0;
@@ -242,7 +227,7 @@ public final class Dumper {
                     .addAllThreads(tids).build());
         }
 
-        Images.writeOne(dir, ImageType.INVENTORY, Images.inventory());
+        Images.writeOne(dir, ImageType.INVENTORY, incremental == null ? Images.inventory() : incremental.inventory(Images.inventory(), null));
         try (ImageWriter w = dir.create(ImageType.PSTREE)) {
             for (PstreeEntry e : pstree) w.write(e);
         }
@@ -254,6 +239,9 @@ public final class Dumper {
         long now = System.nanoTime();
         org.jcriu.image.proto.StatsEntry stats = Images.stats((tFrozen - tSeize) / 1000, (now - tFrozen) / 1000,
                 memNs / 1000, writeNs / 1000, scanned, written, runs);
+        if (incremental != null) {
+            stats = stats.toBuilder().setDump(stats.getDump().toBuilder().setPagesSkippedParent(incremental.pagesInParent())).build();
+        }
         Images.writeOne(dir, ImageType.STATS, stats, "dump");
         if (opts.displayStats) org.jcriu.log.StatsDisplay.print(stats);
         return written;

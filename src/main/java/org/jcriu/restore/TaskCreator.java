@@ -25,7 +25,8 @@ import org.jcriu.sys.Sys;
  * exit_signal is 0 because clone3 with SIGCHLD reports PTRACE_EVENT_FORK, which TRACECLONE does
  * not catch; a task reparented later gets SIGCHLD back from the kernel (reparent_leader).
  *
- * Every other task of a tree is cloned inside its parent ({@link #createChild}).
+ * Every other task of a tree is cloned inside its parent once the parent's memory is restored
+ * ({@link #createChild}).
  *
  * <p>Namespaces will slot in here (CLONE_NEW* flags and one set_tid entry per pid namespace level).
  */
@@ -133,9 +134,10 @@ final class TaskCreator {
     }
 
     /**
-     * Clones a child at {@code pid} inside {@code parent}, which must still be a clean copy of the
-     * seed (nothing of its own restored yet): the child starts from the same clean address space
-     * and is filled like the root. exit_signal is SIGCHLD, as fork gives; the kernel reports such
+     * Clones a child at {@code pid} inside {@code parent}, whose memory is restored already: the
+     * child starts with the parent's address space (pages shared copy-on-write, the gadget at the
+     * same place) and keeps what it had in common with it ({@link InheritedMemory}); nothing else
+     * of the parent is restored yet (files, signals, threads). exit_signal is SIGCHLD, as fork gives; the kernel reports such
      * a clone as PTRACE_EVENT_FORK, so the parent traces forks to have the child auto-attached,
      * stopped before its first instruction. Returns the child stopped and traced.
      */

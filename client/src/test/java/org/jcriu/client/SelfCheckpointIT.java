@@ -62,7 +62,32 @@ class SelfCheckpointIT {
         for (int i = 0; i < 3000 && !Files.exists(ready); i++) Thread.sleep(10);
         assertTrue(Files.exists(ready), "the app never got ready: " + read("err"));
         pid = Integer.parseInt(Files.readString(ready).strip());
+        keepPerfData();
         return pid;
+    }
+
+    Path perfData, perfLink;
+
+    /**
+     * The app's /tmp/hsperfdata_USER/PID is a shared file mapping its restore needs, and any JVM
+     * with perf data that starts while the pid is dead deletes it as stale (on this shared
+     * machine: other test runs). A hard link keeps the file (same inode) to be put back.
+     */
+    void keepPerfData() {
+        perfData = Path.of("/tmp/hsperfdata_" + System.getProperty("user.name"), String.valueOf(pid));
+        perfLink = tmp.resolve("hsperfdata");
+        try {
+            Files.createLink(perfLink, perfData);
+        } catch (Exception e) {
+            perfLink = null; // no perf data file, or another filesystem: nothing to keep
+        }
+    }
+
+    void putPerfDataBack() throws Exception {
+        if (perfLink != null && !Files.exists(perfData)) {
+            System.out.println("SelfCheckpointIT: " + perfData + " was deleted by another JVM; put back");
+            Files.createLink(perfData, perfLink);
+        }
     }
 
     String read(String name) throws Exception {
@@ -104,6 +129,7 @@ class SelfCheckpointIT {
         assertTrue(!alive(pid), "pid " + pid + " still there");
         assertTrue(read("img/dump.log").contains("USK_SERVICE"), read("img/dump.log"));
 
+        putPerfDataBack();
         long t0 = System.currentTimeMillis();
         Process rs = new ProcessBuilder(CriuIT.jcriu().toString(), "restore", "-d", "-D", dir.resolve("img").toString(),
                 "-v4", "-o", "restore.log").redirectErrorStream(true).redirectOutput(tmp.resolve("restore.out").toFile()).start();
