@@ -128,4 +128,32 @@ class IrmapIT {
             PathsIT.unmountUnder(tmp);
         }
     }
+
+    /** A pre-dump writes irmap-cache.img; the dump with --prev-images-dir finds it in the parent images and needs no scan path. */
+    @Test
+    void preDumpResolvesTheWatchAndTheDumpTakesItFromTheParentImages() throws Exception {
+        try (Workload w = Workload.c("watch", tmp.resolve("w"))) {
+            Path pre = Files.createDirectories(tmp.resolve("pre"));
+            Jcriu.Result r = Jcriu.run("pre-dump", "-t", w.pid(), "-D", pre, "--force-irmap", "--irmap-scan-path", w.dir().resolve("b"),
+                    "-v4", "-o", "pre.log");
+            assertEquals(0, r.exit(), r.all());
+            assertTrue(w.alive());
+            Path f2 = w.dir().resolve("b/f2");
+            List<String> cached = new ArrayList<>();
+            try (ImageReader ir = new ImageDir(pre).open(ImageType.IRMAP_CACHE)) {
+                IrmapCacheEntry e;
+                while ((e = ir.read(IrmapCacheEntry.parser())) != null) cached.add(e.getPath());
+            }
+            // both watches have a path: DIR/b by its handle, the file by the scan
+            assertEquals(java.util.Set.of(f2.toString(), w.dir().resolve("b").toString()), java.util.Set.copyOf(cached));
+            Path d = tmp.resolve("imgs");
+            r = dump(w, d, "--force-irmap", "--prev-images-dir", "../pre");
+            assertEquals(0, r.exit(), r.all());
+            assertEquals(f2.toString(), watches(d).get(0).getFHandle().getPath());
+            restore(w, d);
+            assertEquals("PASS", w.terminateAndVerdict());
+        } finally {
+            PathsIT.unmountUnder(tmp);
+        }
+    }
 }
