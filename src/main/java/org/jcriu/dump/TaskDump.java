@@ -74,7 +74,7 @@ final class TaskDump {
         TaskChecks.check(pid, status, stat, s.opts(), tracer.tid(), node.parent == null);
         List<Vma> vmas = Maps.read(pid);
         VmaPlan plan = VmaPlan.build(pid, vmas, files);
-        TaskKobjIdsEntry ids = kobj.toBuilder().setFilesId(files.dumpTask(pid)).build();
+        TaskKobjIdsEntry ids = kobj.toBuilder().setFilesId(files.dumpTask(pid)).setTimeNsId(TimeNsDump.id(pid)).build();
         long[][] limits = Limits.read(pid);
         long[] auxv = Auxv.read(pid);
         String exe = ProcFs.readlink(ProcFs.pidDir(pid).resolve("exe"));

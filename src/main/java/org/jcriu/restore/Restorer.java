@@ -48,6 +48,8 @@ public final class Restorer {
     private final ImageDir dir;
     /** Shared anonymous objects of the tree: created by the first task that maps one, mapped by the others. */
     private final SharedAnonObjects sharedAnon = new SharedAnonObjects();
+    /** The tree's own time namespace, null when it lives in jcriu's. */
+    private TimeNsRestorer timens;
 
     private Restorer(Options opts) {
         this.opts = opts;
@@ -70,6 +72,7 @@ public final class Restorer {
         Actions.run(opts, Action.PRE_RESTORE);
         TreeImages tree = new ImageLoader(dir).loadTree();
         SeccompRestorer seccomp = SeccompRestorer.load(dir, tree.live());
+        timens = TimeNsRestorer.load(dir, tree);
         for (TaskImages t : tree.live()) MappedFiles.check(t, opts.root);
         LOG.debug("mapped files checked");
         SessionPlan sessions = SessionPlan.of(tree, opts.shellJob);
@@ -144,6 +147,8 @@ public final class Restorer {
                     ? SiblingSeed.create(tracer, root.pid(), tree.allVmas(), MemoryRestorer.areaSize())
                     : TaskCreator.create(tracer, root.pid(), tree.allVmas(), MemoryRestorer.areaSize());
             made.put(root.pid(), new Made(root, created.task(), new ArrayList<>()));
+            // before the root has children: they are born in its time namespace
+            if (timens != null) timens.enter(created.task());
             // each task goes into its cgroups as soon as it exists: before it has memory (charged
             // there), threads or children (which inherit them)
             cg.place(root.pid(), cgSet(root), 0);
