@@ -11,7 +11,9 @@
  * still beyond the offsets) and that no clock went backward, and reports its largest steps;
  * C writes DIR/verdict-child, R waits for it and writes DIR/verdict:
  * "PASS mono-max-step-ms M boot-max-step-ms B child ..." or "FAIL what broke".
- * The test compares the largest step with the time the dump and restore took.
+ * The test compares the largest step with the time the dump and restore took. R also holds a
+ * timerfd armed with TFD_TIMER_ABSTIME 60 s ahead on the namespace's CLOCK_MONOTONIC: it must
+ * still be pending, less than 60 s away.
  *
  * "timens DIR nested": R stays in its parent's time namespace, only C moves to a new one
  * (a namespace nested in the tree), which jcriu refuses to dump, as CRIU does.
@@ -20,6 +22,8 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -84,6 +88,10 @@ int main(int argc, char **argv) {
         put("verdict", "FAIL can't set up a time namespace\n");
         return 1;
     }
+    int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+    struct itimerspec its = {{0, 0}, {0, 0}};
+    its.it_value.tv_sec = ns_of(CLOCK_MONOTONIC) / 1000000000LL + 60;
+    if (tfd < 0 || timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL)) return 2;
     int up[2];
     if (pipe(up)) return 2;
     pid_t c = fork();
@@ -104,7 +112,7 @@ int main(int argc, char **argv) {
     close(up[0]);
     snprintf(buf, sizeof buf, "%d\n", getpid());
     put("ready", buf);
-    char text[256];
+    char text[512];
     int bad = sample(text, sizeof text, !nested);
     kill(c, SIGTERM);
     int st;
@@ -118,6 +126,14 @@ int main(int argc, char **argv) {
         fclose(f);
     }
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) bad = 1;
+    unsigned long long ticks;
+    struct itimerspec cur;
+    if (read(tfd, &ticks, sizeof ticks) != -1 || errno != EAGAIN || timerfd_gettime(tfd, &cur)
+        || cur.it_value.tv_sec >= 60 || (cur.it_value.tv_sec == 0 && cur.it_value.tv_nsec == 0)) {
+        snprintf(path, sizeof path, " timerfd expired or %ld s away", (long)cur.it_value.tv_sec);
+        strncat(text, path, sizeof text - strlen(text) - 1);
+        bad = 1;
+    }
     snprintf(buf, sizeof buf, "%s %s child %s\n", bad ? "FAIL" : "PASS", text + 5, child_text);
     put("verdict", buf);
     return bad;
