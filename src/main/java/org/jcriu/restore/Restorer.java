@@ -84,27 +84,35 @@ public final class Restorer {
         FileRestorer files = new FileRestorer(dir, opts);
         LOG.debug("files.img read");
         Map<Integer, LocalPageSource> pages = new HashMap<>();
-        try (Tracer tracer = Tracer.start()) {
-            LOG.debug("tracer started");
-            for (TaskImages t : tree.live()) {
-                LocalPageSource src = new LocalPageSource(pagesFile(t));
-                pages.put(t.pid(), src);
-                if (!Boolean.getBoolean("jcriu.noprefetch")) src.prefetch();
-            }
-            CgroupRestore cg = CgroupRestore.load(dir, opts);
-            tracer.run(() -> build(tracer, tree, sessions, files, pages, seccomp, cg));
-        } finally {
-            for (LocalPageSource src : pages.values()) src.close();
-            files.close(); // what jcriu kept for tasks a failed restore never reached
-        }
+        // The root's parent thread is the tracer thread (it spawned the seed the root is cloned
+        // from with CLONE_PARENT): it must outlive the wait for the root, or its exit would send
+        // the root its parent-death signal (as CRIU's does only when criu itself exits).
+        Tracer tracer = Tracer.start();
         try {
-            Actions.run(opts, Action.POST_RESUME, pid);
-        } catch (CriuException e) {
-            LOG.error("Post-resume script failed: %s", e.getMessage()); // the task runs already, as with criu
+            try {
+                LOG.debug("tracer started");
+                for (TaskImages t : tree.live()) {
+                    LocalPageSource src = new LocalPageSource(pagesFile(t));
+                    pages.put(t.pid(), src);
+                    if (!Boolean.getBoolean("jcriu.noprefetch")) src.prefetch();
+                }
+                CgroupRestore cg = CgroupRestore.load(dir, opts);
+                tracer.run(() -> build(tracer, tree, sessions, files, pages, seccomp, cg));
+            } finally {
+                for (LocalPageSource src : pages.values()) src.close();
+                files.close(); // what jcriu kept for tasks a failed restore never reached
+            }
+            try {
+                Actions.run(opts, Action.POST_RESUME, pid);
+            } catch (CriuException e) {
+                LOG.error("Post-resume script failed: %s", e.getMessage()); // the task runs already, as with criu
+            }
+            LOG.info("Restore finished successfully. Task %d resumed in %d ms", pid, (System.nanoTime() - t0) / 1_000_000);
+            if (opts.restoreDetached) return 0;
+            return waitRoot(pid);
+        } finally {
+            tracer.close();
         }
-        LOG.info("Restore finished successfully. Task %d resumed in %d ms", pid, (System.nanoTime() - t0) / 1_000_000);
-        if (opts.restoreDetached) return 0;
-        return waitRoot(pid);
     }
 
     private static void warmUp() {
