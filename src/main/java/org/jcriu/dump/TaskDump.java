@@ -105,6 +105,7 @@ final class TaskDump {
         long handled = status.getHex("SigCgt") | status.getHex("SigIgn");
         TracerData td = tracer.call(() -> TracerData.collect(task, handled));
         long[] robust = ThreadDump.robustList(pid);
+        int pdeath = tracer.call(() -> ThreadDump.pdeathSig(task));
         List<PosixTimerEntry> posixTimers = tracer.call(() -> PosixTimers.dump(task, pid));
         List<ThreadDump.Data> others = tracer.call(() -> {
             List<ThreadDump.Data> l = new ArrayList<>();
@@ -139,6 +140,7 @@ final class TaskDump {
                 .setCgSet(s.cgroups().set(pid, pid));
         int prio = ThreadDump.schedPrio(pid, stat);
         if (prio != 0) thc.setSchedPrio(prio);
+        if (pdeath != 0) thc.setPdeathSig(pdeath);
         if (td.rs.rseq() != null) thc.setRseqEntry(td.rs.rseq());
         if (seccompIdx.get(pid) >= 0) thc.setSeccompMode(SeccompMode.filter).setSeccompFilter(seccompIdx.get(pid));
         CoreEntry core = Images.core(ti, tc.build(), thc.build());
