@@ -5,7 +5,7 @@
  *   fds 8, 9  a unix socketpair; fd 8 has O_ASYNC, owner this process, signal SIGRTMIN+2
  *   fd 10     an eventfd, owner this process, signal SIGUSR1 (no O_ASYNC: eventfd has no fasync)
  * fown DIR thread: as well, a second thread makes itself (F_OWNER_TID) the owner of the pipe's
- * write end (fd 6): the dump must refuse it.
+ * write end (fd 6): after the restore fd 6 must still be owned by that thread (same TID).
  * On SIGTERM it checks owners, signals and O_ASYNC, then writes into the pipe: the kernel must
  * queue SIGRTMIN+1 with si_fd 5 to this process; and into fd 9: SIGRTMIN+2 with si_fd 8.
  */
@@ -64,9 +64,11 @@ static void check_owner(int fd, int sig, int async) {
 }
 
 static volatile int thread_ready;
+static volatile pid_t owner_tid;
 static void *owner_thread(void *a) {
     (void)a;
     struct f_owner_ex o = {.type = F_OWNER_TID, .pid = (pid_t)syscall(SYS_gettid)};
+    owner_tid = o.pid;
     if (fcntl(6, F_SETOWN_EX, &o)) exit(5);
     thread_ready = 1;
     for (;;) pause();
@@ -110,6 +112,13 @@ int main(int argc, char **argv) {
     put("ready", buf);
     while (!stop) pause();
 
+    if (owner_tid) {
+        struct f_owner_ex o = {0};
+        if (fcntl(6, F_GETOWN_EX, &o) || o.type != F_OWNER_TID || o.pid != owner_tid) {
+            snprintf(buf, sizeof buf, "fd 6 owner type %d pid %d, expected thread %d (F_OWNER_TID)", o.type, o.pid, (int)owner_tid);
+            fail(buf);
+        }
+    }
     check_owner(5, SIGRTMIN + 1, 1);
     /* a regular file has no fasync: the kernel keeps no O_ASYNC for it */
     check_owner(7, SIGUSR2, 0);

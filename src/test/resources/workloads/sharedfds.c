@@ -9,6 +9,9 @@
  *   pipe Q: held by both (both ends in both), P writes "both" into it before ready
  *
  * Mode "clonefiles": C is made with clone(CLONE_FILES) instead of fork: one fd table for both.
+ * Then, after the restore, P closes fd 41 (a dup of F both see) before asking C, C checks that
+ * fd 41 is gone and makes fd 42 (a dup of Q's read end), and P checks that fd 42 is there: fds
+ * opened and closed by one task are seen by the other, as with one table (not two copies).
  *
  * On SIGTERM P asks C over the socket; C checks that F's offset is still 2, reads 2 bytes through
  * F (moving the shared offset to 4), writes "ping" into the pipe, reads "both" from Q, and
@@ -49,6 +52,10 @@ static int child(void *arg) {
     if (write(pw, "ping", 4) != 4) snprintf(msg + strlen(msg), sizeof msg - strlen(msg), "C: pipe write: %s; ", strerror(errno));
     int n = read(qr, buf, 4);
     if (n != 4 || memcmp(buf, "both", 4)) snprintf(msg + strlen(msg), sizeof msg - strlen(msg), "C: Q gave %d bytes; ", n);
+    if (clonefiles) {
+        if (fcntl(41, F_GETFD) != -1 || errno != EBADF) snprintf(msg + strlen(msg), sizeof msg - strlen(msg), "C: fd 41 closed by P is still open here (two fd tables); ");
+        if (dup2(qr, 42) != 42) snprintf(msg + strlen(msg), sizeof msg - strlen(msg), "C: dup2 to 42: %s; ", strerror(errno));
+    }
     if (!msg[0]) strcpy(msg, "ok");
     if (write(sc, msg, strlen(msg)) < 0) return 5;
     return 0;
@@ -68,6 +75,7 @@ int main(int argc, char **argv) {
     if (pipe(p) || socketpair(AF_UNIX, SOCK_STREAM, 0, s) || pipe(q)) return 2;
     pr = p[0], pw = p[1], sp = s[0], sc = s[1], qr = q[0], qw = q[1];
     if (write(qw, "both", 4) != 4) return 2;
+    if (clonefiles && dup2(F, 41) != 41) return 2;
     pid_t c;
     if (clonefiles) {
         static char stack[256 * 1024];
@@ -94,6 +102,7 @@ int main(int argc, char **argv) {
     put("ready", text);
     while (!stop) pause();
 
+    if (clonefiles && close(41)) snprintf(verdict + strlen(verdict), sizeof verdict - strlen(verdict), "P: close(41): %s; ", strerror(errno));
     if (write(sp, "g", 1) != 1) snprintf(verdict + strlen(verdict), sizeof verdict - strlen(verdict), "P: socket write: %s; ", strerror(errno));
     char ans[512] = "";
     int n = read(sp, ans, sizeof ans - 1);
@@ -106,6 +115,7 @@ int main(int argc, char **argv) {
         got += r;
     }
     if (got != 10 || memcmp(buf, "queuedping", 10)) snprintf(verdict + strlen(verdict), sizeof verdict - strlen(verdict), "P: pipe gave '%.*s'; ", got, buf);
+    if (clonefiles && fcntl(42, F_GETFD) < 0) snprintf(verdict + strlen(verdict), sizeof verdict - strlen(verdict), "P: fd 42 made by C is not here (two fd tables); ");
     off_t at = lseek(F, 0, SEEK_CUR);
     if (at != 4) snprintf(verdict + strlen(verdict), sizeof verdict - strlen(verdict), "P: offset of F is %ld, not 4 (not shared with C); ", (long)at);
     int st;

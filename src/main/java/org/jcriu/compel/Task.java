@@ -74,6 +74,18 @@ public final class Task implements AutoCloseable {
     }
 
     public static Task seize(Tracer tracer, int tid, long options) {
+        return seize(tracer, tid, options, null);
+    }
+
+    /**
+     * As {@link #seize(Tracer, int, long)}, giving up once {@code giveUp} says so while the task
+     * has not stopped yet (a task in uninterruptible sleep, or frozen by a cgroup, reaches the
+     * stop only when it wakes): the wait then polls instead of blocking, so the tracer thread is
+     * free to let go of the tasks it already holds. A task given up on stays seized until the
+     * tracer thread exits (PTRACE_DETACH needs a stopped tracee); the kernel then detaches it and
+     * drops the pending interrupt, and it runs on untouched.
+     */
+    public static Task seize(Tracer tracer, int tid, long options, java.util.function.BooleanSupplier giveUp) {
         tracer.checkThread();
         Task t = new Task(tracer, tid);
         try {
@@ -92,7 +104,7 @@ public final class Task implements AutoCloseable {
         t.attached = true;
         try {
             Ptrace.interrupt(tid);
-            t.waitFirstStop();
+            t.waitFirstStop(giveUp);
         } catch (RuntimeException e) {
             t.abandon();
             throw e;
@@ -117,7 +129,7 @@ public final class Task implements AutoCloseable {
         tracer.checkThread();
         Task t = new Task(tracer, tid);
         t.attached = true;
-        t.waitFirstStop();
+        t.waitFirstStop(null);
         if (parent != null) {
             t.gadget = parent.gadget;
             t.patchAddr = parent.patchAddr;
@@ -127,9 +139,22 @@ public final class Task implements AutoCloseable {
         return t;
     }
 
-    private void waitFirstStop() {
+    private void waitFirstStop(java.util.function.BooleanSupplier giveUp) {
+        long pause = 10_000;
         while (true) {
-            WaitStatus ws = Sys.waitpid(tid, Linux.__WALL);
+            WaitStatus ws;
+            if (giveUp == null) {
+                ws = Sys.waitpid(tid, Linux.__WALL);
+            } else {
+                ws = Sys.waitpid(tid, Linux.__WALL | Linux.WNOHANG);
+                if (ws == null) {
+                    if (giveUp.getAsBoolean()) throw new CriuException(Errno.ETIMEDOUT, "task " + tid + " did not stop in time");
+                    // the stop usually comes within microseconds: poll often at first
+                    java.util.concurrent.locks.LockSupport.parkNanos(pause);
+                    pause = Math.min(pause * 2, 2_000_000);
+                    continue;
+                }
+            }
             if (!ws.stopped()) {
                 attached = false;
                 throw new CriuException(Errno.ESRCH, "task " + tid + " " + ws + " while being seized");
@@ -356,6 +381,7 @@ public final class Task implements AutoCloseable {
         byte[] page = new byte[16];
         java.util.Arrays.fill(page, (byte) 0xcc);
         System.arraycopy(Code.SYSCALL_INT3, 0, page, 0, Code.SYSCALL_INT3.length);
+        System.arraycopy(Code.CPUID_INT3, 0, page, Code.CPUID_OFFSET, Code.CPUID_INT3.length);
         writeMem(a, page);
         unpatch();
         stepAddr = 0;
@@ -367,6 +393,47 @@ public final class Task implements AutoCloseable {
 
     public long gadget() {
         return gadget;
+    }
+
+    /**
+     * Runs {@code cpuid} with {@code eax = leaf, ecx = subleaf} in the task, from its gadget page
+     * ({@link #mapGadget} first), and returns {eax, ebx, ecx, edx}. The task's own registers
+     * come back on detach as after any injection.
+     */
+    public int[] cpuid(int leaf, int subleaf) {
+        check();
+        if (gadget == 0) throw new IllegalStateException("task " + tid + ": cpuid needs a gadget page (mapGadget)");
+        if (!masked) {
+            Ptrace.setSigmask(tid, ~0L);
+            masked = true;
+        }
+        long at = gadget + Code.CPUID_OFFSET;
+        Regs r = saved.copy();
+        r.set(Regs.RAX, leaf & 0xffffffffL).set(Regs.RCX, subleaf & 0xffffffffL).set(Regs.ORIG_RAX, -1).set(Regs.RIP, at);
+        r.set(Regs.EFLAGS, r.eflags() & ~0x100L);
+        Ptrace.setRegs(tid, r);
+        Ptrace.cont(tid, 0);
+        while (true) {
+            WaitStatus ws = Sys.waitpid(tid, Linux.__WALL);
+            if (!ws.stopped()) {
+                attached = false;
+                throw new CriuException(Errno.ESRCH, "task " + tid + " " + ws + " while running cpuid");
+            }
+            int sig = ws.stopSig();
+            if (ws.event() == 0 && sig == Linux.SIGTRAP) {
+                Regs after = Ptrace.getRegs(tid);
+                if (after.rip() != at + Code.CPUID_INT3.length) {
+                    throw new CriuException(String.format("task %d: unexpected SIGTRAP at rip=0x%x while running cpuid", tid, after.rip()));
+                }
+                return new int[] {(int) after.rax(), (int) after.get(Regs.RBX), (int) after.get(Regs.RCX), (int) after.get(Regs.RDX)};
+            }
+            if (ws.event() == 0 && (sig == Linux.SIGSEGV || sig == Linux.SIGILL)) {
+                // CPUID faulting (arch_prctl ARCH_SET_CPUID 0) turns cpuid into SIGSEGV
+                throw new CriuException(String.format("task %d: cpuid(0x%x, %d) faulted with signal %d", tid, leaf, subleaf, sig));
+            }
+            if (ws.event() == 0) deferredSignal = sig;
+            Ptrace.cont(tid, 0);
+        }
     }
 
     /**

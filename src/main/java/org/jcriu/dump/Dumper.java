@@ -34,6 +34,7 @@ import org.jcriu.proc.ProcFs;
 import org.jcriu.proc.Stat;
 import org.jcriu.proc.Status;
 import org.jcriu.proc.Vma;
+import org.jcriu.sys.Errno;
 import org.jcriu.sys.Linux;
 import org.jcriu.sys.Sys;
 
@@ -79,6 +80,7 @@ public final class Dumper {
         LOG.debug("checking task %d", pid);
         TaskChecks.exists(pid);
         Actions.run(opts, Action.PRE_DUMP, pid);
+        org.jcriu.cpuinfo.CpuInfo.dumpIfAsked(opts, dir); // --cpu-cap: cpuinfo.img, before seizing, as criu
         // (1) Everything refusable is refused before any task is touched: the tree as it is now
         // (it may still change; every task is checked again once stopped).
         Stat stat = Stat.read(pid);
@@ -156,34 +158,18 @@ public final class Dumper {
 
     /**
      * Seize the tree within --timeout seconds (criu's limit for freezing). A task that cannot
-     * stop (uninterruptible sleep) keeps the tracer thread waiting: the dump gives up, and when
-     * jcriu exits the kernel detaches every task, which runs on untouched.
+     * stop (uninterruptible sleep, a frozen cgroup) is waited for by polling until the deadline;
+     * then every task seized so far is let go at once, running as before, and the one that did
+     * not stop is released by the kernel when the tracer thread ends with the dump.
      */
     private TaskTree seize(Tracer tracer) {
         long deadline = opts.timeout <= 0 ? Long.MAX_VALUE : System.nanoTime() + opts.timeout * 1_000_000_000L;
         java.util.function.BooleanSupplier expired = () -> System.nanoTime() > deadline;
         java.util.concurrent.atomic.AtomicInteger current = new java.util.concurrent.atomic.AtomicInteger(pid);
-        if (opts.timeout <= 0) return tracer.call(() -> TaskTree.seize(tracer, pid, expired, current::set, null));
-        java.util.concurrent.CompletableFuture<TaskTree> f = new java.util.concurrent.CompletableFuture<>();
-        java.util.concurrent.atomic.AtomicBoolean abandoned = new java.util.concurrent.atomic.AtomicBoolean();
-        Thread.ofPlatform().daemon(true).name("jcriu-seize").start(() -> {
-            try {
-                f.complete(tracer.call(() -> {
-                    TaskTree t = TaskTree.seize(tracer, pid, expired, current::set, null);
-                    // stopped only after the dump gave up: let it go at once
-                    if (abandoned.get()) t.release();
-                    return t;
-                }));
-            } catch (Throwable e) {
-                f.completeExceptionally(e);
-            }
-        });
         try {
-            return f.get(opts.timeout, java.util.concurrent.TimeUnit.SECONDS);
-        } catch (java.util.concurrent.TimeoutException e) {
-            abandoned.set(true);
-            TaskTree late = f.getNow(null);
-            if (late != null) tracer.run(late::release);
+            return tracer.call(() -> TaskTree.seize(tracer, pid, expired, current::set, null));
+        } catch (CriuException e) {
+            if (opts.timeout <= 0 || !expired.getAsBoolean()) throw e;
             int stuck = current.get();
             String state;
             try {
@@ -191,14 +177,8 @@ public final class Dumper {
             } catch (CriuException x) {
                 state = "gone";
             }
-            throw new CriuException("Can't stop task " + stuck + " within --timeout " + opts.timeout + " s (state " + state
-                    + ")" + (stuck == pid ? "" : " while freezing the tree of " + pid));
-        } catch (java.util.concurrent.ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException r) throw r;
-            throw new CriuException("Can't seize task " + pid + ": " + e.getCause(), e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new CriuException("interrupted while seizing task " + pid);
+            throw new CriuException(Errno.ETIMEDOUT, "Can't stop task " + stuck + " within --timeout " + opts.timeout + " s (state "
+                    + state + ")" + (stuck == pid ? "" : " while freezing the tree of " + pid), e);
         }
     }
 

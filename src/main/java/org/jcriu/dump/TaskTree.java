@@ -97,15 +97,16 @@ final class TaskTree {
      */
     static TaskTree seize(Tracer tracer, int pid, BooleanSupplier expired, java.util.function.IntConsumer seizing,
                           IntFunction<Task> seizer) {
-        IntFunction<Task> seize = seizer != null ? seizer : tid -> Task.seize(tracer, tid);
+        // a task that cannot stop is given up on at the deadline, the tree seized so far let go at once
+        IntFunction<Task> seize = seizer != null ? seizer : tid -> Task.seize(tracer, tid, 0, expired);
         Node root = new Node(pid, null);
         TaskTree tree = new TaskTree(root);
         try {
             seizing.accept(pid);
             Task main = seize.apply(pid);
             root.state = main.wasStopped() ? State.STOPPED : State.ALIVE;
-            root.threads = SeizedThreads.seizeAll(tracer, main, seizer);
-            collectChildren(tracer, root, expired, seizing, seize, seizer);
+            root.threads = SeizedThreads.seizeAll(tracer, main, seize);
+            collectChildren(tracer, root, expired, seizing, seize);
         } catch (RuntimeException e) {
             tree.release();
             throw e;
@@ -115,7 +116,7 @@ final class TaskTree {
     }
 
     private static void collectChildren(Tracer tracer, Node item, BooleanSupplier expired, java.util.function.IntConsumer seizing,
-                                        IntFunction<Task> seize, IntFunction<Task> seizer) {
+                                        IntFunction<Task> seize) {
         for (int pass = 0; ; pass++) {
             if (pass == MAX_PASSES) {
                 throw new CriuException("Can't dump task " + item.pid + ": its children keep changing after " + MAX_PASSES
@@ -126,18 +127,18 @@ final class TaskTree {
                 if (item.children.stream().anyMatch(c -> c.pid == child)) continue;
                 if (expired.getAsBoolean()) throw new CriuException("Can't freeze the tree of " + item.pid + " within --timeout");
                 seizing.accept(child);
-                Node c = seizeChild(tracer, item, child, seize, seizer);
+                Node c = seizeChild(tracer, item, child, seize);
                 if (c == null) continue;
                 fresh = true;
                 item.children.add(c);
-                if (!c.dead()) collectChildren(tracer, c, expired, seizing, seize, seizer);
+                if (!c.dead()) collectChildren(tracer, c, expired, seizing, seize);
             }
             if (!fresh) return;
         }
     }
 
     /** Seizes one child with its threads; null when it is gone (reaped by someone else already). */
-    private static Node seizeChild(Tracer tracer, Node parent, int pid, IntFunction<Task> seize, IntFunction<Task> seizer) {
+    private static Node seizeChild(Tracer tracer, Node parent, int pid, IntFunction<Task> seize) {
         Node c = new Node(pid, parent);
         Stat st = stat(pid);
         if (st == null) return null;
@@ -166,7 +167,7 @@ final class TaskTree {
         c.state = main.wasStopped() ? State.STOPPED : State.ALIVE;
         // the threads are released with the node: attach it before anything else can fail
         try {
-            c.threads = SeizedThreads.seizeAll(tracer, main, seizer);
+            c.threads = SeizedThreads.seizeAll(tracer, main, seize);
         } catch (RuntimeException e) {
             main.close();
             throw e;
@@ -205,6 +206,8 @@ final class TaskTree {
     /**
      * The children of every thread of {@code pid}, in the order the kernel lists them (by thread,
      * then by creation). A task forked by a thread is listed in that thread's children file only.
+     * jcriu itself is never one of them: a client that dumps itself over RPC may have spawned
+     * {@code jcriu swrk} as its child (libcriu daemonizes it; the Java client does not).
      */
     static Set<Integer> children(int pid) {
         Set<Integer> out = new LinkedHashSet<>();
@@ -222,6 +225,7 @@ final class TaskTree {
                 if (!p.isEmpty()) out.add(Integer.parseInt(p));
             }
         }
+        out.remove(Sys.getpid());
         return out;
     }
 

@@ -28,7 +28,8 @@ public final class DumpTree {
         todo.add(root);
         while (!todo.isEmpty()) {
             int p = todo.poll();
-            if (!out.add(p)) continue;
+            // jcriu itself (a self-dumping client's swrk child) is never part of the dump
+            if (p == ProcessHandle.current().pid() || !out.add(p)) continue;
             try (DirectoryStream<Path> ds = Files.newDirectoryStream(Path.of("/proc", Integer.toString(p), "task"))) {
                 for (Path t : ds) {
                     try {

@@ -6,7 +6,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import org.jcriu.CriuException;
-import org.jcriu.compel.Scratch;
 import org.jcriu.compel.Task;
 import org.jcriu.image.proto.FileEntry;
 import org.jcriu.image.proto.FownEntry;
@@ -28,24 +27,20 @@ import org.jcriu.sys.Sys;
  */
 public final class FileOwner {
     private static final Logger LOG = Log.get("fown");
-    private static final int F_SETOWN_EX = 15, F_GETOWN_EX = 16, F_GETOWNER_UIDS = 17, F_OWNER_TID = 0;
+    private static final int F_SETOWN_EX = 15, F_GETOWN_EX = 16, F_GETOWNER_UIDS = 17;
     private static final int O_ASYNC = 020000;
 
     private FileOwner() {}
 
     /** {@code e} with the owner of {@code fd} in its fown field, or {@code e} itself when it has none. */
     static FileEntry dump(FileEntry e, OpenFd fd) {
-        Message.Builder sub = sub(e);
-        if (sub == null) return e;
+        if (!hasOwner(e)) return e;
         if ((fd.info().flags() & Linux.O_PATH) != 0) return e; // O_PATH files have no owner
         FownEntry fown = read(fd);
         if (fown.getSignum() == 0 && fown.getPid() == 0) return e;
-        // fds are restored before the other threads exist, so an owner that is one of them
-        // could not be set again (ESRCH): refused here rather than failing the restore
-        if (fown.getPidType() == F_OWNER_TID && fown.getPid() != fd.pid()) {
-            throw new CriuException("Can't dump " + fd.describe() + ": its SIGIO owner is thread " + fown.getPid()
-                    + " (F_OWNER_TID); an owner thread other than the main one is not supported yet");
-        }
+        // protobuf reflection only for the rare file with an owner: its first use costs ~20 ms
+        Message.Builder sub = sub(e);
+        if (sub == null) return e;
         FieldDescriptor f = sub.getDescriptorForType().findFieldByName("fown");
         sub.setField(f, fown);
         FileEntry.Builder b = e.toBuilder();
@@ -82,39 +77,52 @@ public final class FileOwner {
     }
 
     /**
-     * Puts back the owner, signal and O_ASYNC of file {@code e}, open as {@code fd} in the task.
-     * The owner is set with jcriu's (root) credentials, not the saved uid/euid: the kernel then
-     * checks signal permission against root, which allows at least what the task had.
+     * Puts back the signal and O_ASYNC of file {@code e}, open as {@code fd} in the task, and
+     * returns its saved owner to be set by {@link #setOwner} once every task and thread of the
+     * tree exists (null when it has none). The owner belongs to the struct file, which tasks
+     * restored later share, and may be any task or thread of the tree, even one made after the
+     * task that opens the file: so it is set last, whichever task restored the file.
      */
-    static void restore(Task task, FileEntry e, int fd) {
-        Message.Builder sub = sub(e);
-        if (sub == null) return;
-        FieldDescriptor ff = sub.getDescriptorForType().findFieldByName("fown");
-        FownEntry fown = (FownEntry) sub.getField(ff);
-        FieldDescriptor fl = sub.getDescriptorForType().findFieldByName("flags");
-        int flags = fl != null && sub.hasField(fl) ? ((Number) sub.getField(fl)).intValue() : 0;
+    static FownEntry restore(Task task, FileEntry e, int fd) {
+        Owned o = owned(e);
+        if (o == null) return null;
+        FownEntry fown = o.fown();
+        int flags = o.flags();
         try {
             if ((flags & O_ASYNC) != 0) {
                 // open() stores O_ASYNC without arming the file's fasync; F_SETFL only calls
-                // ->fasync when the bit changes, so clear it first, then set it. First: a
-                // terminal's fasync makes its process group the owner, the saved owner comes after.
+                // ->fasync when the bit changes, so clear it first, then set it. It records the
+                // fd number the kernel reports as si_fd: the task's own, at its place. A
+                // terminal's fasync makes its process group the owner; the saved owner comes later.
                 long cur = task.syscall(Nr.FCNTL, fd, Linux.F_GETFL);
                 task.syscall(Nr.FCNTL, fd, Linux.F_SETFL, cur & ~O_ASYNC);
                 task.syscall(Nr.FCNTL, fd, Linux.F_SETFL, cur | O_ASYNC);
             }
             if (fown.getSignum() != 0) task.syscall(Nr.FCNTL, fd, Linux.F_SETSIG, fown.getSignum());
-            if (fown.getPid() != 0) {
-                byte[] b = new byte[8];
-                java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(0, fown.getPidType()).putInt(4, fown.getPid());
-                try (Scratch s = task.scratch(8)) {
-                    s.put(0, b);
-                    task.syscall(Nr.FCNTL, fd, F_SETOWN_EX, s.addr());
-                }
-            }
         } catch (ErrnoException ex) {
-            throw new CriuException(ex.errno(), "Can't restore the owner (type " + fown.getPidType() + " pid " + fown.getPid()
-                    + " signal " + fown.getSignum() + ") of file id " + e.getId() + ": " + ex.getMessage(), ex);
+            throw new CriuException(ex.errno(), "Can't restore the signal " + fown.getSignum() + " or O_ASYNC of file id "
+                    + e.getId() + ": " + ex.getMessage(), ex);
         }
+        return fown.getPid() != 0 ? fown : null;
+    }
+
+    /**
+     * Sets the saved owner on jcriu's own copy {@code local} of the file (pidfd_getfd: the same
+     * struct file, where the owner lives). It is set with jcriu's (root) credentials, not the
+     * saved uid/euid: the kernel then checks signal permission against root, which allows at
+     * least what the task had.
+     */
+    static void setOwner(int local, FownEntry fown, int fileId) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment owner = a.allocate(8);
+            owner.set(ValueLayout.JAVA_INT, 0, fown.getPidType());
+            owner.set(ValueLayout.JAVA_INT, 4, fown.getPid());
+            Sys.check("fcntl(file id " + fileId + ", F_SETOWN_EX)", Nr.FCNTL, local, F_SETOWN_EX, owner.address());
+        } catch (CriuException ex) {
+            throw new CriuException(ex.errno(), "Can't restore the owner (type " + fown.getPidType() + " pid " + fown.getPid()
+                    + ") of file id " + fileId + ": " + ex.getMessage(), ex);
+        }
+        LOG.debug("file id %d: owner type %d pid %d", fileId, fown.getPidType(), fown.getPid());
     }
 
     /** The file_entry field holding the kind-specific sub-message (reg, pipe, usk...). */
@@ -129,14 +137,40 @@ public final class FileOwner {
         return null;
     }
 
+    /** The owner and the open flags in a file_entry's kind-specific sub-message. */
+    private record Owned(FownEntry fown, int flags) {}
+
+    /**
+     * The owner and flags of {@code e}, null for a kind without an owner. Typed getters rather
+     * than protobuf reflection, whose first use costs ~20 ms on every restore.
+     */
+    private static Owned owned(FileEntry e) {
+        return switch (e.getType()) {
+            case REG -> new Owned(e.getReg().getFown(), e.getReg().getFlags());
+            case PIPE -> new Owned(e.getPipe().getFown(), e.getPipe().getFlags());
+            case UNIXSK -> new Owned(e.getUsk().getFown(), e.getUsk().getFlags());
+            case TTY -> new Owned(e.getTty().getFown(), e.getTty().getFlags());
+            case EVENTFD -> new Owned(e.getEfd().getFown(), e.getEfd().getFlags());
+            case EVENTPOLL -> new Owned(e.getEpfd().getFown(), e.getEpfd().getFlags());
+            case SIGNALFD -> new Owned(e.getSgfd().getFown(), e.getSgfd().getFlags());
+            case TIMERFD -> new Owned(e.getTfd().getFown(), e.getTfd().getFlags());
+            case INOTIFY -> new Owned(e.getIfy().getFown(), e.getIfy().getFlags());
+            case FANOTIFY -> new Owned(e.getFfy().getFown(), e.getFfy().getFlags());
+            case MEMFD -> new Owned(e.getMemfd().getFown(), e.getMemfd().getFlags());
+            default -> null;
+        };
+    }
+
+    /** The kinds CRIU records an owner for and jcriu restores; a pidfd's owner means nothing. */
+    private static boolean hasOwner(FileEntry e) {
+        return switch (e.getType()) {
+            case REG, PIPE, UNIXSK, TTY, EVENTFD, EVENTPOLL, SIGNALFD, TIMERFD, INOTIFY, FANOTIFY, MEMFD -> true;
+            default -> false;
+        };
+    }
+
     private static Message.Builder sub(FileEntry e) {
-        // The kinds CRIU records an owner for and jcriu restores; a pidfd's owner means nothing.
-        switch (e.getType()) {
-            case REG, PIPE, UNIXSK, TTY, EVENTFD, EVENTPOLL, SIGNALFD, TIMERFD, INOTIFY, FANOTIFY, MEMFD -> { }
-            default -> {
-                return null;
-            }
-        }
+        if (!hasOwner(e)) return null;
         FieldDescriptor f = subField(e);
         return f == null ? null : ((Message) e.getField(f)).toBuilder();
     }

@@ -95,6 +95,9 @@ public final class FileRestorer {
     /** pidfds injected in the current task: target pid -> pidfd in the task. */
     private final Map<Integer, Integer> pidfds = new HashMap<>();
 
+    /** Saved SIGIO owners of the files installed so far: file id -> fown, set by {@link #restoreOwners}. */
+    private final Map<Integer, org.jcriu.image.proto.FownEntry> owners = new LinkedHashMap<>();
+
     private record Made(int fd, java.util.function.Predicate<FileEntry> wantedBy) {}
 
     public FileRestorer(ImageDir dir, Options opts) {
@@ -186,6 +189,7 @@ public final class FileRestorer {
         Integer owner = restoredTables.get(filesId);
         if (owner != null && owner != t.tid() && sameTable(owner, t.tid())) {
             LOG.debug("task %d shares the fd table %d of task %d", t.tid(), filesId, owner);
+            restoreLocks(t); // POSIX locks of the table taken by this process (fl_pid)
             return;
         }
         pipes.clear();
@@ -232,6 +236,45 @@ public final class FileRestorer {
         whenDone.clear();
         for (Runnable r : done) r.run();
         currentTable = -1;
+    }
+
+    /**
+     * Clone flags for a child whose ids are {@code child}, cloned by its parent ({@code parent}):
+     * CLONE_FILES when both have one files_id, as CRIU decides (pstree.c, get_clone_mask). The
+     * parent restores the table's fds and the child finds them there ({@link #restoreFds} skips a
+     * table its task already shares). Tables shared otherwise (two siblings whose parent has
+     * another) come back as one copy per task, each file shared, as with CRIU.
+     */
+    public static long cloneFlags(org.jcriu.image.proto.TaskKobjIdsEntry child, org.jcriu.image.proto.TaskKobjIdsEntry parent) {
+        if (child == null || parent == null) return 0; // a zombie has no ids
+        return child.getFilesId() == parent.getFilesId() ? Linux.CLONE_FILES : 0;
+    }
+
+    /**
+     * Sets the SIGIO owner (F_SETOWN_EX) of every restored file that had one, once every task
+     * and thread of the tree exists: the owner may be a task or thread made after the task that
+     * opened the file. Call after the fds of every task are restored. It is set on jcriu's own
+     * copy of the file (pidfd_getfd from the task that holds it: the same struct file).
+     */
+    public void restoreOwners() {
+        for (var o : owners.entrySet()) {
+            int[] at = placed.get(o.getKey());
+            int pidfd = Sys.pidfdOpen(at[0]);
+            int local;
+            try {
+                local = Sys.pidfdGetfd(pidfd, at[1]);
+            } finally {
+                Sys.close(pidfd);
+            }
+            try {
+                FileOwner.setOwner(local, o.getValue(), o.getKey());
+            } catch (CriuException ex) {
+                throw new CriuException(ex.errno(), "Can't restore fd " + at[1] + " of task " + at[0] + ": " + ex.getMessage(), ex);
+            } finally {
+                Sys.close(local);
+            }
+        }
+        owners.clear();
     }
 
     private static boolean sameTable(int pid1, int pid2) {
@@ -408,10 +451,11 @@ public final class FileRestorer {
         int first = fds.get(0).getFd();
         // After the fd has its number: F_SETFL(O_ASYNC) records the fd number the kernel then
         // reports as si_fd in the signal, so it must be the task's, not a temporary one. A shared
-        // file has its owner already (it belongs to the open file description).
+        // file has its signal and owner already (they belong to the open file description).
         if (!shared) {
             try {
-                FileOwner.restore(t, fe, first);
+                var fown = FileOwner.restore(t, fe, first);
+                if (fown != null) owners.put(id, fown);
             } catch (CriuException ex) {
                 throw new CriuException(ex.errno(), "Can't restore fd " + first + " of task " + t.tid() + ": " + ex.getMessage(), ex);
             }

@@ -123,4 +123,10 @@ public final class Options {
 
     /** Set by the RPC worker when the client asked for notify_scripts; see org.jcriu.action.Actions. */
     public ActionHook notifier;
+
+    /**
+     * RPC dumps: the inode of jcriu's end of the client's socket (CRIU's service_sk_ino). A dumped
+     * socket whose peer it is is the client's end, dumped as USK_SERVICE; 0 outside RPC.
+     */
+    public int serviceSkIno;
 }

@@ -16,7 +16,6 @@ import org.jcriu.image.proto.RegFileEntry;
 import org.jcriu.log.Log;
 import org.jcriu.log.Logger;
 import org.jcriu.mem.LocalPageSource;
-import org.jcriu.mem.Membarrier;
 import org.jcriu.mem.PageRun;
 import org.jcriu.mem.PageSource;
 import org.jcriu.mem.PageWriter;
@@ -29,10 +28,12 @@ import org.jcriu.sys.Sys;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 
 /**
- * Replaces the seed's address space with the dumped one: every seed mapping goes (but the
- * gadget and the kernel's vDSO/vvar, which are moved to their dumped addresses), every dumped
- * VMA is mapped at its address with its protection and flags, the dumped pages are written in
- * from worker threads, and protections that had to be widened for the writes are put back.
+ * Replaces the address space a task was cloned with by the dumped one: every mapping it came
+ * with goes (but the gadget, the kernel's vDSO/vvar, which are moved to their dumped addresses,
+ * and for a child what {@link InheritedMemory} keeps of its restored parent's), every other
+ * dumped VMA is mapped at its address with its protection and flags, the dumped pages are
+ * written in from worker threads (in kept VMAs only those that differ from the parent's), and
+ * protections that had to be widened for the writes are put back.
  */
 final class MemoryRestorer {
     private static final Logger LOG = Log.get("mem");
@@ -46,7 +47,7 @@ final class MemoryRestorer {
     private static final int MAP_FLAGS_KEPT = Linux.MAP_SHARED | Linux.MAP_PRIVATE | MAP_DROPPABLE | Linux.MAP_ANONYMOUS
             | Linux.MAP_GROWSDOWN | Linux.MAP_NORESERVE | MAP_HUGETLB | MAP_HUGE_MASK;
     private static final int SHM_RDONLY = 010000, SHM_EXEC = 0100000;
-    private static final int MADV_GUARD_INSTALL = 102, EIDRM = 43;
+    private static final int MADV_GUARD_INSTALL = 102, MADV_DONTNEED = 4, EIDRM = 43;
 
     private final Task task;
     private final TaskImages img;
@@ -57,6 +58,9 @@ final class MemoryRestorer {
     private final long gadget;
     private final long park;
     private SharedAnonObjects shared;
+    /** For a child cloned inside its restored parent: what it keeps of the parent's memory; null otherwise. */
+    private InheritedMemory inherited;
+    private boolean[] kept;
     /** Protection each VMA is mapped with at first: write added where pages must be written. */
     private final int[] firstProt;
 
@@ -71,6 +75,21 @@ final class MemoryRestorer {
         this.gadget = gadget;
         this.park = park;
         this.firstProt = new int[img.vmas().size()];
+        this.kept = new boolean[img.vmas().size()];
+    }
+
+    /**
+     * The task was cloned inside {@code parent} after the parent's memory was restored: keep what
+     * matches (see {@link InheritedMemory}). Must come before {@link #clearSeed}.
+     */
+    void inheritFrom(TaskImages parent, PageSource parentPages) {
+        this.inherited = new InheritedMemory(parent, parentPages, img);
+        this.kept = inherited.kept();
+    }
+
+    /** The exe link the task came with is already the dumped one (PR_SET_MM_MAP must not replace it: EBUSY while mapped). */
+    boolean keepsExe() {
+        return inherited != null && inherited.sameExe();
     }
 
     /** Areas the restorer needs: the seed's gadget, the task's gadget, the vDSO parking lot. */
@@ -78,25 +97,39 @@ final class MemoryRestorer {
         return 2L * Task.GADGET_SIZE + PARK_SIZE;
     }
 
-    /** Steps before the dumped VMAs can be mapped: only the gadget and the vDSO remain. */
+    /**
+     * Steps before the dumped VMAs can be mapped: only the gadget, the vDSO and (for a child) the
+     * inherited VMAs it keeps remain. A child already has the gadget at its place: its parent's.
+     */
     void clearSeed() {
-        task.mapGadget(gadget);
+        if (task.gadget() != gadget) task.mapGadget(gadget);
         RestartBlock.reset(task, gadget);
         List<MapsLine> maps = MapsLine.of(task.tid());
         List<MapsLine> special = new ArrayList<>();
-        long runStart = -1, runEnd = -1;
+        List<long[]> keep = new ArrayList<>();
+        keep.add(new long[] {gadget, gadget + Task.GADGET_SIZE});
+        if (inherited != null) keep.addAll(inherited.keptRanges());
+        long lo = Long.MAX_VALUE, hi = 0;
         for (MapsLine m : maps) {
-            boolean keep = m.start() == gadget || isSpecial(m) || m.path().equals("[vsyscall]");
-            if (isSpecial(m)) special.add(m);
-            if (keep) {
-                if (runStart >= 0) unmap(runStart, runEnd);
-                runStart = -1;
-                continue;
+            if (m.path().equals("[vsyscall]")) continue; // above the user address space: munmap refuses it
+            if (isSpecial(m)) {
+                special.add(m);
+                keep.add(new long[] {m.start(), m.end()});
             }
-            if (runStart < 0) runStart = m.start();
-            runEnd = m.end();
+            lo = Math.min(lo, m.start());
+            hi = Math.max(hi, m.end());
         }
-        if (runStart >= 0) unmap(runStart, runEnd);
+        // everything between the ranges kept goes: munmap over holes is harmless, so one call per gap
+        long at = lo;
+        for (long[] k : InheritedMemory.merge(keep)) {
+            if (k[0] > at && at < hi) unmap(at, Math.min(k[0], hi));
+            at = Math.max(at, k[1]);
+        }
+        if (at < hi) unmap(at, hi);
+        if (inherited != null) {
+            LOG.info("task %d keeps %d of %d VMAs inherited from task %d", img.pid(), inherited.keptCount(), img.vmas().size(),
+                    inherited.parent().pid());
+        }
         moveVdso(special);
     }
 
@@ -139,6 +172,12 @@ final class MemoryRestorer {
         if (localVdso.size() != dumpedVdso.size() || localVvarSize != dumpedVvarSize) {
             throw new CriuException(String.format("vDSO layout differs from the dump: vdso %d bytes + vvar %d bytes here, "
                     + "%d + %d dumped (dumped on another kernel?)", localVdso.size(), localVvarSize, dumpedVdso.size(), dumpedVvarSize));
+        }
+        boolean inPlace = localVdso.start() == dumpedVdso.start() && localVvar.size() == dumpedVvar.size();
+        for (int i = 0; inPlace && i < localVvar.size(); i++) inPlace = localVvar.get(i).start() == dumpedVvar.get(i).start();
+        if (inPlace) { // a child of a task dumped with the same layout: its parent put them there already
+            checkVdsoText(dumpedVdso);
+            return;
         }
         // park everything, keeping relative positions, then put each piece at its dumped place
         long base = local.get(0).start();
@@ -210,6 +249,10 @@ final class MemoryRestorer {
                 Vma v = vmas.get(i);
                 if (v.special()) continue;
                 checkSupported(v);
+                if (kept[i]) {
+                    firstProt[i] = v.prot(); // inherited as it is; pages that differ go through /proc/PID/mem where read-only
+                    continue;
+                }
                 if (v.is(Vma.SYSVIPC)) {
                     // one shmat maps the whole segment over all the VMAs of its attachment
                     if (v.pgoff() == 0) attachProt = attachSysv(vmas, i);
@@ -255,6 +298,22 @@ final class MemoryRestorer {
         }
         for (TaskImages.SharedAnon obj : img.shmem().values()) mapSharedAnon(obj);
         LOG.info("mapped %d VMAs", vmas.size());
+        if (inherited != null) dropParentPages();
+    }
+
+    /** Pages of the parent in kept VMAs that the child did not have: zero (or the file's) again. */
+    private void dropParentPages() {
+        long bytes = 0;
+        for (long[] r : inherited.dropped()) {
+            try {
+                task.syscall(Nr.MADVISE, r[0], r[1] - r[0], MADV_DONTNEED);
+            } catch (ErrnoException e) {
+                throw new CriuException(e.errno(), String.format("madvise(0x%x, %d, MADV_DONTNEED) for task %d (pages of its parent "
+                        + "%d it did not have): %s", r[0], r[1] - r[0], img.pid(), inherited.parent().pid(), e.getMessage()), e);
+            }
+            bytes += r[1] - r[0];
+        }
+        if (bytes > 0) LOG.info("task %d dropped %d bytes of its parent's pages", img.pid(), bytes);
     }
 
     /**
@@ -383,6 +442,12 @@ final class MemoryRestorer {
     /** Writes the dumped pages from {@code threads} workers; returns the byte count. */
     long writePages(int threads) {
         List<PageRun> runs = PagePlan.writable(img.vmas(), img.pages());
+        if (inherited != null) {
+            long t0 = System.nanoTime(), all = runs.stream().mapToLong(PageRun::bytes).sum();
+            runs = inherited.changed(runs, pages);
+            LOG.info("task %d: %d of %d bytes differ from its parent's (compared in %d us)", img.pid(),
+                    runs.stream().mapToLong(PageRun::bytes).sum(), all, (System.nanoTime() - t0) / 1000);
+        }
         int pid = task.tid();
         MemFallback mem = new MemFallback(pid);
         try {
@@ -438,9 +503,11 @@ final class MemoryRestorer {
                 throw new CriuException(e.errno(), String.format("mlock of %s of task %d: %s", v, img.pid(), e.getMessage()), e);
             }
         }
-        if (img.mm().getThpDisabled()) task.syscall(Nr.PRCTL, Linux.PR_SET_THP_DISABLE, 1, 0, 0, 0);
-        // registrations belong to the mm, like the rest of this class's state
-        Membarrier.restore(task, img.core().getTc().getMembarrierRegistrationMask());
+        if (img.mm().getThpDisabled()) {
+            task.syscall(Nr.PRCTL, Linux.PR_SET_THP_DISABLE, 1, 0, 0, 0);
+        } else if (inherited != null && inherited.parent().mm().getThpDisabled()) {
+            task.syscall(Nr.PRCTL, Linux.PR_SET_THP_DISABLE, 0, 0, 0, 0); // fork copied the parent's setting
+        }
     }
 
     /** /proc/PID/mem for the pages process_vm_writev cannot reach, opened on first need. */

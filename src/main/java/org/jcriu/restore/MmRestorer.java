@@ -14,9 +14,10 @@ import org.jcriu.sys.Nr;
 
 /**
  * prctl(PR_SET_MM, PR_SET_MM_MAP): code/data/brk/stack/arg/env boundaries, the saved auxv and the
- * exe link, in one call. It runs while the task maps nothing but the gadget and the vDSO: the
- * kernel refuses to replace the exe file (EBUSY) while the old one is still mapped, and the seed's
- * exe may well be the very file the task maps again.
+ * exe link, in one call. It runs while the task maps nothing but the gadget and the vDSO (and, in
+ * a child, the VMAs kept from its parent, which then has the same exe): the kernel refuses to
+ * replace the exe file (EBUSY) while the old one is still mapped, and the seed's exe may well be
+ * the very file the task maps again.
  */
 final class MmRestorer {
     /** struct prctl_mm_map: 11 u64 boundaries, u64 auxv pointer, u32 auxv_size, u32 exe_fd. */
@@ -34,10 +35,19 @@ final class MmRestorer {
     }
 
     static void restore(Task task, TaskImages img, Path root) {
+        restore(task, img, root, false);
+    }
+
+    /**
+     * As {@link #restore(Task, TaskImages, Path)}; with {@code keepExe} the exe link the task
+     * inherited from its restored parent stays (exe_fd -1): it is already the dumped file, and the
+     * kernel would refuse to replace it while the child still maps it.
+     */
+    static void restore(Task task, TaskImages img, Path root, boolean keepExe) {
         MmEntry mm = img.mm();
         int exeFd = -1;
         String exe = null;
-        if (mm.getExeFileId() != 0) {
+        if (mm.getExeFileId() != 0 && !keepExe) {
             exe = MappedFiles.path(img.files().get(mm.getExeFileId()).getReg(), root);
             exeFd = Remote.open(task, exe, Linux.O_RDONLY | Linux.O_CLOEXEC);
         }

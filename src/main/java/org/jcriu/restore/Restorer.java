@@ -22,6 +22,7 @@ import org.jcriu.log.Log;
 import org.jcriu.log.Logger;
 import org.jcriu.log.Pidfile;
 import org.jcriu.mem.LocalPageSource;
+import org.jcriu.mem.Membarrier;
 import org.jcriu.action.Actions;
 import org.jcriu.opts.Action;
 import org.jcriu.opts.Options;
@@ -35,11 +36,12 @@ import org.jcriu.sys.WaitStatus;
 /**
  * {@code criu restore}: brings the dumped process tree back with its PIDs, memory, files and
  * state. The images of every task are read and checked first, and every PID and TID must be
- * free; then the root is created from a seed and every other task cloned inside its restored
- * parent ({@link TaskCreator}), sessions and groups are set ({@link SessionPlan}), zombies exit
- * again ({@link ZombieRestorer}), each live task is filled by injected syscalls (memory, files,
- * signals, limits, credentials), given its registers and let go. Any failure kills every task
- * created: nothing half-built survives.
+ * free; then the root is created from a seed and its memory restored, and every other task is
+ * cloned inside its parent once the parent's memory is restored ({@link TaskCreator}), so that
+ * the pages they had in common stay shared copy-on-write ({@link InheritedMemory}); sessions and
+ * groups are set ({@link SessionPlan}), zombies exit again ({@link ZombieRestorer}), each live
+ * task is filled by injected syscalls (files, signals, limits, credentials), given its registers
+ * and let go. Any failure kills every task created: nothing half-built survives.
  */
 public final class Restorer {
     private static final Logger LOG = Log.get("restore");
@@ -69,8 +71,13 @@ public final class Restorer {
         // The first native calls link their downcalls (tens of ms): let that happen on another
         // CPU while the images are parsed.
         Thread warm = Thread.ofPlatform().daemon().start(Restorer::warmUp);
+        org.jcriu.cpuinfo.CpuInfo.checkIfAsked(opts, dir); // --cpu-cap: cpuinfo.img against this CPU, as criu before pre-restore
         Actions.run(opts, Action.PRE_RESTORE);
         TreeImages tree = new ImageLoader(dir).loadTree();
+        for (TaskImages t : tree.live()) {
+            org.jcriu.cpuinfo.FpuFrames.check(t.pid(), t.core(), opts.cpuCap, dir.path(ImageType.CORE, t.pid()).toString());
+            t.threads().forEach((tid, c) -> org.jcriu.cpuinfo.FpuFrames.check(tid, c, opts.cpuCap, dir.path(ImageType.CORE, tid).toString()));
+        }
         SeccompRestorer seccomp = SeccompRestorer.load(dir, tree.live());
         timens = TimeNsRestorer.load(dir, tree);
         for (TaskImages t : tree.live()) MappedFiles.check(t, opts.root);
@@ -137,10 +144,11 @@ public final class Restorer {
     private record MadeHelper(int pgid, Task task, Task parent) {}
 
     /**
-     * Everything that touches the tasks; runs on the tracer thread. Every task is created first
-     * (each a clean copy of the seed when it clones its children), then sessions and groups are
-     * set and zombies exit, then every live task is filled, parents before children; registers
-     * are set last and tasks let go children first, so nothing runs before the whole tree is built.
+     * Everything that touches the tasks; runs on the tracer thread. The tree is built a level at a
+     * time: the memory of every task of a level is restored (their pages written side by side),
+     * then their children are cloned from them, inheriting it. Then sessions and groups are set
+     * and zombies exit, then every live task is filled, parents before children; registers are
+     * set last and tasks let go children first, so nothing runs before the whole tree is built.
      */
     private void build(Tracer tracer, TreeImages tree, SessionPlan sessions, FileRestorer files, Map<Integer, LocalPageSource> pages,
             SeccompRestorer seccomp, CgroupRestore cg) {
@@ -160,25 +168,21 @@ public final class Restorer {
             // each task goes into its cgroups as soon as it exists: before it has memory (charged
             // there), threads or children (which inherit them)
             cg.place(root.pid(), cgSet(root), 0);
-            createTree(root, created.task(), new Creation(tree, sessions, made, helpers, cg));
-            setGroups(tree, sessions, made);
-            exitZombies(made, helpers);
+            Creation c = new Creation(tree, sessions, made, helpers, cg);
             // setup-namespaces / post-setup-namespaces go here once namespaces are restored:
             // criu skips both when it restores none (root_ns_mask == 0), as now
+            List<Made> level = List.of(made.get(root.pid()));
+            while (!level.isEmpty()) {
+                restoreMemory(level, made, files, pages, created.area(), pin);
+                int before = made.size();
+                for (Made m : level) createChildren(m.img(), m.task(), c);
+                level = new ArrayList<>(made.values()).subList(before, made.size()).stream().filter(m -> !m.img().zombie()).toList();
+            }
+            setGroups(tree, sessions, made);
+            exitZombies(made, helpers);
             List<Made> live = made.values().stream().filter(m -> !m.img().zombie()).toList();
-            List<MemoryRestorer> mems = new ArrayList<>();
-            for (Made m : live) {
-                if (pin != null) pin.pinTask(m.task().tid());
-                mems.add(mapMemory(m.task(), m.img(), files, pages.get(m.img().pid()), created.area()));
-            }
-            if (pin != null) pin.releaseTracer();
-            writePages(live, mems);
-            if (pin != null) pin.pinTracerAgain();
-            for (int i = 0; i < live.size(); i++) {
-                Made m = live.get(i);
-                mems.get(i).finish();
-                fill(m.task(), m.threads(), m.img(), files, pin);
-            }
+            for (Made m : live) fill(m.task(), m.threads(), m.img(), files, pin);
+            files.restoreOwners(); // SIGIO owners may be any task or thread: set once all exist
             if (pin != null) pin.releaseTask();
             for (Made m : live) {
                 // a thread in other cgroups than its process (v1 tasks, v2 threaded) goes there now
@@ -186,9 +190,10 @@ public final class Restorer {
             }
             for (Made m : live) setRegisters(m.task(), m.threads(), m.img());
             int pid = root.pid();
-            if (opts.pidfile != null) Pidfile.write(opts.pidfile, pid);
             cg.properties();
             Actions.run(opts, Action.POST_RESTORE, pid);
+            // criu writes the pidfile only once post-restore agreed (write_restored_pid)
+            if (opts.pidfile != null) Pidfile.write(opts.pidfile, pid);
             try {
                 Actions.run(opts, Action.PRE_RESUME, pid);
             } catch (CriuException e) {
@@ -207,11 +212,34 @@ public final class Restorer {
     }
 
     /**
-     * Clones {@code img}'s children inside {@code task}, recursively, while every task involved
-     * is still a clean seed copy. A session leader calls setsid between the children it forked
-     * before its setsid and the others ({@link SessionPlan}).
+     * Memory of one level of the tree: each task's seed or inherited layout is replaced by its
+     * dumped VMAs (on the tracer), the pages of all of them are written side by side, then
+     * protections, advice and locks are put back. A task's parent in the tree is the one whose
+     * restored memory it was cloned with (a session helper in between is a copy of it).
      */
-    private void createTree(TaskImages img, Task task, Creation c) {
+    private void restoreMemory(List<Made> level, Map<Integer, Made> made, FileRestorer files, Map<Integer, LocalPageSource> pages,
+            long area, Pinning pin) {
+        List<MemoryRestorer> mems = new ArrayList<>();
+        for (Made m : level) {
+            if (pin != null) pin.pinTask(m.task().tid());
+            Made parent = made.get(m.img().pstree().getPpid()); // null for the root (ppid 0, or outside the tree)
+            MemoryRestorer mem = newMemory(m.task(), m.img(), files, pages.get(m.img().pid()), area);
+            if (parent != null) mem.inheritFrom(parent.img(), pages.get(parent.img().pid()));
+            mapMemory(mem, m.task(), m.img());
+            mems.add(mem);
+        }
+        if (pin != null) pin.releaseTracer();
+        writePages(level, mems);
+        if (pin != null) pin.pinTracerAgain();
+        for (MemoryRestorer mem : mems) mem.finish();
+    }
+
+    /**
+     * Clones {@code img}'s children inside {@code task}, whose memory is restored: they start
+     * with it. A session leader calls setsid between the children it forked before its setsid
+     * and the others ({@link SessionPlan}).
+     */
+    private void createChildren(TaskImages img, Task task, Creation c) {
         for (TaskImages child : c.sessions().childrenBeforeSetsid(img)) createChild(task, child, c);
         if (c.sessions().setsid(img)) {
             try {
@@ -251,13 +279,14 @@ public final class Restorer {
             }
             LOG.info("helper %d made process group %d (its leader had exited)", h.pgid(), h.pgid());
         }
-        Task child = TaskCreator.createChild(parent, img.pid());
+        Made creator = c.made().get(img.pstree().getPpid());
+        long flags = creator != null && creator.task() == parent ? FileRestorer.cloneFlags(img.ids(), creator.img().ids()) : 0;
+        Task child = TaskCreator.createChild(parent, img.pid(), flags);
         c.made().put(img.pid(), new Made(img, child, new ArrayList<>()));
         // the child starts in its parent's cgroups; the set of the nearest ancestor that has one
         Made up = c.made().get(img.pstree().getPpid());
         while (up != null && cgSet(up.img()) == 0) up = c.made().get(up.img().pstree().getPpid());
         c.cg().place(img.pid(), cgSet(img), up == null ? 0 : cgSet(up.img()));
-        createTree(img, child, c);
     }
 
     /** The task's cg_set in cgroup.img: its main thread's (CRIU's), else task_core's; 0 for none (zombies). */
@@ -339,15 +368,18 @@ public final class Restorer {
         }
     }
 
-    /** The seed's mappings go, the mm fields are set and every dumped VMA is mapped: ready for the pages. */
-    private MemoryRestorer mapMemory(Task task, TaskImages img, FileRestorer files, LocalPageSource pages, long area) {
+    private MemoryRestorer newMemory(Task task, TaskImages img, FileRestorer files, LocalPageSource pages, long area) {
         MemoryRestorer mem = new MemoryRestorer(task, img, dir, pages, files, opts.root, area + Task.GADGET_SIZE,
                 area + 2L * Task.GADGET_SIZE);
         mem.shareWith(sharedAnon);
-        mem.clearSeed();
-        MmRestorer.restore(task, img, opts.root);
-        mem.mapVmas();
         return mem;
+    }
+
+    /** The seed's (or parent's) mappings go but those kept, the mm fields are set and every other dumped VMA is mapped: ready for the pages. */
+    private void mapMemory(MemoryRestorer mem, Task task, TaskImages img) {
+        mem.clearSeed();
+        MmRestorer.restore(task, img, opts.root, mem.keepsExe());
+        mem.mapVmas();
     }
 
     /**
@@ -388,6 +420,9 @@ public final class Restorer {
     /** Everything but memory: files, signals, limits, threads, timers, credentials last. */
     private void fill(Task task, List<Task> threads, TaskImages img, FileRestorer files, Pinning pin) {
         TaskStateRestorer state = new TaskStateRestorer(task, img);
+        // membarrier registrations belong to the mm but fork copies them and nothing undoes them:
+        // registered only now that the children exist, so each has exactly its own
+        Membarrier.restore(task, img.core().getTc().getMembarrierRegistrationMask());
         files.restoreFds(task, img.ids().getFilesId());
         files.restoreFs(task, img.pid());
         state.restoreSignals();

@@ -25,7 +25,8 @@ import org.jcriu.sys.Sys;
  * exit_signal is 0 because clone3 with SIGCHLD reports PTRACE_EVENT_FORK, which TRACECLONE does
  * not catch; a task reparented later gets SIGCHLD back from the kernel (reparent_leader).
  *
- * Every other task of a tree is cloned inside its parent ({@link #createChild}).
+ * Every other task of a tree is cloned inside its parent once the parent's memory is restored
+ * ({@link #createChild}).
  *
  * <p>Namespaces will slot in here (CLONE_NEW* flags and one set_tid entry per pid namespace level).
  */
@@ -133,15 +134,21 @@ final class TaskCreator {
     }
 
     /**
-     * Clones a child at {@code pid} inside {@code parent}, which must still be a clean copy of the
-     * seed (nothing of its own restored yet): the child starts from the same clean address space
-     * and is filled like the root. exit_signal is SIGCHLD, as fork gives; the kernel reports such
+     * Clones a child at {@code pid} inside {@code parent}, whose memory is restored already: the
+     * child starts with the parent's address space (pages shared copy-on-write, the gadget at the
+     * same place) and keeps what it had in common with it ({@link InheritedMemory}); nothing else
+     * of the parent is restored yet (files, signals, threads). exit_signal is SIGCHLD, as fork gives; the kernel reports such
      * a clone as PTRACE_EVENT_FORK, so the parent traces forks to have the child auto-attached,
      * stopped before its first instruction. Returns the child stopped and traced.
      */
     static Task createChild(Task parent, int pid) {
+        return createChild(parent, pid, 0);
+    }
+
+    /** As {@link #createChild(Task, int)}, with clone flags (CLONE_FILES for a child sharing its parent's fd table). */
+    static Task createChild(Task parent, int pid, long flags) {
         parent.setOptions(Ptrace.O_TRACECLONE | Ptrace.O_TRACEFORK);
-        long child = clone3(parent, 0, Linux.SIGCHLD, pid);
+        long child = clone3(parent, flags, Linux.SIGCHLD, pid);
         parent.newChildren().clear();
         if (child == -Errno.EEXIST) {
             checkPidFree(pid);
@@ -156,7 +163,7 @@ final class TaskCreator {
             throw new CriuException("clone3(set_tid=" + pid + ") in task " + parent.tid() + " created PID " + child);
         }
         Task t = Task.adopt(parent.tracer(), pid, parent);
-        LOG.info("created task %d in its parent %d", pid, parent.tid());
+        LOG.info("created task %d in its parent %d%s", pid, parent.tid(), (flags & Linux.CLONE_FILES) != 0 ? " sharing its fd table" : "");
         return t;
     }
 

@@ -78,6 +78,7 @@ final class RpcOptions {
         } catch (CriuException e) {
             throw refuse("bad RPC options: " + e.getMessage());
         }
+        if (req.hasCpuCap()) o.cpuCap = req.getCpuCap() | Options.CPU_CAP_IMAGE; // criu replaces the mode, image bit added
         for (String opt : requested) {
             if (RpcSupport.notImplemented(o.command, opt)) {
                 throw refuse("RPC option " + fieldOf.getOrDefault(opt, opt) + " (--" + opt + ") is not supported by jcriu"
@@ -223,9 +224,9 @@ final class RpcOptions {
             case "timeout" -> opt(n, "timeout", Integer.toUnsignedString(req.getTimeout()));
             case "ghost_limit" -> opt(n, "ghost-limit", Integer.toUnsignedString(req.getGhostLimit()));
             case "cpu_cap" -> {
-                // A bit mask here, a name list on the command line: set the bits, check as --cpu-cap.
+                // A bit mask here, a name list on the command line: checked as --cpu-cap, the bits
+                // set once the words are parsed (parsing --cpu-cap alone would add "all").
                 word(n, "cpu-cap", "--cpu-cap");
-                o.cpuCap = req.getCpuCap() | Options.CPU_CAP_IMAGE;
             }
             case "manage_cgroups" -> {
                 if (!req.hasManageCgroupsMode()) opt(n, "manage-cgroups", req.getManageCgroups() ? "soft" : "ignore", true);

@@ -169,6 +169,8 @@ public final class Service {
 
     /** --status-fd gets one zero byte once clients can connect; status-ready scripts run. */
     private static void statusReady(Options o) {
+        // criu's status_ready(): the scripts first, the byte only once they agreed
+        Actions.run(o, Action.STATUS_READY);
         if (o.statusFd >= 0) {
             try (Arena a = Arena.ofConfined()) {
                 MemorySegment z = a.allocate(1);
@@ -178,7 +180,6 @@ public final class Service {
                 throw new CriuException(e.errno(), "Can't write to status fd " + o.statusFd + ": " + e.getMessage(), e);
             }
         }
-        Actions.run(o, Action.STATUS_READY);
     }
 
     private static int acceptLoop(int sk, Options o) {

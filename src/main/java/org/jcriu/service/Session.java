@@ -206,10 +206,19 @@ final class Session {
         Options o = null;
         try {
             o = prepare("dump", ro, new RpcNotifier[1]);
+            // self-dump: the client itself (SO_PEERCRED), as CRIU's setup_opts_from_req
             if (selfDump) {
-                throw new CriuException(Errno.ENOTSUP, "self-dump (DUMP without pid, of the client " + peer.pid()
-                        + " itself) is not supported yet: jcriu cannot dump a multi-threaded process");
+                o.pid = peer.pid();
+                // post-dump would be sent to a client that is frozen in the middle of its dump
+                if (ro != null && ro.getNotifyScripts()) {
+                    throw new CriuException(Errno.EBADRQC, "notify_scripts is not supported with a self-dump (DUMP without pid): the client "
+                            + peer.pid() + " is frozen when post-dump is sent and could never answer");
+                }
             }
+            if (o.pid == Sys.getpid()) {
+                throw new CriuException(Errno.EINVAL, "Can't dump task " + o.pid + ": it is jcriu's own process (the RPC client runs the session in-process)");
+            }
+            o.serviceSkIno = serviceSkIno();
             peer.checkMayDump(o.pid);
             runEngine(Engine.DUMP, o);
         } catch (Channel.Closed e) {
@@ -220,13 +229,26 @@ final class Session {
             err = logged(internal(e));
         }
         err = finish(o, err);
-        // CRIU answers a successful self-dump only after the restore (as "restored"): not here.
+        // A successful self-dump without leave_running killed the client: it hears the answer
+        // ("restored") from the socket its restore makes (files/unix UnixSkService), not here.
         if ((ro != null && ro.getLeaveRunning()) || !selfDump || err != null) {
             CriuResp.Builder b = CriuResp.newBuilder().setType(CriuReqType.DUMP).setSuccess(err == null)
                     .setDump(CriuDumpResp.newBuilder().setRestored(false));
             ch.send(withError(b, err).build());
         }
         return err == null ? 0 : 1;
+    }
+
+    /**
+     * Our end of the client's socket: a dumped socket connected to it is the client's end (CRIU
+     * fstat()s the service socket for every request the same way).
+     */
+    private int serviceSkIno() {
+        try {
+            return (int) Sys.fstat(ch.fd).ino();
+        } catch (ErrnoException e) {
+            throw new CriuException(e.errno(), "Can't stat the RPC socket (fd " + ch.fd + "): " + e.getMessage(), e);
+        }
     }
 
     private int restore(CriuOpts ro) {

@@ -68,4 +68,66 @@ class ActionScriptIT {
         assertTrue(work.alive());
         assertTrue(!Files.exists(img.resolve("inventory.img")));
     }
+
+    @Test
+    void failingPostDumpScriptLeavesTheTaskRunning() throws Exception {
+        Path s = script("[ \"$CRTOOLS_SCRIPT_ACTION\" = post-dump ] && exit 3; exit 0");
+        work = Workload.sleep(tmp.resolve("w"));
+        Path img = Files.createDirectories(tmp.resolve("img"));
+        Jcriu.Result d = Jcriu.run("dump", "-t", work.pid(), "-D", img, "--action-script", s);
+        assertEquals(1, d.exit(), d.all());
+        assertTrue(d.stderr().contains("post-dump") && d.stderr().contains("(status 3)"), d.stderr());
+        assertTrue(work.alive());
+        assertEquals('S', org.jcriu.testing.ProcState.state(work.pid()));
+        assertEquals("0", org.jcriu.testing.ProcState.field(work.pid(), "TracerPid"));
+    }
+
+    @Test
+    void failingRestoreScriptsAbortAtCriusPoints() throws Exception {
+        work = Workload.sleep(tmp.resolve("w"));
+        int pid = work.pid();
+        Path img = Files.createDirectories(tmp.resolve("img"));
+        assertEquals(0, Jcriu.run("dump", "-t", pid, "-D", img).exit());
+        work.waitGone(java.time.Duration.ofSeconds(5));
+        Path pidfile = tmp.resolve("pidfile");
+
+        Path pre = script("[ \"$CRTOOLS_SCRIPT_ACTION\" = pre-restore ] && exit 4; exit 0");
+        Jcriu.Result r = Jcriu.run("restore", "-d", "-D", img, "--pidfile", pidfile, "--action-script", pre);
+        assertEquals(1, r.exit(), r.all());
+        assertTrue(r.stderr().contains("pre-restore"), r.stderr());
+        assertTrue(!Files.exists(Path.of("/proc/" + pid)), "nothing is created before pre-restore agreed");
+        assertTrue(!Files.exists(pidfile));
+
+        Path post = script("[ \"$CRTOOLS_SCRIPT_ACTION\" = post-restore ] && exit 5; exit 0");
+        r = Jcriu.run("restore", "-d", "-D", img, "--pidfile", pidfile, "--action-script", post);
+        assertEquals(1, r.exit(), r.all());
+        assertTrue(r.stderr().contains("post-restore") && r.stderr().contains("(status 5)"), r.stderr());
+        for (int i = 0; i < 300 && Files.exists(Path.of("/proc/" + pid)); i++) Thread.sleep(10);
+        assertTrue(!Files.exists(Path.of("/proc/" + pid)), "a failed post-restore kills the tree");
+        assertTrue(!Files.exists(pidfile), "criu writes the pidfile only after post-restore");
+
+        // pre-resume and post-resume failures are only logged by criu: the tree runs
+        Path resume = script("case \"$CRTOOLS_SCRIPT_ACTION\" in pre-resume|post-resume) exit 6;; esac; exit 0");
+        r = Jcriu.run("restore", "-d", "-D", img, "--pidfile", pidfile, "--action-script", resume);
+        if (Files.exists(Path.of("/proc/" + pid))) restored = pid;
+        assertEquals(0, r.exit(), r.all());
+        assertEquals(String.valueOf(pid), Files.readString(pidfile));
+    }
+
+    @Test
+    void scriptsSeeCriusEnvironmentAndRunLastGivenFirst() throws Exception {
+        Path log = tmp.resolve("env");
+        Path a = script("echo \"a $CRTOOLS_SCRIPT_ACTION\" >> " + log);
+        Path b = tmp.resolve("b.sh");
+        Files.writeString(b, "#!/bin/sh\n[ -t 0 ] && echo tty >> " + log + "\nread x && echo stdin >> " + log
+                + "\necho \"b $CRTOOLS_SCRIPT_ACTION $CRTOOLS_INIT_PID\" >> " + log + "\nenv | grep -c '^CRTOOLS_' >> " + log + "\n");
+        Files.setPosixFilePermissions(b, PosixFilePermissions.fromString("rwx------"));
+        work = Workload.sleep(tmp.resolve("w"));
+        Path img = Files.createDirectories(tmp.resolve("img"));
+        Jcriu.Result d = Jcriu.run("dump", "-t", work.pid(), "-D", img, "-R", "--action-script", a, "--action-script", b);
+        assertEquals(0, d.exit(), d.all());
+        // stdin is empty (criu closes it), three CRTOOLS_ variables, the last script given runs first
+        assertEquals(List.of("b pre-dump " + work.pid(), "3", "a pre-dump", "b post-dump " + work.pid(), "3", "a post-dump"),
+                Files.readAllLines(log));
+    }
 }

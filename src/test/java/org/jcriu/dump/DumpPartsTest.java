@@ -108,4 +108,13 @@ class DumpPartsTest {
         ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putLong(464, xcr0);
         return b;
     }
+
+    @Test
+    void runIdIsAVersion4UuidNewEachRun() {
+        String a = Images.runId(), b = Images.runId();
+        java.util.UUID u = java.util.UUID.fromString(a);
+        assertEquals(4, u.version(), a);
+        assertEquals(2, u.variant(), a);
+        assertNotEquals(a, b);
+    }
 }

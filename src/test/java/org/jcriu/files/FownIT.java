@@ -53,15 +53,56 @@ class FownIT {
         }
     }
 
-    /** An owner that is another thread could not be set again before the threads exist: refused by name. */
+    /** An owner that is another thread of the task (F_OWNER_TID) is set again once the threads exist. */
     @Test
-    void ownerThreadOtherThanMainIsRefused() throws Exception {
+    void ownerThreadOtherThanMainComesBack() throws Exception {
         try (Workload w = Workload.c("fown", tmp.resolve("w"), "thread")) {
             Path d = Files.createDirectories(tmp.resolve("imgs"));
-            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d);
-            assertEquals(1, r.exit(), r.all());
-            assertTrue(r.stderr().contains("Can't dump fd 6 (pipe:["), r.stderr());
-            assertTrue(r.stderr().contains("(F_OWNER_TID); an owner thread other than the main one is not supported yet"), r.stderr());
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-v4", "-o", "dump.log");
+            assertEquals(0, r.exit(), r.all());
+            w.waitGone(Duration.ofSeconds(10));
+            r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
+            assertEquals(0, r.exit(), r.all());
+            assertTrue(w.alive());
+            assertEquals("PASS", w.terminateAndVerdict());
+        }
+    }
+
+    /**
+     * Files inherited across fork whose owner is the child, which the parent holds first (the
+     * parent's fds are dumped and restored first): the one struct file gets its owner, signal
+     * and O_ASYNC back whichever task restores it, and the SIGIO goes to the child (fowntree.c).
+     */
+    @Test
+    void sharedFilesOwnedByTheChildKeepTheirOwnerAfterRestore() throws Exception {
+        try (Workload w = Workload.c("fowntree", tmp.resolve("w"))) {
+            String[] pc = Files.readString(w.dir().resolve("pids")).trim().split(" ");
+            int p = Integer.parseInt(pc[0]), c = Integer.parseInt(pc[1]);
+            w.alsoKill(c);
+            Path d = Files.createDirectories(tmp.resolve("imgs"));
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-v4", "-o", "dump.log");
+            assertEquals(0, r.exit(), r.all());
+            w.waitGone(Duration.ofSeconds(10));
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (Files.exists(Path.of("/proc/" + c)) && System.nanoTime() < deadline) Thread.sleep(5);
+            int owned = 0;
+            try (ImageReader ir = new ImageDir(d).open(ImageType.FILES)) {
+                FileEntry e;
+                while ((e = ir.read(FileEntry.parser())) != null) {
+                    if (e.getType() == FdTypes.PIPE && e.getPipe().getFown().getPid() != 0) {
+                        assertEquals(c, e.getPipe().getFown().getPid(), "the pipe's owner is the child");
+                        owned++;
+                    }
+                    if (e.getType() == FdTypes.REG && e.getReg().getName().endsWith("/data")) {
+                        assertEquals(c, e.getReg().getFown().getPid(), "the data file's owner is the child's thread");
+                        assertEquals(0, e.getReg().getFown().getPidType(), "F_OWNER_TID");
+                        owned++;
+                    }
+                }
+            }
+            assertEquals(2, owned, "two owned files in files.img");
+            r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
+            assertEquals(0, r.exit(), r.all());
             assertTrue(w.alive());
             assertEquals("PASS", w.terminateAndVerdict());
         }

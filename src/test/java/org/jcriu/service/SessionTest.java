@@ -157,16 +157,31 @@ class SessionTest {
         }
     }
 
+    /** Here the client is this JVM, which runs the session too: a self-dump would dump jcriu itself. */
     @Test
-    void selfDumpIsRefusedClearly() throws Exception {
+    void selfDumpOfJcriusOwnProcessIsRefusedClearly() throws Exception {
         try (RpcClient c = new RpcClient(true)) {
             CriuReq d = CriuReq.newBuilder().setType(CriuReqType.DUMP)
                     .setOpts(CriuOpts.newBuilder().setImagesDirFd(-1).setImagesDir(tmp.toString()).setLogFile("d.log")).build();
             CriuResp r = c.call(d);
             assertFalse(r.getSuccess());
-            // either the dump command itself is still missing, or self-dump is refused
-            assertTrue(r.getCrErrmsg().contains("not supported"), r.getCrErrmsg());
+            assertEquals(CriuReqType.DUMP, r.getType());
+            assertFalse(r.getDump().getRestored());
+            assertEquals(Errno.EINVAL, r.getCrErrno());
+            assertTrue(r.getCrErrmsg().contains("jcriu's own process"), r.getCrErrmsg());
             assertTrue(Files.exists(tmp.resolve("d.log")), "the request's log must be in the images dir");
+        }
+    }
+
+    @Test
+    void selfDumpWithNotificationsIsRefused() throws Exception {
+        try (RpcClient c = new RpcClient(true)) {
+            CriuReq d = CriuReq.newBuilder().setType(CriuReqType.DUMP).setOpts(CriuOpts.newBuilder().setImagesDirFd(-1)
+                    .setImagesDir(tmp.toString()).setNotifyScripts(true)).build();
+            CriuResp r = c.call(d);
+            assertFalse(r.getSuccess());
+            assertEquals(Errno.EBADRQC, r.getCrErrno());
+            assertTrue(r.getCrErrmsg().contains("notify_scripts is not supported with a self-dump"), r.getCrErrmsg());
         }
     }
 

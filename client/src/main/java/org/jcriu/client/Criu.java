@@ -71,6 +71,38 @@ public final class Criu {
         return call(request(CriuReqType.RESTORE, opts, notify), notify).getRestore().getPid();
     }
 
+    /**
+     * Checkpoints the calling process itself (this JVM, with any children it has) into
+     * {@code imagesDir}, as libcriu's criu_dump() without a pid: the CRaC use case.
+     *
+     * <p>{@code options} may add anything a dump takes (log_file, log_level, shell_job,
+     * tcp_established, ...); its pid and images directory are replaced. notify_scripts is refused
+     * for a self-dump (the process is frozen when post-dump would be sent).
+     *
+     * <ul>
+     * <li>With leave_running this process is dumped and goes on: the call returns {@code false}
+     * once the images are complete.
+     * <li>Without it the dump kills this process, so the call never returns here; it returns
+     * {@code true} in each copy restored from {@code imagesDir} (by {@code criu restore} or an RPC
+     * RESTORE), at the point where this call was waiting for criu's answer.
+     * <li>A failed dump throws {@link CriuRpcException} and this process runs on untouched.
+     * </ul>
+     *
+     * <p>The swrk process is this JVM's child (started with posix_spawn, so Java's process reaper
+     * never waits for it); criu leaves its own process out of the dumped tree, so a restored copy
+     * has no such child: it does not wait for one (waitpid there says ECHILD), and no
+     * {@link Process} object refers to it. Everything else the JVM runs (threads, timers, child
+     * processes started with ProcessBuilder) is dumped and restored with it.
+     *
+     * @return true in a restored copy, false in the original left running
+     */
+    public boolean checkpointSelf(Path imagesDir, CriuOpts.Builder options) {
+        CriuOpts.Builder b = options == null ? CriuOpts.newBuilder() : options.clone();
+        CriuOpts opts = b.clearPid().setImagesDirFd(-1).setImagesDir(imagesDir.toAbsolutePath().toString()).build();
+        CriuResp r = call(CriuReq.newBuilder().setType(CriuReqType.DUMP).setOpts(opts).build(), null);
+        return r.hasDump() && r.getDump().getRestored();
+    }
+
     private static CriuReq request(CriuReqType t, CriuOpts opts, Notify notify) {
         CriuOpts o = notify == null ? opts : opts.toBuilder().setNotifyScripts(true).build();
         return CriuReq.newBuilder().setType(t).setOpts(o).build();
@@ -124,7 +156,19 @@ public final class Criu {
             }
         } finally {
             Posix.close(fd);
-            if (pid > 0) Posix.waitpid(pid);
+            if (pid > 0) reap(pid);
+        }
+    }
+
+    /**
+     * Waits for our swrk process. In a copy restored from a self-dump that process was never ours
+     * (criu kept itself out of the dump): ECHILD, nothing to wait for.
+     */
+    private static void reap(int pid) {
+        try {
+            Posix.waitpid(pid);
+        } catch (CriuRpcException e) {
+            if (e.errno() != Posix.ECHILD) throw e;
         }
     }
 }

@@ -31,7 +31,7 @@ final class Posix {
             Linker.Option.firstVariadicArg(1), Linker.Option.captureCallState("errno"));
 
     static final int AF_UNIX = 1, SOCK_SEQPACKET = 5, SOCK_CLOEXEC = 02000000, MSG_PEEK = 2, MSG_TRUNC = 0x20,
-            MSG_NOSIGNAL = 0x4000, EINTR = 4;
+            MSG_NOSIGNAL = 0x4000, EINTR = 4, ECHILD = 10;
     private static final long NR_CLOSE = 3, NR_SOCKET = 41, NR_CONNECT = 42, NR_SENDTO = 44, NR_RECVFROM = 45,
             NR_SOCKETPAIR = 53, NR_WAIT4 = 61, NR_KILL = 62;
 

@@ -98,7 +98,8 @@ public final class UnixSkHandler implements FileHandler {
         if (shut != 0) {
             e.setShutdown(shut == 3 ? SkShutdown.BOTH : shut == UnixSk.RCV_SHUTDOWN ? SkShutdown.READ : SkShutdown.WRITE);
         }
-        peer(fd, sk, e, table, files, what);
+        if (UnixSkService.isClientEnd(sk, files.options())) UnixSkService.mark(e);
+        else peer(fd, sk, e, table, files, what);
 
         int stolen = steal(fd);
         try {

@@ -68,6 +68,11 @@ final class UnixSkRestore {
     }
 
     int open(UnixSkEntry e) {
+        if (e.getUflags() == UnixSk.USK_SERVICE) {
+            int fd = UnixSkService.open(r, e);
+            options(e, fd);
+            return fd;
+        }
         if (e.getUflags() != 0) {
             throw new CriuException("unix socket " + e.getIno() + " has uflags 0x" + Integer.toHexString(e.getUflags())
                     + " (external, service, callback or inherited sockets are not opened by jcriu)");
