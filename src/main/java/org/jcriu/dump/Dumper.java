@@ -58,6 +58,8 @@ public final class Dumper {
     private final int pid;
     private final ImageDir dir;
     private CgroupDump cgroups;
+    /** --track-mem / --prev-images-dir (predump helper), or null. */
+    private org.jcriu.predump.Incremental incremental;
 
     private Dumper(Options opts) {
         this.opts = opts;
@@ -71,7 +73,7 @@ public final class Dumper {
     public static int run(Options opts) {
         // A pre-dump must leave the task running with only its memory saved: never a full dump
         // (which kills the task by default) under that name.
-        if ("pre-dump".equals(opts.command)) throw new CriuException("pre-dump is not supported yet");
+        if ("pre-dump".equals(opts.command)) return PreDumper.run(opts);
         return new Dumper(opts).dump();
     }
 
@@ -88,6 +90,7 @@ public final class Dumper {
         LOG.info("Dumping processes (pid: %d comm: %s)", pid, stat.comm());
         cgroups = CgroupDump.start(opts);
         cgroups.prefetch(pid);
+        incremental = org.jcriu.predump.Incremental.open(opts, dir, pid, false);
 
         try (Tracer tracer = Tracer.start();
                 Freezer fz = opts.freezeCgroup != null ? Freezer.open(opts.freezeCgroup, opts.timeout) : null) {
@@ -121,6 +124,8 @@ public final class Dumper {
             } finally {
                 if (!done) tracer.run(tree::release);
             }
+        } finally {
+            if (incremental != null) incremental.close();
         }
         return 0;
     }
@@ -189,7 +194,7 @@ public final class Dumper {
         SeccompDump seccomp = new SeccompDump();
         // shared anonymous memory is one object for every task that maps it
         org.jcriu.mem.ShmemDump shmem = new org.jcriu.mem.ShmemDump(dir, files::nextPagesId);
-        TaskDump.Shared shared = new TaskDump.Shared(opts, dir, tracer, files, seccomp, cgroups, shmem);
+        TaskDump.Shared shared = new TaskDump.Shared(opts, dir, tracer, files, seccomp, cgroups, shmem, incremental);
         KobjIds kobj = new KobjIds();
         List<PstreeEntry> pstree = new java.util.ArrayList<>();
         long memNs = 0, writeNs = 0, scanned = 0, written = 0, runs = 0;
@@ -222,7 +227,7 @@ public final class Dumper {
                     .addAllThreads(tids).build());
         }
 
-        Images.writeOne(dir, ImageType.INVENTORY, Images.inventory());
+        Images.writeOne(dir, ImageType.INVENTORY, incremental == null ? Images.inventory() : incremental.inventory(Images.inventory(), null));
         try (ImageWriter w = dir.create(ImageType.PSTREE)) {
             for (PstreeEntry e : pstree) w.write(e);
         }
@@ -234,6 +239,9 @@ public final class Dumper {
         long now = System.nanoTime();
         org.jcriu.image.proto.StatsEntry stats = Images.stats((tFrozen - tSeize) / 1000, (now - tFrozen) / 1000,
                 memNs / 1000, writeNs / 1000, scanned, written, runs);
+        if (incremental != null) {
+            stats = stats.toBuilder().setDump(stats.getDump().toBuilder().setPagesSkippedParent(incremental.pagesInParent())).build();
+        }
         Images.writeOne(dir, ImageType.STATS, stats, "dump");
         if (opts.displayStats) org.jcriu.log.StatsDisplay.print(stats);
         return written;

@@ -104,6 +104,23 @@ public final class PageScan {
         return new Result(runs, scanned, total);
     }
 
+    /**
+     * The scan with the pages the parent images already hold turned into PE_PARENT entries, for a
+     * dump of a frozen tree with --track-mem and a parent ({@code inc} null: unchanged). The
+     * task's change tracking starts again from here.
+     */
+    public static Result againstParent(org.jcriu.predump.Incremental inc, int pid, Result scan,
+            List<org.jcriu.image.proto.VmaEntry> vmas) {
+        if (inc == null) return scan;
+        List<org.jcriu.mem.PageRun> in = new ArrayList<>(scan.runs().size());
+        for (Run r : scan.runs()) in.add(new org.jcriu.mem.PageRun(r.vaddr(), r.nrPages(), r.flags(), 0));
+        org.jcriu.predump.Incremental.Pages p = inc.pages(pid, in, vmas, null, false);
+        inc.resetTracking(pid);
+        List<Run> out = new ArrayList<>(p.runs().size());
+        for (org.jcriu.mem.PageRun r : p.runs()) out.add(new Run(r.vaddr(), r.nrPages(), r.flags()));
+        return new Result(out, scan.pagesScanned(), p.written());
+    }
+
     private static int maxPages(List<VmaPlan.Area> areas) {
         long m = 1;
         for (VmaPlan.Area a : areas) m = Math.max(m, (a.end() - a.start()) / Linux.PAGE_SIZE);

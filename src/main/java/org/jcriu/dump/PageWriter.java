@@ -171,6 +171,7 @@ public final class PageWriter {
         int n = 0;
         long bytes = 0;
         for (PageScan.Run r : runs) {
+            if ((r.flags() & PageScan.PE_PRESENT) == 0) continue; // in a parent image: no data here
             long a = r.vaddr();
             long left = r.nrPages() * Linux.PAGE_SIZE;
             while (left > 0) {

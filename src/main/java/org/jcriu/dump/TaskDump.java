@@ -49,7 +49,7 @@ final class TaskDump {
 
     /** What the dump's tasks share: the image dir, one file table, one seccomp image. */
     record Shared(Options opts, ImageDir dir, Tracer tracer, DumpFiles files, SeccompDump seccomp, org.jcriu.cgroup.CgroupDump cgroups,
-                  org.jcriu.mem.ShmemDump shmem) {}
+                  org.jcriu.mem.ShmemDump shmem, org.jcriu.predump.Incremental incremental) {}
 
     /** Figures of one task for stats-dump. */
     record Figures(long memNs, long writeNs, long scanned, long written, long runs) {}
@@ -91,7 +91,7 @@ final class TaskDump {
         int oomScoreAdj = Integer.parseInt(ProcFs.readString(pid, "oom_score_adj").strip());
 
         long tMem = System.nanoTime();
-        PageScan.Result scan = PageScan.scan(pid, plan.areas());
+        PageScan.Result scan = PageScan.againstParent(s.incremental(), pid, PageScan.scan(pid, plan.areas()), plan.entries());
         LOG.debug("task %d: pagemap scanned in %.1f ms: %d pages in %d runs", pid, (System.nanoTime() - tMem) / 1e6,
                 scan.pagesToWrite(), scan.runs().size());
         try (ImageWriter pm = dir.create(ImageType.PAGEMAP, pid)) {

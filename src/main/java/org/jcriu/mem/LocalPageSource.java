@@ -7,31 +7,86 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 
 import org.jcriu.CriuException;
 import org.jcriu.sys.Nr;
 import org.jcriu.sys.Sys;
 
 /**
- * Pages stored in a local pages-N.img. Positional reads on one channel are thread-safe, and a
- * worker reading into its own reused buffer keeps the source side free of page faults, which
- * matters because first-touch faults on the target side already dominate a large restore.
+ * Pages stored in local pages-N.img files: one file, or one per layer of an incremental chain
+ * ({@link PageChain}: a run's source offset carries its layer in the bits above
+ * {@link PageChain#LAYER_SHIFT}). Positional reads on one channel are thread-safe, and a worker
+ * reading into its own reused buffer keeps the source side free of page faults, which matters
+ * because first-touch faults on the target side already dominate a large restore. Parent layers
+ * are opened on first use: a chain may name more ancestors than a task's pages need.
  */
 public final class LocalPageSource implements PageSource {
-    private final Path file;
-    private final FileChannel channel;
-    private final long size;
+    private final Layer[] layers;
     private final Arena arena = Arena.ofShared();
-    private MemorySegment mapped;
+
+    /** One pages file: its channel and, once asked for, its read-only mapping. */
+    private final class Layer {
+        final Path file;
+        private FileChannel channel;
+        private long size;
+        private MemorySegment mapped;
+
+        Layer(Path file) {
+            this.file = file;
+        }
+
+        synchronized FileChannel channel() {
+            if (channel == null) {
+                try {
+                    channel = FileChannel.open(file, StandardOpenOption.READ);
+                    size = channel.size();
+                } catch (IOException e) {
+                    throw new CriuException("Can't open " + file + ": " + e.getMessage(), e);
+                }
+            }
+            return channel;
+        }
+
+        synchronized long size() {
+            channel();
+            return size;
+        }
+
+        synchronized MemorySegment mapping() {
+            if (mapped == null) {
+                try {
+                    mapped = channel().map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+                } catch (IOException e) {
+                    throw new CriuException("Can't map " + file + ": " + e.getMessage(), e);
+                }
+            }
+            return mapped;
+        }
+
+        synchronized void close() throws IOException {
+            if (channel != null) channel.close();
+        }
+    }
 
     public LocalPageSource(Path file) {
-        this.file = file;
-        try {
-            this.channel = FileChannel.open(file, StandardOpenOption.READ);
-            this.size = channel.size();
-        } catch (IOException e) {
-            throw new CriuException("Can't open " + file + ": " + e.getMessage(), e);
+        this(List.of(file));
+    }
+
+    /** {@code files.get(k)} holds the pages of layer k (see {@link PageChain#files()}). */
+    public LocalPageSource(List<Path> files) {
+        layers = new Layer[files.size()];
+        for (int i = 0; i < layers.length; i++) layers[i] = new Layer(files.get(i));
+        layers[0].channel(); // the image's own pages must be there (a missing one fails now)
+    }
+
+    private Layer layer(long sourceOffset) {
+        int k = PageChain.layer(sourceOffset);
+        if (k >= layers.length) {
+            throw new CriuException(String.format("%s: page data in parent image %d, but the chain has only %d images",
+                    layers[0].file.getFileName(), k, layers.length));
         }
+        return layers[k];
     }
 
     /**
@@ -40,20 +95,11 @@ public final class LocalPageSource implements PageSource {
      */
     @Override
     public MemorySegment direct(PageRun run, long offsetInRun, long len) {
-        long pos = run.sourceOffset() + offsetInRun;
-        if (pos + len > size) return null; // read() reports the truncation
-        return mapping().asSlice(pos, len);
-    }
-
-    private synchronized MemorySegment mapping() {
-        if (mapped == null) {
-            try {
-                mapped = channel.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-            } catch (IOException e) {
-                throw new CriuException("Can't map " + file + ": " + e.getMessage(), e);
-            }
-        }
-        return mapped;
+        long v = run.sourceOffset() + offsetInRun;
+        Layer l = layer(v);
+        long pos = PageChain.offsetInLayer(v);
+        if (pos + len > l.size()) return null; // read() reports the truncation
+        return l.mapping().asSlice(pos, len);
     }
 
     /**
@@ -63,8 +109,8 @@ public final class LocalPageSource implements PageSource {
      * without the advice just faults as usual.
      */
     public void prefetch() {
-        if (size < (64L << 20)) return;
-        MemorySegment m = mapping();
+        if (layers[0].size() < (64L << 20)) return;
+        MemorySegment m = layers[0].mapping();
         Thread.ofPlatform().daemon().name("pages-prefetch").start(() -> {
             try {
                 Sys.syscall(Nr.MADVISE, m.address(), m.byteSize(), MADV_POPULATE_READ);
@@ -76,48 +122,76 @@ public final class LocalPageSource implements PageSource {
 
     private static final int MADV_POPULATE_READ = 22;
 
+    /**
+     * Maps every layer and fills the mappings' page tables now (MADV_POPULATE_READ), on this
+     * thread: for a dump that compares a frozen task's pages with these, the faults are then taken
+     * before the task is frozen. Best effort, as {@link #prefetch}.
+     */
+    public void populate() {
+        for (Layer l : layers) {
+            try {
+                if (l.size() == 0) continue;
+                MemorySegment m = l.mapping();
+                Sys.syscall(Nr.MADVISE, m.address(), m.byteSize(), MADV_POPULATE_READ);
+            } catch (RuntimeException e) {
+                // a missing ancestor is reported where a page needs it; faults are only slower
+            }
+        }
+    }
+
+    /** Size of the image's own pages file (layer 0). */
     public long size() {
-        return size;
+        return layers[0].size();
     }
 
     public Path file() {
-        return file;
+        return layers[0].file;
     }
 
     @Override
     public void read(PageRun run, long offsetInRun, MemorySegment dst) {
-        long pos = run.sourceOffset() + offsetInRun;
+        long v = run.sourceOffset() + offsetInRun;
+        Layer l = layer(v);
+        long pos = PageChain.offsetInLayer(v);
         long want = dst.byteSize();
-        if (pos + want > size) {
+        if (pos + want > l.size()) {
             throw new CriuException(String.format("%s is truncated: pages for 0x%x need bytes up to offset %d, file has %d",
-                    file.getFileName(), run.vaddr() + offsetInRun, pos + want, size));
+                    name(l), run.vaddr() + offsetInRun, pos + want, l.size()));
         }
         ByteBuffer bb = dst.asByteBuffer();
         try {
+            FileChannel ch = l.channel();
             while (bb.hasRemaining()) {
-                int n = channel.read(bb, pos + bb.position());
+                int n = ch.read(bb, pos + bb.position());
                 if (n < 0) {
-                    throw new CriuException(String.format("%s: unexpected end of file at offset %d",
-                            file.getFileName(), pos + bb.position()));
+                    throw new CriuException(String.format("%s: unexpected end of file at offset %d", name(l), pos + bb.position()));
                 }
             }
         } catch (IOException e) {
-            throw new CriuException(String.format("%s: read at offset %d failed: %s", file.getFileName(), pos, e.getMessage()), e);
+            throw new CriuException(String.format("%s: read at offset %d failed: %s", name(l), pos, e.getMessage()), e);
         }
+    }
+
+    /** pages-1.img for the image itself, parent/pages-1.img for its parent's, and so on. */
+    private String name(Layer l) {
+        int k = 0;
+        while (layers[k] != l) k++;
+        return "parent/".repeat(k) + l.file.getFileName();
     }
 
     @Override
     public String where(PageRun run, long offsetInRun) {
-        return file.getFileName() + " at offset " + (run.sourceOffset() + offsetInRun);
+        long v = run.sourceOffset() + offsetInRun;
+        return name(layer(v)) + " at offset " + PageChain.offsetInLayer(v);
     }
 
     @Override
     public void close() {
         try {
             arena.close();
-            channel.close();
+            for (Layer l : layers) l.close();
         } catch (IOException ignored) {
-            // read-only channel: nothing to lose
+            // read-only channels: nothing to lose
         }
     }
 }

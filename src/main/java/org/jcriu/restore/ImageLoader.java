@@ -283,8 +283,11 @@ public final class ImageLoader {
         return out;
     }
 
+    /** A task's pages, through its chain of parent images when the dump was incremental. */
     private List<PageRun> pagemap(int pid, int[] pagesId) {
-        return pagemap(ImageType.PAGEMAP, pid, pagesId);
+        org.jcriu.mem.PageChain chain = org.jcriu.mem.PageChain.load(dir, ImageType.PAGEMAP, pid);
+        pagesId[0] = chain.pagesId();
+        return chain.runs();
     }
 
     private List<PageRun> pagemap(ImageType type, Object nameArg, int[] pagesId) {
@@ -299,7 +302,7 @@ public final class ImageLoader {
                 long n = e.hasNrPages() ? e.getNrPages() : e.getCompatNrPages();
                 int flags = e.getInParent() ? PageRun.PE_PARENT : e.hasFlags() ? e.getFlags() : PageRun.PE_PRESENT;
                 if ((flags & PageRun.PE_PARENT) != 0) {
-                    throw new CriuException(String.format("%s at byte %d: pages of 0x%x are in a parent image: incremental restore is not supported yet",
+                    throw new CriuException(String.format("%s at byte %d: pages of 0x%x are in a parent image, which jcriu reads only for task memory, not shared memory objects",
                             dir.path(type, nameArg), at, e.getVaddr()));
                 }
                 if ((e.getVaddr() & 0xfff) != 0 || n <= 0) {
@@ -339,7 +342,10 @@ public final class ImageLoader {
 
     private void checkPagesFile(List<PageRun> runs, int pagesId, String pagemap) {
         long need = 0;
-        for (PageRun run : runs) need = Math.max(need, run.sourceOffset() + run.bytes());
+        for (PageRun run : runs) {
+            // pages of parent images were checked by PageChain against their own files
+            if (org.jcriu.mem.PageChain.layer(run.sourceOffset()) == 0) need = Math.max(need, run.sourceOffset() + run.bytes());
+        }
         Path pages = dir.path(ImageType.PAGES, pagesId);
         long have;
         try {

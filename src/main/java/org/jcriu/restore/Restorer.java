@@ -99,7 +99,7 @@ public final class Restorer {
             try {
                 LOG.debug("tracer started");
                 for (TaskImages t : tree.live()) {
-                    LocalPageSource src = new LocalPageSource(pagesFile(t));
+                    LocalPageSource src = new LocalPageSource(org.jcriu.mem.PageChain.layerFiles(dir, ImageType.PAGEMAP, t.pid(), pagesFile(t)));
                     pages.put(t.pid(), src);
                     if (!Boolean.getBoolean("jcriu.noprefetch")) src.prefetch();
                 }

@@ -55,13 +55,31 @@ class CowTreeIT {
 
     @Test
     void pagesSharedCopyOnWriteStaySharedAfterRestore() throws Exception {
+        cowTree(false);
+    }
+
+    /** The same after a pre-dump: most pages are in the parent images, and compare the same through them. */
+    @Test
+    void pagesInParentImagesCompareTheSame() throws Exception {
+        cowTree(true);
+    }
+
+    private void cowTree(boolean preDump) throws Exception {
         try (Workload w = Workload.c("cowtree", tmp.resolve("w"))) {
             List<Integer> pids = new ArrayList<>();
             for (String p : Files.readString(w.dir().resolve("pids")).trim().split(" ")) pids.add(Integer.parseInt(p));
             for (int pid : pids) w.alsoKill(pid);
             long before = pssKb(pids);
             Path imgs = Files.createDirectories(tmp.resolve("imgs"));
-            Jcriu.Result r = Jcriu.run("dump", "-t", pids.get(0), "-D", imgs);
+            Jcriu.Result r;
+            if (preDump) {
+                Path pre = Files.createDirectories(tmp.resolve("pre"));
+                r = Jcriu.run("pre-dump", "-t", pids.get(0), "-D", pre);
+                assertEquals(0, r.exit(), r.all());
+                r = Jcriu.run("dump", "-t", pids.get(0), "-D", imgs, "--prev-images-dir", "../pre", "--track-mem");
+            } else {
+                r = Jcriu.run("dump", "-t", pids.get(0), "-D", imgs);
+            }
             assertEquals(0, r.exit(), r.all());
             for (int pid : pids) waitGone(pid);
             long t0 = System.nanoTime();
@@ -69,11 +87,45 @@ class CowTreeIT {
             long ms = (System.nanoTime() - t0) / 1_000_000;
             assertEquals(0, r.exit(), r.all());
             long after = pssKb(pids);
-            System.out.printf("CowTreeIT: 6 tasks sharing 64 MiB: summed Pss %.1f MiB before dump, %.1f MiB after restore "
-                    + "(restore %d ms, whole command)%n", before / 1024.0, after / 1024.0, ms);
+            System.out.printf("CowTreeIT: 6 tasks sharing 64 MiB%s: summed Pss %.1f MiB before dump, %.1f MiB after restore "
+                    + "(restore %d ms, whole command)%n", preDump ? " (pre-dumped)" : "", before / 1024.0, after / 1024.0, ms);
             assertTrue(after <= before * 13 / 10, String.format("summed Pss %d kB after restore, %d kB before dump", after, before));
             String v = w.terminateAndVerdict();
             assertTrue(v.startsWith("PASS"), v + verdicts(w));
+        }
+    }
+
+    /**
+     * cowkinds.c: memory fork does not simply share (MADV_DONTFORK, MADV_WIPEONFORK, read-only with
+     * a page the child changed, a VMA whose protection the child changed, mlock, a private file
+     * mapping with pages of the parent the child must not see, guard pages), THP disabled in the
+     * parent only and membarrier registered in the parent only after the fork: both tasks see
+     * exactly their own memory and settings after restore, and their maps and VmFlags are as before.
+     */
+    @Test
+    void memoryForkDoesNotShareComesBackAsEachTaskHadIt() throws Exception {
+        try (Workload w = Workload.c("cowkinds", tmp.resolve("w"))) {
+            List<Integer> pids = new ArrayList<>();
+            for (String p : Files.readString(w.dir().resolve("pids")).trim().split(" ")) pids.add(Integer.parseInt(p));
+            for (int pid : pids) w.alsoKill(pid);
+            List<List<String>> maps = new ArrayList<>(), flags = new ArrayList<>();
+            for (int pid : pids) {
+                maps.add(Maps.of(pid));
+                flags.add(Maps.vmFlags(pid));
+            }
+            Path imgs = Files.createDirectories(tmp.resolve("imgs"));
+            Jcriu.Result r = Jcriu.run("dump", "-t", pids.get(0), "-D", imgs);
+            assertEquals(0, r.exit(), r.all());
+            for (int pid : pids) waitGone(pid);
+            r = Jcriu.run("restore", "-d", "-D", imgs);
+            assertEquals(0, r.exit(), r.all());
+            for (int i = 0; i < pids.size(); i++) {
+                assertEquals(maps.get(i), Maps.of(pids.get(i)), "maps of task " + pids.get(i));
+                assertEquals(flags.get(i), Maps.vmFlags(pids.get(i)), "VmFlags of task " + pids.get(i));
+            }
+            String v = w.terminateAndVerdict();
+            Path c = w.dir().resolve("verdict-C");
+            assertTrue(v.startsWith("PASS"), v + " / C: " + (Files.exists(c) ? Files.readString(c).trim() : "(none)"));
         }
     }
 }

@@ -3,6 +3,7 @@ package org.jcriu.service;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -82,6 +83,20 @@ class SelfDumpIT {
         }
     }
 
+    /** A self-dump that fails (a UDP socket jcriu does not dump) is an error answer, and the program runs on untouched. */
+    @Test
+    void failedSelfDumpIsAnErrorAndTheProgramRunsOn() throws Exception {
+        try (Workload w = start(tmp.resolve("w"), PyCriu.jcriu().toString(), "fail")) {
+            String r = result(w, Duration.ofSeconds(60));
+            assertTrue(r != null && r.startsWith("error"), r + "\n" + log(w));
+            assertTrue(w.alive());
+            assertEquals("0", ProcState.field(w.pid(), "TracerPid"), ProcState.describe(w.pid()));
+            assertTrue("RS".indexOf(ProcState.state(w.pid())) >= 0, ProcState.describe(w.pid()));
+            String v = w.terminateAndVerdict();
+            assertTrue(v.startsWith("PASS restored=None"), v);
+        }
+    }
+
     /** The dumped program is killed; `jcriu restore` brings it back and it learns it was restored. */
     @Test
     void dumpedProgramRestoredByTheCommandLineLearnsItWasRestored() throws Exception {
@@ -104,6 +119,55 @@ class SelfDumpIT {
         for (int i = 0; i < 400 && !Files.exists(sock, LinkOption.NOFOLLOW_LINKS); i++) Thread.sleep(25);
         assertTrue(Files.exists(sock, LinkOption.NOFOLLOW_LINKS), "service did not start");
         roundTrip(tmp.resolve("w"), "sk:" + sock, true);
+    }
+
+    static final Path LIBCRIU = Path.of("/usr/lib/x86_64-linux-gnu/libcriu.so.2");
+
+    /** selfdump_libcriu.c built against upstream libcriu (Debian's criu package); skips without it. */
+    static synchronized Path libcriuProgram() throws Exception {
+        assumeTrue(Files.exists(LIBCRIU), "no " + LIBCRIU + " (apt-get install criu)");
+        Path src = Workloads.script("selfdump_libcriu.c");
+        Workloads.script("workload.h");
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(Files.readAllBytes(src));
+        Path out = Workloads.DIR.resolve("selfdump_libcriu-" + Long.toHexString(crc.getValue()));
+        if (!Files.isExecutable(out)) {
+            Process p = new ProcessBuilder("gcc", "-O1", "-g", "-o", out.toString(), src.toString(), "-l:libcriu.so.2")
+                    .redirectErrorStream(true).start();
+            String msg = new String(p.getInputStream().readAllBytes());
+            assertTrue(p.waitFor(120, TimeUnit.SECONDS) && p.exitValue() == 0, "gcc -l:libcriu.so.2 failed: " + msg);
+        }
+        return out;
+    }
+
+    /** criu_dump() with leave_running: 0, and the program goes on. */
+    @Test
+    void libcriuSelfDumpLeftRunningReturnsZero() throws Exception {
+        Path dir = tmp.resolve("w");
+        try (Workload w = Workload.start(dir, List.of(libcriuProgram().toString(), dir.toString(), PyCriu.jcriu().toString(), "leave"), false)) {
+            String r = result(w, Duration.ofSeconds(60));
+            assertEquals("ret=0", r, log(w));
+            assertEquals("dumped, running on", Files.readString(dir.resolve("out")).strip());
+            String v = w.terminateAndVerdict();
+            assertTrue(v.startsWith("PASS ret=0"), v);
+        }
+    }
+
+    /** criu_dump() without it: the program is killed; restored by `jcriu restore`, criu_dump() returns 1 there. */
+    @Test
+    void libcriuSelfDumpRestoredReturnsOne() throws Exception {
+        Path dir = tmp.resolve("w");
+        try (Workload w = Workload.start(dir, List.of(libcriuProgram().toString(), dir.toString(), PyCriu.jcriu().toString(), "kill"), false)) {
+            assertEquals(null, result(w, Duration.ofSeconds(60)), "the dump should have killed the program\n" + log(w));
+            w.waitGone(Duration.ofSeconds(10));
+            Path img = dir.resolve("img");
+            Jcriu.Result rr = Jcriu.run("restore", "-d", "-D", img, "-v4", "-o", "restore.log");
+            assertEquals(0, rr.exit(), rr.all() + Files.readString(img.resolve("restore.log")));
+            assertEquals("ret=1", result(w, Duration.ofSeconds(30)));
+            assertEquals("restored", Files.readString(dir.resolve("out")).strip());
+            String v = w.terminateAndVerdict();
+            assertTrue(v.startsWith("PASS ret=1"), v);
+        }
     }
 
     private void roundTrip(Path dir, String target, boolean rpcRestore) throws Exception {

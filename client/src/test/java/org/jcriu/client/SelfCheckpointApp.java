@@ -17,7 +17,7 @@ import org.jcriu.image.proto.CriuOpts;
  * {@link Criu#checkpointSelf}, says what it learnt, and every chunk is then finished and checked
  * against the sum computed again on one thread.
  *
- * <p>{@code SelfCheckpointApp DIR JCRIU leave|kill}. Files in DIR: ready (pid), calling (epoch
+ * <p>{@code SelfCheckpointApp DIR JCRIU|sk:SOCKET leave|kill} (swrk, or a jcriu service). Files in DIR: ready (pid), calling (epoch
  * ms at the call), result ("restored=B call_ms=N at_ms=EPOCH", or "error ..."), verdict
  * ("PASS total=..." or "FAIL ..."); the images in DIR/img.
  */
@@ -38,7 +38,7 @@ public final class SelfCheckpointApp {
 
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args[0]);
-        Criu criu = Criu.swrk(Path.of(args[1]));
+        Criu criu = args[1].startsWith("sk:") ? Criu.service(Path.of(args[1].substring(3))) : Criu.swrk(Path.of(args[1]));
         boolean leave = args[2].equals("leave");
         // Java's process reaper exists before the checkpoint: it must work in the restored copy
         if (new ProcessBuilder("true").start().waitFor() != 0) throw new IllegalStateException("true failed");

@@ -53,8 +53,12 @@ class SelfCheckpointIT {
 
     /** Starts the app in a session of its own (setsid -f: nobody's child here, like a restored one); its pid. */
     int start(String mode) throws Exception {
+        return start(CriuIT.jcriu().toString(), mode);
+    }
+
+    int start(String target, String mode) throws Exception {
         Process p = new ProcessBuilder("setsid", "-f", JAVA.toString(), "--enable-native-access=ALL-UNNAMED", "-cp", classPath(),
-                SelfCheckpointApp.class.getName(), dir.toString(), CriuIT.jcriu().toString(), mode)
+                SelfCheckpointApp.class.getName(), dir.toString(), target, mode)
                 .redirectOutput(dir.resolve("out").toFile()).redirectError(dir.resolve("err").toFile())
                 .redirectInput(Path.of("/dev/null").toFile()).start();
         p.waitFor();
@@ -118,9 +122,35 @@ class SelfCheckpointIT {
         System.out.println("SelfCheckpointIT: self-checkpoint of a JVM left running: " + r);
     }
 
+    Process daemon;
+
+    @AfterEach
+    void stopDaemon() throws Exception {
+        if (daemon != null) {
+            daemon.destroyForcibly();
+            daemon.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
     @Test
     void killedThenRestoredItLearnsItWasRestoredAndFinishesItsWork() throws Exception {
-        start("kill");
+        killedThenRestored(CriuIT.jcriu().toString());
+    }
+
+    /** The same through a `jcriu service` (no swrk child at all, and no JVM start on the call). */
+    @Test
+    void throughTheServiceToo() throws Exception {
+        Path sock = tmp.resolve("s.sock");
+        daemon = new ProcessBuilder(CriuIT.jcriu().toString(), "service", "--address", sock.toString())
+                .redirectErrorStream(true).redirectOutput(tmp.resolve("daemon.log").toFile())
+                .redirectInput(Path.of("/dev/null").toFile()).start();
+        for (int i = 0; i < 400 && !Files.exists(sock, java.nio.file.LinkOption.NOFOLLOW_LINKS); i++) Thread.sleep(25);
+        assertTrue(Files.exists(sock, java.nio.file.LinkOption.NOFOLLOW_LINKS), "service did not start");
+        killedThenRestored("sk:" + sock);
+    }
+
+    void killedThenRestored(String target) throws Exception {
+        start(target, "kill");
         long called = Long.parseLong(waitFor("calling", 60));
         while (alive(pid) && !Files.exists(dir.resolve("result"))) Thread.sleep(2);
         long killedAt = System.currentTimeMillis();
@@ -142,7 +172,7 @@ class SelfCheckpointIT {
         String v = waitFor("verdict", 120);
         assertTrue(v.startsWith("PASS restored=true"), v);
         assertEquals("restored", read("out"));
-        System.out.printf("SelfCheckpointIT: JVM self-checkpoint: call to dump finished (JVM killed) %d ms; jcriu restore %d ms,"
+        System.out.printf("SelfCheckpointIT: JVM self-checkpoint via " + target + ": call to dump finished (JVM killed) %d ms; jcriu restore %d ms,"
                 + " restore start to the call returning %d ms%n", killedAt - called, restoreMs, resumedAt - t0);
     }
 }
