@@ -193,6 +193,29 @@ class PreDumpIT {
         }
     }
 
+    /**
+     * Memory kinds (PROT_NONE and read-only data, private file pages, growsdown), shared anonymous
+     * memory (not pre-dumped: written whole) and 19 threads, each pre-dumped, dumped against it
+     * and restored: their own checks pass.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"memkinds", "shmanon", "threads"})
+    void otherWorkloadsComeBackThroughAChain(String name) throws Exception {
+        try (Workload w = Workload.c(name, tmp.resolve("w"))) {
+            Path d0 = dir("d0"), d1 = dir("d1");
+            Jcriu.Result r = Jcriu.run("pre-dump", "-t", w.pid(), "-D", d0);
+            assertEquals(0, r.exit(), r.all());
+            r = Jcriu.run("dump", "-t", w.pid(), "-D", d1, "--prev-images-dir", "../d0", "--track-mem");
+            assertEquals(0, r.exit(), r.all());
+            assertTrue(pages(pagemap(d1, w.pid()), PageRun.PE_PARENT) > 0, "some pages left to the parent");
+            w.waitGone(Duration.ofSeconds(10));
+            r = Jcriu.run("restore", "-d", "-D", d1);
+            assertEquals(0, r.exit(), r.all());
+            String v = w.terminateAndVerdict();
+            assertTrue(v.startsWith("PASS"), v);
+        }
+    }
+
     static List<Integer> children(int pid) throws IOException {
         long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         List<Integer> out = List.of();
