@@ -1,7 +1,8 @@
 # A python program that checkpoints itself over CRIU RPC (DUMP without pid), as libcriu's
 # criu_dump() does, and carries on: after the answer it counts into DIR/count until SIGTERM,
 # then verifies its state and writes DIR/verdict.
-#   selfdump.py DIR TARGET leave|kill
+#   selfdump.py DIR TARGET leave|kill|fail
+# fail: holds a UDP socket, which jcriu refuses to dump: the dump must fail and leave it running.
 # TARGET: a criu/jcriu binary (pycriu's use_binary: swrk daemonized, as libcriu does it),
 #   child:BINARY (swrk left as this process's child, as the Java client does it), or
 #   sk:SOCKET (a `criu service`).
@@ -27,7 +28,7 @@ def opts(o, imgfd):
     o.images_dir_fd = imgfd
     o.log_level = 4
     o.log_file = "dump.log"
-    o.leave_running = mode == "leave"
+    o.leave_running = mode != "kill"
 
 
 def self_dump_child(binary, imgfd):
@@ -71,15 +72,18 @@ def self_dump(imgfd):
 img = os.path.join(d, "img")
 os.makedirs(img, exist_ok=True)
 imgfd = os.open(img, os.O_DIRECTORY)
+udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM) if mode == "fail" else None
 put("ready", str(os.getpid()))
 t0 = time.time()
 try:
     restored = self_dump(imgfd)
+    put("result", "restored=%s seconds=%.4f\n" % (restored, time.time() - t0))
+    print("restored" if restored else "dumped, running on", flush=True)
 except Exception as e:
     put("result", "error %s\n" % e)
-    raise SystemExit(1)
-put("result", "restored=%s seconds=%.4f\n" % (restored, time.time() - t0))
-print("restored" if restored else "dumped, running on", flush=True)
+    if mode != "fail":
+        raise SystemExit(1)
+    restored = None
 os.close(imgfd)
 while not state["stop"]:
     state["i"] += 1

@@ -88,7 +88,8 @@ final class TaskDump {
         int oomScoreAdj = Integer.parseInt(ProcFs.readString(pid, "oom_score_adj").strip());
 
         long tMem = System.nanoTime();
-        PageScan.Result scan = PageScan.againstParent(s.incremental(), pid, PageScan.scan(pid, plan.areas()), plan.entries());
+        PageScan.Result scan = PageScan.againstParent(s.incremental(), pid, PageScan.scan(pid, plan.areas()), plan.entries(),
+                dir.path(ImageType.PAGES, pagesId));
         LOG.debug("task %d: pagemap scanned in %.1f ms: %d pages in %d runs", pid, (System.nanoTime() - tMem) / 1e6,
                 scan.pagesToWrite(), scan.runs().size());
         try (ImageWriter pm = dir.create(ImageType.PAGEMAP, pid)) {
@@ -96,7 +97,7 @@ final class TaskDump {
             for (PageScan.Run run : scan.runs()) pm.write(run.entry());
         }
         PageWriter pw = new PageWriter(pid);
-        pw.write(scan.runs(), dir.path(ImageType.PAGES, pagesId), Runtime.getRuntime().availableProcessors());
+        if (!scan.pagesWritten()) pw.write(scan.runs(), dir.path(ImageType.PAGES, pagesId), Runtime.getRuntime().availableProcessors());
         s.shmem().dumpTask(pid, plan.entries());
         long memNs = System.nanoTime() - tMem;
         LOG.debug("task %d: memory written in %.1f ms", pid, memNs / 1e6);

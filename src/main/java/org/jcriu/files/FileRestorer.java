@@ -71,6 +71,7 @@ public final class FileRestorer {
     private final java.util.Set<Integer> installed = new java.util.HashSet<>();
     private final Map<Object, Object> handlerState = new HashMap<>();
     private final List<Runnable> whenDone = new ArrayList<>();
+    private final List<Runnable> whenTreeDone = new ArrayList<>();
     /** Lowest fd number above every fd of the image: where pipe ends wait for their place. */
     private int parkAt;
     /** The fd numbers of the current task's image. */
@@ -199,7 +200,13 @@ public final class FileRestorer {
         if (owner != null && owner != t.tid() && sameTable(owner, t.tid())) {
             LOG.debug("task %d shares the fd table %d of task %d", t.tid(), filesId, owner);
             restoreLocks(t); // POSIX locks of the table taken by this process (fl_pid)
+            TtyHandler.fdsDone(this, t);
             return;
+        }
+        if (owner != null && owner != t.tid()) {
+            // as CRIU: only a child cloned by the table's task can share it (CLONE_FILES)
+            LOG.warn("task %d shared fd table %d with task %d at dump but was not cloned into it (not its child): "
+                    + "restored as a copy, each file shared", t.tid(), filesId, owner);
         }
         pipes.clear();
         taskState.clear();
@@ -244,6 +251,7 @@ public final class FileRestorer {
         List<Runnable> done = new ArrayList<>(whenDone);
         whenDone.clear();
         for (Runnable r : done) r.run();
+        TtyHandler.fdsDone(this, t);
         currentTable = -1;
     }
 
@@ -260,12 +268,39 @@ public final class FileRestorer {
     }
 
     /**
+     * Task {@code t} has just called setsid() while the tree is created, before it clones the
+     * tasks born in its session: it takes its session's controlling terminal now, so that they
+     * inherit it (the kernel gives one only to a session leader that asks, and at fork).
+     */
+    public void newSession(Task t) {
+        this.task = t;
+        TtyHandler.newSession(this, t);
+    }
+
+    /**
+     * What needs the fds of every task in place and every task and thread made: the SIGIO
+     * owners of the files, then what handlers asked for with {@link #whenTreeDone} (e.g. a pty
+     * locked again). Call once, after every task is filled.
+     */
+    public void finishTree() {
+        restoreOwners();
+        List<Runnable> done = new ArrayList<>(whenTreeDone);
+        whenTreeDone.clear();
+        for (Runnable r : done) r.run();
+    }
+
+    /** Runs {@code r} at {@link #finishTree}, once every task has its fds. */
+    public void whenTreeDone(Runnable r) {
+        whenTreeDone.add(r);
+    }
+
+    /**
      * Sets the SIGIO owner (F_SETOWN_EX) of every restored file that had one, once every task
      * and thread of the tree exists: the owner may be a task or thread made after the task that
-     * opened the file. Call after the fds of every task are restored. It is set on jcriu's own
-     * copy of the file (pidfd_getfd from the task that holds it: the same struct file).
+     * opened the file. It is set on jcriu's own copy of the file (pidfd_getfd from the task that
+     * holds it: the same struct file).
      */
-    public void restoreOwners() {
+    private void restoreOwners() {
         for (var o : owners.entrySet()) {
             int[] at = placed.get(o.getKey());
             int pidfd = Sys.pidfdOpen(at[0]);
@@ -397,6 +432,16 @@ public final class FileRestorer {
     public void close() {
         for (Made k : kept.values()) Sys.close(k.fd());
         kept.clear();
+        for (Object st : handlerState.values()) {
+            if (st instanceof AutoCloseable c) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    LOG.warn("closing %s: %s", st.getClass().getSimpleName(), e.getMessage());
+                }
+            }
+        }
+        handlerState.clear();
     }
 
     /** pidfd_getfd injected in the current task: its own copy of {@code fd} of process {@code pid}. */

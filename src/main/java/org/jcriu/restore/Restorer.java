@@ -155,7 +155,7 @@ public final class Restorer {
             // each task goes into its cgroups as soon as it exists: before it has memory (charged
             // there), threads or children (which inherit them)
             cg.place(root.pid(), cgSet(root), 0);
-            Creation c = new Creation(tree, sessions, made, helpers, cg);
+            Creation c = new Creation(tree, sessions, made, helpers, cg, files);
             // setup-namespaces / post-setup-namespaces go here once namespaces are restored:
             // criu skips both when it restores none (root_ns_mask == 0), as now
             List<Made> level = List.of(made.get(root.pid()));
@@ -169,7 +169,7 @@ public final class Restorer {
             exitZombies(made, helpers);
             List<Made> live = made.values().stream().filter(m -> !m.img().zombie()).toList();
             for (Made m : live) fill(m.task(), m.threads(), m.img(), files, pin);
-            files.restoreOwners(); // SIGIO owners may be any task or thread: set once all exist
+            files.finishTree(); // SIGIO owners (any task or thread), pty locks: once every task has its fds
             if (pin != null) pin.releaseTask();
             for (Made m : live) {
                 // a thread in other cgroups than its process (v1 tasks, v2 threaded) goes there now
@@ -234,6 +234,7 @@ public final class Restorer {
             } catch (ErrnoException e) {
                 throw new CriuException(e.errno(), "Can't make task " + img.pid() + " a session leader: " + e.getMessage(), e);
             }
+            c.files().newSession(task); // its controlling terminal, inherited by the members cloned next
         }
         for (TaskImages child : c.sessions().childrenAfterSetsid(img)) createChild(task, child, c);
         for (SessionPlan.SessionHelper h : c.sessions().sessionHelpersOf(img)) {
@@ -253,7 +254,7 @@ public final class Restorer {
 
     /** What the creation of the tree carries along, and everything it made so far (killed on failure). */
     private record Creation(TreeImages tree, SessionPlan sessions, Map<Integer, Made> made, List<MadeHelper> helpers,
-            CgroupRestore cg) {}
+            CgroupRestore cg, FileRestorer files) {}
 
     private void createChild(Task parent, TaskImages img, Creation c) {
         for (SessionPlan.Helper h : c.sessions().helpersBefore(img)) {

@@ -83,6 +83,20 @@ class SelfDumpIT {
         }
     }
 
+    /** A self-dump that fails (a UDP socket jcriu does not dump) is an error answer, and the program runs on untouched. */
+    @Test
+    void failedSelfDumpIsAnErrorAndTheProgramRunsOn() throws Exception {
+        try (Workload w = start(tmp.resolve("w"), PyCriu.jcriu().toString(), "fail")) {
+            String r = result(w, Duration.ofSeconds(60));
+            assertTrue(r != null && r.startsWith("error"), r + "\n" + log(w));
+            assertTrue(w.alive());
+            assertEquals("0", ProcState.field(w.pid(), "TracerPid"), ProcState.describe(w.pid()));
+            assertTrue("RS".indexOf(ProcState.state(w.pid())) >= 0, ProcState.describe(w.pid()));
+            String v = w.terminateAndVerdict();
+            assertTrue(v.startsWith("PASS restored=None"), v);
+        }
+    }
+
     /** The dumped program is killed; `jcriu restore` brings it back and it learns it was restored. */
     @Test
     void dumpedProgramRestoredByTheCommandLineLearnsItWasRestored() throws Exception {

@@ -119,12 +119,18 @@ final class Posix {
     }
 
     /** {@code argv} with {@code fd} as the child's fd 3 and nothing else beyond stdio. */
+    /** Linked on first use (a self-checkpoint's latency includes the first call), then kept. */
+    private static final class Spawn {
+        static final MethodHandle SPAWN = libc("posix_spawnp", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+        static final MethodHandle FA_INIT = libc("posix_spawn_file_actions_init", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        static final MethodHandle FA_DUP2 = libc("posix_spawn_file_actions_adddup2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+        static final MethodHandle FA_CLOSEFROM = libc("posix_spawn_file_actions_addclosefrom_np", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        static final MethodHandle FA_DESTROY = libc("posix_spawn_file_actions_destroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    }
+
     static int spawnWithFd3(List<String> argv, int fd) {
-        MethodHandle spawn = libc("posix_spawnp", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
-        MethodHandle faInit = libc("posix_spawn_file_actions_init", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        MethodHandle faDup2 = libc("posix_spawn_file_actions_adddup2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
-        MethodHandle faCloseFrom = libc("posix_spawn_file_actions_addclosefrom_np", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-        MethodHandle faDestroy = libc("posix_spawn_file_actions_destroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        MethodHandle spawn = Spawn.SPAWN, faInit = Spawn.FA_INIT, faDup2 = Spawn.FA_DUP2, faCloseFrom = Spawn.FA_CLOSEFROM,
+                faDestroy = Spawn.FA_DESTROY;
         try (Arena a = Arena.ofConfined()) {
             MemorySegment fa = a.allocate(256, 16);
             MemorySegment av = a.allocate(ADDRESS, argv.size() + 1);

@@ -30,22 +30,25 @@ import org.jcriu.sys.Stat;
 import org.jcriu.sys.Sys;
 
 /**
- * Rebuilds ptys inside the task being restored, by injected syscalls. The kernel hands out pty
- * indices in increasing order from the lowest free one, so, as CRIU does, /dev/ptmx is opened
- * until it gives the dumped index (at most 32 tries, and only while the index is still ahead).
- * A new master is locked (TIOCSPTLCK): it is unlocked so its slaves can be opened, then termios,
- * locked termios, window size and packet mode are set. What would stop the other fds of the
- * task from being opened (the dumped lock, exclusive mode) and the controlling terminal, which
- * needs the session made already, are put back once every fd is in place.
+ * Gives the tasks being restored their ptys. Every master of the images is opened by jcriu
+ * first ({@link PtyMasters}: index, termios, window size, packet mode, unlocked), and the task
+ * holding one gets it with pidfd_getfd; slaves are opened by path in the task, in whichever task
+ * of the tree comes first. A session leader whose session had a pty as controlling terminal
+ * takes it as soon as it has called setsid ({@link #newSession}), so the members of its session,
+ * cloned after, inherit it as they did at fork. What would stop later opens of a slave (the
+ * dumped lock, exclusive mode) is put back at the end: exclusive mode of a slave when its task's
+ * fds are in place, the master's lock and exclusive mode once every task has its fds.
  */
 final class PtyRestore {
     private static final Logger LOG = Log.get("tty");
     private static final Object INFOS = new Object();
     /** tty-data.img: tty-info id -> bytes queued for that side's reader, taken as restored. */
     private static final Object DATA = new Object();
-    /** Indices of the pty masters made so far in any task of the restore. */
-    private static final Object MASTERS = new Object();
-    private static final int PTMX_TRIES = 32;
+    /** Session leader tid -> index of the pty it took as controlling terminal at its setsid. */
+    private static final Object CTTYS = new Object();
+    /** Indices of the ptys whose master's lock and exclusive mode are put back at the end. */
+    private static final Object LOCKS = new Object();
+    private static final int SIGTTOU = 22;
 
     /** What this task has opened so far: tty-info of each pty side, by index. */
     private static final class Opened {
@@ -110,16 +113,16 @@ final class PtyRestore {
             done.finishing = true;
             r.whenDone(() -> finish(done));
         }
-        java.util.Set<Integer> mastersEver = r.state(MASTERS, java.util.HashSet::new);
         if (master) {
-            int fd = openMaster(index, tf.getFlags(), tie);
+            int fd = r.pullFromRestorer(masters().fd(index), tf.getFlags());
             done.masters.put(index, tie);
-            mastersEver.add(index);
+            lockAtEnd(index);
+            LOG.info("task %d: pty %d master at fd %d", r.task().tid(), index, fd);
             return new Opening.Opened(fd);
         }
-        if (!hasMaster(index)) return unpairedSlave(tf, ext);
-        // the master may be held by an earlier task of the tree (a terminal emulator and its shell)
-        if (!done.masters.containsKey(index) && !mastersEver.contains(index)) return new Opening.NotYet("the master of pty " + index);
+        if (!hasMaster(index)) return unpairedSlave(tf, tie, ext);
+        // the master exists (jcriu's), whichever task of the tree holds it
+        masters();
         int fd = r.openPath("/dev/pts/" + index, tf.getFlags());
         if (tie.hasTermios()) setParams(fd, tie);
         done.slaves.put(index, tie);
@@ -140,10 +143,8 @@ final class PtyRestore {
             for (TtyInfoEntry e : infos.values()) {
                 if (e.getType() == TtyType.PTY && e.hasPty() && e.getSid() == tid) pty = e;
             }
-            if (pty != null) {
+            if (pty != null && masters().fd(pty.getPty().getIndex()) >= 0) {
                 int index = pty.getPty().getIndex();
-                java.util.Set<Integer> mastersEver = r.state(MASTERS, java.util.HashSet::new);
-                if (!mastersEver.contains(index)) return new Opening.NotYet("the master of pty " + index + ", its controlling terminal");
                 int c = r.openPath("/dev/pts/" + index, Linux.O_RDONLY);
                 try {
                     setControlling(t, c, tie.getPgrp() != 0 ? tie.getPgrp() : pty.getPgrp());
@@ -155,7 +156,8 @@ final class PtyRestore {
         }
         if (cttyOf(tid) == 0) {
             throw new CriuException("Can't open /dev/tty (tty file id " + tf.getId() + ") in task " + tid + ": it has no controlling "
-                    + "terminal (session " + tie.getSid() + " at dump; only its leader takes the terminal back)");
+                    + "terminal (session " + tie.getSid() + " at dump: the terminal is given back to a session whose leader is "
+                    + "restored, and to the members it clones)");
         }
         return new Opening.Opened(r.openPath("/dev/tty", tf.getFlags()));
     }
@@ -186,16 +188,7 @@ final class PtyRestore {
                     Sys.close(s);
                 }
             }
-            int mfd = TtyHandler.masterFd(tid, index);
-            if (forSlave != null && mfd < 0) LOG.warn("pty %d: %d byte(s) for the slave dropped: its master is not in task %d", index, forSlave.length, tid);
-            if (forSlave != null && mfd >= 0) {
-                int m = Sys.pidfdGetfd(pidfd, mfd);
-                try {
-                    PtyData.putBack(m, forSlave, index);
-                } finally {
-                    Sys.close(m);
-                }
-            }
+            if (forSlave != null) PtyData.putBack(masters().fd(index), forSlave, index);
         } finally {
             Sys.close(pidfd);
         }
@@ -221,8 +214,12 @@ final class PtyRestore {
         return false;
     }
 
-    /** A slave whose master is outside: the terminal of a shell job. */
-    private Opening unpairedSlave(TtyFileEntry tf, String ext) {
+    /**
+     * A slave whose master is outside: the terminal of a shell job. As CRIU, the terminal jcriu
+     * runs on gets the dumped termios, locked termios and window size (the job finds its terminal
+     * as it left it: raw mode, no echo, ...).
+     */
+    private Opening unpairedSlave(TtyFileEntry tf, TtyInfoEntry tie, String ext) {
         if (!r.options().shellJob) {
             throw new CriuException("pty slave (tty-info id " + tf.getTtyInfoId() + ") has no master in the images: restore with "
                     + "--shell-job to give the task jcriu's terminal, or with --inherit-fd fd[N]:" + ext);
@@ -232,67 +229,77 @@ final class PtyRestore {
             throw new CriuException("Can't restore terminal file id " + tf.getId() + ": jcriu's stdin, stdout and stderr "
                     + "are not terminals (a --shell-job restore must run in the terminal the task should use)");
         }
-        return new Opening.Opened(r.pullFromRestorer(own, tf.getFlags()));
-    }
-
-    private int openMaster(int index, int flags, TtyInfoEntry tie) {
-        // The pty of the dumped task is freed some time after the task died (the kernel releases
-        // a tty from a work queue): an index still taken is asked again for a little while.
-        long deadline = System.nanoTime() + 2_000_000_000L;
-        while (true) {
+        int fd = r.pullFromRestorer(own, tf.getFlags());
+        if (tie.hasTermios()) {
+            // TCSETS from a process group in the background of its terminal would stop the whole
+            // group (jcriu's too) with SIGTTOU, unless the caller blocks it: blocked meanwhile.
+            Task t = r.task();
+            byte[] old = sigprocmask(t, 0 /* SIG_BLOCK */, AnonFd.le(new int[] {8}, 1L << (SIGTTOU - 1)));
             try {
-                return openMasterOnce(index, flags, tie);
-            } catch (IndexTaken e) {
-                if (System.nanoTime() > deadline) throw new CriuException(e.getMessage());
-                LOG.debug("pty %d still taken, asking again", index);
-                try {
-                    Thread.sleep(20);
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                    throw new CriuException(e.getMessage());
-                }
+                setParams(fd, tie);
+            } finally {
+                sigprocmask(t, 2 /* SIG_SETMASK */, old);
             }
         }
+        return new Opening.Opened(fd);
     }
 
-    private static final class IndexTaken extends RuntimeException {
-        IndexTaken(String m) {
-            super(m, null, false, false);
+    /** rt_sigprocmask(how, set, &old) injected in {@code t}; returns the old mask (8 bytes). */
+    private static byte[] sigprocmask(Task t, int how, byte[] set) {
+        try (Scratch s = t.scratch(16)) {
+            s.put(0, set);
+            t.syscall(Nr.RT_SIGPROCMASK, how, s.addr(), s.addr() + 8, 8);
+            return s.get(8, 8);
         }
     }
 
-    private int openMasterOnce(int index, int flags, TtyInfoEntry tie) {
-        Task t = r.task();
-        List<Integer> others = new ArrayList<>();
-        int fd = -1;
+    /** jcriu's masters of every pty of the images (opened on first use). */
+    private PtyMasters masters() {
+        return PtyMasters.of(r, infos);
+    }
+
+    /**
+     * The master's dumped lock and exclusive mode, put back on jcriu's copy (the same tty) once
+     * every task has its fds: a locked pty's slave could not be opened by a later task.
+     */
+    private void lockAtEnd(int index) {
+        if (!r.state(LOCKS, java.util.HashSet::new).add(index)) return;
+        TtyInfoEntry m = infos.get(TtyHandler.infoId(index, true));
+        if (m == null || !(m.getLocked() || m.getExclusive())) return;
+        int fd = masters().fd(index);
+        r.whenTreeDone(() -> {
+            if (m.getLocked()) PtyMasters.setInt(fd, Termios.TIOCSPTLCK, 1, index);
+            if (m.getExclusive()) Sys.check("ioctl(pty " + index + ", TIOCEXCL)", Nr.IOCTL, fd, Termios.TIOCEXCL, 0);
+        });
+    }
+
+    /**
+     * Task {@code t} has just called setsid: if the pty of the images whose session it leads
+     * was its controlling terminal, it takes it now (TIOCSCTTY on a slave opened for the purpose),
+     * before it clones the members of its session, which inherit it. The kernel gives a
+     * controlling terminal only to a session leader that asks (TIOCSCTTY, or an open without
+     * O_NOCTTY) and to children at fork: a member cannot take it later.
+     */
+    void newSession(Task t) {
+        int tid = t.tid();
+        TtyInfoEntry pty = null;
+        for (TtyInfoEntry e : infos.values()) {
+            if (e.getType() == TtyType.PTY && e.hasPty() && e.getSid() == tid) pty = e;
+        }
+        if (pty == null) return;
+        int index = pty.getPty().getIndex();
+        if (masters().fd(index) < 0) return; // a slave of a terminal outside: no session of ours
+        int c = r.openPath("/dev/pts/" + index, Linux.O_RDONLY);
         try {
-            for (int i = 0; i < PTMX_TRIES; i++) {
-                int m = r.openPath("/dev/ptmx", flags);
-                int got = getInt(t, m, Termios.TIOCGPTN);
-                LOG.debug("task %d: ptmx opened with index %d (want %d)", t.tid(), got, index);
-                if (got == index) {
-                    fd = m;
-                    break;
-                }
-                others.add(m);
-                if (got > index) {
-                    throw new IndexTaken("Can't restore pty " + index + ": /dev/ptmx gave index " + got
-                            + " (pty " + index + " is in use by another terminal)");
-                }
-                if (index - got >= PTMX_TRIES) {
-                    throw new CriuException("Can't restore pty " + index + ": /dev/ptmx gave index " + got
-                            + " (pty " + index + " is in use by another terminal)");
-                }
-            }
-            if (fd < 0) throw new CriuException("Can't restore pty " + index + ": no index " + index + " after " + PTMX_TRIES + " opens of /dev/ptmx");
+            t.syscall(Nr.IOCTL, c, Termios.TIOCSCTTY, 0);
+        } catch (CriuException e) {
+            throw new CriuException(e.errno(), "Can't give pty " + index + " to session " + tid + " as its controlling terminal: "
+                    + e.getMessage(), e);
         } finally {
-            for (int o : others) t.syscall(Nr.CLOSE, o);
+            t.syscall(Nr.CLOSE, c);
         }
-        setInt(t, fd, Termios.TIOCSPTLCK, 0);
-        setParams(fd, tie);
-        if (tie.getPacketMode()) setInt(t, fd, Termios.TIOCPKT, 1);
-        LOG.info("task %d: pty %d master at fd %d", t.tid(), index, fd);
-        return fd;
+        r.state(CTTYS, HashMap<Integer, Integer>::new).put(tid, index);
+        LOG.info("task %d: pty %d is the controlling terminal of its new session", tid, index);
     }
 
     /** Locked termios first: they restrict what TCSETS may change (CAP_SYS_ADMIN needed). */
@@ -303,43 +310,58 @@ final class PtyRestore {
         if (tie.hasWinsize()) AnonFd.withStruct(t, Termios.kernel(tie.getWinsize()), Nr.IOCTL, 2, fd, Termios.TIOCSWINSZ, 0);
     }
 
-    /** Once every fd of the task is in place: lock, exclusive mode, controlling terminal. */
+    /**
+     * The fds of {@code t} are in place: a session leader that took its controlling terminal at
+     * setsid, holding no fd of that pty, gets the terminal's foreground group now.
+     */
+    void fdsDone(Task t) {
+        Map<Integer, Integer> cttys = r.state(CTTYS, HashMap<Integer, Integer>::new);
+        Integer index = cttys.remove(t.tid());
+        if (index == null) return;
+        Opened done = r.taskState("tty", Opened::new);
+        if (done.masters.containsKey(index) || done.slaves.containsKey(index)) return; // finish() did it
+        controlling(t, index, infos.get(TtyHandler.infoId(index, false)));
+    }
+
+    /**
+     * Once every fd of the task is in place: exclusive mode of its slaves, and for a session
+     * leader its controlling terminal's foreground group (groups exist by now).
+     */
     private void finish(Opened done) {
         Task t = r.task();
         int tid = t.tid();
+        for (var e : done.slaves.entrySet()) {
+            if (!e.getValue().getExclusive()) continue;
+            int sfd = slaveFd(tid, e.getKey());
+            if (sfd >= 0) t.syscall(Nr.IOCTL, sfd, Termios.TIOCEXCL, 0);
+        }
         java.util.Set<Integer> indices = new java.util.LinkedHashSet<>(done.masters.keySet());
         indices.addAll(done.slaves.keySet());
-        for (int index : indices) {
-            // the master's tty-info, also when the master is held by another task of the tree
-            TtyInfoEntry m = infos.get(TtyHandler.infoId(index, true));
-            if (m == null) continue;
-            int mfd = TtyHandler.masterFd(tid, index);
-            if (mfd >= 0 && done.masters.containsKey(index)) {
-                if (m.getLocked()) setInt(t, mfd, Termios.TIOCSPTLCK, 1);
-                if (m.getExclusive()) t.syscall(Nr.IOCTL, mfd, Termios.TIOCEXCL, 0);
-            }
-            TtyInfoEntry s = done.slaves.get(index);
-            if (s != null && s.getExclusive()) {
-                int sfd = slaveFd(tid, index);
-                if (sfd >= 0) t.syscall(Nr.IOCTL, sfd, Termios.TIOCEXCL, 0);
-            }
-            int sid = m.getSid() != 0 ? m.getSid() : s != null ? s.getSid() : 0;
-            int pgrp = m.getPgrp() != 0 ? m.getPgrp() : s != null ? s.getPgrp() : 0;
-            if (sid == 0) continue;
-            // setsid() ran before the fds (TaskStateRestorer.restoreIds); with --shell-job the
-            // task stays in jcriu's session and cannot own a terminal.
-            if (sid != tid || org.jcriu.proc.Stat.read(tid).sid() != tid) {
-                LOG.info("task %d: pty %d was the controlling terminal of session %d, not restored", tid, index, sid);
-                continue;
-            }
-            int c = r.openPath("/dev/pts/" + index, Linux.O_RDONLY);
-            try {
-                setControlling(t, c, pgrp);
-            } finally {
-                t.syscall(Nr.CLOSE, c);
-            }
-            LOG.info("task %d: pty %d is its controlling terminal again (session %d, foreground group %d)", tid, index, sid, pgrp);
+        for (int index : indices) controlling(t, index, done.slaves.get(index));
+    }
+
+    /** Foreground group of the controlling terminal of a session leader, once its fds and the groups exist. */
+    private void controlling(Task t, int index, TtyInfoEntry slave) {
+        int tid = t.tid();
+        // the master's tty-info, also when the master is held by another task of the tree
+        TtyInfoEntry m = infos.get(TtyHandler.infoId(index, true));
+        if (m == null) return;
+        int sid = m.getSid() != 0 ? m.getSid() : slave != null ? slave.getSid() : 0;
+        int pgrp = m.getPgrp() != 0 ? m.getPgrp() : slave != null ? slave.getPgrp() : 0;
+        if (sid == 0) return;
+        // setsid() ran when the task was created; with --shell-job the root stays in jcriu's
+        // session and cannot own a terminal.
+        if (sid != tid || org.jcriu.proc.Stat.read(tid).sid() != tid) {
+            LOG.info("task %d: pty %d was the controlling terminal of session %d, not restored here", tid, index, sid);
+            return;
         }
+        int c = r.openPath("/dev/pts/" + index, Linux.O_RDONLY);
+        try {
+            setControlling(t, c, pgrp);
+        } finally {
+            t.syscall(Nr.CLOSE, c);
+        }
+        LOG.info("task %d: pty %d is its controlling terminal (session %d, foreground group %d)", tid, index, sid, pgrp);
     }
 
     /**

@@ -301,6 +301,19 @@ public final class TtyHandler implements FileHandler {
         throw new IllegalStateException("tty files are opened by tryOpen");
     }
 
+    /**
+     * Task {@code t} has just called setsid while it is created: it takes its session's pty as
+     * controlling terminal now, so that the members of its session, cloned next, inherit it.
+     */
+    public static void newSession(FileRestorer r, org.jcriu.compel.Task t) {
+        PtyRestore.of(r).newSession(t);
+    }
+
+    /** The fds of {@code t} are in place (see {@link PtyRestore#fdsDone}). */
+    public static void fdsDone(FileRestorer r, org.jcriu.compel.Task t) {
+        PtyRestore.of(r).fdsDone(t);
+    }
+
     public static boolean isTty(String path) {
         try {
             Stat st = Sys.stat(path);

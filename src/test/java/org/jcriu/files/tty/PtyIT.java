@@ -113,6 +113,36 @@ class PtyIT {
         }
     }
 
+    /**
+     * A session with a pty as controlling terminal, its leader L and two members (one in its own
+     * group, in the foreground), and a slave held by the root, which comes before the task
+     * holding the master in the tree (ptysession.c): every member has the terminal back, /dev/tty
+     * opens in each, the foreground group is the member's, bytes go from master to slave.
+     */
+    @Test
+    void sessionMembersGetTheLeadersTerminalAndASlaveMayComeBeforeItsMaster() throws Exception {
+        try (Workload w = Workload.c("ptysession", tmp.resolve("w"))) {
+            String[] ps = Files.readString(w.dir().resolve("pids")).trim().split(" ");
+            int[] pids = new int[ps.length];
+            for (int i = 0; i < ps.length; i++) {
+                pids[i] = Integer.parseInt(ps[i]);
+                w.alsoKill(pids[i]);
+            }
+            int index = ptyIndex(pids[0]);
+            long nr = 136 << 8 | index;
+            long[] want = {0, 0, nr, nr, nr}; // R, K, L, M1, M2
+            for (int i = 0; i < pids.length; i++) assertEquals(want[i], ttyNr(pids[i]), "tty_nr of task " + pids[i] + " before the dump");
+            Path d = dump(w);
+            for (int p : pids) {
+                long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+                while (ProcState.alive(p) && System.nanoTime() < deadline) Thread.sleep(5);
+            }
+            restore(w, d);
+            for (int i = 0; i < pids.length; i++) assertEquals(want[i], ttyNr(pids[i]), "tty_nr of task " + pids[i] + " after the restore");
+            assertEquals("PASS", w.terminateAndVerdict());
+        }
+    }
+
     /** A -R dump reads the pty's state without changing it: the task carries on with it intact. */
     @Test
     void leaveRunningDumpDisturbsNothing() throws Exception {
@@ -211,6 +241,38 @@ class PtyIT {
             }
             assertEquals(136 << 8 | Integer.parseInt(tty.substring("/dev/pts/".length())), ttyNr(w.pid()),
                     "the given terminal is the controlling terminal of the restored session leader");
+        }
+    }
+
+    /**
+     * --shell-job: as CRIU, the terminal the restore runs in gets the job's termios and window
+     * size (here 41x123 and no echo, set by the job before the dump), not left as it was.
+     */
+    @Test
+    void shellJobTerminalGetsTheJobsTermiosAndWindowSize() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/script")), "script(1) not installed");
+        Path wd = tmp.resolve("w");
+        try (Workload w = Workload.start(wd, List.of("/usr/bin/script", "-qec",
+                "exec sh -c 'stty rows 41 cols 123 -echo; echo $$ > " + wd + "/ready; exec sleep 1000'", "/dev/null"), false)) {
+            w.awaitExec("sleep", 'S');
+            Path d = dump(w, "-j");
+            w.waitGone(Duration.ofSeconds(10));
+            Path name = tmp.resolve("term.name"), before = tmp.resolve("term.before"), rc = tmp.resolve("restore.rc");
+            String restore = "tty > " + name + "; stty size > " + before + "; " + String.join(" ", Jcriu.launcher()) + " restore -D " + d
+                    + " -d -j -v4 -o restore.log; echo $? > " + rc + "; sleep 10";
+            Process term = new ProcessBuilder("/usr/bin/script", "-qec", restore, "/dev/null")
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .redirectOutput(tmp.resolve("term.out").toFile()).redirectErrorStream(true).start();
+            w.alsoClose(term::destroyForcibly);
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (!(Files.exists(rc) && Files.size(rc) > 0) && System.nanoTime() < deadline) Thread.sleep(20);
+            assertTrue(Files.exists(rc), "restore did not finish: " + Files.readString(tmp.resolve("term.out")));
+            assertEquals("0", Files.readString(rc).strip(), "restore failed: " + Files.readString(tmp.resolve("term.out")));
+            assertTrue(w.alive());
+            String tty = Files.readString(name).strip();
+            assertNotEquals("41 123", Files.readString(before).strip(), "the new terminal had the job's size already");
+            assertEquals("41 123", run("stty", "-F", tty, "size").strip(), "window size of " + tty);
+            assertTrue(run("stty", "-F", tty, "-a").contains("-echo"), "echo is off on " + tty);
         }
     }
 
