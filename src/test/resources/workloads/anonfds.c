@@ -214,7 +214,7 @@ static void signalfd_verify(void) {
 static int t1, t2, t3;
 static void timerfd_setup(void) {
     t1 = timerfd_create(CLOCK_MONOTONIC, 0);
-    struct itimerspec its = { .it_interval = {1, 0}, .it_value = {4, 0} };
+    struct itimerspec its = { .it_interval = {1, 0}, .it_value = {8, 0} }; /* long enough to be dumped unexpired under load */
     timerfd_settime(t1, 0, &its, NULL);
     t2 = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK);
     struct itimerspec once = { .it_value = {0, 1000} };

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.TreeMap;
 
 import org.jcriu.testing.Jcriu;
+import org.jcriu.testing.PerfDataGuard;
 import org.jcriu.testing.ProcState;
 import org.jcriu.testing.Workload;
 import org.jcriu.testing.Workloads;
@@ -188,6 +189,7 @@ class ThreadsIT {
                 false)) {
             int pid = w.pid();
             Map<Integer, String> before = threadState(pid);
+            PerfDataGuard perfData = PerfDataGuard.of(pid, tmp);
             Path d = Files.createDirectories(tmp.resolve("imgs"));
             long t0 = System.nanoTime();
             Jcriu.Result r = Jcriu.run("dump", "-t", pid, "-D", d);
@@ -195,6 +197,7 @@ class ThreadsIT {
             assertEquals(0, r.exit(), r.all());
             w.waitGone(Duration.ofSeconds(10));
             long lines = Files.readAllLines(dir.resolve("out")).size();
+            perfData.putBack();
             t0 = System.nanoTime();
             r = Jcriu.run("restore", "-d", "-D", d);
             long restoreMs = (System.nanoTime() - t0) / 1_000_000;
