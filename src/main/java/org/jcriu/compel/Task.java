@@ -556,6 +556,37 @@ public final class Task implements AutoCloseable {
         attached = false;
     }
 
+    /**
+     * Waits up to {@code timeoutMs} until every tid is stopped (state T in /proc) or gone. A
+     * task detached with SIGSTOP stops only once it is scheduled and takes the signal: without
+     * this, whoever runs next after jcriu (a test, a script) may still see it running.
+     */
+    public static void awaitStopped(List<Integer> tids, long timeoutMs) {
+        long deadline = System.nanoTime() + timeoutMs * 1_000_000;
+        for (int tid : tids) {
+            while (true) {
+                char state;
+                try {
+                    state = org.jcriu.proc.Stat.read(tid).state();
+                } catch (CriuException e) {
+                    break; // gone
+                }
+                if (state == 'T' || state == 'Z' || state == 'X') break;
+                if (System.nanoTime() > deadline) {
+                    LOG.debug("task %d not stopped yet (state %c)", tid, state);
+                    return;
+                }
+                Thread.onSpinWait();
+                try {
+                    Thread.sleep(0, 200_000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+
     /** SIGKILLs the task and reaps what wait4 reports for it (as its tracer, and as its parent if it is our child). */
     public void kill() {
         closeMem();

@@ -258,12 +258,15 @@ final class TaskTree {
     /** --leave-stopped. */
     void detachStopped() {
         List<Node> all = tasks();
+        List<Integer> tids = new ArrayList<>();
         for (int i = all.size() - 1; i >= 0; i--) {
             Node n = all.get(i);
             if (n.threads == null) continue;
+            tids.addAll(n.threads.tids());
             n.threads.detachStopped();
             n.threads.main().detachStopped();
         }
+        Task.awaitStopped(tids, 2000);
     }
 
     /**

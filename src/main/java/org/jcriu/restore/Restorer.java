@@ -203,7 +203,9 @@ public final class Restorer {
                 LOG.error("Pre-resume script failed: %s", e.getMessage()); // not fatal, as with criu
             }
             cg.restoreFreezer();
-            for (int i = live.size() - 1; i >= 0; i--) letGo(live.get(i).task(), live.get(i).threads(), live.get(i).img(), seccomp);
+            List<Integer> stopped = new ArrayList<>();
+            for (int i = live.size() - 1; i >= 0; i--) letGo(live.get(i).task(), live.get(i).threads(), live.get(i).img(), seccomp, stopped);
+            Task.awaitStopped(stopped, 2000);
             done = true;
         } finally {
             if (!done) {
@@ -470,7 +472,7 @@ public final class Restorer {
      * that the main thread's detach, which unmaps the gadget, happens when nothing else of the
      * process is still ours.
      */
-    private void letGo(Task task, List<Task> threads, TaskImages img, SeccompRestorer seccomp) {
+    private void letGo(Task task, List<Task> threads, TaskImages img, SeccompRestorer seccomp, List<Integer> stoppedTids) {
         boolean stopped = opts.leaveStopped || ImageLoader.isStopped(img.core().getTc().getTaskState());
         boolean anySeccomp = SeccompRestorer.uses(img.core());
         for (CoreEntry c : img.threads().values()) anySeccomp |= SeccompRestorer.uses(c);
@@ -488,6 +490,8 @@ public final class Restorer {
             }
         }
         if (stopped) {
+            for (Task t : threads) stoppedTids.add(t.tid());
+            stoppedTids.add(task.tid());
             task.detachStopped();
         } else {
             task.detach();
