@@ -20,15 +20,29 @@ public final class Pidfile {
 
     private Pidfile() {}
 
-    /** {@code path} is already resolved against the work dir (Options.pidfile is). */
+    /**
+     * {@code path} is already resolved against the work dir (Options.pidfile is). The pid is
+     * written to a temporary file next to it that is then hard-linked at {@code path}: the link
+     * fails if the pidfile exists (as criu's O_EXCL) and a reader never sees it empty.
+     */
     public static void write(Path path, int pid) {
+        Path dir = path.toAbsolutePath().getParent();
+        Path tmp = dir.resolve("." + path.getFileName() + ".jcriu-" + ProcessHandle.current().pid());
         try {
-            Files.write(Files.createFile(path, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"))),
+            Files.deleteIfExists(tmp);
+            Files.write(Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"))),
                     Integer.toString(pid).getBytes(StandardCharsets.US_ASCII), StandardOpenOption.WRITE);
+            Files.createLink(path, tmp);
         } catch (FileAlreadyExistsException e) {
             throw new CriuException("pidfile: Can't open " + path + ": File exists");
         } catch (IOException e) {
             throw new CriuException("pidfile: Can't write pid " + pid + " to " + path + ": " + e.getMessage(), e);
+        } finally {
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException e) {
+                LOG.warn("could not remove %s: %s", tmp, e.getMessage());
+            }
         }
         LOG.debug("Wrote pid %d to %s", pid, path);
     }
