@@ -24,7 +24,7 @@ trap cleanup EXIT
 
 now() { date +%s.%N; }
 ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
-stat_of() { "$JCRIT" show -i "$1/stats-dump" | awk -v k="\"$2\":" '$1 == k { gsub(/,/, "", $2); print $2 }'; }
+stat_of() { "$JCRIT" show "$1/stats-dump" | awk -v k="\"$2\":" '$1 == k { gsub(/,/, "", $2); print $2 }'; }
 mb() { awk -v b="$(stat -c %s "$1")" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 
 gcc -O2 -I src/test/resources/workloads -o "$work/predump" src/test/resources/workloads/predump.c

@@ -5,7 +5,7 @@
  *   dontfork  P's only (MADV_DONTFORK): C has nothing there
  *   wipe      MADV_WIPEONFORK: C got it empty and wrote page 1
  *   ro        read-only: C made it writable, changed page 2 and made it read-only again
- *   prot      C made it read-only (its VMA differs from P's)
+ *   prot      C changed page 1 and made it read-only (P's stays writable)
  *   lock      mlock'ed by P (C's copy is not locked); C changed page 0
  *   file      MAP_PRIVATE of DIR/data ("F"): P changed page 0 before the fork and page 1 after
  *             it, C changed page 3: C must see the file's page 1, not P's
@@ -141,6 +141,7 @@ int main(int argc, char **argv) {
         if (mprotect(reg[RO], 4 * PG, PROT_READ | PROT_WRITE)) _exit(9);
         fill(RO, 2, 'r');
         if (mprotect(reg[RO], 4 * PG, PROT_READ)) _exit(9);
+        fill(PROT, 1, 'p');
         if (mprotect(reg[PROT], 4 * PG, PROT_READ)) _exit(9);
         fill(LOCK, 0, 'l');
         fill(FILEMAP, 3, 'c');

@@ -7,13 +7,15 @@
  *   big     DIR/big: 2 MiB of data (over the default --ghost-limit of 1 MiB) at fd 5, unlinked.
  *   linked  DIR/a hard-linked as DIR/b, open O_RDWR at fd 5 at position 3, then DIR/a unlinked:
  *           the file lives on through DIR/b (dumped with --link-remap).
- *   dir     DIR/d open as fd 5, then removed (an unlinked directory: refused by the dump).
- *   fifo    DIR/f, a named FIFO, open O_RDWR as fd 5, then unlinked (refused by the dump).
+ *   dir     DIR/d (0751) open as fd 5, then removed: a ghost directory.
+ *   fifo    DIR/f, a named FIFO (0640), open O_RDWR as fd 5 with bytes queued, then unlinked:
+ *           a ghost FIFO whose bytes come back from fifo-data.img.
  * On SIGTERM it checks that each fd still reads the same bytes from the same position, that the
  * file is still unlinked (nlink 0) with its mode and size, that holes stayed holes, that both
  * fds of "small" still share one inode, and that no re-created name was left in DIR.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -97,13 +99,14 @@ int main(int argc, char **argv) {
         unlink(p);
     } else if (!strcmp(mode, "dir")) {
         snprintf(p, sizeof p, "%s/d", dir);
-        if (mkdir(p, 0755)) return 2;
+        if (mkdir(p, 0751)) return 2;
         place(open(p, O_RDONLY | O_DIRECTORY), 5);
         if (rmdir(p)) return 2;
     } else if (!strcmp(mode, "fifo")) {
         snprintf(p, sizeof p, "%s/f", dir);
-        if (mkfifo(p, 0600)) return 2;
+        if (mkfifo(p, 0640)) return 2;
         place(open(p, O_RDWR), 5);
+        if (write(5, "fifo-bytes", 10) != 10) return 2;
         unlink(p);
     } else {
         return 2;
@@ -156,7 +159,20 @@ int main(int argc, char **argv) {
         if (!strstr(buf, "/a (deleted)")) fail("fd 5 no longer names the unlinked DIR/a");
     } else if (!strcmp(mode, "dir") || !strcmp(mode, "fifo")) {
         struct stat st;
-        if (fstat(5, &st) || !(S_ISDIR(st.st_mode) || S_ISFIFO(st.st_mode))) fail("fd 5 lost its directory or FIFO");
+        int isdir = !strcmp(mode, "dir");
+        if (fstat(5, &st) || !(isdir ? S_ISDIR(st.st_mode) : S_ISFIFO(st.st_mode))) fail("fd 5 lost its directory or FIFO");
+        check_unlinked(5, isdir ? 0751 : 0640, st.st_size);
+        ssize_t n = readlink("/proc/self/fd/5", buf, sizeof buf - 1);
+        buf[n > 0 ? n : 0] = 0;
+        if (!strstr(buf, isdir ? "/d (deleted)" : "/f (deleted)")) fail("fd 5 no longer names the removed DIR/d or DIR/f");
+        if (isdir) {
+            if (fchdir(5)) fail("fchdir into the removed directory failed");
+            else if (openat(5, "new", O_CREAT | O_RDWR, 0600) >= 0 || errno != ENOENT) fail("a file could be created in the removed directory");
+            if (chdir(dir)) fail("chdir back failed");
+        } else {
+            if (read(5, buf, 10) != 10 || memcmp(buf, "fifo-bytes", 10)) fail("the FIFO lost its queued bytes");
+            if (write(5, "more", 4) != 4 || read(5, buf, 4) != 4 || memcmp(buf, "more", 4)) fail("the FIFO does not carry bytes");
+        }
     } else {
         check_unlinked(5, 0600, 2 * MIB);
     }
@@ -164,7 +180,7 @@ int main(int argc, char **argv) {
     struct dirent *e;
     while (d && (e = readdir(d))) {
         if (strstr(e->d_name, ".ghost") || strstr(e->d_name, "link_remap") || !strcmp(e->d_name, "small")
-                || !strcmp(e->d_name, "sparse") || !strcmp(e->d_name, "a")) {
+                || !strcmp(e->d_name, "sparse") || !strcmp(e->d_name, "a") || !strcmp(e->d_name, "d") || !strcmp(e->d_name, "f")) {
             snprintf(buf, sizeof buf, "%s left in the directory", e->d_name);
             fail(buf);
         }

@@ -233,7 +233,7 @@ public final class Dumper {
         }
         // files.img and the images every task shares are written once, fdinfo once per fd table
         files.write(dir);
-        Images.writeOne(dir, ImageType.TIMENS, Images.timens(), 0);
+        TimeNsDump.write(dir, pid);
         Images.writeOne(dir, ImageType.SECCOMP, seccomp.image());
         cgroups.write(dir);
         long now = System.nanoTime();

@@ -40,7 +40,12 @@ public final class PageScan {
         }
     }
 
-    public record Result(List<Run> runs, long pagesScanned, long pagesToWrite) {}
+    /** {@code pagesWritten}: the pages file already holds the PE_PRESENT pages (an incremental dump compared and wrote them). */
+    public record Result(List<Run> runs, long pagesScanned, long pagesToWrite, boolean pagesWritten) {
+        public Result(List<Run> runs, long pagesScanned, long pagesToWrite) {
+            this(runs, pagesScanned, pagesToWrite, false);
+        }
+    }
 
     private static volatile long zeroPfn = -1;
 
@@ -107,18 +112,31 @@ public final class PageScan {
     /**
      * The scan with the pages the parent images already hold turned into PE_PARENT entries, for a
      * dump of a frozen tree with --track-mem and a parent ({@code inc} null: unchanged). The
-     * task's change tracking starts again from here.
+     * task's change tracking starts again from here. When the pages are compared with the parent's,
+     * the changed ones are written into {@code pagesFile} on the way (they are in hand), and the
+     * result says so: the dump's page writer need not read them again.
      */
     public static Result againstParent(org.jcriu.predump.Incremental inc, int pid, Result scan,
-            List<org.jcriu.image.proto.VmaEntry> vmas) {
+            List<org.jcriu.image.proto.VmaEntry> vmas, Path pagesFile) {
         if (inc == null) return scan;
         List<org.jcriu.mem.PageRun> in = new ArrayList<>(scan.runs().size());
         for (Run r : scan.runs()) in.add(new org.jcriu.mem.PageRun(r.vaddr(), r.nrPages(), r.flags(), 0));
-        org.jcriu.predump.Incremental.Pages p = inc.pages(pid, in, vmas, null, false);
+        org.jcriu.predump.Incremental.Pages p;
+        boolean written = inc.writesPages();
+        if (written) {
+            try (FileChannel ch = FileChannel.open(pagesFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.TRUNCATE_EXISTING)) {
+                p = inc.pages(pid, in, vmas, ch, false);
+            } catch (IOException e) {
+                throw new CriuException("Can't write " + pagesFile + ": " + e.getMessage(), e);
+            }
+        } else {
+            p = inc.pages(pid, in, vmas, null, false);
+        }
         inc.resetTracking(pid);
         List<Run> out = new ArrayList<>(p.runs().size());
         for (org.jcriu.mem.PageRun r : p.runs()) out.add(new Run(r.vaddr(), r.nrPages(), r.flags()));
-        return new Result(out, scan.pagesScanned(), p.written());
+        return new Result(out, scan.pagesScanned(), p.written(), written);
     }
 
     private static int maxPages(List<VmaPlan.Area> areas) {

@@ -86,6 +86,8 @@ final class PreDumper {
             for (Scanned s : tasks) written += write(inc, dir, s, true);
             writeNs = System.nanoTime() - tw;
         }
+        // as CRIU's irmap_predump_run: fsnotify paths resolved while the tasks run, for the dump
+        org.jcriu.files.fsnotify.Irmap.preDump(tasks.stream().map(Scanned::pid).toList(), opts);
         Images.writeOne(dir, ImageType.INVENTORY, inc.inventory(Images.inventory(),
                 readMode ? Incremental.PRE_DUMP_READ : Incremental.PRE_DUMP_SPLICE));
         StatsEntry stats = Images.stats((tFrozen - tSeize) / 1000, (tThawed - tFrozen) / 1000, memNs / 1000, writeNs / 1000,

@@ -17,8 +17,8 @@ import org.jcriu.sys.Sys;
  * unsupported; the task is left as it was.
  */
 final class TaskChecks {
-    /** Namespaces compared with jcriu's own; a task in another one is refused. */
-    static final String[] NAMESPACES = {"pid", "net", "ipc", "uts", "mnt", "user", "cgroup", "time"};
+    /** Namespaces compared with jcriu's own; a task in another one is refused (time: {@link TimeNsDump}). */
+    static final String[] NAMESPACES = {"pid", "net", "ipc", "uts", "mnt", "user", "cgroup"};
 
     private TaskChecks() {}
 
@@ -52,6 +52,7 @@ final class TaskChecks {
                         + " namespace than jcriu; namespaces are not supported yet");
             }
         }
+        TimeNsDump.check(pid, st.has("PPid") ? st.getInt("PPid") : 0, root);
     }
 
     /** The executable, cwd and root are reopened by path on restore: an unlinked one cannot be. */

@@ -33,6 +33,7 @@ import org.jcriu.proc.Stat;
 import org.jcriu.proc.Status;
 import org.jcriu.proc.Vma;
 import org.jcriu.sys.Linux;
+import org.jcriu.sys.Nr;
 import org.jcriu.sys.Sys;
 
 /**
@@ -43,6 +44,8 @@ import org.jcriu.sys.Sys;
  */
 final class TaskDump {
     private static final Logger LOG = Log.get("dump");
+    /** PR_GET_THP_DISABLE's answer for PR_SET_THP_DISABLE(1, PR_THP_DISABLE_EXCEPT_ADVISED): 1 | 1 << 1. */
+    private static final long THP_DISABLE_EXCEPT_ADVISED = 3;
 
     /** What the dump's tasks share: the image dir, one file table, one seccomp image. */
     record Shared(Options opts, ImageDir dir, Tracer tracer, DumpFiles files, SeccompDump seccomp, org.jcriu.cgroup.CgroupDump cgroups,
@@ -74,7 +77,7 @@ final class TaskDump {
         TaskChecks.check(pid, status, stat, s.opts(), tracer.tid(), node.parent == null);
         List<Vma> vmas = Maps.read(pid);
         VmaPlan plan = VmaPlan.build(pid, vmas, files);
-        TaskKobjIdsEntry ids = kobj.toBuilder().setFilesId(files.dumpTask(pid)).build();
+        TaskKobjIdsEntry ids = kobj.toBuilder().setFilesId(files.dumpTask(pid)).setTimeNsId(TimeNsDump.id(pid)).build();
         long[][] limits = Limits.read(pid);
         long[] auxv = Auxv.read(pid);
         String exe = ProcFs.readlink(ProcFs.pidDir(pid).resolve("exe"));
@@ -88,7 +91,8 @@ final class TaskDump {
         int oomScoreAdj = Integer.parseInt(ProcFs.readString(pid, "oom_score_adj").strip());
 
         long tMem = System.nanoTime();
-        PageScan.Result scan = PageScan.againstParent(s.incremental(), pid, PageScan.scan(pid, plan.areas()), plan.entries());
+        PageScan.Result scan = PageScan.againstParent(s.incremental(), pid, PageScan.scan(pid, plan.areas()), plan.entries(),
+                dir.path(ImageType.PAGES, pagesId));
         LOG.debug("task %d: pagemap scanned in %.1f ms: %d pages in %d runs", pid, (System.nanoTime() - tMem) / 1e6,
                 scan.pagesToWrite(), scan.runs().size());
         try (ImageWriter pm = dir.create(ImageType.PAGEMAP, pid)) {
@@ -96,7 +100,7 @@ final class TaskDump {
             for (PageScan.Run run : scan.runs()) pm.write(run.entry());
         }
         PageWriter pw = new PageWriter(pid);
-        pw.write(scan.runs(), dir.path(ImageType.PAGES, pagesId), Runtime.getRuntime().availableProcessors());
+        if (!scan.pagesWritten()) pw.write(scan.runs(), dir.path(ImageType.PAGES, pagesId), Runtime.getRuntime().availableProcessors());
         s.shmem().dumpTask(pid, plan.entries());
         long memNs = System.nanoTime() - tMem;
         LOG.debug("task %d: memory written in %.1f ms", pid, memNs / 1e6);
@@ -105,6 +109,7 @@ final class TaskDump {
         long handled = status.getHex("SigCgt") | status.getHex("SigIgn");
         TracerData td = tracer.call(() -> TracerData.collect(task, handled));
         long[] robust = ThreadDump.robustList(pid);
+        int pdeath = tracer.call(() -> ThreadDump.pdeathSig(task));
         List<PosixTimerEntry> posixTimers = tracer.call(() -> PosixTimers.dump(task, pid));
         List<ThreadDump.Data> others = tracer.call(() -> {
             List<ThreadDump.Data> l = new ArrayList<>();
@@ -128,6 +133,12 @@ final class TaskDump {
                 .setChildSubreaper(td.inj.childSubreaper());
         if (td.wasStopped) tc.setStopSigno(Linux.SIGSTOP);
         int membarrier = tracer.call(() -> org.jcriu.mem.Membarrier.registrations(task));
+        if (td.inj.thpDisabled() && tracer.call(() -> task.syscallRaw(Nr.PRCTL, Linux.PR_GET_THP_DISABLE, 0, 0, 0, 0)) == THP_DISABLE_EXCEPT_ADVISED) {
+            // kernel 6.18: PR_SET_THP_DISABLE with PR_THP_DISABLE_EXCEPT_ADVISED keeps THP for
+            // MADV_HUGEPAGE ranges; mm_entry has a bool only (as CRIU's), restored as fully disabled
+            LOG.warn("task %d disabled THP except where advised (MADV_HUGEPAGE): CRIU's image has no place for that, "
+                    + "it is restored with THP disabled everywhere", pid);
+        }
         if (membarrier != 0) tc.setMembarrierRegistrationMask(membarrier);
         // One entry per signal except SIGKILL and SIGSTOP, whose actions cannot change (62 entries, as CRIU).
         for (int sig = 1; sig <= Linux.NSIG; sig++) {
@@ -139,6 +150,7 @@ final class TaskDump {
                 .setCgSet(s.cgroups().set(pid, pid));
         int prio = ThreadDump.schedPrio(pid, stat);
         if (prio != 0) thc.setSchedPrio(prio);
+        if (pdeath != 0) thc.setPdeathSig(pdeath);
         if (td.rs.rseq() != null) thc.setRseqEntry(td.rs.rseq());
         if (seccompIdx.get(pid) >= 0) thc.setSeccompMode(SeccompMode.filter).setSeccompFilter(seccompIdx.get(pid));
         CoreEntry core = Images.core(ti, tc.build(), thc.build());

@@ -73,7 +73,7 @@ final class ThreadDump {
 
     /** A non-main thread, with what only it can tell (asked by injected syscalls in it). */
     record Data(int tid, Regset rs, SignalQueueEntry pending, long clearTid, ThreadSasEntry sas, int secbits, long[] robust,
-                Stat stat, Status status, int schedPrio) {}
+                Stat stat, Status status, int schedPrio, int pdeathSig) {}
 
     /** Runs on the tracer thread, after memory was copied (the scratch space is on the thread's stack). */
     static Data collect(Task t, int pid) {
@@ -89,10 +89,11 @@ final class ThreadDump {
             sas = ThreadSasEntry.newBuilder().setSsSp(b.getLong(8)).setSsFlags(b.getInt(16)).setSsSize(b.getLong(24)).build();
         }
         int secbits = (int) t.syscall(Nr.PRCTL, Linux.PR_GET_SECUREBITS);
+        int pdeath = pdeathSig(t);
         Path dir = ProcFs.pidDir(pid).resolve("task").resolve(Integer.toString(t.tid()));
         Stat stat = Stat.parse(ProcFs.read(dir.resolve("stat")), t.tid());
         Status status = Status.parse(new String(ProcFs.read(dir.resolve("status")), java.nio.charset.StandardCharsets.ISO_8859_1), t.tid());
-        return new Data(t.tid(), rs, pending, clearTid, sas, secbits, robustList(t.tid()), stat, status, schedPrio(t.tid(), stat));
+        return new Data(t.tid(), rs, pending, clearTid, sas, secbits, robustList(t.tid()), stat, status, schedPrio(t.tid(), stat), pdeath);
     }
 
     static ThreadInfoX86 threadInfo(Regset rs, long clearTid, int tid) {
@@ -109,9 +110,21 @@ final class ThreadDump {
                 .setSas(d.sas()).setSignalsP(d.pending()).setCreds(Images.creds(d.status(), d.secbits()))
                 .setComm(d.stat().comm()).setCgSet(1);
         if (d.schedPrio() != 0) thc.setSchedPrio(d.schedPrio());
+        if (d.pdeathSig() != 0) thc.setPdeathSig(d.pdeathSig());
         if (d.rs().rseq() != null) thc.setRseqEntry(d.rs().rseq());
         return CoreEntry.newBuilder().setMtype(CoreEntry.March.X86_64).setThreadInfo(threadInfo(d.rs(), d.clearTid(), d.tid()))
                 .setThreadCore(thc).build();
+    }
+
+    /**
+     * The thread's parent-death signal (PR_GET_PDEATHSIG, asked in the thread: the kernel keeps
+     * one per thread, and each is sent when the thread that created the process exits); 0 for none.
+     */
+    static int pdeathSig(Task t) {
+        try (Scratch s = t.scratch(8)) {
+            t.syscall(Nr.PRCTL, Linux.PR_GET_PDEATHSIG, s.addr(), 0, 0, 0);
+            return ByteBuffer.wrap(s.get(0, 4)).order(ByteOrder.LITTLE_ENDIAN).getInt(0);
+        }
     }
 
     /**

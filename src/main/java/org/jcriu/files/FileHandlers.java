@@ -53,10 +53,13 @@ public final class FileHandlers {
             new Rule("terminal", fd -> fd.stat().isChr() && TtyHandler.isTerminal(fd.stat().rdev()), TTY),
             new Rule("pipe", fd -> fd.stat().isFifo() && fd.link().startsWith("pipe:["), PIPE),
             new Rule("named FIFO", fd -> fd.stat().isFifo() && fd.link().startsWith("/") && !fd.link().endsWith(" (deleted)"), FIFO),
+            // its reg file is a ghost FIFO, re-created by the restore and unlinked again
+            new Rule("unlinked named FIFO", fd -> fd.stat().isFifo() && RegFileHandler.isGhost(fd), FIFO),
             new Rule("unix socket", org.jcriu.files.unix.UnixSkHandler::isUnix, UNIXSK),
             new Rule("memfd", MemfdHandler::isMemfd, MEMFD),
             // after memfd, whose links also end in " (deleted)"
-            new Rule("unlinked regular file", RegFileHandler::isGhost, REG),
+            new Rule("unlinked regular file", fd -> fd.stat().isReg() && RegFileHandler.isGhost(fd), REG),
+            new Rule("removed directory", fd -> fd.stat().isDir() && RegFileHandler.isGhost(fd), REG),
             // another hard link still exists: dumped through a link made for it (--link-remap)
             new Rule("unlinked regular file with other links", RegFileHandler::isLinkRemap, REG),
             // anonymous inodes are told apart by the name their link shows

@@ -18,6 +18,7 @@ import org.jcriu.image.ImageReader;
 import org.jcriu.image.ImageType;
 import org.jcriu.image.proto.FdinfoEntry;
 import org.jcriu.image.proto.FileEntry;
+import org.jcriu.image.proto.RegFileEntry;
 import org.jcriu.image.proto.FsEntry;
 import org.jcriu.log.Log;
 import org.jcriu.log.Logger;
@@ -167,14 +168,22 @@ public final class FileRestorer {
             fs = r.readOne(FsEntry.parser());
         }
         String root = file(fs.getRootId()).getReg().getName();
-        String cwd = file(fs.getCwdId()).getReg().getName();
+        RegFileEntry cwdReg = file(fs.getCwdId()).getReg();
+        String cwd = cwdReg.getName();
         if (!root.equals("/")) {
             try (Scratch s = RegFileHandler.pathIn(t, root)) {
                 t.syscall(Nr.CHROOT, s.addr());
             }
         }
-        try (Scratch s = RegFileHandler.pathIn(t, cwd)) {
-            t.syscall(Nr.CHDIR, s.addr());
+        if (cwdReg.hasMntId()) {
+            // a cwd whose path was overmounted at dump: entered through its mount (files/reg Overmounts)
+            int fd = FileHandlers.REG.openIn(cwdReg, Linux.O_PATH | Linux.O_DIRECTORY, false, this);
+            t.syscall(Nr.FCHDIR, fd);
+            t.syscall(Nr.CLOSE, fd);
+        } else {
+            try (Scratch s = RegFileHandler.pathIn(t, cwd)) {
+                t.syscall(Nr.CHDIR, s.addr());
+            }
         }
         if (fs.hasUmask()) t.syscall(Nr.UMASK, fs.getUmask());
     }

@@ -28,19 +28,25 @@ public final class LocalPageSource implements PageSource {
     /** One pages file: its channel and, once asked for, its read-only mapping. */
     private final class Layer {
         final Path file;
-        private FileChannel channel;
+        private volatile FileChannel channel;
         private long size;
-        private MemorySegment mapped;
+        private volatile MemorySegment mapped;
 
         Layer(Path file) {
             this.file = file;
         }
 
-        synchronized FileChannel channel() {
+        FileChannel channel() {
+            FileChannel c = channel;
+            return c != null ? c : open();
+        }
+
+        private synchronized FileChannel open() {
             if (channel == null) {
                 try {
-                    channel = FileChannel.open(file, StandardOpenOption.READ);
-                    size = channel.size();
+                    FileChannel c = FileChannel.open(file, StandardOpenOption.READ);
+                    size = c.size();
+                    channel = c; // published after size
                 } catch (IOException e) {
                     throw new CriuException("Can't open " + file + ": " + e.getMessage(), e);
                 }
@@ -48,12 +54,17 @@ public final class LocalPageSource implements PageSource {
             return channel;
         }
 
-        synchronized long size() {
-            channel();
+        long size() {
+            channel(); // size is written before the volatile channel, so it is seen once channel is
             return size;
         }
 
-        synchronized MemorySegment mapping() {
+        MemorySegment mapping() {
+            MemorySegment m = mapped;
+            return m != null ? m : map();
+        }
+
+        private synchronized MemorySegment map() {
             if (mapped == null) {
                 try {
                     mapped = channel().map(FileChannel.MapMode.READ_ONLY, 0, size, arena);

@@ -201,6 +201,11 @@ public final class Incremental implements AutoCloseable {
         }
     }
 
+    /** True when {@link #pages} reads every page (comparison with a parent) and so may as well write the changed ones. */
+    public boolean writesPages() {
+        return trackMem && parent != null && !softDirty;
+    }
+
     /** After the pages are scanned, while the tree is frozen: the next dump sees changes from now on. */
     public void resetTracking(int pid) {
         if (softDirty) SoftDirty.clear(pid);

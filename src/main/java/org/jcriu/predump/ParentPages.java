@@ -60,6 +60,28 @@ final class ParentPages implements AutoCloseable {
     final class Cursor {
         private int i = -1;
 
+        /**
+         * The parent's copy of the pages from {@code vaddr} on, mapped, as far as one of its runs
+         * goes and at most {@code maxLen} bytes; null when the parent has no page at {@code vaddr}.
+         */
+        MemorySegment span(long vaddr, long maxLen) {
+            PageRun r = run(vaddr);
+            if (r == null) return null;
+            long len = Math.min(maxLen, r.end() - vaddr);
+            return source.direct(r, vaddr - r.vaddr(), len);
+        }
+
+        private PageRun run(long vaddr) {
+            var runs = chain.runs();
+            if (i < 0 || i >= runs.size() || Long.compareUnsigned(runs.get(i).vaddr(), vaddr) > 0) {
+                i = chain.firstEndingAfter(vaddr);
+            }
+            while (i < runs.size() && Long.compareUnsigned(runs.get(i).end(), vaddr) <= 0) i++;
+            if (i >= runs.size()) return null;
+            PageRun r = runs.get(i);
+            return Long.compareUnsigned(r.vaddr(), vaddr) > 0 ? null : r;
+        }
+
         /** The parent's copy of the page at {@code vaddr}, mapped, or null when the parent has none. */
         MemorySegment page(long vaddr) {
             var runs = chain.runs();

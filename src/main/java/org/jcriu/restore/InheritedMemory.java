@@ -16,8 +16,9 @@ import org.jcriu.mem.PageSource;
  * What a child keeps of the address space it was cloned with. A child is cloned inside its parent
  * once the parent's memory is restored, so every private page the two had in common is shared
  * copy-on-write again, as it was before the dump (CRIU does the same: vma_inherited,
- * restore_priv_vma_content). The child keeps an inherited private VMA that is exactly its own
- * dumped one (same range, protection, flags, file and offset, advice); within it, it writes only
+ * restore_priv_vma_content). The child keeps an inherited private VMA that is its own dumped one
+ * (same range, flags, file and offset, advice; a protection the child changed after the fork is
+ * set with mprotect once its pages are in); within it, it writes only
  * the pages whose dumped content differs from its parent's dumped content at the same address, and
  * drops (MADV_DONTNEED: zero or file content again, as at dump) the pages its parent has and it
  * had not. Both contents come from the images through {@link PageSource}, never from live memory.
@@ -42,6 +43,8 @@ final class InheritedMemory {
     private final TaskImages child;
     private final boolean sameExe;
     private final boolean[] kept;
+    /** Per VMA of the child: the protection a kept VMA has as inherited (the parent's). */
+    private final int[] inheritedProt;
     /** The kept VMAs as sorted [start, end) ranges. */
     private final List<long[]> keptRanges;
 
@@ -51,6 +54,10 @@ final class InheritedMemory {
         this.child = child;
         this.sameExe = sameFile(parent, parent.mm().getExeFileId(), child, child.mm().getExeFileId());
         this.kept = sameExe ? kept(parent, child) : new boolean[child.vmas().size()];
+        this.inheritedProt = new int[kept.length];
+        java.util.Map<Long, Vma> byStart = new java.util.HashMap<>();
+        for (Vma p : parent.vmas()) byStart.put(p.start(), p);
+        for (int i = 0; i < kept.length; i++) if (kept[i]) inheritedProt[i] = byStart.get(child.vmas().get(i).start()).prot();
         List<long[]> r = new ArrayList<>();
         for (int i = 0; i < kept.length; i++) if (kept[i]) r.add(new long[] {child.vmas().get(i).start(), child.vmas().get(i).end()});
         r.sort(Comparator.comparingLong(a -> a[0]));
@@ -69,6 +76,11 @@ final class InheritedMemory {
     /** Per VMA of the child (in {@code child.vmas()} order): kept as inherited. */
     boolean[] kept() {
         return kept.clone();
+    }
+
+    /** The protection kept VMA {@code i} came with: its parent's, which may not be the child's. */
+    int inheritedProt(int i) {
+        return inheritedProt[i];
     }
 
     int keptCount() {
@@ -104,7 +116,7 @@ final class InheritedMemory {
     }
 
     private static boolean same(TaskImages pt, Vma p, TaskImages ct, Vma c) {
-        if (p.end() != c.end() || p.pgoff() != c.pgoff() || p.prot() != c.prot() || p.flags() != c.flags()
+        if (p.end() != c.end() || p.pgoff() != c.pgoff() || p.flags() != c.flags()
                 || p.status() != c.status() || p.madv() != c.madv() || p.fdflags() != c.fdflags()) {
             return false;
         }

@@ -37,6 +37,7 @@ final class MappedFiles {
         int exe = img.mm().getExeFileId();
         if (exe != 0 && seen.add(exe)) check(img.files().get(exe), "the executable", root);
         for (int id : new int[] {img.fs().getCwdId(), img.fs().getRootId()}) {
+            if (img.files().get(id).getReg().hasMntId()) continue; // overmounted at dump: entered through its mount
             Path d = Path.of(path(img.files().get(id).getReg(), root));
             if (!Files.isDirectory(d)) {
                 throw new CriuException("Directory " + d + " (the task's " + (id == img.fs().getCwdId() ? "cwd" : "root")
@@ -47,6 +48,8 @@ final class MappedFiles {
 
     private static void check(FileEntry fe, String what, Path root) {
         RegFileEntry f = fe.getReg();
+        // its path was overmounted at dump: checked when opened through its mount (files/reg Overmounts)
+        if (f.hasMntId()) return;
         Path p = Path.of(path(f, root));
         if (!Files.isRegularFile(p)) {
             throw new CriuException("File " + p + " (" + what + ") does not exist on this machine");

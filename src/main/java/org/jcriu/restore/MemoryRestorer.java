@@ -250,7 +250,9 @@ final class MemoryRestorer {
                 if (v.special()) continue;
                 checkSupported(v);
                 if (kept[i]) {
-                    firstProt[i] = v.prot(); // inherited as it is; pages that differ go through /proc/PID/mem where read-only
+                    // inherited with the parent's protection (finish() sets the child's); pages that
+                    // differ go through /proc/PID/mem where it is read-only
+                    firstProt[i] = inherited.inheritedProt(i);
                     continue;
                 }
                 if (v.is(Vma.SYSVIPC)) {

@@ -50,6 +50,8 @@ public final class Restorer {
     private final ImageDir dir;
     /** Shared anonymous objects of the tree: created by the first task that maps one, mapped by the others. */
     private final SharedAnonObjects sharedAnon = new SharedAnonObjects();
+    /** The tree's own time namespace, null when it lives in jcriu's. */
+    private TimeNsRestorer timens;
 
     private Restorer(Options opts) {
         this.opts = opts;
@@ -77,6 +79,7 @@ public final class Restorer {
             t.threads().forEach((tid, c) -> org.jcriu.cpuinfo.FpuFrames.check(tid, c, opts.cpuCap, dir.path(ImageType.CORE, tid).toString()));
         }
         SeccompRestorer seccomp = SeccompRestorer.load(dir, tree.live());
+        timens = TimeNsRestorer.load(dir, tree);
         for (TaskImages t : tree.live()) MappedFiles.check(t, opts.root);
         LOG.debug("mapped files checked");
         SessionPlan sessions = SessionPlan.of(tree, opts.shellJob);
@@ -88,27 +91,35 @@ public final class Restorer {
         FileRestorer files = new FileRestorer(dir, opts);
         LOG.debug("files.img read");
         Map<Integer, LocalPageSource> pages = new HashMap<>();
-        try (Tracer tracer = Tracer.start()) {
-            LOG.debug("tracer started");
-            for (TaskImages t : tree.live()) {
-                LocalPageSource src = new LocalPageSource(org.jcriu.mem.PageChain.layerFiles(dir, ImageType.PAGEMAP, t.pid(), pagesFile(t)));
-                pages.put(t.pid(), src);
-                if (!Boolean.getBoolean("jcriu.noprefetch")) src.prefetch();
-            }
-            CgroupRestore cg = CgroupRestore.load(dir, opts);
-            tracer.run(() -> build(tracer, tree, sessions, files, pages, seccomp, cg));
-        } finally {
-            for (LocalPageSource src : pages.values()) src.close();
-            files.close(); // what jcriu kept for tasks a failed restore never reached
-        }
+        // The root's parent thread is the tracer thread (it spawned the seed the root is cloned
+        // from with CLONE_PARENT): it must outlive the wait for the root, or its exit would send
+        // the root its parent-death signal (as CRIU's does only when criu itself exits).
+        Tracer tracer = Tracer.start();
         try {
-            Actions.run(opts, Action.POST_RESUME, pid);
-        } catch (CriuException e) {
-            LOG.error("Post-resume script failed: %s", e.getMessage()); // the task runs already, as with criu
+            try {
+                LOG.debug("tracer started");
+                for (TaskImages t : tree.live()) {
+                    LocalPageSource src = new LocalPageSource(org.jcriu.mem.PageChain.layerFiles(dir, ImageType.PAGEMAP, t.pid(), pagesFile(t)));
+                    pages.put(t.pid(), src);
+                    if (!Boolean.getBoolean("jcriu.noprefetch")) src.prefetch();
+                }
+                CgroupRestore cg = CgroupRestore.load(dir, opts);
+                tracer.run(() -> build(tracer, tree, sessions, files, pages, seccomp, cg));
+            } finally {
+                for (LocalPageSource src : pages.values()) src.close();
+                files.close(); // what jcriu kept for tasks a failed restore never reached
+            }
+            try {
+                Actions.run(opts, Action.POST_RESUME, pid);
+            } catch (CriuException e) {
+                LOG.error("Post-resume script failed: %s", e.getMessage()); // the task runs already, as with criu
+            }
+            LOG.info("Restore finished successfully. Task %d resumed in %d ms", pid, (System.nanoTime() - t0) / 1_000_000);
+            if (opts.restoreDetached) return 0;
+            return waitRoot(pid);
+        } finally {
+            tracer.close();
         }
-        LOG.info("Restore finished successfully. Task %d resumed in %d ms", pid, (System.nanoTime() - t0) / 1_000_000);
-        if (opts.restoreDetached) return 0;
-        return waitRoot(pid);
     }
 
     private static void warmUp() {
@@ -152,6 +163,8 @@ public final class Restorer {
                     ? SiblingSeed.create(tracer, root.pid(), tree.allVmas(), MemoryRestorer.areaSize())
                     : TaskCreator.create(tracer, root.pid(), tree.allVmas(), MemoryRestorer.areaSize());
             made.put(root.pid(), new Made(root, created.task(), new ArrayList<>()));
+            // before the root has children: they are born in its time namespace
+            if (timens != null) timens.enter(created.task());
             // each task goes into its cgroups as soon as it exists: before it has memory (charged
             // there), threads or children (which inherit them)
             cg.place(root.pid(), cgSet(root), 0);

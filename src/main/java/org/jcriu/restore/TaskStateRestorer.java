@@ -164,7 +164,7 @@ final class TaskStateRestorer {
         return v == RLIM_INFINITY ? "unlimited" : Long.toUnsignedString(v);
     }
 
-    /** personality, comm, clear_tid address, robust futex list, rseq, scheduling, subreaper, parent-death signal. */
+    /** personality, comm, clear_tid address, robust futex list, rseq, scheduling, subreaper. */
     void restoreMisc() {
         ThreadCoreEntry th = thread();
         // set even when they are the defaults: the task inherited jcriu's, which may be niced
@@ -175,7 +175,6 @@ final class TaskStateRestorer {
         }
         if (th.hasSchedNice()) task.syscall(Nr.SETPRIORITY, PRIO_PROCESS, 0, th.getSchedNice());
         if (core == img.core() && tc().getChildSubreaper()) task.syscall(Nr.PRCTL, Linux.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-        if (th.getPdeathSig() != 0) task.syscall(Nr.PRCTL, Linux.PR_SET_PDEATHSIG, th.getPdeathSig(), 0, 0, 0);
         task.syscall(Nr.PERSONALITY, tc().getPersonality() & 0xffffffffL);
         String comm = thread().hasComm() ? thread().getComm() : tc().getComm();
         byte[] c = comm.getBytes(StandardCharsets.UTF_8);
@@ -201,7 +200,24 @@ final class TaskStateRestorer {
      * (dropping needs CAP_SETPCAP), the capability sets, and ambient capabilities last.
      */
     void restoreCreds() {
-        if (!thread().hasCreds()) return;
+        if (thread().hasCreds()) setCreds();
+        restorePdeathSig();
+    }
+
+    /**
+     * The thread's parent-death signal, after its credentials: changing uids, gids or gaining
+     * capabilities clears it (commit_creds), as CRIU's restorer also sets it last. The task's
+     * parent is its restored parent by now, and every helper that made a group or session has
+     * exited already, so no exit during the restore sends it.
+     */
+    private void restorePdeathSig() {
+        int sig = thread().getPdeathSig();
+        if (sig == 0) return;
+        if (sig > Linux.NSIG) throw new CriuException("Task " + task.tid() + ": parent-death signal " + sig + " is out of range");
+        task.syscall(Nr.PRCTL, Linux.PR_SET_PDEATHSIG, sig, 0, 0, 0);
+    }
+
+    private void setCreds() {
         CredsEntry c = thread().getCreds();
         try {
             if (c.getGroupsCount() > 0 || !currentGroups().isEmpty()) {

@@ -21,7 +21,7 @@ public final class Nr {
             NEWFSTATAT = 262, READLINKAT = 267, UNSHARE = 272, SET_ROBUST_LIST = 273, GET_ROBUST_LIST = 274, DUP3 = 292,
             PIPE2 = 293, TEE = 276, PRLIMIT64 = 302, SETNS = 308, PROCESS_VM_READV = 310, PROCESS_VM_WRITEV = 311, KCMP = 312,
             SECCOMP = 317, MEMFD_CREATE = 319, USERFAULTFD = 323, MEMBARRIER = 324, RSEQ = 334,
-            PIDFD_SEND_SIGNAL = 424, PIDFD_OPEN = 434, CLONE3 = 435, CLOSE_RANGE = 436, PIDFD_GETFD = 438;
+            PIDFD_SEND_SIGNAL = 424, OPEN_TREE = 428, PIDFD_OPEN = 434, CLONE3 = 435, CLOSE_RANGE = 436, PIDFD_GETFD = 438;
 
     /** Anonymous-inode files (eventfd, epoll, signalfd, timerfd, inotify, fanotify) and file handles. */
     public static final long EPOLL_CTL = 233, INOTIFY_ADD_WATCH = 254, INOTIFY_RM_WATCH = 255, TIMERFD_CREATE = 283,
@@ -34,5 +34,6 @@ public final class Nr {
             IO_DESTROY = 207, IO_GETEVENTS = 208, IO_SUBMIT = 209, MINCORE = 27;
 
     /** Re-creating files (ghost files of unlinked open files). */
-    public static final long UNLINK = 87, FCHMOD = 91, LINKAT = 265, UTIMENSAT = 280;
+    public static final long UNLINK = 87, FCHMOD = 91, LINKAT = 265, UTIMENSAT = 280, MKDIR = 83, RMDIR = 84, MKNODAT = 259,
+            FCHOWNAT = 260, FCHMODAT = 268;
 }

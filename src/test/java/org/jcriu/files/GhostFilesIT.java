@@ -144,18 +144,30 @@ class GhostFilesIT {
         }
     }
 
-    /** Unlinked directories and named FIFOs are not carried: refused by name, the task runs on. */
+    /**
+     * A removed directory and an unlinked named FIFO are ghosts with only their mode (S_IFDIR,
+     * S_IFIFO), owner and times, as CRIU writes them: re-created at their name, opened, removed
+     * again; the FIFO's queued bytes come back from fifo-data.img.
+     */
     @org.junit.jupiter.params.ParameterizedTest
-    @org.junit.jupiter.params.provider.CsvSource({"dir, d, an unlinked directory", "fifo, f, an unlinked named FIFO"})
-    void unlinkedDirectoryOrFifoIsRefused(String mode, String name, String what) throws Exception {
+    @org.junit.jupiter.params.provider.CsvSource({"dir, d, 040751", "fifo, f, 010640"})
+    void removedDirectoryOrUnlinkedFifoComesBack(String mode, String name, String fileMode) throws Exception {
         try (Workload w = Workload.c("ghost", tmp.resolve("w"), mode)) {
-            Path d = Files.createDirectories(tmp.resolve("imgs"));
-            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d);
-            assertEquals(1, r.exit(), r.all());
-            assertTrue(r.stderr().contains("Can't dump fd 5 (" + w.dir().resolve(name) + " (deleted)) of task " + w.pid()
-                    + ": " + what + " is not supported"), r.stderr());
-            assertTrue(w.alive());
-            assertEquals(0, ProcState.tracerPid(w.pid()));
+            Path d = dump(w);
+            ImageDir imgs = new ImageDir(d);
+            try (ImageReader r = imgs.open(ImageType.GHOST_FILE, 1)) {
+                GhostFileEntry g = r.readOne(GhostFileEntry.parser());
+                assertEquals(Integer.parseInt(fileMode, 8), g.getMode());
+                assertFalse(g.getChunks());
+                assertFalse(g.hasSize());
+                assertEquals(0, r.readRest().length, "no contents after the entry");
+            }
+            List<RemapFilePathEntry> remaps = remaps(imgs);
+            assertEquals(1, remaps.size(), remaps.toString());
+            assertEquals(RemapType.GHOST, remaps.get(0).getRemapType());
+            critDecodes(d, "ghost-file-1.img", "remap-fpath.img", "files.img");
+            restore(w, d);
+            assertFalse(Files.exists(w.dir().resolve(name)), "the re-created " + name + " was left behind");
             assertEquals("PASS", w.terminateAndVerdict());
         }
     }

@@ -167,6 +167,72 @@ class PreDumpIT {
         }
     }
 
+    /** Every task of a tree gets its pagemap; the dump after it finds each task's parent pages; the tree comes back. */
+    @Test
+    void aTreeIsPreDumpedTaskByTask() throws Exception {
+        Path wd = tmp.resolve("w");
+        try (Workload w = Workload.start(wd, List.of("/bin/sh", "-c", "sleep 1000 & sleep 1000 & echo $$ > \"$0/ready\"; wait",
+                wd.toString()), false)) {
+            List<Integer> kids = children(w.pid());
+            assertEquals(2, kids.size(), kids.toString());
+            kids.forEach(w::alsoKill);
+            Path d0 = dir("d0"), d1 = dir("d1");
+            Jcriu.Result r = Jcriu.run("pre-dump", "-t", w.pid(), "-D", d0);
+            assertEquals(0, r.exit(), r.all());
+            for (int p : List.of(w.pid(), kids.get(0), kids.get(1))) {
+                assertTrue(Files.exists(d0.resolve("pagemap-" + p + ".img")), "pagemap of " + p);
+                assertRunningUntraced(p);
+            }
+            r = Jcriu.run("dump", "-t", w.pid(), "-D", d1, "--prev-images-dir", "../d0", "--track-mem");
+            assertEquals(0, r.exit(), r.all());
+            for (int p : kids) assertTrue(pages(pagemap(d1, p), PageRun.PE_PARENT) > 0, "task " + p + " uses its parent pages");
+            w.waitGone(Duration.ofSeconds(10));
+            r = Jcriu.run("restore", "-d", "-D", d1);
+            assertEquals(0, r.exit(), r.all());
+            assertEquals(kids, children(w.pid()));
+        }
+    }
+
+    /**
+     * Memory kinds (PROT_NONE and read-only data, private file pages, growsdown), shared anonymous
+     * memory (not pre-dumped: written whole) and 19 threads, each pre-dumped, dumped against it
+     * and restored: their own checks pass.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"memkinds", "shmanon", "threads"})
+    void otherWorkloadsComeBackThroughAChain(String name) throws Exception {
+        try (Workload w = Workload.c(name, tmp.resolve("w"))) {
+            Path d0 = dir("d0"), d1 = dir("d1");
+            Jcriu.Result r = Jcriu.run("pre-dump", "-t", w.pid(), "-D", d0);
+            assertEquals(0, r.exit(), r.all());
+            r = Jcriu.run("dump", "-t", w.pid(), "-D", d1, "--prev-images-dir", "../d0", "--track-mem");
+            assertEquals(0, r.exit(), r.all());
+            assertTrue(pages(pagemap(d1, w.pid()), PageRun.PE_PARENT) > 0, "some pages left to the parent");
+            w.waitGone(Duration.ofSeconds(10));
+            r = Jcriu.run("restore", "-d", "-D", d1);
+            assertEquals(0, r.exit(), r.all());
+            String v = w.terminateAndVerdict();
+            assertTrue(v.startsWith("PASS"), v);
+        }
+    }
+
+    static List<Integer> children(int pid) throws IOException {
+        long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        List<Integer> out = List.of();
+        while (System.nanoTime() < end) {
+            Path f = Path.of("/proc", Integer.toString(pid), "task", Integer.toString(pid), "children");
+            out = Files.exists(f) ? java.util.Arrays.stream(Files.readString(f).trim().split("\\s+")).filter(x -> !x.isEmpty())
+                    .map(Integer::valueOf).sorted().toList() : List.of();
+            if (out.size() >= 2) break;
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        return out;
+    }
+
     static String run(String... cmd) throws Exception {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectInput(Path.of("/dev/null").toFile()).start();
         String out = new String(p.getInputStream().readAllBytes());

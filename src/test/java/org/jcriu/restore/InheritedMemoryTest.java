@@ -52,7 +52,7 @@ class InheritedMemoryTest {
     }
 
     @Test
-    void onlyPrivateVmasEqualToTheParentsAreKept() {
+    void onlyPrivateVmasLikeTheParentsAreKept() {
         Vma anon = vma(0x10000, 0x20000, ANON, PRIV, 0);
         Vma lib = vma(0x20000, 0x30000, FILE, PRIV_FILE, 5);
         Vma shared = vma(0x30000, 0x31000, Vma.REGULAR | Vma.ANON_SHARED, 0x21, 0x99);
@@ -69,7 +69,8 @@ class InheritedMemoryTest {
         TaskImages child = task(2, 1, cv, List.of(), List.of(guard));
         InheritedMemory m = new InheritedMemory(parent, null, child);
         assertTrue(m.sameExe());
-        assertEquals(List.of(true, true, false, false, false, false, false, false, false), list(m.kept()));
+        assertEquals(List.of(true, true, false, false, false, false, true, false, false), list(m.kept()));
+        assertEquals(3, m.inheritedProt(6), "the parent's protection, mprotect'ed to the child's later");
 
         // another file at the same place is not the parent's mapping
         TaskImages child2 = task(2, 1, List.of(vma(0x20000, 0x30000, FILE, PRIV_FILE, 8)), List.of(), List.of());

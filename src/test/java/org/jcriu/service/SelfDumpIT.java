@@ -97,6 +97,33 @@ class SelfDumpIT {
         }
     }
 
+    /**
+     * Not RPC, but the same exclusion: a JVM runs `jcriu dump -t <itself>` as a ProcessBuilder
+     * child. Restored, Java's process reaper is waiting for a pid that is no child of the restored
+     * JVM: waitpid says ECHILD and the JDK ends that Process (exit value 0 in JDK 25); processes
+     * started afterwards work. Perf data is kept in anonymous memory: any JVM starting while the
+     * dumped pid is dead would delete its /tmp/hsperfdata file.
+     */
+    @Test
+    void jvmDumpedByItsOwnProcessBuilderChildCarriesOnAfterRestore() throws Exception {
+        Path java = Path.of("/usr/lib/jvm/temurin-25-jdk-amd64/bin/java");
+        assumeTrue(Files.isExecutable(java), "no JDK 25 at " + java);
+        Path dir = tmp.resolve("w");
+        try (Workload w = Workload.start(dir, List.of(java.toString(), "-XX:+PerfDisableSharedMem",
+                Workloads.script("DumpedByItsChild.java").toString(), dir.toString(), PyCriu.jcriu().toString()), false)) {
+            assertEquals(null, result(w, Duration.ofSeconds(90)), "the dump should have killed the JVM\n" + log(w));
+            w.waitGone(Duration.ofSeconds(10));
+            Path img = dir.resolve("img");
+            Jcriu.Result rr = Jcriu.run("restore", "-d", "-D", img, "-v4", "-o", "restore.log");
+            assertEquals(0, rr.exit(), rr.all() + Files.readString(img.resolve("restore.log")));
+            String r = result(w, Duration.ofSeconds(30));
+            assertTrue(r != null && r.startsWith("waitFor=") && r.endsWith("echo=after rc=0"), r);
+            System.out.println("SelfDumpIT: restored JVM's Process.waitFor() on jcriu, not its child any more: " + r);
+            String v = w.terminateAndVerdict();
+            assertTrue(v.startsWith("PASS"), v);
+        }
+    }
+
     /** The dumped program is killed; `jcriu restore` brings it back and it learns it was restored. */
     @Test
     void dumpedProgramRestoredByTheCommandLineLearnsItWasRestored() throws Exception {

@@ -184,7 +184,12 @@ public final class Workload implements AutoCloseable {
         long deadline = System.nanoTime() + timeout.toNanos();
         try {
             while (System.nanoTime() < deadline) {
-                if (Files.exists(v)) return Files.readString(v).strip();
+                // The workload creates the file before it writes it: an empty verdict is one still
+                // being written, unless the workload is gone.
+                if (Files.exists(v)) {
+                    String s = Files.readString(v).strip();
+                    if (!s.isEmpty() || !alive()) return s;
+                }
                 Thread.sleep(10);
             }
         } catch (IOException e) {

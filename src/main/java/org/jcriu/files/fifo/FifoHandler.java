@@ -38,7 +38,8 @@ public final class FifoHandler implements FileHandler {
 
     @Override
     public FileEntry dump(OpenFd fd, int id, DumpFiles files) {
-        int regId = files.addFile(rid -> FileHandlers.REG.dumpPath(fd.link(), fd.stat(), fd.fileFlags(), rid, files.options()));
+        // the fd's own reg file, as CRIU: its path (a ghost when unlinked, its mount when overmounted)
+        int regId = files.addFile(rid -> FileHandlers.REG.dump(fd, rid, files));
         int pipeId = (int) fd.stat().ino();
         Set<Integer> seen = files.state(FifoHandler.class, HashSet::new);
         if (seen.add(pipeId)) {
@@ -71,9 +72,10 @@ public final class FifoHandler implements FileHandler {
             }
             return s;
         });
-        int fake = r.openPath(reg.getName(), Linux.O_RDWR);
+        // through the reg file: its path, a ghost FIFO re-created for it, or its overmounted mount
+        int fake = FileHandlers.REG.openIn(reg, Linux.O_RDWR, false, r);
         try {
-            int fd = r.openPath(reg.getName(), reg.getFlags() & ~(Linux.O_CREAT | Linux.O_EXCL | Linux.O_TRUNC | Linux.O_CLOEXEC));
+            int fd = FileHandlers.REG.openIn(reg, reg.getFlags() & ~(Linux.O_CREAT | Linux.O_EXCL | Linux.O_TRUNC | Linux.O_CLOEXEC), false, r);
             PipeData.Content c = st.data.get(f.getPipeId());
             if (c != null && st.filled.add(f.getPipeId())) PipeData.fill(r.task().tid(), fake, c.size(), c.bytes());
             return fd;

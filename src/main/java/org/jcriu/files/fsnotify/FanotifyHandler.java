@@ -66,16 +66,18 @@ public final class FanotifyHandler implements FileHandler {
                 int sdev = (int) Long.parseLong(f.get("sdev"), 16);
                 var handle = Handles.entry(Integer.parseInt(f.get("fhandle-bytes"), 16), Integer.parseInt(f.get("fhandle-type"), 16),
                         Handles.hex(f.get("f_handle")));
+                long ino = Long.parseLong(f.get("ino"), 16);
                 String path;
                 try {
-                    path = Handles.path(sdev, handle);
+                    path = Handles.resolve(sdev, ino, handle, files.options().forceIrmap, () -> Irmap.of(files));
                 } catch (CriuException ex) {
-                    throw new CriuException(ex.errno(), "Can't dump " + fd.describe() + ": the inode " + Long.parseLong(f.get("ino"), 16)
-                            + " of one of its marks has no path: " + ex.getMessage(), ex);
+                    throw new CriuException(ex.errno(), "Can't dump " + fd.describe() + ": the inode " + ino
+                            + " of one of its marks: " + ex.getMessage(), ex);
                 }
-                m.setType(MarkType.INODE).setSDev(sdev).setIe(FanotifyInodeMarkEntry.newBuilder()
-                        .setIIno(Long.parseLong(f.get("ino"), 16)).setFHandle(handle.toBuilder().setPath(path)));
-                LOG.info("fanotify id %#x inode mark on %s mask %#x", id, path, m.getMask());
+                var fh = handle.toBuilder();
+                if (path != null) fh.setPath(path);
+                m.setType(MarkType.INODE).setSDev(sdev).setIe(FanotifyInodeMarkEntry.newBuilder().setIIno(ino).setFHandle(fh));
+                LOG.info("fanotify id %#x inode mark on %s mask %#x", id, path == null ? "its file handle" : path, m.getMask());
             } else if (f.containsKey("mnt_id")) {
                 int mnt = (int) Long.parseLong(f.get("mnt_id"), 16);
                 m.setType(MarkType.MOUNT).setSDev(0).setMe(FanotifyMountMarkEntry.newBuilder().setMntId(mnt).setPath(mountPoint(fd, mnt)));
@@ -106,12 +108,11 @@ public final class FanotifyHandler implements FileHandler {
         var t = r.task();
         int fd = (int) t.syscall(Nr.FANOTIFY_INIT, e.getFaflags() & ~FAN_CLOEXEC, e.getEvflags());
         for (FanotifyMarkEntry m : e.getMarkList()) {
-            String path = switch (m.getType()) {
-                case MOUNT -> m.getMe().getPath();
-                case INODE -> m.getIe().getFHandle().hasPath() ? m.getIe().getFHandle().getPath() : Handles.path(m.getSDev(), m.getIe().getFHandle());
-            };
+            Target target = m.getType() == MarkType.MOUNT ? new Target(m.getMe().getPath(), -1, null)
+                    : Target.of(m.getIe().getFHandle(), m.getSDev(), r);
+            String path = target.path();
             int flags = FAN_MARK_ADD | m.getMflags() | (m.getType() == MarkType.MOUNT ? FAN_MARK_MOUNT : 0);
-            try (Scratch s = RegFileHandler.pathIn(t, path)) {
+            try (target; Scratch s = RegFileHandler.pathIn(t, path)) {
                 if (m.getMask() != 0) t.syscall(Nr.FANOTIFY_MARK, fd, flags, m.getMask() & 0xffffffffL, Linux.AT_FDCWD, s.addr());
                 if (m.getIgnoredMask() != 0) {
                     t.syscall(Nr.FANOTIFY_MARK, fd, flags | FAN_MARK_IGNORED_MASK, m.getIgnoredMask() & 0xffffffffL, Linux.AT_FDCWD, s.addr());

@@ -76,19 +76,40 @@ public final class InotifyHandler implements FileHandler {
         return out;
     }
 
+    /** An inode an inotify watch or a fanotify inode mark is on. */
+    record Mark(int sdev, long ino, FhEntry handle) {}
+
+    /** The inodes watched or marked in an inotify or fanotify fdinfo (mount marks have none). */
+    static List<Mark> inodeMarks(String fdinfo) {
+        List<Mark> out = new ArrayList<>();
+        for (InotifyWdEntry.Builder w : parse(fdinfo)) out.add(new Mark(w.getSDev(), w.getIIno(), w.getFHandle()));
+        for (String line : fdinfo.split("\n")) {
+            if (!line.startsWith("fanotify ino:")) continue;
+            java.util.Map<String, String> f = new java.util.HashMap<>();
+            for (String w : line.substring(9).strip().split("\\s+")) {
+                int c = w.indexOf(':');
+                f.put(w.substring(0, c), w.substring(c + 1));
+            }
+            out.add(new Mark((int) Long.parseLong(f.get("sdev"), 16), Long.parseLong(f.get("ino"), 16),
+                    Handles.entry(Integer.parseInt(f.get("fhandle-bytes"), 16), Integer.parseInt(f.get("fhandle-type"), 16),
+                            Handles.hex(f.get("f_handle")))));
+        }
+        return out;
+    }
+
     @Override
     public FileEntry dump(OpenFd fd, int id, DumpFiles files) {
         InotifyFileEntry.Builder e = InotifyFileEntry.newBuilder().setId(id).setFlags(fd.fileFlags()).setFown(AnonFd.NO_OWNER);
         for (InotifyWdEntry.Builder w : parse(fd.info().text())) {
             String path;
             try {
-                path = Handles.path(w.getSDev(), w.getFHandle());
+                path = Handles.resolve(w.getSDev(), w.getIIno(), w.getFHandle(), files.options().forceIrmap, () -> Irmap.of(files));
             } catch (CriuException ex) {
                 throw new CriuException(ex.errno(), "Can't dump " + fd.describe() + ": the inode " + w.getIIno() + " its watch "
-                        + w.getWd() + " is on has no path: " + ex.getMessage(), ex);
+                        + w.getWd() + " is on: " + ex.getMessage(), ex);
             }
-            w.setFHandle(w.getFHandle().toBuilder().setPath(path));
-            LOG.info("inotify id %#x wd %d mask %#x on %s", id, w.getWd(), w.getMask(), path);
+            if (path != null) w.setFHandle(w.getFHandle().toBuilder().setPath(path));
+            LOG.info("inotify id %#x wd %d mask %#x on %s", id, w.getWd(), w.getMask(), path == null ? "its file handle" : path);
             e.addWd(w);
         }
         return FileEntry.newBuilder().setType(FdTypes.INOTIFY).setId(id).setIfy(e).build();
@@ -102,10 +123,11 @@ public final class InotifyHandler implements FileHandler {
         List<InotifyWdEntry> wds = new ArrayList<>(e.getWdList());
         wds.sort(Comparator.comparingInt(InotifyWdEntry::getWd));
         for (InotifyWdEntry w : wds) {
-            String path = w.getFHandle().hasPath() ? w.getFHandle().getPath() : Handles.path(w.getSDev(), w.getFHandle());
+            Target target = Target.of(w.getFHandle(), w.getSDev(), r);
+            String path = target.path();
             // the kernel's own bits (IN_IGNORED, IN_ISDIR...) are not accepted back; IN_MASK_ADD would merge
             int mask = w.getMask() & ~Handles.IN_KERNEL_ONLY;
-            try (Scratch s = RegFileHandler.pathIn(t, path)) {
+            try (target; Scratch s = RegFileHandler.pathIn(t, path)) {
                 long set = t.syscallRaw(Nr.IOCTL, fd, INOTIFY_IOC_SETNEXTWD, w.getWd());
                 if (set < 0 && set != -org.jcriu.sys.Errno.ENOTTY) {
                     throw new CriuException("ioctl(INOTIFY_IOC_SETNEXTWD, " + w.getWd() + "): " + org.jcriu.sys.Errno.name((int) -set));

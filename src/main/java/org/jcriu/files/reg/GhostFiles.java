@@ -31,7 +31,8 @@ import org.jcriu.sys.Sys;
  * ghost_file_entry, then the bytes) plus a remap-fpath.img entry pointing the reg file at it.
  * Files from 3 pages on are stored as (offset, length) chunks of their data only, found with
  * SEEK_DATA/SEEK_HOLE, so a sparse file keeps its holes; smaller ones as plain bytes (CRIU's
- * GHOST_CHUNKS_THRESH). Several fds on one inode share one ghost.
+ * GHOST_CHUNKS_THRESH). Several fds on one inode share one ghost. A removed directory or an
+ * unlinked named FIFO is a ghost too, with its mode (S_IFDIR, S_IFIFO), owner and times only.
  */
 public final class GhostFiles {
     private static final Logger LOG = Log.get("ghost");
@@ -73,12 +74,13 @@ public final class GhostFiles {
         GhostFileEntry.Builder g = GhostFileEntry.newBuilder().setUid(st.uid()).setGid(st.gid()).setMode(st.mode())
                 .setDev((int) st.dev()).setIno(st.ino())
                 .setAtim(timeval(st.atimeNs())).setMtim(timeval(st.mtimeNs()));
-        boolean chunked = st.size() >= CHUNKS_THRESH;
+        boolean chunked = st.isReg() && st.size() >= CHUNKS_THRESH;
         if (chunked) g.setChunks(true).setSize(st.size());
         GhostFileEntry entry = g.build();
         // Read now, while the task is frozen; through /proc so that a file the task opened
-        // write-only, or one without read permission, can still be read.
-        List<Chunk> chunks = read(fd, st.size(), chunked);
+        // write-only, or one without read permission, can still be read. A removed directory
+        // and an unlinked FIFO have only their entry (the FIFO's bytes go to fifo-data.img).
+        List<Chunk> chunks = st.isReg() ? read(fd, st.size(), chunked) : List.of();
         files.atWrite(dir -> {
             try (ImageWriter w = dir.create(ImageType.GHOST_FILE, id)) {
                 w.write(entry);

@@ -48,8 +48,8 @@ public final class RegFileHandler implements FileHandler {
         if (isLinkRemap(fd)) {
             String path = fd.link().substring(0, fd.link().length() - DELETED.length());
             LinkRemaps.dump(fd, path, id, files);
-            RegFileEntry.Builder b = entry(fd.link(), fd.stat(), fd.fileFlags(), id, files.options()).setName(path).clearBuildId()
-                    .setPos(fd.info().pos());
+            RegFileEntry.Builder b = entry(fd.link(), fd.stat(), fd.fileFlags(), id, files.options(), NO_CHECK, null).setName(path)
+                    .clearBuildId().setPos(fd.info().pos());
             return FileEntry.newBuilder().setType(FdTypes.REG).setId(id).setReg(b).build();
         }
         if (isGhost(fd)) {
@@ -58,40 +58,60 @@ public final class RegFileHandler implements FileHandler {
             String path = fd.link().substring(0, fd.link().length() - DELETED.length());
             GhostFiles.of(files).dump(fd, path, id, files);
             RegFileEntry.Builder b = RegFileEntry.newBuilder().setId(id).setFlags(fd.fileFlags()).setPos(fd.info().pos())
-                    .setFown(NO_OWNER).setName(path).setMode(fd.stat().mode()).setSize(fd.stat().size());
+                    .setFown(NO_OWNER).setName(path).setMode(fd.stat().mode());
+            if (fd.stat().isReg()) b.setSize(fd.stat().size());
             return FileEntry.newBuilder().setType(FdTypes.REG).setId(id).setReg(b).build();
         }
-        RegFileEntry.Builder b = entry(fd.link(), fd.stat(), fd.fileFlags(), id, files.options()).setPos(fd.info().pos());
+        RegFileEntry.Builder b = entry(fd.link(), fd.stat(), fd.fileFlags(), id, files.options(), fd.info().mntId(), fd.describe())
+                .setPos(fd.info().pos());
         return FileEntry.newBuilder().setType(FdTypes.REG).setId(id).setReg(b).build();
     }
 
     private static final String DELETED = " (deleted)";
 
     /**
-     * An open regular file with no name left (st_nlink 0): its contents go into the images as a
-     * ghost file. One whose path is gone but that still has another hard link would need
-     * CRIU's link remap, which is not supported (the classifier refuses it).
+     * An open regular file whose name was unlinked while another hard link keeps it (st_nlink
+     * above 0): dumped through a link made for it, with --link-remap (see {@link LinkRemaps}).
      */
     public static boolean isLinkRemap(OpenFd fd) {
         return fd.stat().isReg() && fd.link().startsWith("/") && fd.link().endsWith(DELETED) && fd.stat().nlink() > 0;
     }
 
+    /**
+     * An open file with no name left: a regular file (its contents travel as a ghost file), a
+     * directory that was removed, or a named FIFO that was unlinked (both re-created empty,
+     * as CRIU does: a removed directory has no entries, and a FIFO's bytes are in fifo-data.img).
+     */
     public static boolean isGhost(OpenFd fd) {
-        return fd.stat().isReg() && fd.link().startsWith("/") && fd.link().endsWith(DELETED) && fd.stat().nlink() == 0;
+        Stat st = fd.stat();
+        return (st.isReg() || st.isDir() || st.isFifo()) && fd.link().startsWith("/") && fd.link().endsWith(DELETED) && st.nlink() == 0;
     }
 
     /** A file referenced by path (mapping, exe, cwd, root): position 0. */
     public FileEntry dumpPath(String path, Stat st, int flags, int id, Options opts) {
-        return FileEntry.newBuilder().setType(FdTypes.REG).setId(id).setReg(entry(path, st, flags, id, opts)).build();
+        return FileEntry.newBuilder().setType(FdTypes.REG).setId(id).setReg(entry(path, st, flags, id, opts, 0, "file " + path)).build();
     }
 
-    private static RegFileEntry.Builder entry(String path, Stat st, int flags, int id, Options opts) {
+    /** {@link #entry}'s fdMntId when the path is known not to name the file any more (a link remap). */
+    private static final int NO_CHECK = -1;
+
+    /**
+     * The reg_file_entry of {@code path}; {@code fdMntId} is the mount fdinfo names (0: no fd,
+     * -1: do not check the path). A path that a mount now covers gets the mount it is reached
+     * through in mnt_id (see {@link Overmounts}).
+     */
+    private static RegFileEntry.Builder entry(String path, Stat st, int flags, int id, Options opts, int fdMntId, String who) {
         if (!path.startsWith("/")) throw new CriuException("Can't dump file " + path + ": not a path jcriu can reopen");
         RegFileEntry.Builder b = RegFileEntry.newBuilder().setId(id).setFlags(flags).setPos(0).setFown(NO_OWNER)
                 .setName(path).setMode(st.mode());
+        if (fdMntId != NO_CHECK && (st.isReg() || st.isDir() || st.isFifo())) {
+            int mnt = Overmounts.hiddenMount(path, st, fdMntId, who);
+            if (mnt >= 0) b.setMntId(mnt);
+        }
         if (st.isReg() && shouldCheckSize(flags)) {
             b.setSize(st.size());
-            if (opts == null || !"filesize".equals(opts.fileValidation)) {
+            // the build-id is read by path: not for a file whose path leads elsewhere
+            if ((opts == null || !"filesize".equals(opts.fileValidation)) && !b.hasMntId()) {
                 byte[] bid = buildId(path);
                 if (bid != null) b.addAllBuildId(BuildId.words(bid));
             }
@@ -120,22 +140,40 @@ public final class RegFileHandler implements FileHandler {
     @Override
     public int open(FileEntry e, FileRestorer r) {
         RegFileEntry reg = e.getReg();
-        Remaps remaps = Remaps.of(r);
-        String path = remaps.pathFor(reg, r);
-        validate(reg, path, r.options(), true);
         Task task = r.task();
         int flags = reg.getFlags() & ~OPEN_ONLY;
-        int fd = r.openPath(path, flags);
+        int fd = openIn(reg, flags, true, r);
         if (reg.getPos() != 0) task.syscall(Nr.LSEEK, fd, reg.getPos(), Linux.SEEK_SET);
-        LOG.debug("opened %s as fd %d in task %d (flags 0%o, pos %d)", path, fd, task.tid(), flags, reg.getPos());
+        LOG.debug("opened %s as fd %d in task %d (flags 0%o, pos %d)", reg.getName(), fd, task.tid(), flags, reg.getPos());
         return fd;
     }
 
     /** Opens the file of a mapping for mmap() in the task (no position, no O_APPEND games). */
     public int openForMap(FileEntry e, int flags, FileRestorer r) {
-        RegFileEntry reg = e.getReg();
-        String path = Remaps.of(r).pathFor(reg, r);
-        validate(reg, path, r.options(), false);
+        return openIn(e.getReg(), flags, false, r);
+    }
+
+    /**
+     * Opens reg file {@code reg} (checked against the image first) in the current task with
+     * {@code flags}: by its path, by the file re-created for it (ghost, link remap), or, when
+     * its path was overmounted at dump (mnt_id), through a clone of its mount, opened by jcriu
+     * and handed to the task. Used by reg files, mappings and named FIFOs.
+     */
+    public int openIn(RegFileEntry reg, int flags, boolean buildId, FileRestorer r) {
+        Remaps remaps = Remaps.of(r);
+        if (reg.hasMntId() && !remaps.remapped(reg)) {
+            int own = Overmounts.open(reg.getName(), reg.getMntId(), flags);
+            try {
+                validate(reg, Sys.fstat(own), "/proc/self/fd/" + own, r.options(), buildId);
+                int fd = r.pullFromRestorer(own, flags);
+                LOG.info("%s (id %d) opened through mount %d: its path is overmounted", reg.getName(), reg.getId(), reg.getMntId());
+                return fd;
+            } finally {
+                Sys.close(own);
+            }
+        }
+        String path = remaps.pathFor(reg, r);
+        validate(reg, path, r.options(), buildId);
         return r.openPath(path, flags);
     }
 
@@ -152,6 +190,11 @@ public final class RegFileHandler implements FileHandler {
         } catch (ErrnoException ex) {
             throw new CriuException(ex.errno(), "Can't restore file " + reg.getName() + " (id " + reg.getId() + "): " + ex.getMessage());
         }
+        validate(reg, st, path, opts, buildId);
+    }
+
+    /** {@link #validate(RegFileEntry, String, Options, boolean)} of a file already stat'ed; {@code path} is read for its build-id. */
+    private static void validate(RegFileEntry reg, Stat st, String path, Options opts, boolean buildId) {
         if (reg.hasMode() && (st.mode() & Linux.S_IFMT) != (reg.getMode() & Linux.S_IFMT)) {
             throw new CriuException(String.format("File %s (id %d) changed type since the dump: mode 0%o, expected 0%o",
                     reg.getName(), reg.getId(), st.mode(), reg.getMode()));

@@ -23,7 +23,7 @@ import org.jcriu.sys.Sys;
 
 /**
  * Restore side of remap-fpath.img: a reg file remapped to a ghost is opened through a copy of
- * the unlinked file, re-created from ghost-file-ID.img next to its old path as
+ * the unlinked file (or a new empty directory or FIFO in place of a removed one), re-created from ghost-file-ID.img next to its old path as
  * {@code PATH.cr.ID.ghost} (CRIU's name, on the same file system so any hard-link games stay
  * possible), and unlinked again once the task's fds are in place: the task ends up, as before
  * the dump, holding an fd on an unlinked file with the same contents, mode, size and times.
@@ -107,7 +107,8 @@ final class Remaps {
     private void unlink(int id, String path) {
         if (made.remove(id) == null) return;
         try (Arena a = Arena.ofConfined()) {
-            Sys.check("unlink(" + path + ")", Nr.UNLINK, a.allocateFrom(path).address());
+            boolean isDir = dirs.remove(id);
+            Sys.check((isDir ? "rmdir(" : "unlink(") + path + ")", isDir ? Nr.RMDIR : Nr.UNLINK, a.allocateFrom(path).address());
         }
         LOG.debug("ghost %#x unlinked again at %s", id, path);
     }
@@ -116,9 +117,11 @@ final class Remaps {
     private boolean create(String path, int id) {
         try (ImageReader r = dir.open(ImageType.GHOST_FILE, id)) {
             GhostFileEntry g = r.readOne(GhostFileEntry.parser());
-            if ((g.getMode() & Linux.S_IFMT) != Linux.S_IFREG) {
-                throw new CriuException(String.format("Ghost file %s has mode 0%o: only regular ghost files are supported",
-                        dir.path(ImageType.GHOST_FILE, id), g.getMode()));
+            int type = g.getMode() & Linux.S_IFMT;
+            if (type == Linux.S_IFDIR || type == Linux.S_IFIFO) return createNode(path, id, g, type == Linux.S_IFDIR);
+            if (type != Linux.S_IFREG) {
+                throw new CriuException(String.format("Ghost file %s has mode 0%o: only regular files, directories and FIFOs "
+                        + "are supported as ghosts", dir.path(ImageType.GHOST_FILE, id), g.getMode()));
             }
             int fd;
             try {
@@ -158,6 +161,50 @@ final class Remaps {
         }
     }
 
+    /** ghost ids re-created as directories (removed again with rmdir). */
+    private final java.util.Set<Integer> dirs = new java.util.HashSet<>();
+
+    /**
+     * A removed directory (empty: nothing can be created in one) or an unlinked FIFO (its queued
+     * bytes come from fifo-data.img) with the ghost's owner, mode and times; false if the name is taken.
+     */
+    private boolean createNode(String path, int id, GhostFileEntry g, boolean isDir) {
+        String what = isDir ? "directory" : "FIFO";
+        try (Arena a = Arena.ofConfined()) {
+            long p = a.allocateFrom(path).address();
+            long rc = isDir ? Sys.raw(Nr.MKDIR, p, g.getMode() & 07777)
+                    : Sys.raw(Nr.MKNODAT, Linux.AT_FDCWD, p, Linux.S_IFIFO | (g.getMode() & 07777), 0);
+            if (rc == -org.jcriu.sys.Errno.EEXIST) return false;
+            if (rc < 0) {
+                throw new CriuException((int) -rc, "Can't re-create ghost " + what + " " + path + ": " + org.jcriu.sys.Errno.name((int) -rc)
+                        + (rc == -org.jcriu.sys.Errno.ENOENT ? " (its parent directory is gone too)" : ""));
+            }
+            try {
+                Sys.check("fchownat(" + path + ")", Nr.FCHOWNAT, Linux.AT_FDCWD, p, g.getUid(), g.getGid(), Linux.AT_SYMLINK_NOFOLLOW);
+                // after the owner, which clears set-uid/gid bits, and past jcriu's umask
+                Sys.check("fchmodat(" + path + ")", Nr.FCHMODAT, Linux.AT_FDCWD, p, g.getMode() & 07777);
+                if (g.hasAtim() && g.hasMtim()) {
+                    Sys.check("utimensat(" + path + ")", Nr.UTIMENSAT, Linux.AT_FDCWD, p, timespecs(a, g).address(), Linux.AT_SYMLINK_NOFOLLOW);
+                }
+            } catch (RuntimeException ex) {
+                Sys.raw(isDir ? Nr.RMDIR : Nr.UNLINK, p);
+                throw ex;
+            }
+        }
+        if (isDir) dirs.add(id);
+        LOG.info("ghost %#x re-created at %s (%s, mode 0%o)", id, path, what, g.getMode());
+        return true;
+    }
+
+    private static MemorySegment timespecs(Arena a, GhostFileEntry g) {
+        MemorySegment ts = a.allocate(32);
+        ts.set(ValueLayout.JAVA_LONG, 0, g.getAtim().getTvSec());
+        ts.set(ValueLayout.JAVA_LONG, 8, g.getAtim().getTvUsec() * 1000);
+        ts.set(ValueLayout.JAVA_LONG, 16, g.getMtim().getTvSec());
+        ts.set(ValueLayout.JAVA_LONG, 24, g.getMtim().getTvUsec() * 1000);
+        return ts;
+    }
+
     private static void write(int fd, String path, long off, byte[] data) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment buf = a.allocate(Math.max(1, data.length));
@@ -169,13 +216,8 @@ final class Remaps {
 
     private static void times(int fd, String path, GhostFileEntry g) {
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment ts = a.allocate(32);
-            ts.set(ValueLayout.JAVA_LONG, 0, g.getAtim().getTvSec());
-            ts.set(ValueLayout.JAVA_LONG, 8, g.getAtim().getTvUsec() * 1000);
-            ts.set(ValueLayout.JAVA_LONG, 16, g.getMtim().getTvSec());
-            ts.set(ValueLayout.JAVA_LONG, 24, g.getMtim().getTvUsec() * 1000);
             // utimensat(fd, NULL, ...) sets the times of the open file itself
-            Sys.check("utimensat(" + path + ")", Nr.UTIMENSAT, fd, 0, ts.address(), 0);
+            Sys.check("utimensat(" + path + ")", Nr.UTIMENSAT, fd, 0, timespecs(a, g).address(), 0);
         }
     }
 }

@@ -75,7 +75,7 @@ public final class TimerfdHandler implements FileHandler {
             vsec = e.getIsec();
             vnsec = e.getInsec();
         }
-        if ((e.getSettimeFlags() & TFD_TIMER_ABSTIME) != 0 && (vsec != 0 || vnsec != 0)) vsec += now(c);
+        if ((e.getSettimeFlags() & TFD_TIMER_ABSTIME) != 0 && (vsec != 0 || vnsec != 0)) vsec += now(c, t.tid());
         byte[] its = AnonFd.le(new int[] {8, 8, 8, 8}, e.getIsec(), e.getInsec(), vsec, vnsec);
         AnonFd.withStruct(t, its, Nr.TIMERFD_SETTIME, 2, fd, e.getSettimeFlags(), 0, 0);
         if (e.getTicks() != 0) AnonFd.withStruct(t, AnonFd.le(new int[] {8}, e.getTicks()), Nr.IOCTL, 2, fd, TFD_IOC_SET_TICKS, 0);
@@ -85,9 +85,14 @@ public final class TimerfdHandler implements FileHandler {
         return fd;
     }
 
-    /** Seconds of clock {@code clock} now (the clocks are system-wide: jcriu's reading is the task's). */
-    private static long now(int clock) {
+    /**
+     * Seconds of clock {@code clock} now as task {@code tid} reads it: CLOCK_MONOTONIC and
+     * CLOCK_BOOTTIME are shifted in a task restored in a time namespace of its own, and the
+     * deadline is given to timerfd_settime in the task's namespace.
+     */
+    private static long now(int clock, int tid) {
         int base = clock == CLOCK_REALTIME_ALARM ? CLOCK_REALTIME : clock == CLOCK_BOOTTIME_ALARM ? CLOCK_BOOTTIME : clock;
+        if (base == CLOCK_MONOTONIC || base == CLOCK_BOOTTIME) return org.jcriu.ns.TimeNs.clockOf(tid, base) / 1_000_000_000L;
         try (Arena a = Arena.ofConfined()) {
             MemorySegment ts = a.allocate(16, 8);
             Sys.check("clock_gettime", Nr.CLOCK_GETTIME, base, ts.address());
