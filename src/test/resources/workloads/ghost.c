@@ -8,6 +8,8 @@
  *   linked  DIR/a hard-linked as DIR/b, open O_RDWR at fd 5 at position 3, then DIR/a unlinked:
  *           the file lives on through DIR/b (dumped with --link-remap).
  *   dir     DIR/d (0751) open as fd 5, then removed: a ghost directory.
+ *   dirnest DIR/n/d (0751) open as fd 5, then removed, and DIR/n removed too: a ghost directory
+ *           whose parent is gone (re-created in DIR, as CRIU does).
  *   fifo    DIR/f, a named FIFO (0640), open O_RDWR as fd 5 with bytes queued, then unlinked:
  *           a ghost FIFO whose bytes come back from fifo-data.img.
  * On SIGTERM it checks that each fd still reads the same bytes from the same position, that the
@@ -102,6 +104,15 @@ int main(int argc, char **argv) {
         if (mkdir(p, 0751)) return 2;
         place(open(p, O_RDONLY | O_DIRECTORY), 5);
         if (rmdir(p)) return 2;
+    } else if (!strcmp(mode, "dirnest")) {
+        snprintf(p, sizeof p, "%s/n", dir);
+        if (mkdir(p, 0755)) return 2;
+        snprintf(p, sizeof p, "%s/n/d", dir);
+        if (mkdir(p, 0751)) return 2;
+        place(open(p, O_RDONLY | O_DIRECTORY), 5);
+        if (rmdir(p)) return 2;
+        snprintf(p, sizeof p, "%s/n", dir);
+        if (rmdir(p)) return 2;
     } else if (!strcmp(mode, "fifo")) {
         snprintf(p, sizeof p, "%s/f", dir);
         if (mkfifo(p, 0640)) return 2;
@@ -157,9 +168,9 @@ int main(int argc, char **argv) {
         ssize_t n = readlink(p, buf, sizeof buf - 1);
         buf[n > 0 ? n : 0] = 0;
         if (!strstr(buf, "/a (deleted)")) fail("fd 5 no longer names the unlinked DIR/a");
-    } else if (!strcmp(mode, "dir") || !strcmp(mode, "fifo")) {
+    } else if (!strcmp(mode, "dir") || !strcmp(mode, "dirnest") || !strcmp(mode, "fifo")) {
         struct stat st;
-        int isdir = !strcmp(mode, "dir");
+        int isdir = strcmp(mode, "fifo") != 0;
         if (fstat(5, &st) || !(isdir ? S_ISDIR(st.st_mode) : S_ISFIFO(st.st_mode))) fail("fd 5 lost its directory or FIFO");
         check_unlinked(5, isdir ? 0751 : 0640, st.st_size);
         ssize_t n = readlink("/proc/self/fd/5", buf, sizeof buf - 1);

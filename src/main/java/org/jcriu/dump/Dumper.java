@@ -85,8 +85,7 @@ public final class Dumper {
         org.jcriu.cpuinfo.CpuInfo.dumpIfAsked(opts, dir); // --cpu-cap: cpuinfo.img, before seizing, as criu
         // (1) Everything refusable is refused before any task is touched: the tree as it is now
         // (it may still change; every task is checked again once stopped).
-        Stat stat = Stat.read(pid);
-        precheck(pid, true);
+        Stat stat = precheck(pid, true);
         LOG.info("Dumping processes (pid: %d comm: %s)", pid, stat.comm());
         cgroups = CgroupDump.start(opts);
         cgroups.prefetch(pid);
@@ -131,25 +130,28 @@ public final class Dumper {
     }
 
     /**
-     * Checks {@code p} and, while running, the tasks under it as /proc shows them now. A task
-     * other than the root that exits meanwhile (or is a zombie) is nothing to refuse.
+     * Checks {@code p} and, while running, the tasks under it as /proc shows them now; returns
+     * the stat of {@code p}. A task other than the root that exits meanwhile (or is a zombie) is
+     * nothing to refuse.
      */
-    private void precheck(int p, boolean root) {
+    private Stat precheck(int p, boolean root) {
         java.util.Set<Integer> children;
+        Stat stat;
         try {
             Status status = Status.read(p);
-            Stat stat = Stat.read(p);
-            if (!root && (stat.state() == 'Z' || stat.state() == 'X')) return;
+            stat = Stat.read(p);
+            if (!root && (stat.state() == 'Z' || stat.state() == 'X')) return stat;
             TaskChecks.check(p, status, stat, opts, 0, root);
             TaskChecks.linksReachable(p);
             new DumpFiles(opts).check(DumpFiles.scan(p));
             VmaPlan.build(p, Maps.read(p), null);
             children = TaskTree.children(p);
         } catch (CriuException e) {
-            if (!root && exited(p)) return;
+            if (!root && exited(p)) return null;
             throw e;
         }
         for (int c : children) precheck(c, false);
+        return stat;
     }
 
     private static boolean exited(int p) {
@@ -189,12 +191,22 @@ public final class Dumper {
 
     /** (3)-(6) for every task, parents first, then the images the tasks share; returns the pages written. */
     private long collectAndWrite(Tracer tracer, TaskTree tree, long tFrozen, long tSeize) {
-        Actions.run(opts, Action.QUERY_EXT_FILES, pid);
-        DumpFiles files = new DumpFiles(opts);
-        SeccompDump seccomp = new SeccompDump();
-        // shared anonymous memory is one object for every task that maps it
-        org.jcriu.mem.ShmemDump shmem = new org.jcriu.mem.ShmemDump(dir, files::nextPagesId);
-        TaskDump.Shared shared = new TaskDump.Shared(opts, dir, tracer, files, seccomp, cgroups, shmem, incremental);
+        // every task's pages are copied in parallel from now on, while the rest is collected (an
+        // incremental dump's pages depend on the parent images: copied by each task's turn)
+        List<Integer> copied = incremental != null ? List.of() : tree.live().stream().map(n -> n.pid).toList();
+        try (TaskMemory memory = new TaskMemory(dir, copied)) {
+            Actions.run(opts, Action.QUERY_EXT_FILES, pid);
+            DumpFiles files = new DumpFiles(opts);
+            SeccompDump seccomp = new SeccompDump();
+            // shared anonymous memory is one object for every task that maps it
+            org.jcriu.mem.ShmemDump shmem = new org.jcriu.mem.ShmemDump(dir, files::nextPagesId);
+            return collectAndWrite(tracer, tree, tFrozen, tSeize, files, seccomp, shmem,
+                    new TaskDump.Shared(opts, dir, tracer, files, seccomp, cgroups, shmem, incremental, memory));
+        }
+    }
+
+    private long collectAndWrite(Tracer tracer, TaskTree tree, long tFrozen, long tSeize, DumpFiles files, SeccompDump seccomp,
+                                 org.jcriu.mem.ShmemDump shmem, TaskDump.Shared shared) {
         KobjIds kobj = new KobjIds();
         List<PstreeEntry> pstree = new java.util.ArrayList<>();
         long memNs = 0, writeNs = 0, scanned = 0, written = 0, runs = 0;

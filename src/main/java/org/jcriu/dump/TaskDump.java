@@ -49,7 +49,7 @@ final class TaskDump {
 
     /** What the dump's tasks share: the image dir, one file table, one seccomp image. */
     record Shared(Options opts, ImageDir dir, Tracer tracer, DumpFiles files, SeccompDump seccomp, org.jcriu.cgroup.CgroupDump cgroups,
-                  org.jcriu.mem.ShmemDump shmem, org.jcriu.predump.Incremental incremental) {}
+                  org.jcriu.mem.ShmemDump shmem, org.jcriu.predump.Incremental incremental, TaskMemory memory) {}
 
     /** Figures of one task for stats-dump. */
     record Figures(long memNs, long writeNs, long scanned, long written, long runs) {}
@@ -91,16 +91,19 @@ final class TaskDump {
         int oomScoreAdj = Integer.parseInt(ProcFs.readString(pid, "oom_score_adj").strip());
 
         long tMem = System.nanoTime();
-        PageScan.Result scan = PageScan.againstParent(s.incremental(), pid, PageScan.scan(pid, plan.areas()), plan.entries(),
-                dir.path(ImageType.PAGES, pagesId));
-        LOG.debug("task %d: pagemap scanned in %.1f ms: %d pages in %d runs", pid, (System.nanoTime() - tMem) / 1e6,
+        // copied by a worker since the tree was seized (TaskMemory), before any injection here;
+        // an incremental dump's pages are those not in the parent images, picked (and written
+        // by the comparison itself when it reads them) at the task's turn
+        java.nio.file.Path pagesFile = dir.path(ImageType.PAGES, pagesId);
+        TaskMemory.Copied mem = s.memory().take(pid, plan.areas(),
+                sc -> PageScan.againstParent(s.incremental(), pid, sc, plan.entries(), pagesFile), pagesFile);
+        PageScan.Result scan = mem.scan();
+        LOG.debug("task %d: pages ready after %.1f ms more: %d pages in %d runs", pid, (System.nanoTime() - tMem) / 1e6,
                 scan.pagesToWrite(), scan.runs().size());
         try (ImageWriter pm = dir.create(ImageType.PAGEMAP, pid)) {
             pm.write(PagemapHead.newBuilder().setPagesId(pagesId).build());
             for (PageScan.Run run : scan.runs()) pm.write(run.entry());
         }
-        PageWriter pw = new PageWriter(pid);
-        if (!scan.pagesWritten()) pw.write(scan.runs(), dir.path(ImageType.PAGES, pagesId), Runtime.getRuntime().availableProcessors());
         s.shmem().dumpTask(pid, plan.entries());
         long memNs = System.nanoTime() - tMem;
         LOG.debug("task %d: memory written in %.1f ms", pid, memNs / 1e6);
@@ -177,7 +180,7 @@ final class TaskDump {
         }
         Images.writeOne(dir, ImageType.MM, mm.build(), pid);
         Images.writeOne(dir, ImageType.FS, FsEntry.newBuilder().setCwdId(cwdId).setRootId(rootId).setUmask(status.umask()).build(), pid);
-        Figures f = new Figures(memNs, pw.writeNanos(), scan.pagesScanned(), scan.pagesToWrite(), scan.runs().size());
+        Figures f = new Figures(memNs, mem.writeNanos(), scan.pagesScanned(), scan.pagesToWrite(), scan.runs().size());
         return new Done(f, stat.pgid(), stat.sid());
     }
 

@@ -126,6 +126,9 @@ public final class Restorer {
         try {
             Sys.getpid();
             Sys.readFile("/proc/self/stat");
+            // the seed is posix_spawn'ed, and the PID checks take an ENOENT (strerror) per PID
+            Sys.prepareSpawn();
+            org.jcriu.sys.Errno.describe(org.jcriu.sys.Errno.ENOENT);
         } catch (RuntimeException e) {
             // only a warm-up: the real calls report errors
         }

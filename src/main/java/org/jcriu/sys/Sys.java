@@ -44,6 +44,11 @@ public final class Sys {
         return check("syscall " + nr, nr, a);
     }
 
+    /** Links what {@link #posixSpawn} calls, ahead of time (warm-up threads). */
+    public static void prepareSpawn() {
+        Native.linkSpawn();
+    }
+
     public static int getpid() {
         return (int) raw(Nr.GETPID);
     }

@@ -150,7 +150,7 @@ class GhostFilesIT {
      * again; the FIFO's queued bytes come back from fifo-data.img.
      */
     @org.junit.jupiter.params.ParameterizedTest
-    @org.junit.jupiter.params.provider.CsvSource({"dir, d, 040751", "fifo, f, 010640"})
+    @org.junit.jupiter.params.provider.CsvSource({"dir, d, 040751", "dirnest, d, 040751", "fifo, f, 010640"})
     void removedDirectoryOrUnlinkedFifoComesBack(String mode, String name, String fileMode) throws Exception {
         try (Workload w = Workload.c("ghost", tmp.resolve("w"), mode)) {
             Path d = dump(w);

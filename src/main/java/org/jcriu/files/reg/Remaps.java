@@ -67,14 +67,29 @@ final class Remaps {
         if (p != null) return p;
         // At its own name when that is free, so that the fd names it again once unlinked;
         // otherwise at CRIU's name for ghosts beside it.
-        p = reg.getName();
+        String name = survivingParent(reg.getName());
+        p = name;
         if (!create(p, id)) {
-            p = String.format("%s.cr.%x.ghost", reg.getName(), id);
+            p = String.format("%s.cr.%x.ghost", name, id);
             if (!create(p, id)) throw new CriuException("Can't re-create ghost file " + p + ": it exists");
         }
         made.put(id, p);
         String path = p;
         r.whenDone(() -> unlink(id, path));
+        return p;
+    }
+
+    /**
+     * {@code name} moved up into its nearest directory that still exists, as CRIU's
+     * trim_last_parent: a ghost whose directory was removed too (an open directory, then its
+     * parent, both rmdir'ed) is re-created there ("/a/b/c" with /a/b gone becomes "/a/c").
+     */
+    static String survivingParent(String name) {
+        int slash = name.lastIndexOf('/');
+        String dir = name.substring(0, slash), base = name.substring(slash + 1);
+        while (!dir.isEmpty() && !java.nio.file.Files.isDirectory(java.nio.file.Path.of(dir))) dir = dir.substring(0, dir.lastIndexOf('/'));
+        String p = (dir.isEmpty() ? "" : dir) + "/" + base;
+        if (!p.equals(name)) LOG.info("the directory of %s is gone too: re-created as %s", name, p);
         return p;
     }
 

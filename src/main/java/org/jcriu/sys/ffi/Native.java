@@ -40,8 +40,12 @@ public final class Native {
      * Linked on first use: each downcall costs a generated stub (about 10 ms at start-up), and
      * most runs (swrk VERSION, crit) never spawn a process or format an errno.
      */
-    private static final class Lazy {
+    private static final class Err {
         static final MethodHandle STRERROR = link("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+    }
+
+    /** Apart from strerror: the first ErrnoException of a run (often an expected ENOENT) needs only that one. */
+    private static final class Lazy {
         static final MethodHandle POSIX_SPAWN = link("posix_spawn",
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
         static final MethodHandle FA_INIT = link("posix_spawn_file_actions_init", FunctionDescriptor.of(JAVA_INT, ADDRESS));
@@ -85,9 +89,14 @@ public final class Native {
         return r;
     }
 
+    /** Links posix_spawn and its helpers now (a warm-up thread's job: about 10 ms of stubs). */
+    public static void linkSpawn() {
+        MethodHandle unused = Lazy.POSIX_SPAWN;
+    }
+
     public static String strerror(int errno) {
         try {
-            MemorySegment s = (MemorySegment) Lazy.STRERROR.invokeExact(errno);
+            MemorySegment s = (MemorySegment) Err.STRERROR.invokeExact(errno);
             return s.reinterpret(512).getString(0);
         } catch (Throwable t) {
             return "errno " + errno;
