@@ -256,15 +256,88 @@ public final class FileRestorer {
     }
 
     /**
-     * Clone flags for a child whose ids are {@code child}, cloned by its parent ({@code parent}):
-     * CLONE_FILES when both have one files_id, as CRIU decides (pstree.c, get_clone_mask). The
-     * parent restores the table's fds and the child finds them there ({@link #restoreFds} skips a
-     * table its task already shares). Tables shared otherwise (two siblings whose parent has
-     * another) come back as one copy per task, each file shared, as with CRIU.
+     * Clone flags for the child {@code pid} that task {@code parent} is about to clone. A child
+     * whose files_id is its parent's is cloned with CLONE_FILES, as CRIU decides (pstree.c,
+     * get_clone_mask): the parent restores the table's fds and the child finds them there
+     * ({@link #restoreFds} skips a table its task already shares). Beyond CRIU, children sharing a
+     * table their parent does not have (it unshared or exec'd after cloning them) are cloned with
+     * CLONE_FILES too, while the parent holds a fresh table made for them with
+     * unshare(CLONE_FILES); {@link #childrenCloned} gives the parent a table of its own again.
+     * That is done only for a parent that shares its own table with nobody; otherwise, and for a
+     * group whose members are not cloned one after the other, each gets a copy (files shared).
      */
-    public static long cloneFlags(org.jcriu.image.proto.TaskKobjIdsEntry child, org.jcriu.image.proto.TaskKobjIdsEntry parent) {
-        if (child == null || parent == null) return 0; // a zombie has no ids
-        return child.getFilesId() == parent.getFilesId() ? Linux.CLONE_FILES : 0;
+    public long cloneFlags(Task parent, int pid) {
+        Tables t = tables();
+        Long id = t.filesId.get(pid);
+        int ppid = t.ppid.getOrDefault(pid, 0);
+        if (id == null || ppid != parent.tid()) return 0; // a zombie, or cloned by a session helper
+        long own = t.filesId.getOrDefault(ppid, -1L);
+        if (id == own) return Linux.CLONE_FILES;
+        if (!t.siblingTable(ppid, id)) return 0;
+        Long held = t.holding.get(ppid);
+        if (held != null && held.longValue() == id) return Linux.CLONE_FILES;
+        if (!t.left.add(ppid + ":" + id)) {
+            LOG.warn("task %d: fd table %d of its children is cloned again after another one: task %d gets a copy", ppid, id, pid);
+            return 0;
+        }
+        parent.syscall(Nr.UNSHARE, Linux.CLONE_FILES);
+        t.holding.put(ppid, id);
+        LOG.debug("task %d holds a new fd table for its children sharing fd table %d", ppid, id);
+        return Linux.CLONE_FILES;
+    }
+
+    /** {@code parent} has cloned its children: if it held a table made for some of them, it takes one of its own again. */
+    public void childrenCloned(Task parent) {
+        if (tables().holding.remove(parent.tid()) != null) parent.syscall(Nr.UNSHARE, Linux.CLONE_FILES);
+    }
+
+    /** Which fd tables the tasks of the tree had, from pstree.img and ids-PID.img (read on first use). */
+    private static final class Tables {
+        final Map<Integer, Long> filesId = new HashMap<>();
+        final Map<Integer, Integer> ppid = new HashMap<>();
+        final Map<Integer, List<Integer>> children = new HashMap<>();
+        /** Parent -> the files_id of children its current table was made for. */
+        final Map<Integer, Long> holding = new HashMap<>();
+        /** parent:files_id of the children tables a parent has made and left. */
+        final java.util.Set<String> left = new java.util.HashSet<>();
+
+        /**
+         * Whether {@code id}, not the table of {@code parent}, is shared by two of its children and
+         * may be made for them in it: the parent's own table is shared with neither its parent nor a child.
+         */
+        boolean siblingTable(int parent, long id) {
+            long own = filesId.getOrDefault(parent, -1L);
+            Integer up = ppid.get(parent);
+            if (up != null && filesId.containsKey(up) && filesId.get(up) == own) return false;
+            int n = 0;
+            for (int c : children.getOrDefault(parent, List.of())) {
+                Long cid = filesId.get(c);
+                if (cid == null) continue;
+                if (cid == own) return false;
+                if (cid == id) n++;
+            }
+            return n >= 2;
+        }
+    }
+
+    private Tables tables() {
+        return state(Tables.class, () -> {
+            Tables t = new Tables();
+            try (ImageReader r = dir.openOptional(ImageType.PSTREE)) {
+                if (r == null) return t;
+                org.jcriu.image.proto.PstreeEntry e;
+                while ((e = r.read(org.jcriu.image.proto.PstreeEntry.parser())) != null) {
+                    t.ppid.put(e.getPid(), e.getPpid());
+                    t.children.computeIfAbsent(e.getPpid(), k -> new ArrayList<>()).add(e.getPid());
+                }
+            }
+            for (int pid : t.ppid.keySet()) {
+                try (ImageReader r = dir.openOptional(ImageType.IDS, pid)) {
+                    if (r != null) t.filesId.put(pid, (long) r.readOne(org.jcriu.image.proto.TaskKobjIdsEntry.parser()).getFilesId());
+                }
+            }
+            return t;
+        });
     }
 
     /**

@@ -255,6 +255,7 @@ public final class Restorer {
             c.files().newSession(task); // its controlling terminal, inherited by the members cloned next
         }
         for (TaskImages child : c.sessions().childrenAfterSetsid(img)) createChild(task, child, c);
+        c.files().childrenCloned(task); // its own fd table again, if it held one made for its children
         for (SessionPlan.SessionHelper h : c.sessions().sessionHelpersOf(img)) {
             // the orphans must come back to this task when the helper exits: it is their subreaper
             task.syscall(Nr.PRCTL, Linux.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
@@ -285,9 +286,7 @@ public final class Restorer {
             }
             LOG.info("helper %d made process group %d (its leader had exited)", h.pgid(), h.pgid());
         }
-        Made creator = c.made().get(img.pstree().getPpid());
-        long flags = creator != null && creator.task() == parent ? FileRestorer.cloneFlags(img.ids(), creator.img().ids()) : 0;
-        Task child = TaskCreator.createChild(parent, img.pid(), flags);
+        Task child = TaskCreator.createChild(parent, img.pid(), c.files().cloneFlags(parent, img.pid()));
         c.made().put(img.pid(), new Made(img, child, new ArrayList<>()));
         // the child starts in its parent's cgroups; the set of the nearest ancestor that has one
         Made up = c.made().get(img.pstree().getPpid());

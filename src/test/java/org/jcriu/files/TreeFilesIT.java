@@ -126,6 +126,27 @@ class TreeFilesIT {
     }
 
     /**
+     * Two children sharing an fd table their parent left (it cloned them with CLONE_FILES, then
+     * unshared): after the restore the two children have one table again, the parent its own
+     * (siblingfds.c: a close and a dup2 in one child are seen by the other, not by the parent).
+     */
+    @Test
+    void siblingsShareTheTableTheirParentLeft() throws Exception {
+        try (Workload w = Workload.c("siblingfds", tmp.resolve("w"))) {
+            String[] ps = Files.readString(w.dir().resolve("pids")).trim().split(" ");
+            int p = Integer.parseInt(ps[0]), a = Integer.parseInt(ps[1]), b = Integer.parseInt(ps[2]);
+            w.alsoKill(a);
+            w.alsoKill(b);
+            Path d = imgs();
+            dump(w, d, List.of(p, a, b));
+            assertEquals(ids(d, a).getFilesId(), ids(d, b).getFilesId(), "A and B: one files_id");
+            assertNotEquals(ids(d, p).getFilesId(), ids(d, a).getFilesId(), "P has its own");
+            restore(d);
+            assertEquals("PASS", w.terminateAndVerdict());
+        }
+    }
+
+    /**
      * {@code yes | head -c N | wc -c} under sh: three children joined by two pipes with bytes in
      * flight, dumped midway and restored; wc still counts exactly N bytes.
      */
