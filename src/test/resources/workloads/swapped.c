@@ -1,8 +1,9 @@
 /*
- * swapped DIR MiB: maps 2 x MiB of anonymous memory, fills the first half with a pattern and
- * pushes it out to swap (MADV_PAGEOUT), never touches the second half, writes DIR/ready and
- * sleeps without reading the pattern (a read would swap it back in). On SIGTERM it checks the
- * pattern and that the second half reads as zeroes, and writes DIR/verdict.
+ * swapped DIR MiB: maps 2 x MiB of private anonymous memory, fills the first half with a pattern
+ * and pushes it out to swap (MADV_PAGEOUT), never touches the second half; does the same with
+ * MiB of shared anonymous memory (a shmem object, whose swapped pages are in no page table);
+ * writes DIR/ready and sleeps without reading the patterns (a read would swap them back in).
+ * On SIGTERM it checks the patterns and that the untouched half reads as zeroes.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +29,13 @@ int main(int argc, char **argv) {
         perror("madvise(MADV_PAGEOUT)");
         return 2;
     }
+    unsigned long *shm = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shm == MAP_FAILED) return 2;
+    for (size_t i = 0; i < words; i++) shm[i] = (i + 7) * 0xC2B2AE3D27D4EB4FUL;
+    if (madvise(shm, len, MADV_PAGEOUT)) {
+        perror("madvise(MADV_PAGEOUT) shared");
+        return 2;
+    }
     struct sigaction sa = {0};
     sa.sa_handler = on_term;
     sigaction(SIGTERM, &sa, NULL);
@@ -37,6 +45,12 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < words; i++)
         if (mem[i] != (i + 1) * 0x9E3779B97F4A7C15UL) {
             snprintf(buf, sizeof buf, "FAIL word %zu is %lx\n", i, mem[i]);
+            put("verdict", buf);
+            return 1;
+        }
+    for (size_t i = 0; i < words; i++)
+        if (shm[i] != (i + 7) * 0xC2B2AE3D27D4EB4FUL) {
+            snprintf(buf, sizeof buf, "FAIL shared word %zu is %lx\n", i, shm[i]);
             put("verdict", buf);
             return 1;
         }

@@ -34,8 +34,8 @@ import org.jcriu.sys.Sys;
  * pages once per dump, by object: pagemap-shmem-SHMID.img (offsets in the object instead of
  * addresses) and its own pages-N.img, SHMID being the object's inode number as vma_entry.shmid
  * says. jcriu maps the object into itself through the task's /proc/PID/map_files link, asks
- * mincore which pages the object holds (pages written through any mapping, mapped here or not),
- * and writes those. One instance per dump: an object seen again in another task is skipped.
+ * mincore and the object's data ranges which pages it holds (pages written through any mapping,
+ * mapped here or not, in memory or in swap), and writes those. One instance per dump: an object seen again in another task is skipped.
  */
 public final class ShmemDump {
     private static final Logger LOG = Log.get("shmem");
@@ -66,6 +66,25 @@ public final class ShmemDump {
         }
     }
 
+    /**
+     * mincore sees only the object's pages in memory (or still in the swap cache): a page that
+     * went out to swap and was dropped is in no page table either. The object's data ranges
+     * (lseek SEEK_DATA/SEEK_HOLE: shmem counts swap entries as data) cover those too, so their
+     * pages are marked as well; reading them through the mapping brings them back in.
+     */
+    private static void markSwapped(int fd, long size, MemorySegment vec) {
+        final long seekData = 3, seekHole = 4;
+        long off = 0;
+        while (off < size) {
+            long data = Sys.raw(Nr.LSEEK, fd, off, seekData);
+            if (data < 0 || data >= size) return; // -ENXIO: no data after off
+            long hole = Sys.raw(Nr.LSEEK, fd, data, seekHole);
+            if (hole < 0 || hole > size) hole = size;
+            for (long p = data / Linux.PAGE_SIZE; p < (hole + Linux.PAGE_SIZE - 1) / Linux.PAGE_SIZE; p++) vec.set(JAVA_BYTE, p, (byte) 1);
+            off = hole;
+        }
+    }
+
     private void dumpObject(int pid, long shmid, long vmaStart, long vmaEnd, long size) {
         String link = String.format("/proc/%d/map_files/%x-%x", pid, vmaStart, vmaEnd);
         int fd;
@@ -80,6 +99,7 @@ public final class ShmemDump {
             long pages = size / Linux.PAGE_SIZE;
             MemorySegment vec = arena.allocate(pages);
             Sys.check("mincore(" + link + ")", Nr.MINCORE, addr, size, vec.address());
+            markSwapped(fd, size, vec);
             MemorySegment obj = MemorySegment.ofAddress(addr).reinterpret(size);
             int pagesId = pagesIds.getAsInt();
             long written = 0;
