@@ -15,11 +15,11 @@ import java.util.Set;
  */
 final class Implemented {
     static final Map<String, Set<String>> COMMANDS = Map.of(
-            "dump", Set.of("ghost-limit", "link-remap", "force-irmap", "irmap-scan-path", "file-locks", "file-validation", "action-script", "tree", "leave-running", "leave-stopped", "shell-job", "display-stats", "timeout", "ext-unix-sk", "external",
+            "dump", Set.of("evasive-devices", "ghost-limit", "link-remap", "force-irmap", "irmap-scan-path", "file-locks", "file-validation", "action-script", "tree", "leave-running", "leave-stopped", "shell-job", "display-stats", "timeout", "ext-unix-sk", "external",
                     "manage-cgroups", "cgroup-root", "cgroup-props", "cgroup-props-file", "cgroup-dump-controller", "cgroup-yard", "freeze-cgroup", "cpu-cap",
                     "track-mem", "prev-images-dir"),
             "pre-dump", Set.of("tree", "force-irmap", "irmap-scan-path", "track-mem", "prev-images-dir", "pre-dump-mode", "display-stats"),
-            "restore", Set.of("file-locks", "link-remap", "file-validation", "skip-file-rwx-check", "action-script", "restore-detached", "restore-sibling", "daemon", "leave-stopped", "shell-job", "pidfile", "inherit-fd", "ext-unix-sk",
+            "restore", Set.of("evasive-devices", "file-locks", "link-remap", "file-validation", "skip-file-rwx-check", "action-script", "restore-detached", "restore-sibling", "daemon", "leave-stopped", "shell-job", "pidfile", "inherit-fd", "ext-unix-sk",
                     "manage-cgroups", "cgroup-root", "cgroup-yard", "cpu-cap"),
             "check", Set.of("extra", "experimental", "all", "feature"),
             "cpuinfo-dump", Set.of(),

@@ -100,6 +100,40 @@ public final class RegFileHandler implements FileHandler {
      * -1: do not check the path). A path that a mount now covers gets the mount it is reached
      * through in mnt_id (see {@link Overmounts}).
      */
+    /**
+     * A device is reopened by its path: the path must still name the node the file was opened
+     * through, or, with --evasive-devices, any node of the same device (CRIU's rule: the same
+     * major:minor and type opens the same device).
+     */
+    private static void checkDeviceNode(String path, Stat st, boolean evasive, String who) {
+        Stat now;
+        try {
+            now = Sys.stat(path);
+        } catch (ErrnoException e) {
+            return; // gone: the deleted-file rules apply, as for any name
+        }
+        if (now.dev() == st.dev() && now.ino() == st.ino()) return;
+        if (now.type() == st.type() && now.rdev() == st.rdev()) {
+            if (evasive) {
+                LOG.info("%s: %s is another node of the same device (--evasive-devices)", who, path);
+                return;
+            }
+            throw new CriuException(String.format("Can't dump %s: its path %s is now another node of device %d:%d; "
+                    + "--evasive-devices accepts any node of the same device", who, path, major(st.rdev()), minor(st.rdev())));
+        }
+        throw new CriuException(String.format("Can't dump %s: its path %s now leads to another file, need device %d:%d",
+                who, path, major(st.rdev()), minor(st.rdev())));
+    }
+
+    /** glibc's gnu_dev_major / gnu_dev_minor. */
+    private static long major(long dev) {
+        return ((dev >>> 8) & 0xfff) | ((dev >>> 32) & ~0xfffL);
+    }
+
+    private static long minor(long dev) {
+        return (dev & 0xff) | ((dev >>> 12) & ~0xffL);
+    }
+
     private static RegFileEntry.Builder entry(String path, Stat st, int flags, int id, Options opts, int fdMntId, String who) {
         if (!path.startsWith("/")) throw new CriuException("Can't dump file " + path + ": not a path jcriu can reopen");
         RegFileEntry.Builder b = RegFileEntry.newBuilder().setId(id).setFlags(flags).setPos(0).setFown(NO_OWNER)
@@ -107,6 +141,8 @@ public final class RegFileHandler implements FileHandler {
         if (fdMntId != NO_CHECK && (st.isReg() || st.isDir() || st.isFifo())) {
             int mnt = Overmounts.hiddenMount(path, st, fdMntId, who);
             if (mnt >= 0) b.setMntId(mnt);
+        } else if (fdMntId != NO_CHECK && (st.isChr() || st.type() == Linux.S_IFBLK)) {
+            checkDeviceNode(path, st, opts != null && opts.evasiveDevices, who);
         }
         if (st.isReg() && shouldCheckSize(flags)) {
             b.setSize(st.size());
