@@ -49,24 +49,6 @@ class TreeDumpIT {
         assertEquals(0, ProcState.tracerPid(pid), "task " + pid + " still traced");
     }
 
-    private static long lines(Path f) throws IOException {
-        try (var l = Files.lines(f)) {
-            return l.count();
-        }
-    }
-
-    /** Every live task still counts: each log grows. */
-    private static void assertCounting(Workload w, String... roles) throws Exception {
-        Map<String, Long> before = new HashMap<>();
-        for (String r : roles) before.put(r, lines(w.dir().resolve(r + ".log")));
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        for (String r : roles) {
-            while (lines(w.dir().resolve(r + ".log")) <= before.get(r)) {
-                assertTrue(System.nanoTime() < deadline, r + " stopped counting at " + before.get(r));
-                Thread.sleep(10);
-            }
-        }
-    }
 
     private static <T> List<T> all(ImageDir dir, ImageType t, com.google.protobuf.Parser<T> p, Object... args) {
         List<T> out = new ArrayList<>();
@@ -197,7 +179,7 @@ class TreeDumpIT {
                 }
             }
 
-            assertCounting(w, "R", "A", "B", "G");
+            TreePids.assertCounting(w, "R", "A", "B", "G");
             assertPass(w);
         }
     }
@@ -271,7 +253,7 @@ class TreeDumpIT {
             assertEquals(1, r.exit(), r.all());
             assertTrue(r.stderr().contains(Integer.toString(p.g())) && r.stderr().contains("userfaultfd"), r.stderr());
             for (int pid : p.live()) assertRunningUntraced(pid);
-            assertCounting(w, "R", "A", "B", "G");
+            TreePids.assertCounting(w, "R", "A", "B", "G");
             assertPass(w);
         }
     }
@@ -285,7 +267,7 @@ class TreeDumpIT {
             assertTrue(r.stderr().contains("Can't dump task " + p.z() + ": its main thread exited but threads"), r.stderr());
             for (int pid : p.live()) assertRunningUntraced(pid);
             assertEquals('Z', ProcState.state(p.z()));
-            assertCounting(w, "R", "A", "B", "G");
+            TreePids.assertCounting(w, "R", "A", "B", "G");
             assertPass(w);
         }
     }
@@ -312,7 +294,7 @@ class TreeDumpIT {
                 strace.waitFor(10, TimeUnit.SECONDS);
                 if (strace.isAlive()) strace.destroyForcibly();
             }
-            assertCounting(w, "R", "A", "B", "G");
+            TreePids.assertCounting(w, "R", "A", "B", "G");
             assertPass(w);
         }
     }
@@ -327,7 +309,7 @@ class TreeDumpIT {
             Jcriu.Result r = Jcriu.run("dump", "-t", p.r(), "-D", imgs(), "--action-script", s);
             assertEquals(1, r.exit(), r.all());
             for (int pid : p.live()) assertRunningUntraced(pid);
-            assertCounting(w, "R", "A", "B", "G");
+            TreePids.assertCounting(w, "R", "A", "B", "G");
             assertPass(w);
         }
     }

@@ -69,24 +69,6 @@ class TreeRestoreIT {
         assertFalse(Procs.exists(pid), "task " + pid + " still there: " + ProcState.describe(pid));
     }
 
-    private static long lines(Path f) throws IOException {
-        try (var l = Files.lines(f)) {
-            return l.count();
-        }
-    }
-
-    /** Every live task counts on: each log grows. */
-    private static void assertCounting(Workload w, String... roles) throws Exception {
-        Map<String, Long> before = new LinkedHashMap<>();
-        for (String r : roles) before.put(r, lines(w.dir().resolve(r + ".log")));
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        for (String r : roles) {
-            while (lines(w.dir().resolve(r + ".log")) <= before.get(r)) {
-                assertTrue(System.nanoTime() < deadline, r + " stopped counting at " + before.get(r));
-                Thread.sleep(10);
-            }
-        }
-    }
 
     @Test
     void wholeTreeComesBackAndCarriesOn() throws Exception {
@@ -102,7 +84,7 @@ class TreeRestoreIT {
             assertEquals(before, treeIds(p));
             for (int pid : p.live()) assertEquals(0, ProcState.tracerPid(pid), "task " + pid + " still traced");
             assertTrue(Procs.leftovers().isEmpty(), Procs.leftovers().toString());
-            assertCounting(w, "R", "A", "B", "G");
+            TreePids.assertCounting(w, "R", "A", "B", "G");
             String v = w.terminateAndVerdict();
             assertTrue(v.startsWith("PASS"), v + " / A: " + verdict(w, "A") + " / B: " + verdict(w, "B") + " / G: " + verdict(w, "G"));
         }
@@ -127,7 +109,7 @@ class TreeRestoreIT {
             }
             assertEquals('Z', ProcState.state(p.z()));
             for (int pid : p.live()) new ProcessBuilder("kill", "-CONT", Integer.toString(pid)).start().waitFor();
-            assertCounting(w, "R", "A", "B", "G");
+            TreePids.assertCounting(w, "R", "A", "B", "G");
             String v = w.terminateAndVerdict();
             assertTrue(v.startsWith("PASS"), v);
         }

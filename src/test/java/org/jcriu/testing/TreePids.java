@@ -24,4 +24,24 @@ public record TreePids(int r, int a, int b, int g, int z) {
         for (int pid : ps.all()) w.alsoKill(pid);
         return ps;
     }
+
+    /** Every live task named in {@code roles} counts on: its ROLE.log grows within 10 s. */
+    public static void assertCounting(Workload w, String... roles) throws Exception {
+        java.util.Map<String, Long> before = new java.util.LinkedHashMap<>();
+        for (String r : roles) before.put(r, lines(w.dir().resolve(r + ".log")));
+        long deadline = System.nanoTime() + java.time.Duration.ofSeconds(10).toNanos();
+        for (String r : roles) {
+            while (lines(w.dir().resolve(r + ".log")) <= before.get(r)) {
+                org.junit.jupiter.api.Assertions.assertTrue(System.nanoTime() < deadline, r + " stopped counting at " + before.get(r));
+                Thread.sleep(10);
+            }
+        }
+    }
+
+    /** Lines in {@code f} (a workload's log). */
+    public static long lines(java.nio.file.Path f) throws IOException {
+        try (var l = Files.lines(f)) {
+            return l.count();
+        }
+    }
 }
