@@ -87,7 +87,8 @@ public final class TtyHandler implements FileHandler {
                     + "a terminal of the outside can be named with --external " + key(fd);
         }
         if (isPts(rdev) && masterInDump(fd, PtyProbe.slaveIndex(fd), opts)) return null;
-        if (opts.shellJob) return null;
+        // RPC orphan_pts_master: the master is the client's (a container's console), made anew at restore
+        if (opts.shellJob || opts.orphanPtsMaster) return null;
         return fd.describe() + " is a terminal: dump it with --shell-job (-j), restore then gives the task jcriu's terminal; "
                 + "or name it with --external " + key(fd) + " and give it back with --inherit-fd fd[N]:" + key(fd) + " on restore";
     }
@@ -98,7 +99,7 @@ public final class TtyHandler implements FileHandler {
      * the terminal jcriu runs on at restore.
      */
     private static String cttyRefusal(OpenFd fd, Options opts) {
-        if (opts.shellJob) return null;
+        if (opts.shellJob || opts.orphanPtsMaster) return null;
         long nr = ctty(fd.pid())[0];
         int major = (int) ((nr >> 8) & 0xfff), minor = (int) ((nr & 0xff) | ((nr >> 12) & 0xfff00));
         if (major >= PTS_MAJOR_FIRST && major <= PTS_MAJOR_LAST && masterInDump(fd, (major - PTS_MAJOR_FIRST) * 256 + minor, opts)) {
