@@ -121,8 +121,8 @@ final class PtyRestore {
             return new Opening.Opened(fd);
         }
         // the master exists (jcriu's, or a new one handed to the RPC client), whichever task holds it
-        if (!hasMaster(index) && masters().fd(index) < 0) return unpairedSlave(tf, tie, ext);
-        int fd = r.openPath("/dev/pts/" + index, tf.getFlags());
+        if (masters().fd(index) < 0 && !hasMaster(index)) return unpairedSlave(tf, tie, ext);
+        int fd = r.openPath(path(tf, "/dev/pts/" + index), tf.getFlags());
         if (tie.hasTermios()) setParams(fd, tie);
         done.slaves.put(index, tie);
         requeue(index, fd);
@@ -158,7 +158,23 @@ final class PtyRestore {
                     + "terminal (session " + tie.getSid() + " at dump: the terminal is given back to a session whose leader is "
                     + "restored, and to the members it clones)");
         }
-        return new Opening.Opened(r.openPath("/dev/tty", tf.getFlags()));
+        return new Opening.Opened(r.openPath(path(tf, "/dev/tty"), tf.getFlags()));
+    }
+
+    /**
+     * The terminal's path from its reg file entry: regf_id names it (CRIU 4.2); images without
+     * regf_id gave it the tty's own id, which files.img's tty entry shadows, so the path the
+     * kernel gives such a terminal ({@code fallback}) is used then.
+     */
+    private String path(TtyFileEntry tf, String fallback) {
+        if (!tf.hasRegfId()) return fallback;
+        for (FileEntry f : r.allFiles()) {
+            if (f.getId() == tf.getRegfId() && f.getType() == FdTypes.REG && f.getReg().getName().startsWith("/")) {
+                return f.getReg().getName();
+            }
+        }
+        throw new CriuException("No reg file entry " + tf.getRegfId() + " (the path of tty file id " + tf.getId() + ") in "
+                + r.images().path(ImageType.FILES));
     }
 
     /** tty_nr of /proc/TID/stat: the controlling terminal, 0 for none. */
@@ -253,7 +269,7 @@ final class PtyRestore {
         int index = tie.getPty().getIndex();
         int master = PtyMasters.openAlone(index);
         try {
-            int fd = r.openPath("/dev/pts/" + index, tf.getFlags());
+            int fd = r.openPath(path(tf, "/dev/pts/" + index), tf.getFlags());
             if (tie.hasTermios()) setParams(fd, tie);
             LOG.info("task %d: pty %d slave on a master closed at once (orphan_pts_master, not a controlling terminal)", r.task().tid(), index);
             return new Opening.Opened(fd);

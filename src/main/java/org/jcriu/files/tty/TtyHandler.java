@@ -214,10 +214,18 @@ public final class TtyHandler implements FileHandler {
                 .setTermios(Termios.entry(p.termios())).setTermiosLocked(Termios.entry(p.termiosLocked()))
                 .setWinsize(Termios.winsize(p.winsize())).setPty(TtyPtyEntry.newBuilder().setIndex(p.index())));
         LOG.info("Dumping tty %d with id %#x (%s index %d)", fd.fd(), id, master ? "ptmx" : "pts", p.index());
-        // CRIU writes the path of the pty as a reg file with the same id first.
-        files.entries().add(FileHandlers.REG.dump(fd, id, files));
-        TtyFileEntry t = TtyFileEntry.newBuilder().setId(id).setTtyInfoId(infoId).setFlags(fd.fileFlags()).setFown(NO_OWNER).build();
+        TtyFileEntry t = TtyFileEntry.newBuilder().setId(id).setTtyInfoId(infoId).setFlags(fd.fileFlags()).setFown(NO_OWNER)
+                .setRegfId(pathEntry(fd, files)).build();
         return FileEntry.newBuilder().setType(FdTypes.TTY).setId(id).setTty(t).build();
+    }
+
+    /**
+     * The terminal's path as a reg file entry of its own id, written before the tty entry, which
+     * names it in regf_id: CRIU 4.2's layout (older CRIU gave the reg entry the tty's own id,
+     * which restore still accepts).
+     */
+    private static int pathEntry(OpenFd fd, DumpFiles files) {
+        return files.addFile(rid -> FileHandlers.REG.dump(fd, rid, files));
     }
 
     private static boolean groupInDump(int pgrp, java.util.Set<Integer> tree) {
@@ -251,8 +259,8 @@ public final class TtyHandler implements FileHandler {
                 .setTermios(Termios.entry(p.termios())).setTermiosLocked(Termios.entry(p.termiosLocked()))
                 .setWinsize(Termios.winsize(p.winsize())));
         LOG.info("Dumping tty %d with id %#x (ctty of session %d)", fd.fd(), id, sid);
-        files.entries().add(FileHandlers.REG.dump(fd, id, files));
-        TtyFileEntry t = TtyFileEntry.newBuilder().setId(id).setTtyInfoId(CTTY_INFO_ID).setFlags(fd.fileFlags()).setFown(NO_OWNER).build();
+        TtyFileEntry t = TtyFileEntry.newBuilder().setId(id).setTtyInfoId(CTTY_INFO_ID).setFlags(fd.fileFlags()).setFown(NO_OWNER)
+                .setRegfId(pathEntry(fd, files)).build();
         return FileEntry.newBuilder().setType(FdTypes.TTY).setId(id).setTty(t).build();
     }
 
