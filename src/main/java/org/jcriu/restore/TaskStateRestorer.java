@@ -143,7 +143,7 @@ final class TaskStateRestorer {
                 long oldMax = old.getLong(8);
                 long cur = rl.get(res).getCur(), max = rl.get(res).getMax();
                 if (Long.compareUnsigned(max, oldMax) > 0) {
-                    LOG.warn("task %d: rlimit %d hard limit %s lowered to %s (no CAP_SYS_RESOURCE)", img.pid(), res,
+                    LOG.forPid(img.pid()).warn("task %d: rlimit %d hard limit %s lowered to %s (no CAP_SYS_RESOURCE)", img.pid(), res,
                             lim(max), lim(oldMax));
                     max = oldMax;
                     if (Long.compareUnsigned(cur, max) > 0) cur = max;
@@ -276,7 +276,7 @@ final class TaskStateRestorer {
             if (java.nio.file.Files.readString(p).strip().equals(value)) return;
             java.nio.file.Files.writeString(p, value);
         } catch (java.io.IOException e) {
-            LOG.warn("task %d: can't set %s to %s: %s", img.pid(), name, value, e.getMessage());
+            LOG.forPid(img.pid()).warn("task %d: can't set %s to %s: %s", img.pid(), name, value, e.getMessage());
         }
     }
 
