@@ -125,7 +125,12 @@ final class TaskStateRestorer {
     private void setItimer(int which, ItimerEntry t) {
         if (t.getIsec() == 0 && t.getIusec() == 0 && t.getVsec() == 0 && t.getVusec() == 0) return;
         ByteBuffer b = ByteBuffer.allocate(32).order(ByteOrder.LITTLE_ENDIAN);
-        b.putLong(t.getIsec()).putLong(t.getIusec()).putLong(t.getVsec()).putLong(t.getVusec());
+        b.putLong(t.getIsec()).putLong(t.getIusec());
+        // A periodic timer that expired while the task was frozen reads as 0 left: the kernel
+        // re-arms it only when the task dequeues its signal. A zero value would disarm it, so
+        // it gets a whole interval, as criu does.
+        if (t.getVsec() == 0 && t.getVusec() == 0) b.putLong(t.getIsec()).putLong(t.getIusec());
+        else b.putLong(t.getVsec()).putLong(t.getVusec());
         Remote.withBuffer(task, b.array(), Nr.SETITIMER, 1, which, 0, 0);
     }
 
