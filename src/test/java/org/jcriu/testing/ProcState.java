@@ -55,6 +55,11 @@ public final class ProcState {
         return out;
     }
 
+    /** {@link #waitGone(int, java.time.Duration)} with 20 s: a dumped tree's tasks are reaped by init within that. */
+    public static void waitGone(int pid) {
+        waitGone(pid, java.time.Duration.ofSeconds(20));
+    }
+
     /**
      * Waits until {@code pid} is gone from /proc (killed and reaped), as a restore that takes the
      * pid again needs; throws naming its state when it is still there after {@code timeout}.
