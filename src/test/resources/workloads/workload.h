@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include "report.h"
 
 static volatile sig_atomic_t stop;
@@ -14,4 +15,14 @@ static char dir[4096];
 static char verdict[8192];
 
 static inline void put(const char *name, const char *text) { put_in(dir, name, text); }
+
+/* Once the state is built: SIGTERM sets stop, DIR/ready names this pid, and the workload
+ * sleeps until the test sends SIGTERM (after the restore), then goes on to check its state. */
+static inline void ready_then_wait(void) {
+    struct sigaction sa = {0};
+    sa.sa_handler = on_term;
+    sigaction(SIGTERM, &sa, NULL);
+    put_ready(dir);
+    while (!stop) pause();
+}
 #endif
