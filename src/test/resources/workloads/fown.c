@@ -22,26 +22,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "workload.h"
 
-static volatile sig_atomic_t stop, got, got_fd = -1;
-static void on_term(int s) { (void)s; stop = 1; }
+static volatile sig_atomic_t got, got_fd = -1;
 static void on_io(int s, siginfo_t *si, void *u) { (void)s; (void)u; got++; got_fd = si->si_fd; }
-static char dir[4096];
-static char verdict[8192];
 
 static void fail(const char *what) {
     if (!verdict[0]) snprintf(verdict, sizeof verdict, "FAIL %s\n", what);
-}
-
-static void put(const char *name, const char *text) {
-    char tmp[4200], dst[4200];
-    snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
-    snprintf(dst, sizeof dst, "%s/%s", dir, name);
-    FILE *f = fopen(tmp, "w");
-    if (!f) exit(2);
-    fputs(text, f);
-    fclose(f);
-    rename(tmp, dst);
 }
 
 static void place(int fd, int want) {
@@ -113,8 +100,7 @@ int main(int argc, char **argv) {
     struct sigaction sa = {0};
     sa.sa_handler = on_term;
     sigaction(SIGTERM, &sa, NULL);
-    snprintf(buf, sizeof buf, "%d\n", getpid());
-    put("ready", buf);
+    put_ready(dir);
     while (!stop) pause();
 
     if (owner_tid) {

@@ -11,6 +11,7 @@ import org.jcriu.image.ImageType;
 import org.jcriu.image.proto.FdTypes;
 import org.jcriu.image.proto.FileEntry;
 import org.jcriu.image.proto.FownEntry;
+import org.jcriu.testing.Crit;
 import org.jcriu.testing.Jcriu;
 import org.jcriu.testing.Workload;
 import org.junit.jupiter.api.Test;
@@ -45,7 +46,7 @@ class FownIT {
             assertNotNull(reg);
             assertEquals(w.pid(), reg.getPid());
             assertEquals(12, reg.getSignum(), "SIGUSR2");
-            GhostFilesIT.critDecodes(d, "files.img");
+            Crit.decodes(d, "files.img");
             r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
             assertEquals(0, r.exit(), r.all());
             assertTrue(w.alive());
