@@ -206,6 +206,7 @@ public final class TtyHandler implements FileHandler {
             throw new CriuException("Can't dump " + fd.describe() + ": pty " + p.index() + " has process group " + pgrp
                     + " in the foreground, which is not part of the dump");
         }
+        if (paired && sid != 0 && files.state(CttyCheck.class, java.util.HashSet::new).add(p.index())) membersWithout(p.index(), sid, tree);
         int infoId = infoId(p.index(), master);
         int fsid = sid, fpgrp = pgrp;
         files.ttyInfo(infoId, () -> TtyInfoEntry.newBuilder().setType(TtyType.PTY).setLocked(p.locked())
@@ -226,6 +227,31 @@ public final class TtyHandler implements FileHandler {
      */
     private static int pathEntry(OpenFd fd, DumpFiles files) {
         return files.addFile(rid -> FileHandlers.REG.dump(fd, rid, files));
+    }
+
+    /** Key of the set of pty indices whose session members were checked. */
+    private static final class CttyCheck {}
+
+    /**
+     * Members of session {@code sid} without pty {@code index} as controlling terminal (forked
+     * before their leader took it, or TIOCNOTTY): CRIU's images say which session a pty leads,
+     * not which task has it, and restore gives it to every member the leader clones. Said in the
+     * log, as the restored task differs there.
+     */
+    private static void membersWithout(int index, int sid, java.util.Set<Integer> tree) {
+        int major = PTS_MAJOR_FIRST + index / 256, minor = index % 256;
+        long ttyNr = (minor & 0xff) | ((long) major << 8) | ((long) (minor & ~0xff) << 12);
+        for (int pid : tree) {
+            try {
+                if (org.jcriu.proc.Stat.read(pid).sid() != sid || pid == sid) continue;
+                if (ctty(pid)[0] != ttyNr) {
+                    LOG.warn("task %d of session %d has no pty %d as controlling terminal; restore gives it the session's "
+                            + "terminal (the images do not record which member has it)", pid, sid, index);
+                }
+            } catch (CriuException e) {
+                // a task gone meanwhile
+            }
+        }
     }
 
     private static boolean groupInDump(int pgrp, java.util.Set<Integer> tree) {

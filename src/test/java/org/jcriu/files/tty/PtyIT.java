@@ -152,6 +152,51 @@ class PtyIT {
         }
     }
 
+    /**
+     * A session leader that forked member A before it took its pty as controlling terminal, and
+     * member B after: A has no terminal. CRIU's images cannot say so (the restore gives it to
+     * every member), so the dump names A in a warning, and only A.
+     */
+    @Test
+    void aMemberWithoutTheTerminalIsNamedAtDump() throws Exception {
+        Path ready = tmp.resolve("ready");
+        String py = String.join("\n",
+                "import fcntl, os, sys, termios, time",
+                "os.setsid()",
+                "m, s = os.openpty()",
+                "a = os.fork()",
+                "if a == 0:",
+                "    while True: time.sleep(1)",
+                "fcntl.ioctl(s, termios.TIOCSCTTY, 0)",
+                "b = os.fork()",
+                "if b == 0:",
+                "    while True: time.sleep(1)",
+                "open(sys.argv[1] + '.tmp', 'w').write('%d %d %d' % (os.getpid(), a, b))",
+                "os.rename(sys.argv[1] + '.tmp', sys.argv[1])",
+                "while True: time.sleep(1)");
+        Process p = new ProcessBuilder("/usr/bin/python3", "-c", py, ready.toString()).redirectErrorStream(true)
+                .redirectOutput(tmp.resolve("py.out").toFile()).start();
+        int[] pids = new int[0];
+        try {
+            for (int i = 0; i < 1000 && !Files.exists(ready); i++) Thread.sleep(10);
+            assertTrue(Files.exists(ready), "python session did not start: " + (Files.exists(tmp.resolve("py.out")) ? Files.readString(tmp.resolve("py.out")) : ""));
+            pids = java.util.Arrays.stream(Files.readString(ready).trim().split(" ")).mapToInt(Integer::parseInt).toArray();
+            assertEquals(0, ttyNr(pids[1]), "A was forked before the leader took the terminal");
+            assertTrue(ttyNr(pids[2]) != 0, "B has it");
+            Path d = Files.createDirectories(tmp.resolve("imgs"));
+            Jcriu.Result r = Jcriu.run("dump", "-t", pids[0], "-D", d, "-R", "-v4", "-o", "dump.log");
+            assertEquals(0, r.exit(), r.all());
+            String log = Files.readString(d.resolve("dump.log"));
+            assertTrue(log.contains("task " + pids[1] + " of session " + pids[0] + " has no pty"), log);
+            assertFalse(log.contains("task " + pids[2] + " of session"), log);
+        } finally {
+            for (int pid : pids) new ProcessBuilder("kill", "-9", String.valueOf(pid)).start().waitFor();
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+            p.waitFor();
+        }
+    }
+
     /** A -R dump reads the pty's state without changing it: the task carries on with it intact. */
     @Test
     void leaveRunningDumpDisturbsNothing() throws Exception {
