@@ -113,6 +113,50 @@ class HugetlbIT {
         }
     }
 
+    /**
+     * Private hugetlb pages a child shares copy-on-write with its parent stay shared after the
+     * restore (the child is cloned from its restored parent and keeps the VMA, as for normal
+     * pages): smaps Shared_Hugetlb / Private_Hugetlb of both tasks read as before the dump, where
+     * writing every page into the child again would make all its huge pages private copies.
+     */
+    @Test
+    void privateHugetlbPagesStaySharedCopyOnWrite() throws Exception {
+        pool = HugePages.raise(12, 8);
+        try (Workload w = Workload.c("hugetlbcow", tmp.resolve("w"))) {
+            String[] pids = Files.readString(w.dir().resolve("pids")).strip().split(" ");
+            int parent = Integer.parseInt(pids[0]), child = Integer.parseInt(pids[1]);
+            w.alsoKill(child);
+            long m = Long.parseLong(Files.readString(w.dir().resolve("addr")).strip(), 16);
+            String before = hugetlbUse(parent, m) + " / " + hugetlbUse(child, m);
+            assertEquals("shared 4096 private 2048 / shared 4096 private 2048", before, "the workload's own sharing");
+            Path d = Files.createDirectories(tmp.resolve("imgs"));
+            Jcriu.Result r = Jcriu.run("dump", "-t", parent, "-D", d);
+            assertEquals(0, r.exit(), r.all());
+            w.waitGone(Duration.ofSeconds(10));
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (Procs.exists(child) && System.nanoTime() < deadline) Procs.sleep(10);
+            r = Jcriu.run("restore", "-d", "-D", d);
+            assertEquals(0, r.exit(), r.all());
+            assertEquals(before, hugetlbUse(parent, m) + " / " + hugetlbUse(child, m), "huge pages shared after the restore");
+            String v = w.terminateAndVerdict();
+            assertTrue(v.startsWith("PASS"), v);
+        }
+    }
+
+    /** "shared S private P" (kB) of the hugetlb VMA at {@code start} in /proc/PID/smaps. */
+    private static String hugetlbUse(int pid, long start) throws IOException {
+        String want = Long.toHexString(start) + "-";
+        boolean in = false;
+        long shared = -1, priv = -1;
+        for (String l : Files.readAllLines(Path.of("/proc/" + pid + "/smaps"))) {
+            if (l.startsWith(want)) in = true;
+            else if (in && l.startsWith("Shared_Hugetlb:")) shared = Long.parseLong(l.replaceAll("\\D", ""));
+            else if (in && l.startsWith("Private_Hugetlb:")) priv = Long.parseLong(l.replaceAll("\\D", ""));
+            else if (in && l.startsWith("VmFlags:")) break;
+        }
+        return "shared " + shared + " private " + priv;
+    }
+
     private static void checkImages(Path d, int parent, long a, long f, long p) throws IOException {
         ImageDir dir = new ImageDir(d);
         MmEntry mm = MemoryKindsIT.mm(d, parent);
