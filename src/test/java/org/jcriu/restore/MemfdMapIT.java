@@ -101,6 +101,34 @@ class MemfdMapIT {
         }
     }
 
+    /**
+     * A memfd sealed against writes (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW) and mapped shared
+     * read-only afterwards: after restore it has its contents and seals, writes are refused, and
+     * maps reads as before (the seal can only be added back if no mapping of it could be made writable).
+     */
+    @Test
+    void writeSealedMemfdMappedReadOnlyKeepsItsSeals() throws Exception {
+        Path wd = tmp.resolve("w");
+        String dir = "'" + wd + "'";
+        String py = "import os, mmap, fcntl, signal\n"
+                + "fd = os.memfd_create('sealed', os.MFD_ALLOW_SEALING)\nos.write(fd, b'abc' * 2000)\n"
+                + "seals = fcntl.F_SEAL_WRITE | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW\nfcntl.fcntl(fd, fcntl.F_ADD_SEALS, seals)\n"
+                + "m = mmap.mmap(fd, 6000, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)\n"
+                + "term = []\nsignal.signal(signal.SIGTERM, lambda *a: term.append(1))\n"
+                + "open(os.path.join(" + dir + ", '.r'), 'w').write(str(os.getpid()))\n"
+                + "os.rename(os.path.join(" + dir + ", '.r'), os.path.join(" + dir + ", 'ready'))\n"
+                + "while not term: signal.pause()\n"
+                + "why = []\n"
+                + "if m[:] != b'abc' * 2000: why.append('contents')\n"
+                + "if fcntl.fcntl(fd, fcntl.F_GET_SEALS) != seals: why.append('seals %#x' % fcntl.fcntl(fd, fcntl.F_GET_SEALS))\n"
+                + "try:\n    os.pwrite(fd, b'x', 0)\n    why.append('a write was allowed')\nexcept PermissionError:\n    pass\n"
+                + "if '/memfd:sealed (deleted)' not in open('/proc/self/maps').read(): why.append('maps')\n"
+                + "open(os.path.join(" + dir + ", 'verdict'), 'w').write('FAIL ' + ', '.join(why) if why else 'PASS')\n";
+        try (Workload w = Workload.start(wd, List.of("python3", "-c", py), false)) {
+            roundTrip(w, new int[] {w.pid()});
+        }
+    }
+
     private static int[] pids(Workload w) throws IOException {
         String[] p = Files.readString(w.dir().resolve("pids")).trim().split(" ");
         w.alsoKill(Integer.parseInt(p[1]));
