@@ -40,6 +40,7 @@ public final class WriteTracker implements AutoCloseable {
     private static final Logger LOG = Log.get("predump");
     private static volatile String unsupported;
     private static volatile boolean probed;
+    private static final long PTRACE_O_SUSPEND_SECCOMP = 1L << 21;
 
     private final int pid;
     private int fd;
@@ -104,17 +105,27 @@ public final class WriteTracker implements AutoCloseable {
     }
 
     private static int stealUffd(Tracer tracer, Task task, int pid) {
-        long remote = tracer.call(() -> task.syscall(Nr.USERFAULTFD,
-                Linux.O_CLOEXEC | Linux.O_NONBLOCK | Uffd.UFFD_USER_MODE_ONLY));
+        // A seccomp filter might refuse userfaultfd, or kill the task for it (container profiles
+        // do): the two injections run with the filter suspended (needs CAP_SYS_ADMIN; without it
+        // the task is not tracked).
+        org.jcriu.proc.Status st = org.jcriu.proc.Status.read(pid);
+        boolean filtered = st.has("Seccomp") && st.getInt("Seccomp") != 0;
+        if (filtered) tracer.run(() -> task.setOptions(PTRACE_O_SUSPEND_SECCOMP));
         try {
-            int pidfd = Sys.pidfdOpen(pid);
+            long remote = tracer.call(() -> task.syscall(Nr.USERFAULTFD,
+                    Linux.O_CLOEXEC | Linux.O_NONBLOCK | Uffd.UFFD_USER_MODE_ONLY));
             try {
-                return Sys.pidfdGetfd(pidfd, (int) remote);
+                int pidfd = Sys.pidfdOpen(pid);
+                try {
+                    return Sys.pidfdGetfd(pidfd, (int) remote);
+                } finally {
+                    Sys.close(pidfd);
+                }
             } finally {
-                Sys.close(pidfd);
+                tracer.call(() -> task.syscall(Nr.CLOSE, remote));
             }
         } finally {
-            tracer.call(() -> task.syscall(Nr.CLOSE, remote));
+            if (filtered) tracer.run(() -> task.setOptions(0)); // as the dump seized it
         }
     }
 
