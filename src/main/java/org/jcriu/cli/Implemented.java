@@ -19,7 +19,7 @@ final class Implemented {
                     "manage-cgroups", "cgroup-root", "cgroup-props", "cgroup-props-file", "cgroup-dump-controller", "cgroup-yard", "freeze-cgroup", "cpu-cap",
                     "track-mem", "prev-images-dir"),
             "pre-dump", Set.of("tree", "force-irmap", "irmap-scan-path", "track-mem", "prev-images-dir", "pre-dump-mode", "display-stats"),
-            "restore", Set.of("evasive-devices", "file-locks", "link-remap", "file-validation", "skip-file-rwx-check", "action-script", "restore-detached", "restore-sibling", "daemon", "leave-stopped", "shell-job", "pidfile", "inherit-fd", "ext-unix-sk",
+            "restore", Set.of("log-pid", "display-stats", "evasive-devices", "file-locks", "link-remap", "file-validation", "skip-file-rwx-check", "action-script", "restore-detached", "restore-sibling", "daemon", "leave-stopped", "shell-job", "pidfile", "inherit-fd", "ext-unix-sk",
                     "manage-cgroups", "cgroup-root", "cgroup-yard", "cpu-cap"),
             "check", Set.of("extra", "experimental", "all", "feature"),
             "cpuinfo-dump", Set.of(),

@@ -123,7 +123,7 @@ public final class ImageLoader {
                 throw new CriuException(dir.path(ImageType.CORE, pid) + ": the root task " + pid + " is a zombie");
             }
             // CRIU writes only core-PID.img for a zombie (its threads list is [0]): comm and exit code
-            LOG.info("task %d (%s): zombie, exit code 0x%x", pid, core.getTc().getComm(), core.getTc().getExitCode());
+            LOG.forPid(pid).info("task %d (%s): zombie, exit code 0x%x", pid, core.getTc().getComm(), core.getTc().getExitCode());
             return new TaskImages(entry, core, Map.of(), null, null, List.of(), 0, List.of(), null, List.of(), files, Map.of());
         }
         checkCore(core, pid);
@@ -153,7 +153,7 @@ public final class ImageLoader {
         checkFileRefs(mm, vmas, fs, files, pid);
         checkFdKinds(fds, files, ids.getFilesId());
         Map<Long, TaskImages.SharedAnon> shmem = sharedAnon(vmas);
-        LOG.info("task %d (%s): %d VMAs, %d page runs from pages-%d.img, %d fds", pid, core.getTc().getComm(), vmas.size(),
+        LOG.forPid(pid).info("task %d (%s): %d VMAs, %d page runs from pages-%d.img, %d fds", pid, core.getTc().getComm(), vmas.size(),
                 pages.size(), pagesId[0], fds.size());
         return new TaskImages(entry, core, threads, ids, mm, vmas, pagesId[0], pages, fs, fds, files, shmem);
     }

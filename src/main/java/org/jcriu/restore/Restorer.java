@@ -17,6 +17,8 @@ import org.jcriu.files.FileRestorer;
 import org.jcriu.image.ImageDir;
 import org.jcriu.image.ImageType;
 import org.jcriu.image.proto.CoreEntry;
+import org.jcriu.image.proto.RestoreStatsEntry;
+import org.jcriu.image.proto.StatsEntry;
 import org.jcriu.image.proto.UserX86RegsEntry;
 import org.jcriu.log.Log;
 import org.jcriu.log.Logger;
@@ -52,6 +54,7 @@ public final class Restorer {
     private final SharedAnonObjects sharedAnon = new SharedAnonObjects();
     /** The tree's own time namespace, null when it lives in jcriu's. */
     private TimeNsRestorer timens;
+    private long forkNs, pagesBytes; // for stats-restore
 
     private Restorer(Options opts) {
         this.opts = opts;
@@ -105,6 +108,7 @@ public final class Restorer {
                 }
                 CgroupRestore cg = CgroupRestore.load(dir, opts);
                 tracer.run(() -> build(tracer, tree, sessions, files, pages, seccomp, cg));
+                writeStats((System.nanoTime() - t0) / 1000);
             } finally {
                 for (LocalPageSource src : pages.values()) src.close();
                 files.close(); // what jcriu kept for tasks a failed restore never reached
@@ -162,10 +166,12 @@ public final class Restorer {
         try {
             cg.prepare();
             TaskImages root = tree.root();
+            long tFork = System.nanoTime();
             TaskCreator.Created created = opts.restoreSibling
                     ? SiblingSeed.create(tracer, root.pid(), tree.allVmas(), MemoryRestorer.areaSize())
                     : TaskCreator.create(tracer, root.pid(), tree.allVmas(), MemoryRestorer.areaSize());
             made.put(root.pid(), new Made(root, created.task(), new ArrayList<>()));
+            forkNs += System.nanoTime() - tFork;
             // before the root has children: they are born in its time namespace
             if (timens != null) timens.enter(created.task());
             // each task goes into its cgroups as soon as it exists: before it has memory (charged
@@ -178,7 +184,9 @@ public final class Restorer {
             while (!level.isEmpty()) {
                 restoreMemory(level, made, files, pages, created.area(), pin);
                 int before = made.size();
+                tFork = System.nanoTime();
                 for (Made m : level) createChildren(m.img(), m.task(), c);
+                forkNs += System.nanoTime() - tFork;
                 level = new ArrayList<>(made.values()).subList(before, made.size()).stream().filter(m -> !m.img().zombie()).toList();
             }
             setGroups(tree, sessions, made);
@@ -234,7 +242,7 @@ public final class Restorer {
             mems.add(mem);
         }
         if (pin != null) pin.releaseTracer();
-        writePages(level, mems);
+        pagesBytes += writePages(level, mems);
         if (pin != null) pin.pinTracerAgain();
         for (MemoryRestorer mem : mems) mem.finish();
     }
@@ -391,13 +399,13 @@ public final class Restorer {
      * Pages of every task, written without the tracer (process_vm_writev needs no ptrace stop):
      * one task uses every CPU, several tasks are written side by side, the CPUs shared out.
      */
-    private static void writePages(List<Made> live, List<MemoryRestorer> mems) {
+    private static long writePages(List<Made> live, List<MemoryRestorer> mems) {
         long t = System.nanoTime();
         int cpus = Runtime.getRuntime().availableProcessors();
         if (mems.size() == 1) {
             long bytes = mems.get(0).writePages(cpus);
             LOG.info("pages: %d bytes in %d us", bytes, (System.nanoTime() - t) / 1000);
-            return;
+            return bytes;
         }
         int each = Math.max(1, cpus / mems.size());
         long[] bytes = new long[mems.size()];
@@ -419,7 +427,27 @@ public final class Restorer {
                 }
             }
         }
-        LOG.info("pages: %d bytes of %d tasks in %d us", java.util.Arrays.stream(bytes).sum(), mems.size(), (System.nanoTime() - t) / 1000);
+        long sum = java.util.Arrays.stream(bytes).sum();
+        LOG.info("pages: %d bytes of %d tasks in %d us", sum, mems.size(), (System.nanoTime() - t) / 1000);
+        return sum;
+    }
+
+    /**
+     * stats-restore as criu writes it once the tasks run (podman and --display-stats read it):
+     * forking time is the creation of the tasks (clone3 in their parents), pages restored what
+     * the writers copied. Pages compared / skipped COW stay 0: jcriu compares a child's pages
+     * with its parent's by bytes of the image, not by criu's page-by-page COW check.
+     */
+    private void writeStats(long restoreUs) {
+        StatsEntry stats = StatsEntry.newBuilder().setRestore(RestoreStatsEntry.newBuilder().setPagesCompared(0)
+                .setPagesSkippedCow(0).setForkingTime((int) Math.min(Integer.MAX_VALUE, forkNs / 1000))
+                .setRestoreTime((int) Math.min(Integer.MAX_VALUE, restoreUs)).setPagesRestored(pagesBytes / 4096)).build();
+        try (org.jcriu.image.ImageWriter w = dir.create(ImageType.STATS, "restore")) {
+            w.write(stats);
+        } catch (CriuException e) {
+            LOG.warn("Can't write stats-restore: %s", e.getMessage()); // the tasks run already: as criu, not fatal
+        }
+        if (opts.displayStats) org.jcriu.log.StatsDisplay.print(stats);
     }
 
     /** Everything but memory: files, signals, limits, threads, timers, credentials last. */

@@ -121,7 +121,7 @@ final class TaskCreator {
                 killAndReap(pid);
                 throw e;
             }
-            LOG.info("created task %d from seed %d (spawn %d us, seize %d us, gadget + clone3 + adopt %d us)", pid, seedPid,
+            LOG.forPid(pid).info("created task %d from seed %d (spawn %d us, seize %d us, gadget + clone3 + adopt %d us)", pid, seedPid,
                     (t1 - t0) / 1000, (t2 - t1) / 1000, (System.nanoTime() - t2) / 1000);
             return new Created(task, area);
         } finally {
@@ -163,7 +163,7 @@ final class TaskCreator {
             throw new CriuException("clone3(set_tid=" + pid + ") in task " + parent.tid() + " created PID " + child);
         }
         Task t = Task.adopt(parent.tracer(), pid, parent);
-        LOG.info("created task %d in its parent %d%s", pid, parent.tid(), (flags & Linux.CLONE_FILES) != 0 ? " sharing its fd table" : "");
+        LOG.forPid(pid).info("created task %d in its parent %d%s", pid, parent.tid(), (flags & Linux.CLONE_FILES) != 0 ? " sharing its fd table" : "");
         return t;
     }
 

@@ -125,7 +125,12 @@ final class TaskStateRestorer {
     private void setItimer(int which, ItimerEntry t) {
         if (t.getIsec() == 0 && t.getIusec() == 0 && t.getVsec() == 0 && t.getVusec() == 0) return;
         ByteBuffer b = ByteBuffer.allocate(32).order(ByteOrder.LITTLE_ENDIAN);
-        b.putLong(t.getIsec()).putLong(t.getIusec()).putLong(t.getVsec()).putLong(t.getVusec());
+        b.putLong(t.getIsec()).putLong(t.getIusec());
+        // A periodic timer that expired while the task was frozen reads as 0 left: the kernel
+        // re-arms it only when the task dequeues its signal. A zero value would disarm it, so
+        // it gets a whole interval, as criu does.
+        if (t.getVsec() == 0 && t.getVusec() == 0) b.putLong(t.getIsec()).putLong(t.getIusec());
+        else b.putLong(t.getVsec()).putLong(t.getVusec());
         Remote.withBuffer(task, b.array(), Nr.SETITIMER, 1, which, 0, 0);
     }
 
@@ -143,7 +148,7 @@ final class TaskStateRestorer {
                 long oldMax = old.getLong(8);
                 long cur = rl.get(res).getCur(), max = rl.get(res).getMax();
                 if (Long.compareUnsigned(max, oldMax) > 0) {
-                    LOG.warn("task %d: rlimit %d hard limit %s lowered to %s (no CAP_SYS_RESOURCE)", img.pid(), res,
+                    LOG.forPid(img.pid()).warn("task %d: rlimit %d hard limit %s lowered to %s (no CAP_SYS_RESOURCE)", img.pid(), res,
                             lim(max), lim(oldMax));
                     max = oldMax;
                     if (Long.compareUnsigned(cur, max) > 0) cur = max;
@@ -276,7 +281,7 @@ final class TaskStateRestorer {
             if (java.nio.file.Files.readString(p).strip().equals(value)) return;
             java.nio.file.Files.writeString(p, value);
         } catch (java.io.IOException e) {
-            LOG.warn("task %d: can't set %s to %s: %s", img.pid(), name, value, e.getMessage());
+            LOG.forPid(img.pid()).warn("task %d: can't set %s to %s: %s", img.pid(), name, value, e.getMessage());
         }
     }
 

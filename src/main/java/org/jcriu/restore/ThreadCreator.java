@@ -71,6 +71,6 @@ final class ThreadCreator {
             out.add(t);
             t.setRegs(Restorer.regs(core.getThreadInfo().getGpregs()));
         }
-        if (!threads.isEmpty()) LOG.info("created %d threads of task %d", threads.size(), main.tid());
+        if (!threads.isEmpty()) LOG.forPid(main.tid()).info("created %d threads of task %d", threads.size(), main.tid());
     }
 }

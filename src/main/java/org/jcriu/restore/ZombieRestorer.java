@@ -71,7 +71,7 @@ final class ZombieRestorer {
             }
         }
         awaitZombie(pid);
-        LOG.info("task %d is a zombie again (status 0x%x)", pid, status);
+        LOG.forPid(pid).info("task %d is a zombie again (status 0x%x)", pid, status);
     }
 
     /**

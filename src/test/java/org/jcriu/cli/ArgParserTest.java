@@ -203,4 +203,36 @@ class ArgParserTest {
         }
         assertTrue(n > 80, "only " + n + " options");
     }
+    /**
+     * Every option criu(8) 4.2 documents (../shared/spec/criu.8.txt: its OPTIONS section, long
+     * and short forms) is in the table, with the short letter the manual gives it, and the
+     * manual's negative forms parse. "--inheritfd" in the manual's text is a typo of --inherit-fd.
+     */
+    @Test
+    void everyOptionOfTheManualIsInTheTable() {
+        String[] manual = {"action-script", "address", "all", "auto-dedup", "cgroup-dump-controller", "cgroup-props",
+                "cgroup-props-file", "cgroup-root", "cgroup-yard", "close", "config", "cpu-cap", "daemon", "display-stats",
+                "enable-fs", "evasive-devices", "experimental", "external", "extra", "feature", "file-locks", "file-validation",
+                "force-irmap", "freeze-cgroup", "ghost-fiemap", "ghost-limit", "help", "images-dir", "inherit-fd", "join-ns",
+                "lazy-pages", "leave-running", "leave-stopped", "libdir", "link-remap", "log-file", "log-pid", "lsm-mount-context",
+                "lsm-profile", "manage-cgroups", "network-lock", "no-default-config", "page-server", "pidfile", "port",
+                "pre-dump-mode", "prev-images-dir", "ps-socket", "restore-detached", "restore-sibling", "root", "shell-job",
+                "skip-file-rwx-check", "skip-in-flight", "status-fd", "stream", "tcp-close", "tcp-established", "timeout", "tls",
+                "tls-cacert", "tls-cacrl", "tls-cert", "tls-key", "track-mem", "tree", "unprivileged", "verbosity", "version",
+                "veth-pair", "weak-sysctls", "work-dir"};
+        List<String> missing = new ArrayList<>();
+        for (String n : manual) if (!OptionTable.byName().containsKey(n)) missing.add("--" + n);
+        assertEquals(List.of(), missing);
+        Map<Character, String> shorts = Map.ofEntries(Map.entry('D', "images-dir"), Map.entry('J', "join-ns"),
+                Map.entry('L', "libdir"), Map.entry('R', "leave-running"), Map.entry('S', "restore-sibling"),
+                Map.entry('V', "version"), Map.entry('W', "work-dir"), Map.entry('d', "restore-detached"), Map.entry('h', "help"),
+                Map.entry('j', "shell-job"), Map.entry('l', "file-locks"), Map.entry('o', "log-file"), Map.entry('r', "root"),
+                Map.entry('s', "leave-stopped"), Map.entry('t', "tree"), Map.entry('v', "verbosity"));
+        shorts.forEach((c, n) -> {
+            OptionDef d = OptionTable.byShort(c);
+            assertEquals(n, d == null ? null : d.name(), "-" + c);
+        });
+        assertFalse(parse("--display-stats", "--no-display-stats").o.displayStats);
+        assertFalse(parse("--ghost-fiemap", "--no-ghost-fiemap").o.ghostFiemap);
+    }
 }

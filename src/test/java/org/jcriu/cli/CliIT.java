@@ -236,6 +236,37 @@ class CliIT {
         }
     }
 
+    /**
+     * A real restore through the command line: --display-stats prints criu's restore stats,
+     * stats-restore is written next to the images, and --log-pid puts the lines about the
+     * restored task into restore.log.PID instead of restore.log.
+     */
+    @Test
+    void restoreWithDisplayStatsAndLogPid() throws Exception {
+        Path images = Files.createDirectories(dir.resolve("img"));
+        try (org.jcriu.testing.Workload w = org.jcriu.testing.Workload.sleep(dir.resolve("w"))) {
+            int pid = w.pid();
+            assertEquals(0, jcriu("dump", "-t", Integer.toString(pid), "-D", images.toString()).rc());
+            w.waitGone(java.time.Duration.ofSeconds(10));
+            Result r = jcriu("restore", "-d", "-D", images.toString(), "-o", "restore.log", "-v4", "--log-pid", "--display-stats");
+            assertEquals("", r.err());
+            assertEquals(0, r.rc(), r.out());
+            assertTrue(r.out().matches("Displaying restore stats:\nPages compared: \\d+ \\(0x[0-9a-f]+\\)\n"
+                    + "Pages skipped COW: \\d+ \\(0x[0-9a-f]+\\)\nPages restored: [1-9]\\d* \\(0x[0-9a-f]+\\)\n"
+                    + "Restore time: [1-9]\\d* us\nForking time: [1-9]\\d* us\n"), r.out());
+            assertTrue(Files.size(images.resolve("stats-restore")) > 12, "stats-restore");
+            if (Files.isExecutable(Path.of("/usr/bin/crit"))) {
+                Result c = run(Path.of("/usr/bin/crit"), Map.of(), "decode", "-i", images.resolve("stats-restore").toString());
+                assertTrue(c.rc() == 0 && c.out().contains("\"restore\": {\"pages_compared\": 0") && c.out().contains("\"restore_time\""),
+                        c.out() + c.err());
+            }
+            String perTask = Files.readString(images.resolve("restore.log." + pid));
+            assertTrue(perTask.contains("created task " + pid), perTask);
+            String main = Files.readString(images.resolve("restore.log"));
+            assertTrue(main.contains("Restore finished successfully") && !main.contains("created task " + pid), main);
+        }
+    }
+
     @Test
     void missingImagesDir() throws Exception {
         assertFails(jcriu("check", "-D", dir.resolve("nope").toString()),
