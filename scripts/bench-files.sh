@@ -5,25 +5,9 @@
 # fd is back (regular files: their offsets; pipes: their queued bytes) and says so.
 # Usage: scripts/bench-files.sh [FILES] [PIPES]
 set -euo pipefail
-cd "$(dirname "$0")/.."
-source scripts/env.sh
-jcriu_require_root
-[ -f target/jcriu.jar ] || mvn -B -q -ntp package -DskipTests
 NFILES=${1:-10000}
 NPIPES=${2:-1000}
-J="$PWD/bin/jcriu"
-work=$(mktemp -d /dev/shm/jcriu-bench-files.XXXXXX)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    [ -n "${KEEP:-}" ] && echo "kept $work" >&2 || rm -rf "$work"
-}
-trap cleanup EXIT
-
-now() { date +%s.%N; }
-ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
-# setsid: see bench.sh (this shell reaps the task the dump kills, so its PID is free at once)
-start() { setsid "$@" </dev/null >/dev/null 2>&1 & pid=$!; pids+=("$pid"); }
+source "$(dirname "$0")/bench-lib.sh" bench-files
 
 # fds DIR files N | fds DIR pipes N: opens them, writes DIR/ready, and on SIGTERM checks every
 # fd and writes DIR/verdict.

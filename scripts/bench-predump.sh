@@ -5,25 +5,15 @@
 # of pages written and the wall time of each dump, JVM start included.
 # Usage: scripts/bench-predump.sh [MiB] [STRIDE] [ROUNDS]
 set -euo pipefail
-cd "$(dirname "$0")/.."
-source scripts/env.sh
-jcriu_require_root
-[ -f target/jcriu.jar ] || mvn -B -q -ntp package -DskipTests
 MIB=${1:-1024}
 STRIDE=${2:-20}
 ROUNDS=${3:-3}
-J="$PWD/bin/jcriu"
-JCRIT="$PWD/bin/jcrit"
-work=$(mktemp -d /dev/shm/jcriu-bench-predump.XXXXXX)
+source "$(dirname "$0")/bench-lib.sh" bench-predump
 pid=
 cleanup() {
     [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
-    rm -rf "$work"
+    bench_remove_work
 }
-trap cleanup EXIT
-
-now() { date +%s.%N; }
-ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
 stat_of() { "$JCRIT" show "$1/stats-dump" | awk -v k="\"$2\":" '$1 == k { gsub(/,/, "", $2); print $2 }'; }
 mb() { awk -v b="$(stat -c %s "$1")" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 

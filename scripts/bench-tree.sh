@@ -6,25 +6,15 @@
 # min-max, with the load average before the runs.
 # Usage: scripts/bench-tree.sh [RUNS] [TASKS] [MIB]   (defaults 5 4 256)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-source scripts/env.sh
-jcriu_require_root
-[ -f target/jcriu.jar ] || mvn -B -q -ntp package -DskipTests
 RUNS=${1:-5}
 TASKS=${2:-4}
 MIB=${3:-256}
-J="$PWD/bin/jcriu"
-work=$(mktemp -d /dev/shm/jcriu-bench-tree.XXXXXX)
-pids=()
+source "$(dirname "$0")/bench-lib.sh" bench-tree
+# Each tree leads a process group of its own (see below): killed as a group and by pid.
 cleanup() {
     for p in "${pids[@]}"; do kill -9 -- "-$p" 2>/dev/null || true; kill -9 "$p" 2>/dev/null || true; done
-    rm -rf "$work"
+    bench_remove_work
 }
-trap cleanup EXIT
-
-now() { date +%s.%N; }
-ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
-load() { cut -d' ' -f1 /proc/loadavg; }
 # Every tree runs under a child subreaper of its own (reaper.c): the dump kills the tree, and
 # orphans left to this machine's init stay zombies (holding their PIDs) for up to a second, which
 # the next restore would wait for. The reaper's child, the tree's root, leads its own session and

@@ -3,27 +3,8 @@
 # for a process with 1 GiB of touched anonymous memory dumped into tmpfs, next to dd writing and
 # reading 1 GiB in the same directory. Usage: scripts/bench.sh [MiB]   (default 1024)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-source scripts/env.sh
-jcriu_require_root
-[ -f target/jcriu.jar ] || mvn -B -q -ntp package -DskipTests
 MIB=${1:-1024}
-J="$PWD/bin/jcriu"
-work=$(mktemp -d /dev/shm/jcriu-bench.XXXXXX)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-now() { date +%s.%N; }
-ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
-
-# Workloads are children of this shell, which reaps them as soon as a dump kills them: a task
-# orphaned to this machine's init stays a zombie (holding its PID) for up to a second, and a
-# restore then waits for the PID to be free. setsid makes each one a session leader.
-start() { setsid "$@" </dev/null >/dev/null 2>&1 & pid=$!; pids+=("$pid"); }
+source "$(dirname "$0")/bench-lib.sh" bench
 
 cat > "$work/mem.c" <<'C'
 #include <signal.h>

@@ -87,11 +87,7 @@ static int check(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2) return 2;
-    snprintf(dir, sizeof dir, "%s", argv[1]);
-    struct sigaction sa = {0};
-    sa.sa_handler = on_term;
-    sigaction(SIGTERM, &sa, NULL);
+    workload_init(argc, argv);
 
     char path[4200];
     snprintf(path, sizeof path, "%s/data", dir);

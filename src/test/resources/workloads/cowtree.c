@@ -89,19 +89,8 @@ static void end_child(void) {
     _exit(bad);
 }
 
-static void wait_file(const char *name) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    struct timespec ts = {0, 1000 * 1000};
-    for (int i = 0; i < 20000 && access(path, F_OK) != 0; i++) nanosleep(&ts, NULL);
-}
-
 int main(int argc, char **argv) {
-    if (argc < 2) return 2;
-    snprintf(dir, sizeof dir, "%s", argv[1]);
-    struct sigaction sa = {0};
-    sa.sa_handler = on_term;
-    sigaction(SIGTERM, &sa, NULL);
+    workload_init(argc, argv);
     area = mmap(NULL, NPAGES * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (area == MAP_FAILED) return 3;
     for (unsigned long p = 0; p < NPAGES; p++) fill(p, 1);

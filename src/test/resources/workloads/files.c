@@ -45,12 +45,7 @@ int main(int argc, char **argv) {
     place(pp[0], 11);
     place(pp[1], 12);
     if (write(12, "queued", 6) != 6) return 2;  /* bytes in the pipe at dump time */
-    struct sigaction sa = {0};
-    sa.sa_handler = on_term;
-    sigaction(SIGTERM, &sa, NULL);
-    snprintf(buf, sizeof buf, "%d\n", getpid());
-    put("ready", buf);
-    while (!stop) pause();
+    ready_then_wait();
 
     if (lseek(5, 0, SEEK_CUR) != 10) fail("fd 5 is not at position 10");
     if (read(6, buf, 2) != 2 || memcmp(buf, "ab", 2)) fail("fd 6 does not read 'ab' at the shared position");

@@ -122,12 +122,7 @@ int main(int argc, char **argv) {
     } else {
         return 2;
     }
-    struct sigaction sa = {0};
-    sa.sa_handler = on_term;
-    sigaction(SIGTERM, &sa, NULL);
-    snprintf(buf, sizeof buf, "%d\n", getpid());
-    put("ready", buf);
-    while (!stop) pause();
+    ready_then_wait();
 
     if (!strcmp(mode, "small")) {
         check_unlinked(5, 0640, sizeof SMALL - 1);

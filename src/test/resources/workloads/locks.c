@@ -82,12 +82,7 @@ int main(int argc, char **argv) {
     if (fcntl(7, F_OFD_SETLK, &r)) return 6;
     place(open_in("lease", O_RDONLY), 8);
     if (fcntl(8, F_SETLEASE, F_RDLCK)) return 7;
-    struct sigaction sa = {0};
-    sa.sa_handler = on_term;
-    sigaction(SIGTERM, &sa, NULL);
-    snprintf(buf, sizeof buf, "%d\n", getpid());
-    put("ready", buf);
-    while (!stop) pause();
+    ready_then_wait();
 
     int f = open_in("flock", O_RDONLY);
     if (flock(f, LOCK_EX | LOCK_NB) == 0 || errno != EWOULDBLOCK) fail("fd 5 no longer holds its flock");

@@ -33,12 +33,7 @@ int main(int argc, char **argv) {
     char buf[64];
     snprintf(buf, sizeof buf, "%lx\n", (unsigned long)sparse);
     put("sparse", buf);
-    struct sigaction sa = {0};
-    sa.sa_handler = on_term;
-    sigaction(SIGTERM, &sa, NULL);
-    snprintf(buf, sizeof buf, "%d\n", getpid());
-    put("ready", buf);
-    while (!stop) pause();
+    ready_then_wait();
     for (unsigned long i = 0; i < n; i++) {
         unsigned long v;
         memcpy(&v, p + i * PG, sizeof v);

@@ -65,11 +65,7 @@ static int reap(pid_t pid) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2) return 2;
-    snprintf(dir, sizeof dir, "%s", argv[1]);
-    struct sigaction sa = {0};
-    sa.sa_handler = on_term;
-    sigaction(SIGTERM, &sa, NULL);
+    workload_init(argc, argv);
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     pid_t root = getpid();
 

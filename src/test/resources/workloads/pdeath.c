@@ -100,11 +100,6 @@ int main(int argc, char **argv) {
     }
     snprintf(path, sizeof path, "%s/child", dir);
     while (access(path, F_OK) != 0) usleep(1000);
-    struct sigaction sa = {0};
-    sa.sa_handler = on_term;
-    sigaction(SIGTERM, &sa, NULL);
-    snprintf(buf, sizeof buf, "%d\n", getpid());
-    put("ready", buf);
-    while (!stop) pause();
+    ready_then_wait();
     return 0;
 }

@@ -66,12 +66,7 @@ int main(int argc, char **argv) {
     place(pp[1], 18);
     if (fcntl(18, F_SETPIPE_SZ, 256 * 1024) < 0) { perror("F_SETPIPE_SZ"); return 2; }
 
-    struct sigaction sa = {0};
-    sa.sa_handler = on_term;
-    sigaction(SIGTERM, &sa, NULL);
-    snprintf(buf, sizeof buf, "%d\n", getpid());
-    put("ready", buf);
-    while (!stop) pause();
+    ready_then_wait();
 
     int sz = fcntl(10, F_GETPIPE_SZ);
     if (sz != 1 << 20) { snprintf(buf, sizeof buf, "pipe 10/11 capacity %d, want %d", sz, 1 << 20); fail(buf); }

@@ -17,6 +17,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "report.h"
 
 static volatile sig_atomic_t term;
 static atomic_int ready;
@@ -52,17 +53,6 @@ static void *worker(void *arg) {
     return NULL;
 }
 
-static void put(const char *dir, const char *name, const char *text) {
-    char tmp[4096], dst[4096];
-    snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
-    snprintf(dst, sizeof dst, "%s/%s", dir, name);
-    FILE *f = fopen(tmp, "w");
-    if (!f) exit(2);
-    fputs(text, f);
-    fclose(f);
-    rename(tmp, dst);
-}
-
 int main(int argc, char **argv) {
     if (argc < 3) return 2;
     const char *dir = argv[1];
@@ -75,13 +65,12 @@ int main(int argc, char **argv) {
     pthread_t th;
     pthread_create(&th, NULL, worker, NULL);
     while (!atomic_load(&ready)) usleep(1000);
-    snprintf(buf, sizeof buf, "%d\n", getpid());
-    put(dir, "ready", buf);
+    put_ready(dir);
     while (!term) pause();
     check("main", all);
     pthread_join(th, NULL);
     if (fail[0]) snprintf(buf, sizeof buf, "FAIL %s\n", fail);
     else snprintf(buf, sizeof buf, "PASS\n");
-    put(dir, "verdict", buf);
+    put_in(dir, "verdict", buf);
     return fail[0] ? 1 : 0;
 }

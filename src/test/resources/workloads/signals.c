@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "report.h"
 
 static volatile sig_atomic_t stop, usr1, usr2, value;
 static void on_term(int s) { (void)s; stop = 1; }
@@ -17,17 +18,6 @@ static void on_usr(int s, siginfo_t *si, void *uc) {
     (void)uc;
     if (s == SIGUSR1) { usr1++; value = si->si_value.sival_int; }
     else usr2++;
-}
-
-static void put(const char *dir, const char *name, const char *text) {
-    char tmp[4200], dst[4200];
-    snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
-    snprintf(dst, sizeof dst, "%s/%s", dir, name);
-    FILE *f = fopen(tmp, "w");
-    if (!f) exit(2);
-    fputs(text, f);
-    fclose(f);
-    rename(tmp, dst);
 }
 
 int main(int argc, char **argv) {
@@ -49,8 +39,7 @@ int main(int argc, char **argv) {
     sigqueue(getpid(), SIGUSR1, v);
     syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGUSR2);
     char buf[256];
-    snprintf(buf, sizeof buf, "%d\n", getpid());
-    put(argv[1], "ready", buf);
+    put_ready(argv[1]);
     while (!stop) pause();
     sigset_t pend;
     sigpending(&pend);
@@ -60,6 +49,6 @@ int main(int argc, char **argv) {
         snprintf(buf, sizeof buf, "FAIL pending usr1=%d usr2=%d, handled usr1=%d usr2=%d value=%d\n", p1, p2, usr1, usr2, value);
     else
         snprintf(buf, sizeof buf, "PASS\n");
-    put(argv[1], "verdict", buf);
+    put_in(argv[1], "verdict", buf);
     return 0;
 }

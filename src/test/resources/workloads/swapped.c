@@ -36,12 +36,7 @@ int main(int argc, char **argv) {
         perror("madvise(MADV_PAGEOUT) shared");
         return 2;
     }
-    struct sigaction sa = {0};
-    sa.sa_handler = on_term;
-    sigaction(SIGTERM, &sa, NULL);
-    snprintf(buf, sizeof buf, "%d\n", getpid());
-    put("ready", buf);
-    while (!stop) pause();
+    ready_then_wait();
     for (size_t i = 0; i < words; i++)
         if (mem[i] != (i + 1) * 0x9E3779B97F4A7C15UL) {
             snprintf(buf, sizeof buf, "FAIL word %zu is %lx\n", i, mem[i]);

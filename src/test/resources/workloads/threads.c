@@ -26,6 +26,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include "report.h"
 
 #define NSPIN 16
 #define ALTSZ (64 * 1024)
@@ -64,17 +65,6 @@ static void on_usr2(int s) {
     (void)s;
     char local;
     handler_sp[my_index] = &local;
-}
-
-static void put(const char *dir, const char *name, const char *text) {
-    char tmp[4096], dst[4096];
-    snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
-    snprintf(dst, sizeof dst, "%s/%s", dir, name);
-    FILE *f = fopen(tmp, "w");
-    if (!f) exit(2);
-    fputs(text, f);
-    fclose(f);
-    rename(tmp, dst);
 }
 
 static sigset_t mask_for(int i) {
@@ -208,9 +198,8 @@ int main(int argc, char **argv) {
         name[strcspn(name, "\n")] = 0;
         len += snprintf(buf + len, sizeof buf - len, "%d %s\n", tids[i], name);
     }
-    put(dir, "tids", buf);
-    snprintf(buf, sizeof buf, "%d\n", getpid());
-    put(dir, "ready", buf);
+    put_in(dir, "tids", buf);
+    put_ready(dir);
     sigset_t wait_term;
     sigemptyset(&wait_term);
     while (!term) sigsuspend(&wait_term);
@@ -220,7 +209,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < NSPIN; i++) before[i] = counters[i];
     usleep(300 * 1000);
     for (int i = 0; i < NSPIN; i++)
-        if (counters[i] <= before[i]) { snprintf(buf, sizeof buf, "FAIL counter of thread %d stuck at %ld\n", i, counters[i]); put(dir, "verdict", buf); return 1; }
+        if (counters[i] <= before[i]) { snprintf(buf, sizeof buf, "FAIL counter of thread %d stuck at %ld\n", i, counters[i]); put_in(dir, "verdict", buf); return 1; }
     /* SIGUSR2 on each spinner's own altstack */
     for (int i = 0; i < NSPIN; i++) {
         handler_sp[i] = NULL;
@@ -236,7 +225,7 @@ int main(int argc, char **argv) {
         char *sp = (char *)handler_sp[i];
         if (sp == NULL || sp < altstacks[i] || sp >= altstacks[i] + ALTSZ) {
             snprintf(buf, sizeof buf, "FAIL SIGUSR2 handler of thread %d ran at %p, not on its altstack %p\n", i, sp, altstacks[i]);
-            put(dir, "verdict", buf);
+            put_in(dir, "verdict", buf);
             return 1;
         }
     }
@@ -255,16 +244,16 @@ int main(int argc, char **argv) {
     for (int i = 0; i < NSPIN + 2; i++) {
         if (pthread_timedjoin_np(th[i], NULL, &deadline) != 0) {
             snprintf(buf, sizeof buf, "FAIL thread %d (tid %d) did not join\n", i, tids[i]);
-            put(dir, "verdict", buf);
+            put_in(dir, "verdict", buf);
             return 1;
         }
     }
     for (int i = 0; i < NSPIN + 2; i++)
-        if (fail[i][0]) { snprintf(buf, sizeof buf, "FAIL %s\n", fail[i]); put(dir, "verdict", buf); return 1; }
-    if (slept < 4000) { snprintf(buf, sizeof buf, "FAIL sleeper slept %ld ms of 4000\n", slept); put(dir, "verdict", buf); return 1; }
+        if (fail[i][0]) { snprintf(buf, sizeof buf, "FAIL %s\n", fail[i]); put_in(dir, "verdict", buf); return 1; }
+    if (slept < 4000) { snprintf(buf, sizeof buf, "FAIL sleeper slept %ld ms of 4000\n", slept); put_in(dir, "verdict", buf); return 1; }
     long total = 0;
     for (int i = 0; i < NSPIN; i++) total += counters[i];
     snprintf(buf, sizeof buf, "PASS threads=%d slept=%ld counted=%ld\n", NSPIN + 3, slept, total);
-    put(dir, "verdict", buf);
+    put_in(dir, "verdict", buf);
     return 0;
 }

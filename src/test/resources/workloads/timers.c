@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "report.h"
 
 static volatile sig_atomic_t term;
 static atomic_long proc_ticks, thread_ticks, bad_value, wrong_thread;
@@ -34,17 +35,6 @@ static void on_usr1(int s, siginfo_t *si, void *uc) {
     if (gettid() != target_tid) atomic_fetch_add(&wrong_thread, 1);
     if (si->si_value.sival_int != 77) atomic_fetch_add(&bad_value, 1);
     atomic_fetch_add(&thread_ticks, 1);
-}
-
-static void put(const char *dir, const char *name, const char *text) {
-    char tmp[4096], dst[4096];
-    snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
-    snprintf(dst, sizeof dst, "%s/%s", dir, name);
-    FILE *f = fopen(tmp, "w");
-    if (!f) exit(2);
-    fputs(text, f);
-    fclose(f);
-    rename(tmp, dst);
 }
 
 static void *worker(void *arg) {
@@ -108,8 +98,7 @@ int main(int argc, char **argv) {
     struct itimerspec n = {{0, 0}, {1000, 0}};
     timer_settime(t_none, 0, &n, NULL);
     while (atomic_load(&proc_ticks) < 3 || atomic_load(&thread_ticks) < 3) usleep(1000);
-    snprintf(buf, sizeof buf, "%d\n", getpid());
-    put(dir, "ready", buf);
+    put_ready(dir);
     while (!term) pause();
 
     long p0 = atomic_load(&proc_ticks), t0 = atomic_load(&thread_ticks);
@@ -131,6 +120,6 @@ int main(int argc, char **argv) {
     }
     if (fail[0]) snprintf(buf, sizeof buf, "FAIL %s\n", fail);
     else snprintf(buf, sizeof buf, "PASS process ticks %ld thread ticks %ld\n", atomic_load(&proc_ticks), atomic_load(&thread_ticks));
-    put(dir, "verdict", buf);
+    put_in(dir, "verdict", buf);
     return fail[0] ? 1 : 0;
 }

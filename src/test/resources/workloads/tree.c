@@ -152,13 +152,6 @@ static int finish(pid_t child, const char *child_role) {
     return bad;
 }
 
-static void wait_file(const char *name) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    struct timespec ts = {0, 1000 * 1000};
-    for (int i = 0; i < 20000 && access(path, F_OK) != 0; i++) nanosleep(&ts, NULL);
-}
-
 int main(int argc, char **argv) {
     if (argc < 2) return 2;
     snprintf(dir, sizeof dir, "%s", argv[1]);

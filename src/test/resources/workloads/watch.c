@@ -68,12 +68,7 @@ int main(int argc, char **argv) {
     int wdd = inotify_add_watch(5, path("b"), IN_CREATE);
     if (wdf < 0 || wdd < 0) return 3;
     if (mount("none", path("a"), "tmpfs", 0, "size=64k")) { perror("mount"); return 6; }
-    struct sigaction sa = {0};
-    sa.sa_handler = on_term;
-    sigaction(SIGTERM, &sa, NULL);
-    snprintf(buf, sizeof buf, "%d\n", getpid());
-    put("ready", buf);
-    while (!stop) pause();
+    ready_then_wait();
 
     fd = open(f2, O_WRONLY | O_APPEND);
     if (fd < 0 || write(fd, "y", 1) != 1) fail("can't append to DIR/b/f2");

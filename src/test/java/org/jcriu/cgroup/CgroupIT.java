@@ -1,5 +1,6 @@
 package org.jcriu.cgroup;
 
+import static org.jcriu.testing.Logs.tail;
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -15,6 +16,7 @@ import org.jcriu.image.ImageType;
 import org.jcriu.image.proto.CgroupDirEntry;
 import org.jcriu.image.proto.CgroupEntry;
 import org.jcriu.image.proto.CoreEntry;
+import org.jcriu.testing.Crit;
 import org.jcriu.testing.Jcriu;
 import org.jcriu.testing.ProcState;
 import org.jcriu.testing.Workload;
@@ -53,12 +55,6 @@ class CgroupIT {
         List<Object> args = new java.util.ArrayList<>(List.of("restore", "-D", d, "-d", "-v4", "-o", "restore.log"));
         args.addAll(List.of(extra));
         return Jcriu.run(args.toArray());
-    }
-
-    private static String tail(Path log) throws IOException {
-        if (!Files.exists(log)) return "";
-        List<String> l = Files.readAllLines(log);
-        return "\n" + String.join("\n", l.subList(Math.max(0, l.size() - 30), l.size()));
     }
 
     private static CgroupEntry image(Path d) {
@@ -120,14 +116,10 @@ class CgroupIT {
 
     @Test
     void upstreamCritDecodesCgroupImg() throws Exception {
-        Path crit = Path.of("/usr/bin/crit");
-        assumeTrue(Files.isExecutable(crit), "no /usr/bin/crit (apt-get install criu)");
+        assumeTrue(Crit.present(), "no /usr/bin/crit (apt-get install criu)");
         try (TestCgroup t = cgroup("crit"); Workload w = Workload.sleep(tmp.resolve("w"))) {
             Path d = dumpInCgroup(t, w);
-            Process p = new ProcessBuilder(crit.toString(), "decode", "-i", d.resolve("cgroup.img").toString())
-                    .redirectErrorStream(true).start();
-            String json = new String(p.getInputStream().readAllBytes());
-            assertEquals(0, p.waitFor(), json);
+            String json = Crit.decode(d.resolve("cgroup.img"));
             assertTrue(json.startsWith("{\"magic\": \"CGROUP\""), json);
             assertTrue(json.contains("\"path\": \"" + t.ctl("pids").path() + "\""), json);
             assertTrue(json.contains("{\"name\": \"pids.max\", \"value\": \"" + PIDS + "\""), json);

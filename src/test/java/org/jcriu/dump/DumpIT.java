@@ -24,6 +24,7 @@ import org.jcriu.image.proto.PagemapEntry;
 import org.jcriu.image.proto.PagemapHead;
 import org.jcriu.image.proto.PstreeEntry;
 import org.jcriu.image.proto.VmaEntry;
+import org.jcriu.testing.Crit;
 import org.jcriu.testing.Jcriu;
 import org.jcriu.testing.ProcState;
 import org.jcriu.testing.Workload;
@@ -354,7 +355,7 @@ class DumpIT {
 
     @Test
     void crit42DecodesEveryImage() throws Exception {
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/crit")), "crit not installed");
+        assumeTrue(Crit.present(), "crit not installed");
         try (Workload w = Workload.c("counter", tmp.resolve("w"))) {
             Path d = imgs();
             Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-R");
@@ -363,15 +364,10 @@ class DumpIT {
                 for (Path img : s.toList()) {
                     String n = img.getFileName().toString();
                     if (n.startsWith("pages-")) continue;
-                    Process p = new ProcessBuilder("/usr/bin/crit", "decode", "-i", img.toString(), "-o", "/dev/null")
-                            .redirectErrorStream(true).start();
-                    String out = new String(p.getInputStream().readAllBytes());
-                    assertEquals(0, p.waitFor(), "crit decode " + n + ": " + out);
+                    Crit.run("decode", "-i", img, "-o", "/dev/null");
                 }
             }
-            Process x = new ProcessBuilder("/usr/bin/crit", "x", d.toString(), "ps").redirectErrorStream(true).start();
-            String ps = new String(x.getInputStream().readAllBytes());
-            assertEquals(0, x.waitFor(), ps);
+            String ps = Crit.run("x", d, "ps");
             assertTrue(ps.contains(" counter"), ps);
         }
     }

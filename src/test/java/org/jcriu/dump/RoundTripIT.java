@@ -1,5 +1,6 @@
 package org.jcriu.dump;
 
+import static org.jcriu.testing.Logs.tail;
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.io.IOException;
@@ -28,15 +29,9 @@ class RoundTripIT {
     }
 
     private static void restored(Workload w, Jcriu.Result r, Path d) throws IOException {
-        assertEquals(0, r.exit(), r.all() + "\n" + tail(d.resolve("restore.log")));
+        assertEquals(0, r.exit(), r.all() + tail(d.resolve("restore.log")));
         assertTrue(w.alive(), "restored task " + w.pid() + " is not running");
         assertEquals(0, ProcState.tracerPid(w.pid()));
-    }
-
-    private static String tail(Path log) throws IOException {
-        if (!Files.exists(log)) return "";
-        var lines = Files.readAllLines(log);
-        return String.join("\n", lines.subList(Math.max(0, lines.size() - 15), lines.size()));
     }
 
     private static long lastLine(Path f) throws IOException {

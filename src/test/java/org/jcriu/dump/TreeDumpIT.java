@@ -1,5 +1,6 @@
 package org.jcriu.dump;
 
+import static org.jcriu.testing.ProcState.waitGone;
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -25,6 +26,7 @@ import org.jcriu.image.proto.PagemapEntry;
 import org.jcriu.image.proto.PagemapHead;
 import org.jcriu.image.proto.PstreeEntry;
 import org.jcriu.image.proto.TaskKobjIdsEntry;
+import org.jcriu.testing.Crit;
 import org.jcriu.testing.Jcriu;
 import org.jcriu.testing.ProcState;
 import org.jcriu.testing.TreePids;
@@ -65,16 +67,10 @@ class TreeDumpIT {
         }
     }
 
-    /** crit(1) from Debian, if installed: its exit code and output. */
+    /** crit(1) from Debian, if installed (else the test is skipped): its output. */
     private static String crit(String... args) throws Exception {
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/crit")), "no /usr/bin/crit");
-        List<String> cmd = new ArrayList<>(List.of("/usr/bin/crit"));
-        cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-        assertEquals(0, p.exitValue(), "crit " + String.join(" ", args) + ": " + out);
-        return out;
+        assumeTrue(Crit.present(), "no /usr/bin/crit");
+        return Crit.run((Object[]) args);
     }
 
     /**
@@ -180,19 +176,8 @@ class TreeDumpIT {
             }
 
             TreePids.assertCounting(w, "R", "A", "B", "G");
-            assertPass(w);
+            TreePids.assertPasses(w);
         }
-    }
-
-    /** SIGTERM to the root; its verdict covers every task (tree.c). */
-    private static void assertPass(Workload w) throws IOException {
-        String v = w.terminateAndVerdict();
-        StringBuilder all = new StringBuilder(v);
-        for (String role : List.of("A", "B", "G")) {
-            Path f = w.dir().resolve("verdict-" + role);
-            all.append("; ").append(role).append(": ").append(Files.exists(f) ? Files.readString(f).strip() : "none");
-        }
-        assertEquals("PASS", v.split(" ")[0], all.toString());
     }
 
     private static List<Integer> ids(PstreeEntry e) {
@@ -226,7 +211,7 @@ class TreeDumpIT {
             assertEquals(0, ProcState.tracerPid(p.b()));
             for (int pid : List.of(p.r(), p.a(), p.g())) assertRunningUntraced(pid);
             ProcState.signal(p.b(), "CONT");
-            assertPass(w);
+            TreePids.assertPasses(w);
         }
     }
 
@@ -241,7 +226,7 @@ class TreeDumpIT {
                 assertEquals(0, ProcState.tracerPid(pid));
             }
             for (int pid : p.live()) ProcState.signal(pid, "CONT");
-            assertPass(w);
+            TreePids.assertPasses(w);
         }
     }
 
@@ -254,7 +239,7 @@ class TreeDumpIT {
             assertTrue(r.stderr().contains(Integer.toString(p.g())) && r.stderr().contains("userfaultfd"), r.stderr());
             for (int pid : p.live()) assertRunningUntraced(pid);
             TreePids.assertCounting(w, "R", "A", "B", "G");
-            assertPass(w);
+            TreePids.assertPasses(w);
         }
     }
 
@@ -268,7 +253,7 @@ class TreeDumpIT {
             for (int pid : p.live()) assertRunningUntraced(pid);
             assertEquals('Z', ProcState.state(p.z()));
             TreePids.assertCounting(w, "R", "A", "B", "G");
-            assertPass(w);
+            TreePids.assertPasses(w);
         }
     }
 
@@ -295,7 +280,7 @@ class TreeDumpIT {
                 if (strace.isAlive()) strace.destroyForcibly();
             }
             TreePids.assertCounting(w, "R", "A", "B", "G");
-            assertPass(w);
+            TreePids.assertPasses(w);
         }
     }
 
@@ -307,10 +292,10 @@ class TreeDumpIT {
             Files.writeString(s, "#!/bin/sh\n[ \"$CRTOOLS_SCRIPT_ACTION\" = post-dump ] && exit 3; exit 0\n");
             s.toFile().setExecutable(true);
             Jcriu.Result r = Jcriu.run("dump", "-t", p.r(), "-D", imgs(), "--action-script", s);
-            assertEquals(1, r.exit(), r.all());
+            assertEquals(255, r.exit(), "criu dump exits 255 when post-dump fails: " + r.all());
             for (int pid : p.live()) assertRunningUntraced(pid);
             TreePids.assertCounting(w, "R", "A", "B", "G");
-            assertPass(w);
+            TreePids.assertPasses(w);
         }
     }
 
@@ -351,11 +336,4 @@ class TreeDumpIT {
     }
 
     /** Killed tasks are reaped by init (or the subreaper they were reparented to) a little later. */
-    private static void waitGone(int pid) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (Files.exists(Path.of("/proc/" + pid))) {
-            assertTrue(System.nanoTime() < deadline, "task " + pid + " still there: " + ProcState.describe(pid));
-            Thread.sleep(10);
-        }
-    }
 }

@@ -1,5 +1,7 @@
 package org.jcriu.dump;
 
+import static org.jcriu.testing.ProcState.waitGone;
+import static org.jcriu.testing.Logs.tail;
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.io.IOException;
@@ -18,6 +20,7 @@ import org.jcriu.image.proto.PstreeEntry;
 import org.jcriu.proc.Stat;
 import org.jcriu.testing.Jcriu;
 import org.jcriu.testing.ProcState;
+import org.jcriu.testing.TreePids;
 import org.jcriu.testing.Workload;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -41,13 +44,6 @@ class TreeRoundTripIT {
         return m;
     }
 
-    private static List<Integer> pids(Workload w) throws IOException {
-        List<Integer> out = new ArrayList<>();
-        for (String s : Files.readString(w.dir().resolve("pids")).trim().split(" ")) out.add(Integer.parseInt(s));
-        for (int p : out) w.alsoKill(p);
-        return out;
-    }
-
     private static List<Integer> treePids(Path d) {
         List<Integer> out = new ArrayList<>();
         try (ImageReader r = new ImageDir(d).open(ImageType.PSTREE)) {
@@ -57,26 +53,6 @@ class TreeRoundTripIT {
         return out;
     }
 
-    private static void waitGone(int pid) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (Files.exists(Path.of("/proc/" + pid))) {
-            assertTrue(System.nanoTime() < deadline, "task " + pid + " still there: " + ProcState.describe(pid));
-            Thread.sleep(10);
-        }
-    }
-
-    private static long lines(Path f) throws IOException {
-        try (var l = Files.lines(f)) {
-            return l.count();
-        }
-    }
-
-    private static String tail(Path log) throws IOException {
-        if (!Files.exists(log)) return "";
-        var lines = Files.readAllLines(log);
-        return String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
-    }
-
     /** Dumps (killing the tree), waits until every task is gone, restores; returns the image dir. */
     private Path dumpAndRestore(int root, List<Integer> all, String name) throws Exception {
         Path d = Files.createDirectories(tmp.resolve(name));
@@ -84,58 +60,36 @@ class TreeRoundTripIT {
         assertEquals(0, r.exit(), r.all());
         for (int p : all) waitGone(p);
         r = Jcriu.run("restore", "-d", "-D", d, "-v4", "-o", "restore.log");
-        assertEquals(0, r.exit(), r.all() + "\n" + tail(d.resolve("restore.log")));
+        assertEquals(0, r.exit(), r.all() + tail(d.resolve("restore.log")));
         return d;
-    }
-
-    private static void assertCounting(Workload w, String... roles) throws Exception {
-        for (String role : roles) {
-            Path log = w.dir().resolve(role + ".log");
-            long before = lines(log);
-            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-            while (lines(log) <= before) {
-                assertTrue(System.nanoTime() < deadline, role + " stopped counting at " + before);
-                Thread.sleep(10);
-            }
-        }
-    }
-
-    private static void assertPass(Workload w) throws IOException {
-        String v = w.terminateAndVerdict();
-        StringBuilder all = new StringBuilder(v);
-        for (String role : List.of("A", "B", "G")) {
-            Path f = w.dir().resolve("verdict-" + role);
-            all.append("; ").append(role).append(": ").append(Files.exists(f) ? Files.readString(f).strip() : "none");
-        }
-        assertEquals("PASS", v.split(" ")[0], all.toString());
     }
 
     @Test
     void treeCarriesOnWithItsPidsSessionsGroupsAndZombie() throws Exception {
         try (Workload w = Workload.c("tree", tmp.resolve("w"))) {
-            List<Integer> pids = pids(w);
+            List<Integer> pids = TreePids.of(w).all();
             int root = pids.get(0);
             Map<Integer, String> before = shape(pids, root);
             dumpAndRestore(root, pids, "imgs");
             assertEquals(before, shape(pids, root));
             for (int p : pids.subList(0, 4)) assertEquals(0, ProcState.tracerPid(p), "task " + p + " still traced");
-            assertCounting(w, "R", "A", "B", "G");
-            assertPass(w);
+            TreePids.assertCounting(w, "R", "A", "B", "G");
+            TreePids.assertPasses(w);
         }
     }
 
     @Test
     void restoredTreeDumpsAndRestoresAgain() throws Exception {
         try (Workload w = Workload.c("tree", tmp.resolve("w"))) {
-            List<Integer> pids = pids(w);
+            List<Integer> pids = TreePids.of(w).all();
             int root = pids.get(0);
             Map<Integer, String> before = shape(pids, root);
             dumpAndRestore(root, pids, "imgs1");
-            assertCounting(w, "R", "A", "B", "G");
+            TreePids.assertCounting(w, "R", "A", "B", "G");
             dumpAndRestore(root, pids, "imgs2");
             assertEquals(before, shape(pids, root));
-            assertCounting(w, "R", "A", "B", "G");
-            assertPass(w);
+            TreePids.assertCounting(w, "R", "A", "B", "G");
+            TreePids.assertPasses(w);
         }
     }
 
@@ -151,7 +105,7 @@ class TreeRoundTripIT {
             Path forks = w.dir().resolve("forks");
             long atDump = Long.parseLong(Files.readString(forks).trim());
             r = Jcriu.run("restore", "-d", "-D", d, "-v4", "-o", "restore.log");
-            assertEquals(0, r.exit(), r.all() + "\n" + tail(d.resolve("restore.log")));
+            assertEquals(0, r.exit(), r.all() + tail(d.resolve("restore.log")));
             long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
             while (Long.parseLong(Files.readString(forks).trim()) <= atDump) {
                 assertTrue(System.nanoTime() < deadline, "the restored root does not fork");

@@ -1,5 +1,6 @@
 package org.jcriu.files;
 
+import static org.jcriu.testing.Logs.tail;
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.io.IOException;
@@ -14,6 +15,7 @@ import org.jcriu.image.ImageType;
 import org.jcriu.image.proto.FdTypes;
 import org.jcriu.image.proto.FileEntry;
 import org.jcriu.image.proto.TimerfdEntry;
+import org.jcriu.testing.Crit;
 import org.jcriu.testing.Jcriu;
 import org.jcriu.testing.ProcState;
 import org.jcriu.testing.Workload;
@@ -45,15 +47,9 @@ class AnonFilesIT {
 
     private static void restore(Workload w, Path d) throws IOException {
         Jcriu.Result r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
-        assertEquals(0, r.exit(), r.all() + "\n" + tail(d.resolve("restore.log")));
+        assertEquals(0, r.exit(), r.all() + tail(d.resolve("restore.log")));
         assertTrue(w.alive(), "restored task " + w.pid() + " is not running");
         assertEquals(0, ProcState.tracerPid(w.pid()));
-    }
-
-    private static String tail(Path log) throws IOException {
-        if (!Files.exists(log)) return "";
-        List<String> l = Files.readAllLines(log);
-        return String.join("\n", l.subList(Math.max(0, l.size() - 15), l.size()));
     }
 
     @ParameterizedTest
@@ -85,17 +81,14 @@ class AnonFilesIT {
 
     /** Upstream crit (Debian's criu package) reads every image jcriu wrote for these files. */
     private static void critDecodes(Path d) throws Exception {
-        Path crit = Path.of("/usr/bin/crit");
-        if (!Files.isExecutable(crit)) return;
+        if (!Crit.present()) return;
         List<Path> imgs = new ArrayList<>();
         try (var s = Files.list(d)) {
             s.filter(p -> p.getFileName().toString().matches("(files|memfd|pagemap-shmem-\\d+|fdinfo-\\d+)\\.img")).forEach(imgs::add);
         }
         assertTrue(imgs.size() >= 4, imgs.toString());
         for (Path p : imgs) {
-            Process pr = new ProcessBuilder(crit.toString(), "decode", "-i", p.toString()).redirectErrorStream(true).start();
-            String out = new String(pr.getInputStream().readAllBytes());
-            assertEquals(0, pr.waitFor(), "crit decode " + p + ": " + out);
+            String out = Crit.decode(p);
             if (p.getFileName().toString().equals("files.img")) {
                 for (String t : List.of("EVENTFD", "EVENTPOLL", "SIGNALFD", "TIMERFD", "INOTIFY", "FANOTIFY", "MEMFD")) {
                     assertTrue(out.contains("\"type\": \"" + t + "\""), t + " missing from crit's files.img: " + out);

@@ -11,6 +11,7 @@ import org.jcriu.image.ImageDir;
 import org.jcriu.image.ImageReader;
 import org.jcriu.image.ImageType;
 import org.jcriu.image.proto.FileLockEntry;
+import org.jcriu.testing.Crit;
 import org.jcriu.testing.Jcriu;
 import org.jcriu.testing.ProcState;
 import org.jcriu.testing.Workload;
@@ -54,7 +55,7 @@ class FileLocksIT {
             }
             // CRIU's values: flag FLOCK 2 / POSIX 1 / OFD 4 / LEASE 8, type F_WRLCK 1 / F_RDLCK 0, len 0 = to EOF
             assertEquals(List.of("2/1/5/0/0", "1/1/6/10/20", "4/0/7/0/0", "8/0/8/0/0"), locks);
-            GhostFilesIT.critDecodes(d, "filelocks.img");
+            Crit.decodes(d, "filelocks.img");
             r = Jcriu.run("restore", "-D", d, "-d", "-l", "-v4", "-o", "restore.log");
             assertEquals(0, r.exit(), r.all());
             assertTrue(w.alive());

@@ -11,6 +11,7 @@ import org.jcriu.image.ImageType;
 import org.jcriu.image.proto.FdTypes;
 import org.jcriu.image.proto.FileEntry;
 import org.jcriu.image.proto.FownEntry;
+import org.jcriu.testing.Crit;
 import org.jcriu.testing.Jcriu;
 import org.jcriu.testing.Workload;
 import org.junit.jupiter.api.Test;
@@ -45,7 +46,36 @@ class FownIT {
             assertNotNull(reg);
             assertEquals(w.pid(), reg.getPid());
             assertEquals(12, reg.getSignum(), "SIGUSR2");
-            GhostFilesIT.critDecodes(d, "files.img");
+            Crit.decodes(d, "files.img");
+            r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
+            assertEquals(0, r.exit(), r.all());
+            assertTrue(w.alive());
+            assertEquals("PASS", w.terminateAndVerdict());
+        }
+    }
+
+    /**
+     * An owner set with another effective uid: the kernel keeps the setter's uid and euid in
+     * f_owner and checks signal permission against them; as CRIU, restore sets the owner with
+     * the saved euid (and jcriu's uid), so they read back as at dump (fown.c euid).
+     */
+    @Test
+    void ownerKeepsTheEuidItWasSetWith() throws Exception {
+        try (Workload w = Workload.c("fown", tmp.resolve("w"), "euid")) {
+            Path d = Files.createDirectories(tmp.resolve("imgs"));
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-v4", "-o", "dump.log");
+            assertEquals(0, r.exit(), r.all());
+            w.waitGone(Duration.ofSeconds(10));
+            FownEntry reg = null;
+            try (ImageReader ir = new ImageDir(d).open(ImageType.FILES)) {
+                FileEntry e;
+                while ((e = ir.read(FileEntry.parser())) != null) {
+                    if (e.getType() == FdTypes.REG && e.getReg().getName().endsWith("/data")) reg = e.getReg().getFown();
+                }
+            }
+            assertNotNull(reg);
+            assertEquals(0, reg.getUid());
+            assertEquals(1000, reg.getEuid());
             r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
             assertEquals(0, r.exit(), r.all());
             assertTrue(w.alive());

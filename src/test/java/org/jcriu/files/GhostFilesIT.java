@@ -15,6 +15,7 @@ import org.jcriu.image.proto.GhostChunkEntry;
 import org.jcriu.image.proto.GhostFileEntry;
 import org.jcriu.image.proto.RemapFilePathEntry;
 import org.jcriu.image.proto.RemapType;
+import org.jcriu.testing.Crit;
 import org.jcriu.testing.Jcriu;
 import org.jcriu.testing.ProcState;
 import org.jcriu.testing.Workload;
@@ -69,7 +70,7 @@ class GhostFilesIT {
                 assertEquals(1, e.getRemapId());
             }
             assertFalse(imgs.exists(ImageType.GHOST_FILE, 2));
-            critDecodes(d, "ghost-file-1.img", "remap-fpath.img", "files.img");
+            Crit.decodes(d, "ghost-file-1.img", "remap-fpath.img", "files.img");
             restore(w, d);
             assertEquals("PASS", w.terminateAndVerdict());
         }
@@ -92,7 +93,7 @@ class GhostFilesIT {
                 assertEquals(List.of("0+4096", (2 << 20) + "+4096"), chunks);
             }
             assertTrue(Files.size(d.resolve("ghost-file-1.img")) < 16384, "holes were stored");
-            critDecodes(d, "ghost-file-1.img");
+            Crit.decodes(d, "ghost-file-1.img");
             restore(w, d);
             assertEquals("PASS", w.terminateAndVerdict());
         }
@@ -137,7 +138,7 @@ class GhostFilesIT {
             assertEquals(RemapType.LINKED, remaps.get(0).getRemapType());
             Path link = w.dir().resolve("link_remap." + remaps.get(0).getRemapId());
             assertTrue(Files.exists(link), "the link remap must stay for the restore");
-            critDecodes(d, "remap-fpath.img", "files.img");
+            Crit.decodes(d, "remap-fpath.img", "files.img");
             restore(w, d);
             assertFalse(Files.exists(link), "restore leaves the link remap behind");
             assertEquals("PASS", w.terminateAndVerdict());
@@ -165,7 +166,7 @@ class GhostFilesIT {
             List<RemapFilePathEntry> remaps = remaps(imgs);
             assertEquals(1, remaps.size(), remaps.toString());
             assertEquals(RemapType.GHOST, remaps.get(0).getRemapType());
-            critDecodes(d, "ghost-file-1.img", "remap-fpath.img", "files.img");
+            Crit.decodes(d, "ghost-file-1.img", "remap-fpath.img", "files.img");
             restore(w, d);
             assertFalse(Files.exists(w.dir().resolve(name)), "the re-created " + name + " was left behind");
             assertEquals("PASS", w.terminateAndVerdict());
@@ -179,16 +180,5 @@ class GhostFilesIT {
             while ((e = r.read(RemapFilePathEntry.parser())) != null) l.add(e);
         }
         return l;
-    }
-
-    /** Upstream crit (Debian's criu package) reads what jcriu wrote. */
-    static void critDecodes(Path d, String... names) throws Exception {
-        Path crit = Path.of("/usr/bin/crit");
-        if (!Files.isExecutable(crit)) return;
-        for (String n : names) {
-            Process pr = new ProcessBuilder(crit.toString(), "decode", "-i", d.resolve(n).toString()).redirectErrorStream(true).start();
-            String out = new String(pr.getInputStream().readAllBytes());
-            assertEquals(0, pr.waitFor(), "crit decode " + n + ": " + out);
-        }
     }
 }

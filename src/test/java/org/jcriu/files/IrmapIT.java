@@ -16,6 +16,7 @@ import org.jcriu.image.proto.InotifyWdEntry;
 import org.jcriu.image.proto.IrmapCacheEntry;
 import org.jcriu.sys.Stat;
 import org.jcriu.sys.Sys;
+import org.jcriu.testing.Crit;
 import org.jcriu.testing.Jcriu;
 import org.jcriu.testing.ProcState;
 import org.jcriu.testing.Workload;
@@ -32,18 +33,43 @@ import org.junit.jupiter.api.io.TempDir;
 class IrmapIT {
     @TempDir Path tmp;
 
-    private Jcriu.Result dump(Workload w, Path d, Object... extra) throws Exception {
+    /** A test body given the running watch.c workload. */
+    private interface WithWatch {
+        void run(Workload w) throws Exception;
+    }
+
+    /** Runs {@code body} on watch.c, then kills it and unmounts the tmpfs it mounted under tmp. */
+    private void withWatch(WithWatch body) throws Exception {
+        try (Workload w = Workload.c("watch", tmp.resolve("w"))) {
+            body.run(w);
+        } finally {
+            PathsIT.unmountUnder(tmp);
+        }
+    }
+
+    private static Jcriu.Result dump(Workload w, Path d, Object... extra) throws Exception {
         Files.createDirectories(d);
         List<Object> args = new ArrayList<>(List.of("dump", "-t", w.pid(), "-D", d, "-v4", "-o", "dump.log"));
         args.addAll(List.of(extra));
         return Jcriu.run(args.toArray());
     }
 
-    private static void restore(Workload w, Path d) {
+    /** Dumps (exit 0) with --force-irmap and {@code extra}: the path recorded for the watch on DIR/a/f. */
+    private static String forcedPath(Workload w, Path d, Object... extra) throws Exception {
+        List<Object> args = new ArrayList<>(List.of("--force-irmap"));
+        args.addAll(List.of(extra));
+        Jcriu.Result r = dump(w, d, args.toArray());
+        assertEquals(0, r.exit(), r.all());
+        return watches(d).get(0).getFHandle().getPath();
+    }
+
+    /** Restores, and the workload's watch fires: it passes. */
+    private static void restoreAndPass(Workload w, Path d) {
         w.waitGone(Duration.ofSeconds(10));
         Jcriu.Result r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
         assertEquals(0, r.exit(), r.all());
         assertTrue(w.alive(), "restored task " + w.pid() + " is not running");
+        assertEquals("PASS", w.terminateAndVerdict());
     }
 
     /** The watches of the inotify file in files.img, by wd. */
@@ -59,38 +85,30 @@ class IrmapIT {
 
     @Test
     void watchWhoseNameIsHiddenIsRecordedByHandleAndFiresAfterRestore() throws Exception {
-        try (Workload w = Workload.c("watch", tmp.resolve("w"))) {
+        withWatch(w -> {
             Path d = tmp.resolve("imgs");
             Jcriu.Result r = dump(w, d);
             assertEquals(0, r.exit(), r.all());
             List<InotifyWdEntry> wds = watches(d);
             assertFalse(wds.get(0).getFHandle().hasPath(), "DIR/a/f leads into the tmpfs: no path, as CRIU: " + wds.get(0));
             assertEquals(w.dir().resolve("b").toString(), wds.get(1).getFHandle().getPath());
-            GhostFilesIT.critDecodes(d, "files.img");
-            restore(w, d);
-            assertEquals("PASS", w.terminateAndVerdict());
-        } finally {
-            PathsIT.unmountUnder(tmp);
-        }
+            Crit.decodes(d, "files.img");
+            restoreAndPass(w, d);
+        });
     }
 
     @Test
     void forceIrmapFindsTheOtherNameInTheScanPath() throws Exception {
-        try (Workload w = Workload.c("watch", tmp.resolve("w"))) {
+        withWatch(w -> {
             Path d = tmp.resolve("imgs");
-            Jcriu.Result r = dump(w, d, "--force-irmap", "--irmap-scan-path", w.dir().resolve("b"));
-            assertEquals(0, r.exit(), r.all());
-            assertEquals(w.dir().resolve("b/f2").toString(), watches(d).get(0).getFHandle().getPath());
-            restore(w, d);
-            assertEquals("PASS", w.terminateAndVerdict());
-        } finally {
-            PathsIT.unmountUnder(tmp);
-        }
+            assertEquals(w.dir().resolve("b/f2").toString(), forcedPath(w, d, "--irmap-scan-path", w.dir().resolve("b")));
+            restoreAndPass(w, d);
+        });
     }
 
     @Test
     void forceIrmapWithNothingToFindFailsTheDumpAndTheTaskRunsOn() throws Exception {
-        try (Workload w = Workload.c("watch", tmp.resolve("w"))) {
+        withWatch(w -> {
             Jcriu.Result r = dump(w, tmp.resolve("imgs"), "--force-irmap");
             assertEquals(1, r.exit(), r.all());
             Stat st = Sys.stat(w.dir().resolve("b/f2").toString());
@@ -100,15 +118,13 @@ class IrmapIT {
             assertTrue(w.alive());
             assertEquals(0, ProcState.tracerPid(w.pid()));
             assertEquals("PASS", w.terminateAndVerdict());
-        } finally {
-            PathsIT.unmountUnder(tmp);
-        }
+        });
     }
 
     /** What a pre-dump found is in irmap-cache.img in the work directory: checked, then used. */
     @Test
     void forceIrmapTakesThePathFromTheIrmapCache() throws Exception {
-        try (Workload w = Workload.c("watch", tmp.resolve("w"))) {
+        withWatch(w -> {
             Path work = Files.createDirectories(tmp.resolve("work"));
             Path f2 = w.dir().resolve("b/f2");
             Stat st = Sys.stat(f2.toString());
@@ -118,21 +134,16 @@ class IrmapIT {
                 iw.write(IrmapCacheEntry.newBuilder().setDev(Stat.kdev(st.dev())).setInode(st.ino()).setPath(f2.toString()).build());
             }
             Path d = tmp.resolve("imgs");
-            Jcriu.Result r = dump(w, d, "--force-irmap", "-W", work);
-            assertEquals(0, r.exit(), r.all());
-            assertEquals(f2.toString(), watches(d).get(0).getFHandle().getPath());
+            assertEquals(f2.toString(), forcedPath(w, d, "-W", work));
             assertTrue(Files.readString(work.resolve("dump.log")).contains("found in cache as " + f2), "the cache was not used");
-            restore(w, d);
-            assertEquals("PASS", w.terminateAndVerdict());
-        } finally {
-            PathsIT.unmountUnder(tmp);
-        }
+            restoreAndPass(w, d);
+        });
     }
 
     /** A pre-dump writes irmap-cache.img; the dump with --prev-images-dir finds it in the parent images and needs no scan path. */
     @Test
     void preDumpResolvesTheWatchAndTheDumpTakesItFromTheParentImages() throws Exception {
-        try (Workload w = Workload.c("watch", tmp.resolve("w"))) {
+        withWatch(w -> {
             Path pre = Files.createDirectories(tmp.resolve("pre"));
             Jcriu.Result r = Jcriu.run("pre-dump", "-t", w.pid(), "-D", pre, "--force-irmap", "--irmap-scan-path", w.dir().resolve("b"),
                     "-v4", "-o", "pre.log");
@@ -147,13 +158,8 @@ class IrmapIT {
             // both watches have a path: DIR/b by its handle, the file by the scan
             assertEquals(java.util.Set.of(f2.toString(), w.dir().resolve("b").toString()), java.util.Set.copyOf(cached));
             Path d = tmp.resolve("imgs");
-            r = dump(w, d, "--force-irmap", "--prev-images-dir", "../pre");
-            assertEquals(0, r.exit(), r.all());
-            assertEquals(f2.toString(), watches(d).get(0).getFHandle().getPath());
-            restore(w, d);
-            assertEquals("PASS", w.terminateAndVerdict());
-        } finally {
-            PathsIT.unmountUnder(tmp);
-        }
+            assertEquals(f2.toString(), forcedPath(w, d, "--prev-images-dir", "../pre"));
+            restoreAndPass(w, d);
+        });
     }
 }

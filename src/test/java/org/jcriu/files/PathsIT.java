@@ -14,6 +14,7 @@ import org.jcriu.image.ImageReader;
 import org.jcriu.image.ImageType;
 import org.jcriu.image.proto.FileEntry;
 import org.jcriu.image.proto.RegFileEntry;
+import org.jcriu.testing.Crit;
 import org.jcriu.testing.Jcriu;
 import org.jcriu.testing.Workload;
 import org.junit.jupiter.api.Test;
@@ -96,7 +97,7 @@ class PathsIT {
                 assertTrue(e.hasMntId(), n + " was not seen as overmounted: " + e);
                 assertEquals(root, e.getMntId(), n);
             }
-            GhostFilesIT.critDecodes(d, "files.img");
+            Crit.decodes(d, "files.img");
             restore(w, d);
             // once more: the restored files live on a detached clone of the mount, found again
             Path d2 = tmp.resolve("imgs2");

@@ -1,5 +1,6 @@
 package org.jcriu.files;
 
+import static org.jcriu.testing.Logs.tail;
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.io.IOException;
@@ -50,7 +51,7 @@ class TreeFilesIT {
 
     private static void restore(Path d) throws IOException {
         Jcriu.Result r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
-        assertEquals(0, r.exit(), r.all() + "\n" + tail(d.resolve("restore.log")));
+        assertEquals(0, r.exit(), r.all() + tail(d.resolve("restore.log")));
     }
 
     private static void waitAllGone(List<Integer> pids) {
@@ -69,12 +70,6 @@ class TreeFilesIT {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-    }
-
-    private static String tail(Path log) throws IOException {
-        if (!Files.exists(log)) return "";
-        List<String> l = Files.readAllLines(log);
-        return String.join("\n", l.subList(Math.max(0, l.size() - 15), l.size()));
     }
 
     private static Map<Integer, Integer> fdIds(Path d, int filesId) {

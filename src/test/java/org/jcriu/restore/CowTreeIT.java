@@ -1,5 +1,6 @@
 package org.jcriu.restore;
 
+import static org.jcriu.testing.ProcState.waitGone;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -36,12 +37,6 @@ class CowTreeIT {
             }
         }
         return sum;
-    }
-
-    private static void waitGone(int pid) throws InterruptedException {
-        long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (Procs.exists(pid) && System.nanoTime() < end) Thread.sleep(10);
-        assertFalse(Procs.exists(pid), "task " + pid + " still there: " + ProcState.describe(pid));
     }
 
     private static String verdicts(Workload w) throws IOException {

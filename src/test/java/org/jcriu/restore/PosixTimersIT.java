@@ -1,11 +1,9 @@
 package org.jcriu.restore;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 
 import org.jcriu.testing.Jcriu;
 import org.jcriu.testing.Workload;
@@ -27,16 +25,10 @@ class PosixTimersIT {
         try (Workload w = Workload.c("timers", tmp.resolve("w"), mode)) {
             int pid = w.pid();
             String before = Files.readString(Path.of("/proc/" + pid + "/timers"));
-            Path d = Files.createDirectories(tmp.resolve("imgs"));
-            Jcriu.Result r = Jcriu.run("dump", "-t", pid, "-D", d);
-            assertEquals(0, r.exit(), r.all());
-            w.waitGone(Duration.ofSeconds(10));
-            r = Jcriu.run("restore", "-d", "-D", d);
-            assertEquals(0, r.exit(), r.all());
+            Jcriu.dumpAndRestore(w, Files.createDirectories(tmp.resolve("imgs")));
             assertEquals(sorted(before), sorted(Files.readString(Path.of("/proc/" + pid + "/timers"))));
             Thread.sleep(200);
-            String v = w.terminateAndVerdict();
-            assertTrue(v.startsWith("PASS"), v);
+            w.assertPasses();
         }
     }
 

@@ -52,14 +52,23 @@ class ThreadsIT {
     /** States of every thread ('t' = traced stop, 'T' = stopped). */
     private static String states(int pid) throws IOException {
         StringBuilder sb = new StringBuilder();
-        try (var ds = Files.list(Path.of("/proc/" + pid + "/task"))) {
-            for (Path t : ds.sorted().toList()) {
-                for (String line : Files.readAllLines(t.resolve("status"))) {
-                    if (line.startsWith("State:")) sb.append(line.charAt(7));
-                }
-            }
-        }
+        for (String s : ProcState.perThread(pid, "State").values()) sb.append(s.charAt(0));
         return sb.toString();
+    }
+
+    /** A script that fails (exit 1) at {@code action} and passes every other action. */
+    private Path failingAt(String action) throws IOException {
+        Path script = tmp.resolve("fail.sh");
+        Files.writeString(script, "#!/bin/sh\n[ \"$CRTOOLS_SCRIPT_ACTION\" = " + action + " ] && exit 1\nexit 0\n");
+        script.toFile().setExecutable(true);
+        return script;
+    }
+
+    /** Every thread as {@code before}, none stopped or traced, and the workload passes its own checks. */
+    private static void assertRunsOnUntraced(Workload w, Map<Integer, String> before) throws IOException {
+        assertEquals(before, threadState(w.pid()));
+        assertTrue(states(w.pid()).chars().noneMatch(c -> c == 't' || c == 'T'), states(w.pid()));
+        w.assertPasses();
     }
 
     @Test
@@ -82,8 +91,7 @@ class ThreadsIT {
             System.out.printf("ThreadsIT: 19-thread workload: jcriu dump %d ms, jcriu restore %d ms (whole commands)%n", dumpMs, restoreMs);
             assertEquals(before, threadState(pid));
             assertTrue(Procs.leftovers().isEmpty(), Procs.leftovers().toString());
-            String v = w.terminateAndVerdict();
-            assertTrue(v.startsWith("PASS"), v);
+            w.assertPasses();
         }
     }
 
@@ -93,16 +101,10 @@ class ThreadsIT {
         try (Workload w = Workload.c("threads", tmp.resolve("w"))) {
             int pid = w.pid();
             Map<Integer, String> before = threadState(pid);
-            Path script = tmp.resolve("fail.sh");
-            Files.writeString(script, "#!/bin/sh\n[ \"$CRTOOLS_SCRIPT_ACTION\" = post-dump ] && exit 1\nexit 0\n");
-            script.toFile().setExecutable(true);
             Path d = Files.createDirectories(tmp.resolve("imgs"));
-            Jcriu.Result r = Jcriu.run("dump", "-t", pid, "-D", d, "--action-script", script);
+            Jcriu.Result r = Jcriu.run("dump", "-t", pid, "-D", d, "--action-script", failingAt("post-dump"));
             assertNotEquals(0, r.exit(), r.all());
-            assertEquals(before, threadState(pid));
-            assertTrue(states(pid).chars().noneMatch(c -> c == 't' || c == 'T'), states(pid));
-            String v = w.terminateAndVerdict();
-            assertTrue(v.startsWith("PASS"), v);
+            assertRunsOnUntraced(w, before);
         }
     }
 
@@ -112,13 +114,8 @@ class ThreadsIT {
         try (Workload w = Workload.c("threads", tmp.resolve("w"))) {
             int pid = w.pid();
             Map<Integer, String> before = threadState(pid);
-            Path d = Files.createDirectories(tmp.resolve("imgs"));
-            Jcriu.Result r = Jcriu.run("dump", "-t", pid, "-D", d, "-R");
-            assertEquals(0, r.exit(), r.all());
-            assertEquals(before, threadState(pid));
-            assertTrue(states(pid).chars().noneMatch(c -> c == 't' || c == 'T'), states(pid));
-            String v = w.terminateAndVerdict();
-            assertTrue(v.startsWith("PASS"), v);
+            Jcriu.ok("dump", "-t", pid, "-D", Files.createDirectories(tmp.resolve("imgs")), "-R");
+            assertRunsOnUntraced(w, before);
         }
     }
 
@@ -128,18 +125,12 @@ class ThreadsIT {
         try (Workload w = Workload.start(dir, List.of("python3", "-I", "-S", Workloads.script("threads.py").toString(), dir.toString()), false)) {
             int pid = w.pid();
             Map<Integer, String> before = threadState(pid);
-            Path d = Files.createDirectories(tmp.resolve("imgs"));
-            Jcriu.Result r = Jcriu.run("dump", "-t", pid, "-D", d);
-            assertEquals(0, r.exit(), r.all());
-            w.waitGone(Duration.ofSeconds(10));
             long lines = Files.readAllLines(dir.resolve("progress-0")).size();
-            r = Jcriu.run("restore", "-d", "-D", d);
-            assertEquals(0, r.exit(), r.all());
+            Jcriu.dumpAndRestore(w, Files.createDirectories(tmp.resolve("imgs")));
             assertEquals(before, threadState(pid));
             Thread.sleep(500);
             assertTrue(Files.readAllLines(dir.resolve("progress-0")).size() > lines + 5, "worker 0 printed nothing after restore");
-            String v = w.terminateAndVerdict();
-            assertTrue(v.startsWith("PASS"), v);
+            w.assertPasses();
         }
     }
 
@@ -161,16 +152,11 @@ class ThreadsIT {
         try (Workload w = Workload.start(wd, List.of("python3", "-c", py), false)) {
             int pid = w.pid();
             Map<Integer, String> before = threadState(pid);
-            Map<Integer, String> pending = pending(pid);
+            Map<Integer, String> pending = ProcState.perThread(pid, "SigPnd");
             assertTrue(pending.containsValue("0000000000000200"), pending.toString());
-            Path d = Files.createDirectories(tmp.resolve("imgs"));
-            Jcriu.Result r = Jcriu.run("dump", "-t", pid, "-D", d);
-            assertEquals(0, r.exit(), r.all());
-            w.waitGone(Duration.ofSeconds(10));
-            r = Jcriu.run("restore", "-d", "-D", d);
-            assertEquals(0, r.exit(), r.all());
+            Jcriu.dumpAndRestore(w, Files.createDirectories(tmp.resolve("imgs")));
             assertEquals(before, threadState(pid));
-            assertEquals(pending, pending(pid));
+            assertEquals(pending, ProcState.perThread(pid, "SigPnd"));
             assertEquals('S', ProcState.state(pid));
         }
     }
@@ -206,8 +192,7 @@ class ThreadsIT {
             assertEquals(before, threadState(pid));
             Thread.sleep(500);
             assertTrue(Files.readAllLines(dir.resolve("out")).size() > lines + 20, "the pool printed nothing after restore");
-            String v = w.terminateAndVerdict();
-            assertTrue(v.startsWith("PASS"), v);
+            w.assertPasses();
         }
     }
 
@@ -217,21 +202,15 @@ class ThreadsIT {
         try (Workload w = Workload.c("threads", tmp.resolve("w"))) {
             int pid = w.pid();
             Path d = Files.createDirectories(tmp.resolve("imgs"));
-            Jcriu.Result r = Jcriu.run("dump", "-t", pid, "-D", d);
-            assertEquals(0, r.exit(), r.all());
+            Jcriu.ok("dump", "-t", pid, "-D", d);
             w.waitGone(Duration.ofSeconds(10));
-            Path script = tmp.resolve("fail.sh");
-            Files.writeString(script, "#!/bin/sh\n[ \"$CRTOOLS_SCRIPT_ACTION\" = post-restore ] && exit 1\nexit 0\n");
-            script.toFile().setExecutable(true);
-            r = Jcriu.run("restore", "-d", "-D", d, "--action-script", script);
+            Jcriu.Result r = Jcriu.run("restore", "-d", "-D", d, "--action-script", failingAt("post-restore"));
             assertNotEquals(0, r.exit(), r.all());
             assertTrue(!Files.exists(Path.of("/proc/" + pid)), "task " + pid + " left behind: " + ProcState.describe(pid));
             assertTrue(Procs.leftovers().isEmpty(), Procs.leftovers().toString());
             // and the images still restore
-            r = Jcriu.run("restore", "-d", "-D", d);
-            assertEquals(0, r.exit(), r.all());
-            String v = w.terminateAndVerdict();
-            assertTrue(v.startsWith("PASS"), v);
+            Jcriu.ok("restore", "-d", "-D", d);
+            w.assertPasses();
         }
     }
 
@@ -240,16 +219,13 @@ class ThreadsIT {
     void leaveStoppedStopsEveryThreadUntraced() throws Exception {
         try (Workload w = Workload.c("threads", tmp.resolve("w"))) {
             int pid = w.pid();
-            Path d = Files.createDirectories(tmp.resolve("imgs"));
-            Jcriu.Result r = Jcriu.run("dump", "-t", pid, "-D", d, "-s");
-            assertEquals(0, r.exit(), r.all());
+            Jcriu.ok("dump", "-t", pid, "-D", Files.createDirectories(tmp.resolve("imgs")), "-s");
             long deadline = System.nanoTime() + 5_000_000_000L;
             while (!states(pid).matches("T+") && System.nanoTime() < deadline) Thread.sleep(10);
             assertTrue(states(pid).matches("T+"), states(pid));
             for (String v : threadState(pid).values()) assertTrue(v.contains("TracerPid: 0;"), v);
             ProcState.signal(pid, "CONT");
-            String v = w.terminateAndVerdict();
-            assertTrue(v.startsWith("PASS"), v);
+            w.assertPasses();
         }
     }
 
@@ -263,41 +239,11 @@ class ThreadsIT {
     void seccompFiltersComeBackPerThread(String mode) throws Exception {
         try (Workload w = Workload.c("seccomp", tmp.resolve("w"), mode)) {
             int pid = w.pid();
-            Map<Integer, String> before = seccompState(pid);
+            Map<Integer, String> before = ProcState.perThread(pid, "Seccomp");
             assertTrue(before.containsValue("2"), before.toString());
-            Path d = Files.createDirectories(tmp.resolve("imgs"));
-            Jcriu.Result r = Jcriu.run("dump", "-t", pid, "-D", d);
-            assertEquals(0, r.exit(), r.all());
-            w.waitGone(Duration.ofSeconds(10));
-            r = Jcriu.run("restore", "-d", "-D", d);
-            assertEquals(0, r.exit(), r.all());
-            assertEquals(before, seccompState(pid));
-            String v = w.terminateAndVerdict();
-            assertTrue(v.startsWith("PASS"), v);
+            Jcriu.dumpAndRestore(w, Files.createDirectories(tmp.resolve("imgs")));
+            assertEquals(before, ProcState.perThread(pid, "Seccomp"));
+            w.assertPasses();
         }
-    }
-
-    private static Map<Integer, String> seccompState(int pid) throws IOException {
-        Map<Integer, String> out = new TreeMap<>();
-        try (var ds = Files.list(Path.of("/proc/" + pid + "/task"))) {
-            for (Path t : ds.toList()) {
-                for (String line : Files.readAllLines(t.resolve("status"))) {
-                    if (line.startsWith("Seccomp:")) out.put(Integer.parseInt(t.getFileName().toString()), line.substring(8).strip());
-                }
-            }
-        }
-        return out;
-    }
-
-    private static Map<Integer, String> pending(int pid) throws IOException {
-        Map<Integer, String> out = new TreeMap<>();
-        try (var ds = Files.list(Path.of("/proc/" + pid + "/task"))) {
-            for (Path t : ds.toList()) {
-                for (String line : Files.readAllLines(t.resolve("status"))) {
-                    if (line.startsWith("SigPnd:")) out.put(Integer.parseInt(t.getFileName().toString()), line.substring(7).strip());
-                }
-            }
-        }
-        return out;
     }
 }

@@ -1,5 +1,6 @@
 package org.jcriu.restore;
 
+import static org.jcriu.testing.ProcState.waitGone;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -63,12 +64,6 @@ class TreeRestoreIT {
         return p;
     }
 
-    private static void waitGone(int pid) throws InterruptedException {
-        long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (Procs.exists(pid) && System.nanoTime() < end) Thread.sleep(10);
-        assertFalse(Procs.exists(pid), "task " + pid + " still there: " + ProcState.describe(pid));
-    }
-
 
     @Test
     void wholeTreeComesBackAndCarriesOn() throws Exception {
@@ -85,14 +80,8 @@ class TreeRestoreIT {
             for (int pid : p.live()) assertEquals(0, ProcState.tracerPid(pid), "task " + pid + " still traced");
             assertTrue(Procs.leftovers().isEmpty(), Procs.leftovers().toString());
             TreePids.assertCounting(w, "R", "A", "B", "G");
-            String v = w.terminateAndVerdict();
-            assertTrue(v.startsWith("PASS"), v + " / A: " + verdict(w, "A") + " / B: " + verdict(w, "B") + " / G: " + verdict(w, "G"));
+            TreePids.assertPasses(w);
         }
-    }
-
-    private static String verdict(Workload w, String role) throws IOException {
-        Path f = w.dir().resolve("verdict-" + role);
-        return Files.exists(f) ? Files.readString(f).trim() : "(none)";
     }
 
     /** --leave-stopped: every task of the tree stays stopped and untraced; SIGCONT lets them all go on. */

@@ -27,6 +27,26 @@ public final class Jcriu {
         return run(null, args);
     }
 
+    /** Runs jcriu and fails the test unless it exits 0; the message is everything it printed. */
+    public static Result ok(Object... args) {
+        Result r = run(args);
+        org.junit.jupiter.api.Assertions.assertEquals(0, r.exit(), r.all());
+        return r;
+    }
+
+    /**
+     * The round trip most tests make: {@code dump -t PID -D imgs EXTRA...}, wait until the dumped
+     * pid is gone (reaped by init, so the restore can take it again), {@code restore -d -D imgs};
+     * each command must exit 0.
+     */
+    public static void dumpAndRestore(Workload w, Path imgs, Object... dumpExtra) {
+        List<Object> dump = new ArrayList<>(List.of("dump", "-t", w.pid(), "-D", imgs));
+        dump.addAll(List.of(dumpExtra));
+        ok(dump.toArray());
+        w.waitGone(java.time.Duration.ofSeconds(10));
+        ok("restore", "-d", "-D", imgs);
+    }
+
     /**
      * With a pipe as jcriu's stdin whose write end stays open in {@link Result#stdin()} (close it
      * when done): a restored task given that pipe (--inherit-fd fd[0]:pipe:[INODE]) keeps a

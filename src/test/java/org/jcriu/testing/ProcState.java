@@ -39,6 +39,41 @@ public final class ProcState {
         }
     }
 
+    /**
+     * {@code key} from the status file of every thread of {@code pid}, by tid (values stripped);
+     * a thread without that line is left out.
+     */
+    public static java.util.Map<Integer, String> perThread(int pid, String key) throws IOException {
+        java.util.Map<Integer, String> out = new java.util.TreeMap<>();
+        try (var ds = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            for (Path t : ds.toList()) {
+                for (String line : Files.readAllLines(t.resolve("status"))) {
+                    if (line.startsWith(key + ":")) out.put(Integer.parseInt(t.getFileName().toString()), line.substring(key.length() + 1).strip());
+                }
+            }
+        }
+        return out;
+    }
+
+    /** {@link #waitGone(int, java.time.Duration)} with 20 s: a dumped tree's tasks are reaped by init within that. */
+    public static void waitGone(int pid) {
+        waitGone(pid, java.time.Duration.ofSeconds(20));
+    }
+
+    /**
+     * Waits until {@code pid} is gone from /proc (killed and reaped), as a restore that takes the
+     * pid again needs; throws naming its state when it is still there after {@code timeout}.
+     */
+    public static void waitGone(int pid, java.time.Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try {
+            while (Files.exists(Path.of("/proc/" + pid)) && System.nanoTime() < deadline) Thread.sleep(5);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (Files.exists(Path.of("/proc/" + pid))) throw new IllegalStateException("pid " + pid + " still exists: " + describe(pid));
+    }
+
     public static void signal(int pid, String sig) {
         Workloads.run("kill", "-" + sig, Integer.toString(pid));
     }

@@ -38,6 +38,20 @@ public record TreePids(int r, int a, int b, int g, int z) {
         }
     }
 
+    /**
+     * SIGTERM to the root R, whose verdict covers every task (tree.c); the failure message adds
+     * what A, B and G wrote to their own DIR/verdict-ROLE.
+     */
+    public static void assertPasses(Workload w) throws IOException {
+        String v = w.terminateAndVerdict();
+        StringBuilder all = new StringBuilder(v);
+        for (String role : List.of("A", "B", "G")) {
+            java.nio.file.Path f = w.dir().resolve("verdict-" + role);
+            all.append("; ").append(role).append(": ").append(Files.exists(f) ? Files.readString(f).strip() : "none");
+        }
+        org.junit.jupiter.api.Assertions.assertEquals("PASS", v.split(" ")[0], all.toString());
+    }
+
     /** Lines in {@code f} (a workload's log). */
     public static long lines(java.nio.file.Path f) throws IOException {
         try (var l = Files.lines(f)) {

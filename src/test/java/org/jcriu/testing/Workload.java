@@ -164,19 +164,19 @@ public final class Workload implements AutoCloseable {
 
     /** Waits until the pid is gone from /proc (killed and reaped by init), as a restore needs. */
     public void waitGone(Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        try {
-            while (Files.exists(Path.of("/proc/" + pid)) && System.nanoTime() < deadline) Thread.sleep(5);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        if (Files.exists(Path.of("/proc/" + pid))) throw new IllegalStateException("pid " + pid + " still exists: " + ProcState.describe(pid));
+        ProcState.waitGone(pid, timeout);
     }
 
     /** Sends SIGTERM and waits for the verdict the workload writes. */
     public String terminateAndVerdict() {
         ProcState.signal(pid, "TERM");
         return verdict(Duration.ofSeconds(20));
+    }
+
+    /** Sends SIGTERM and fails the test unless the workload's verdict is PASS; the message is the verdict. */
+    public void assertPasses() {
+        String v = terminateAndVerdict();
+        org.junit.jupiter.api.Assertions.assertTrue(v.startsWith("PASS"), v);
     }
 
     public String verdict(Duration timeout) {

@@ -13,21 +13,22 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Workloads {
     public static final Path DIR = Path.of("target", "workloads").toAbsolutePath();
+    /** Headers the C workloads include: report.h (put_in, put_ready), workload.h (stop, dir, verdict, put). */
+    private static final java.util.List<String> HEADERS = java.util.List.of("report.h", "workload.h");
 
     private Workloads() {}
 
     /**
      * The executable for a C workload ("counter" for counter.c), compiled if needed; named after
-     * the checksum of the source and workload.h so that an edited workload is never run from a stale binary.
+     * the checksum of the source and the shared headers so that an edited workload is never run from a stale binary.
      */
     public static synchronized Path binary(String name) {
         Path src = resource(name + ".c");
-        // workload.h is shared by the C workloads: it sits next to them and is part of the checksum.
-        Path header = resource("workload.h");
         java.util.zip.CRC32 crc = new java.util.zip.CRC32();
         try {
             crc.update(Files.readAllBytes(src));
-            crc.update(Files.readAllBytes(header));
+            // The shared headers sit next to the sources (gcc finds them there) and are part of the checksum.
+            for (String h : HEADERS) crc.update(Files.readAllBytes(resource(h)));
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }

@@ -1,5 +1,6 @@
 package org.jcriu.files.unix;
 
+import static org.jcriu.testing.Logs.tail;
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.io.IOException;
@@ -9,6 +10,7 @@ import java.time.Duration;
 import java.util.List;
 import org.jcriu.sys.Sockets;
 import org.jcriu.sys.Sys;
+import org.jcriu.testing.Crit;
 import org.jcriu.testing.Jcriu;
 import org.jcriu.testing.ProcState;
 import org.jcriu.testing.Workload;
@@ -37,38 +39,20 @@ class UnixSocketsIT {
         List<String> args = new java.util.ArrayList<>(List.of("restore", "-D", d.toString(), "-d", "-v4", "-o", "restore.log"));
         args.addAll(List.of(extra));
         Jcriu.Result r = Jcriu.run(args.toArray());
-        assertEquals(0, r.exit(), r.all() + "\n" + tail(d.resolve("restore.log")));
+        assertEquals(0, r.exit(), r.all() + tail(d.resolve("restore.log")));
         assertTrue(w.alive(), "restored task " + w.pid() + " is not running");
         assertEquals(0, ProcState.tracerPid(w.pid()));
-    }
-
-    private static String tail(Path log) throws IOException {
-        if (!Files.exists(log)) return "";
-        var lines = Files.readAllLines(log);
-        return "\n" + String.join("\n", lines.subList(Math.max(0, lines.size() - 15), lines.size()));
-    }
-
-    /** Upstream crit must decode what jcriu wrote; returns crit's JSON. */
-    private static String crit(Path img) throws Exception {
-        Process p = new ProcessBuilder("/usr/bin/crit", "decode", "-i", img.toString()).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertEquals(0, p.waitFor(), "crit decode " + img.getFileName() + ": " + out);
-        return out;
-    }
-
-    private static boolean haveCrit() {
-        return Files.isExecutable(Path.of("/usr/bin/crit"));
     }
 
     @Test
     void unixSocketsOfEveryShapeSurvive() throws Exception {
         try (Workload w = Workload.c("unixsk", tmp.resolve("w"))) {
             Path d = dump(w);
-            if (haveCrit()) {
-                String files = crit(d.resolve("files.img"));
+            if (Crit.present()) {
+                String files = Crit.decode(d.resolve("files.img"));
                 assertTrue(files.contains("\"UNIXSK\""), files);
                 assertTrue(files.contains("listen.sock"), files);
-                String q = crit(d.resolve("sk-queues.img"));
+                String q = Crit.decode(d.resolve("sk-queues.img"));
                 // 1+1 stream pair, 3 dgram, 2 abstract dgram, 2 seqpacket, 1 "bye", 1 dgram server,
                 // 1+1 accepted, 1 unlinked, and the bulk stream queue in one or more chunks
                 int records = q.split("\"id_for\"").length - 1;
@@ -98,12 +82,12 @@ class UnixSocketsIT {
     void pipesAndFifosKeepDataCapacityAndFlags() throws Exception {
         try (Workload w = Workload.c("pipes", tmp.resolve("w"))) {
             Path d = dump(w);
-            if (haveCrit()) {
-                String pd = crit(d.resolve("pipes-data.img"));
+            if (Crit.present()) {
+                String pd = Crit.decode(d.resolve("pipes-data.img"));
                 assertTrue(pd.contains("\"bytes\": 65536") && pd.contains("\"size\": 1048576"), pd);
-                String fd = crit(d.resolve("fifo-data.img"));
+                String fd = Crit.decode(d.resolve("fifo-data.img"));
                 assertTrue(fd.contains("\"bytes\": 9"), fd);
-                assertTrue(crit(d.resolve("files.img")).contains("\"FIFO\""));
+                assertTrue(Crit.decode(d.resolve("files.img")).contains("\"FIFO\""));
             }
             restore(w, d);
             assertEquals("PASS", w.terminateAndVerdict());
