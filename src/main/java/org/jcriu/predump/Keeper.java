@@ -36,6 +36,10 @@ final class Keeper {
 
     private Keeper() {}
 
+    private static List<String> argv(int pid) {
+        return List.of(NAME, "-f", "/dev/null", "--pid=" + pid, "-s", "1");
+    }
+
     static Path record(ImageDir dir, int pid) {
         return dir.dir().resolve(PREFIX + pid);
     }
@@ -50,7 +54,7 @@ final class Keeper {
         int devNull = Sys.open("/dev/null", Linux.O_RDWR | Linux.O_CLOEXEC, 0);
         int k;
         try {
-            k = Sys.posixSpawn(tail, List.of(NAME, "-f", "/dev/null", "--pid=" + t.pid(), "-s", "1"), List.of(),
+            k = Sys.posixSpawn(tail, argv(t.pid()), List.of(),
                     new int[] {t.fd(), devNull, devNull}, true);
         } catch (CriuException e) {
             LOG.warn("task %d: can't start a keeper for its write tracking (%s): the next dump compares its pages", t.pid(), e.getMessage());
@@ -136,7 +140,11 @@ final class Keeper {
             if (ks.startTime() != keeperStart || ks.state() == 'Z') return "keeper " + keeper + " is gone";
             String link = Sys.readlink("/proc/" + keeper + "/fd/0");
             if (!UFFD_LINK.equals(link)) return "keeper " + keeper + " holds no userfaultfd";
-        } catch (CriuException e) {
+            // the uffd must be the one made in this task: a keeper jcriu started for it says so in
+            // its argv (nothing tells which mm a uffd belongs to from outside)
+            String cmdline = new String(Files.readAllBytes(Path.of("/proc/" + keeper + "/cmdline")), java.nio.charset.StandardCharsets.UTF_8);
+            if (!cmdline.equals(String.join("\0", argv(pid)) + "\0")) return "process " + keeper + " is not jcriu's keeper of task " + pid;
+        } catch (CriuException | IOException e) {
             return "keeper " + keeper + " is gone";
         }
         return null;
