@@ -324,7 +324,7 @@ public final class VmaPlan {
         } else if (v.anonymous() && v.shared()) why = "shared anonymous memory";
         else if (sysvPath(v)) why = v.shared() ? null : "a private mapping of a SysV shm segment";
         else if (aioPath(v) || sharedAnon(v) || anonHugepage(v) || hugetlbfsFile(v)) why = null;
-        else if (v.has(Vma.VM_HT)) why = "hugetlb memory of an unlinked hugetlbfs file";
+        else if (v.has(Vma.VM_HT)) why = "hugetlb memory of an unlinked hugetlbfs file (or of a hugetlb memfd)";
         else if (memfdMapping(v)) why = null;
         else if (!v.anonymous() && v.deleted()) why = unlinked(pid, v);
         else if (!v.anonymous() && !path.startsWith("/")) why = "a mapping without a file path";
