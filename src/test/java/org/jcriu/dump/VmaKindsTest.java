@@ -84,4 +84,23 @@ class VmaKindsTest {
         e = assertThrows(CriuException.class, () -> VmaPlan.build(7, List.of(sysvPrivate), null));
         assertTrue(e.getMessage().contains("private mapping of a SysV"), e.getMessage());
     }
+
+    /**
+     * A memfd mapping is CRIU's VMA_AREA_MEMFD with FILE_SHARED or FILE_PRIVATE and no
+     * MAP_ANONYMOUS; the shared one saves no pages of its own (they are the inode's), the private
+     * one its copied-on-write pages, as a private file mapping.
+     */
+    @Test
+    void memfdMappingsArePlannedAsCriuDoes() {
+        Vma shared = new Vma(0x200000, 0x203000, true, true, false, true, 0x1000, 0, 1, 9, "/memfd:x (deleted)", 0);
+        Vma priv = new Vma(0x300000, 0x301000, true, true, false, false, 0, 0, 1, 9, "/memfd:x (deleted)", 0);
+        VmaPlan p = VmaPlan.build(7, List.of(shared, priv), null);
+        assertEquals(VmaPlan.VMA_AREA_REGULAR | VmaPlan.VMA_FILE_SHARED | VmaPlan.VMA_AREA_MEMFD, p.entries().get(0).getStatus());
+        assertEquals(Linux.MAP_SHARED, p.entries().get(0).getFlags());
+        assertEquals(0x1000, p.entries().get(0).getPgoff());
+        assertEquals(VmaPlan.Pages.NONE, p.areas().get(0).pages());
+        assertEquals(VmaPlan.VMA_AREA_REGULAR | VmaPlan.VMA_FILE_PRIVATE | VmaPlan.VMA_AREA_MEMFD, p.entries().get(1).getStatus());
+        assertEquals(Linux.MAP_PRIVATE, p.entries().get(1).getFlags());
+        assertEquals(VmaPlan.Pages.FILE_PRIVATE, p.areas().get(1).pages());
+    }
 }
