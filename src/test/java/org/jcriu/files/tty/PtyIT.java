@@ -15,6 +15,7 @@ import org.jcriu.image.proto.FdTypes;
 import org.jcriu.image.proto.FileEntry;
 import org.jcriu.image.proto.TtyInfoEntry;
 import org.jcriu.image.proto.TtyType;
+import org.jcriu.testing.Crit;
 import org.jcriu.testing.Jcriu;
 import org.jcriu.testing.ProcState;
 import org.jcriu.testing.Workload;
@@ -220,21 +221,8 @@ class PtyIT {
             assertTrue(refused.stderr().contains("give it with --inherit-fd fd[N]:" + key), refused.stderr());
             assertFalse(w.alive());
 
-            Path name = tmp.resolve("term.name");
-            Path rc = tmp.resolve("restore.rc");
-            // The pid exists from the clone3 on; the checks below need the restore to be over.
-            String restore = "tty > " + name + "; " + String.join(" ", Jcriu.launcher()) + " restore -D " + d
-                    + " -d --inherit-fd 'fd[0]:" + key + "' -v4 -o restore.log; echo $? > " + rc + "; sleep 10";
-            Process term = new ProcessBuilder("/usr/bin/script", "-qec", restore, "/dev/null")
-                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                    .redirectOutput(tmp.resolve("term.out").toFile()).redirectErrorStream(true).start();
-            w.alsoClose(term::destroyForcibly);
-            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-            while (!(Files.exists(rc) && Files.size(rc) > 0) && System.nanoTime() < deadline) Thread.sleep(20);
-            assertTrue(Files.exists(rc), "restore did not finish: " + Files.readString(tmp.resolve("term.out")));
-            assertEquals("0", Files.readString(rc).strip(), "restore failed: " + Files.readString(tmp.resolve("term.out")));
+            String tty = restoreInNewTerminal(w, d, "", "--inherit-fd 'fd[0]:" + key + "'");
             assertTrue(w.alive(), "not restored: " + Files.readString(tmp.resolve("term.out")));
-            String tty = Files.readString(name).strip();
             assertTrue(tty.startsWith("/dev/pts/"), tty);
             for (int fd = 0; fd <= 2; fd++) {
                 assertEquals(tty, Files.readSymbolicLink(Path.of("/proc/" + w.pid() + "/fd/" + fd)).toString(), "fd " + fd);
@@ -257,23 +245,34 @@ class PtyIT {
             w.awaitExec("sleep", 'S');
             Path d = dump(w, "-j");
             w.waitGone(Duration.ofSeconds(10));
-            Path name = tmp.resolve("term.name"), before = tmp.resolve("term.before"), rc = tmp.resolve("restore.rc");
-            String restore = "tty > " + name + "; stty size > " + before + "; " + String.join(" ", Jcriu.launcher()) + " restore -D " + d
-                    + " -d -j -v4 -o restore.log; echo $? > " + rc + "; sleep 10";
-            Process term = new ProcessBuilder("/usr/bin/script", "-qec", restore, "/dev/null")
-                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                    .redirectOutput(tmp.resolve("term.out").toFile()).redirectErrorStream(true).start();
-            w.alsoClose(term::destroyForcibly);
-            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-            while (!(Files.exists(rc) && Files.size(rc) > 0) && System.nanoTime() < deadline) Thread.sleep(20);
-            assertTrue(Files.exists(rc), "restore did not finish: " + Files.readString(tmp.resolve("term.out")));
-            assertEquals("0", Files.readString(rc).strip(), "restore failed: " + Files.readString(tmp.resolve("term.out")));
+            Path before = tmp.resolve("term.before");
+            String tty = restoreInNewTerminal(w, d, "stty size > " + before + "; ", "-j");
             assertTrue(w.alive());
-            String tty = Files.readString(name).strip();
             assertNotEquals("41 123", Files.readString(before).strip(), "the new terminal had the job's size already");
             assertEquals("41 123", run("stty", "-F", tty, "size").strip(), "window size of " + tty);
             assertTrue(run("stty", "-F", tty, "-a").contains("-echo"), "echo is off on " + tty);
         }
+    }
+
+    /**
+     * Runs {@code restore -D d -d ARGS} in a new terminal (script(1)) after the shell commands
+     * {@code before}, and waits until the restore is over (the pid exists from the clone3 on, the
+     * checks need the whole restore); it must exit 0. Returns the new terminal's name. The
+     * terminal stays open (its shell sleeps) until the workload is closed.
+     */
+    private String restoreInNewTerminal(Workload w, Path d, String before, String args) throws Exception {
+        Path name = tmp.resolve("term.name"), rc = tmp.resolve("restore.rc"), out = tmp.resolve("term.out");
+        String restore = "tty > " + name + "; " + before + String.join(" ", Jcriu.launcher()) + " restore -D " + d
+                + " -d " + args + " -v4 -o restore.log; echo $? > " + rc + "; sleep 10";
+        Process term = new ProcessBuilder("/usr/bin/script", "-qec", restore, "/dev/null")
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .redirectOutput(out.toFile()).redirectErrorStream(true).start();
+        w.alsoClose(term::destroyForcibly);
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (!(Files.exists(rc) && Files.size(rc) > 0) && System.nanoTime() < deadline) Thread.sleep(20);
+        assertTrue(Files.exists(rc), "restore did not finish: " + Files.readString(out));
+        assertEquals("0", Files.readString(rc).strip(), "restore failed: " + Files.readString(out));
+        return Files.readString(name).strip();
     }
 
     private static String run(String... cmd) throws Exception {
@@ -290,12 +289,9 @@ class PtyIT {
 
     /** Upstream crit (Debian's criu package) reads the images. */
     private static void critDecodes(Path d) throws Exception {
-        Path crit = Path.of("/usr/bin/crit");
-        if (!Files.isExecutable(crit)) return;
+        if (!Crit.present()) return;
         for (String n : List.of("files.img", "tty-info.img", "fdinfo-2.img")) {
-            Process p = new ProcessBuilder(crit.toString(), "decode", "-i", d.resolve(n).toString()).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes());
-            assertEquals(0, p.waitFor(), "crit decode " + n + ": " + out);
+            String out = Crit.decode(d.resolve(n));
             if (n.equals("tty-info.img")) assertTrue(out.contains("\"ws_col\": 111"), out);
             if (n.equals("files.img")) assertTrue(out.contains("\"type\": \"TTY\""), out);
         }
