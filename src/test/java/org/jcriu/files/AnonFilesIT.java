@@ -189,13 +189,7 @@ class AnonFilesIT {
     @Test
     void pidfdOfAnotherProcessIsRefused() throws Exception {
         try (Workload other = Workload.sleep(tmp.resolve("other"))) {
-            Path wd = tmp.resolve("w");
-            String py = "import os\n"
-                    + "fd = os.pidfd_open(" + other.pid() + ")\n"
-                    + "open(os.path.join(" + q(wd) + ", '.r'), 'w').write(str(os.getpid()))\n"
-                    + "os.rename(os.path.join(" + q(wd) + ", '.r'), os.path.join(" + q(wd) + ", 'ready'))\n"
-                    + "import time\ntime.sleep(1000)\n";
-            try (Workload w = Workload.start(wd, List.of("python3", "-c", py), false)) {
+            try (Workload w = Workload.python(tmp.resolve("w"), "fd = os.pidfd_open(" + other.pid() + ")", null)) {
                 Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", Files.createDirectories(tmp.resolve("imgs")));
                 assertEquals(1, r.exit(), r.all());
                 assertTrue(r.stderr().contains("refers to process " + other.pid() + ", which is not part of the dumped tree"), r.stderr());
@@ -207,13 +201,8 @@ class AnonFilesIT {
     /** A memfd that is also mapped needs shared-memory dumping, which jcriu lacks: refused, task untouched. */
     @Test
     void mappedMemfdIsRefused() throws Exception {
-        Path wd = tmp.resolve("w");
-        String py = "import os, mmap, time\n"
-                + "fd = os.memfd_create('mapped')\nos.write(fd, b'x' * 4096)\nm = mmap.mmap(fd, 4096)\n"
-                + "open(os.path.join(" + q(wd) + ", '.r'), 'w').write(str(os.getpid()))\n"
-                + "os.rename(os.path.join(" + q(wd) + ", '.r'), os.path.join(" + q(wd) + ", 'ready'))\n"
-                + "time.sleep(1000)\n";
-        try (Workload w = Workload.start(wd, List.of("python3", "-c", py), false)) {
+        String setup = "import mmap\nfd = os.memfd_create('mapped')\nos.write(fd, b'x' * 4096)\nm = mmap.mmap(fd, 4096)";
+        try (Workload w = Workload.python(tmp.resolve("w"), setup, null)) {
             Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", Files.createDirectories(tmp.resolve("imgs")));
             assertEquals(1, r.exit(), r.all());
             assertTrue(r.stderr().contains("Can't dump task " + w.pid() + ": mapping ") && r.stderr().contains("/memfd:mapped (deleted)")
@@ -229,17 +218,14 @@ class AnonFilesIT {
      */
     @Test
     void epollWatchingAClosedFdKeepsWatchingItsFile() throws Exception {
-        Path wd = tmp.resolve("w");
-        String py = "import os, select, signal\n"
+        String setup = "import select, signal\n"
                 + "r, w = os.pipe()\nkeep = os.dup(r)\nep = select.epoll()\nep.register(r, select.EPOLLIN)\nos.close(r)\n"
-                + "term = []\nsignal.signal(signal.SIGTERM, lambda *a: term.append(1))\n"
-                + "open(os.path.join(" + q(wd) + ", '.r'), 'w').write(str(os.getpid()))\n"
-                + "os.rename(os.path.join(" + q(wd) + ", '.r'), os.path.join(" + q(wd) + ", 'ready'))\n"
-                + "while not term: signal.pause()\n"
+                + "term = []\nsignal.signal(signal.SIGTERM, lambda *a: term.append(1))";
+        String check = "while not term: signal.pause()\n"
                 + "before = ep.poll(0)\nos.write(w, b'x')\nafter = ep.poll(0)\n"
                 + "ok = before == [] and after == [(r, select.EPOLLIN)]\n"
-                + "open(os.path.join(" + q(wd) + ", 'verdict'), 'w').write('PASS' if ok else 'FAIL %r %r' % (before, after))\n";
-        try (Workload w = Workload.start(wd, List.of("python3", "-c", py), false)) {
+                + "open(sys.argv[1] + '/verdict', 'w').write('PASS' if ok else 'FAIL %r %r' % (before, after))\n";
+        try (Workload w = Workload.python(tmp.resolve("w"), setup, check)) {
             Path d = dump(w);
             restore(w, d);
             assertEquals("PASS", w.terminateAndVerdict());
@@ -249,13 +235,7 @@ class AnonFilesIT {
     /** A hugetlbfs memfd would come back as an ordinary one: refused instead, naming it. */
     @Test
     void hugetlbMemfdIsRefused() throws Exception {
-        Path wd = tmp.resolve("w");
-        String py = "import os, time\n"
-                + "fd = os.memfd_create('huge', os.MFD_HUGETLB)\n"
-                + "open(os.path.join(" + q(wd) + ", '.r'), 'w').write(str(os.getpid()))\n"
-                + "os.rename(os.path.join(" + q(wd) + ", '.r'), os.path.join(" + q(wd) + ", 'ready'))\n"
-                + "time.sleep(1000)\n";
-        try (Workload w = Workload.start(wd, List.of("python3", "-c", py), false)) {
+        try (Workload w = Workload.python(tmp.resolve("w"), "fd = os.memfd_create('huge', os.MFD_HUGETLB)", null)) {
             Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", Files.createDirectories(tmp.resolve("imgs")));
             assertEquals(1, r.exit(), r.all());
             assertTrue(r.stderr().contains("(/memfd:huge (deleted)) of task " + w.pid() + ": memfds on hugetlbfs (MFD_HUGETLB) are not supported"),
@@ -263,9 +243,5 @@ class AnonFilesIT {
             assertTrue(w.alive());
             assertEquals(0, ProcState.tracerPid(w.pid()));
         }
-    }
-
-    private static String q(Path p) {
-        return "'" + p.toString().replace("'", "\\'") + "'";
     }
 }

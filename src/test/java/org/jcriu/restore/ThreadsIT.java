@@ -137,19 +137,15 @@ class ThreadsIT {
     /** A signal queued to one thread that blocks it comes back queued to that thread, not to the process or the main thread. */
     @Test
     void pendingSignalOfAThreadComesBackToThatThread() throws Exception {
-        Path wd = tmp.resolve("w");
-        String py = "import threading, time, os, signal\n"
+        String py = "import threading, time, signal\n"
                 + "def blocked():\n"
                 + "    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])\n"
                 + "    time.sleep(1000)\n"
                 + "t = threading.Thread(target=blocked, name='blocked', daemon=True)\n"
                 + "t.start()\n"
                 + "time.sleep(0.2)\n"
-                + "signal.pthread_kill(t.ident, signal.SIGUSR1)\n"
-                + "open(os.path.join('" + wd + "', '.r'), 'w').write(str(os.getpid()))\n"
-                + "os.rename(os.path.join('" + wd + "', '.r'), os.path.join('" + wd + "', 'ready'))\n"
-                + "time.sleep(1000)\n";
-        try (Workload w = Workload.start(wd, List.of("python3", "-c", py), false)) {
+                + "signal.pthread_kill(t.ident, signal.SIGUSR1)\n";
+        try (Workload w = Workload.python(tmp.resolve("w"), py, null)) {
             int pid = w.pid();
             Map<Integer, String> before = threadState(pid);
             Map<Integer, String> pending = ProcState.perThread(pid, "SigPnd");

@@ -96,12 +96,7 @@ class UnixSocketsIT {
 
     /** A python3 workload: {@code code} runs with DIR as sys.argv[1], then it writes ready and sleeps. */
     private Workload python(String code, String... args) {
-        Path dir = tmp.resolve("w");
-        String prog = "import os, socket, sys, time\n" + code
-                + "\nopen(sys.argv[1] + '/ready', 'w').write(str(os.getpid()))\ntime.sleep(1000)\n";
-        List<String> cmd = new java.util.ArrayList<>(List.of("python3", "-I", "-S", "-c", prog, dir.toString()));
-        cmd.addAll(List.of(args));
-        return Workload.start(dir, cmd, false);
+        return Workload.python(tmp.resolve("w"), "import socket\n" + code, null, args);
     }
 
     private void refused(Workload w, String... expect) throws IOException {
