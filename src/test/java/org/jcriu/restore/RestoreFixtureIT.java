@@ -23,6 +23,7 @@ import org.jcriu.image.proto.MmEntry;
 import org.jcriu.image.proto.SiginfoEntry;
 import org.jcriu.image.proto.SignalQueueEntry;
 import org.jcriu.image.proto.VmaEntry;
+import org.jcriu.testing.ImageEdit;
 import org.jcriu.testing.Jcriu;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -146,18 +147,12 @@ class RestoreFixtureIT {
     /** Blocked pending signals (one private, one shared) are queued again with their siginfo. */
     @Test
     void pendingSignalsComeBack() throws IOException {
-        Path coreFile = dump.resolve("core-" + PID + ".img");
-        CoreEntry core;
-        try (ImageReader r = ImageReader.open(coreFile, ImageType.CORE)) {
-            core = r.readOne(CoreEntry.parser());
-        }
-        CoreEntry.Builder b = core.toBuilder();
-        b.getTcBuilder().setBlkSigset(0xa00).setSignalsS(SignalQueueEntry.newBuilder().addSignals(siginfo(12)));
-        b.getThreadCoreBuilder().setSignalsP(SignalQueueEntry.newBuilder().addSignals(siginfo(10)));
-        Files.delete(coreFile);
-        try (ImageWriter w = new ImageDir(dump).create(ImageType.CORE, PID)) {
-            w.write(b.build());
-        }
+        ImageEdit.one(dump, ImageType.CORE, CoreEntry.parser(), core -> {
+            CoreEntry.Builder b = core.toBuilder();
+            b.getTcBuilder().setBlkSigset(0xa00).setSignalsS(SignalQueueEntry.newBuilder().addSignals(siginfo(12)));
+            b.getThreadCoreBuilder().setSignalsP(SignalQueueEntry.newBuilder().addSignals(siginfo(10)));
+            return b.build();
+        }, PID);
         Jcriu.Result r = Jcriu.run("restore", "-d", "-D", dump);
         assertEquals(0, r.exit(), r.all());
         assertEquals("0000000000000a00", Procs.status(PID, "SigBlk"));
@@ -269,19 +264,11 @@ class RestoreFixtureIT {
     /** The dumped cwd must exist: said up front, with the path. */
     @Test
     void missingCwdIsNamed() throws IOException {
-        Path filesImg = dump.resolve("files.img");
         List<org.jcriu.image.proto.FileEntry> files = new java.util.ArrayList<>();
-        try (ImageReader r = ImageReader.open(filesImg, ImageType.FILES)) {
-            org.jcriu.image.proto.FileEntry e;
-            while ((e = r.read(org.jcriu.image.proto.FileEntry.parser())) != null) {
-                if (e.getId() == 21) e = e.toBuilder().setReg(e.getReg().toBuilder().setName("/nonexistent/jcriu-cwd")).build();
-                files.add(e);
-            }
+        for (var e : ImageEdit.entries(dump, ImageType.FILES, org.jcriu.image.proto.FileEntry.parser())) {
+            files.add(e.getId() == 21 ? e.toBuilder().setReg(e.getReg().toBuilder().setName("/nonexistent/jcriu-cwd")).build() : e);
         }
-        Files.delete(filesImg);
-        try (ImageWriter w = new ImageDir(dump).create(ImageType.FILES)) {
-            for (var e : files) w.write(e);
-        }
+        ImageEdit.write(dump, ImageType.FILES, files);
         Jcriu.Result r = Jcriu.run("restore", "-D", dump);
         assertEquals(1, r.exit(), r.all());
         assertTrue(r.stderr().contains("Directory /nonexistent/jcriu-cwd (the task's cwd) does not exist on this machine"), r.stderr());
@@ -291,19 +278,12 @@ class RestoreFixtureIT {
     /** A failure after the task exists (an unsupported VMA kind) must kill it and the seed. */
     @Test
     void failureMidRestoreKillsEverything() throws IOException {
-        Path mmFile = dump.resolve("mm-" + PID + ".img");
-        MmEntry mm;
-        try (ImageReader r = ImageReader.open(mmFile, ImageType.MM)) {
-            mm = r.readOne(MmEntry.parser());
-        }
-        MmEntry.Builder b = mm.toBuilder();
-        int heap = 5; // 55acaf164000-55acaf185000 rw-p [heap]
-        VmaEntry v = b.getVmas(heap);
-        b.setVmas(heap, v.toBuilder().setFlags(0x1).setStatus(Vma.REGULAR | Vma.SOCKET).build());
-        Files.delete(mmFile);
-        try (ImageWriter w = new ImageDir(dump).create(ImageType.MM, PID)) {
-            w.write(b.build());
-        }
+        ImageEdit.one(dump, ImageType.MM, MmEntry.parser(), mm -> {
+            MmEntry.Builder b = mm.toBuilder();
+            int heap = 5; // 55acaf164000-55acaf185000 rw-p [heap]
+            VmaEntry v = b.getVmas(heap);
+            return b.setVmas(heap, v.toBuilder().setFlags(0x1).setStatus(Vma.REGULAR | Vma.SOCKET).build()).build();
+        }, PID);
         Jcriu.Result r = Jcriu.run("restore", "-D", dump);
         assertEquals(1, r.exit(), r.all());
         assertTrue(r.stderr().contains("55acaf164000") && r.stderr().contains("a socket mapping"), r.stderr());
