@@ -1,5 +1,8 @@
 package org.jcriu.dump;
 
+import static org.jcriu.testing.ProcState.assertRunningUntraced;
+import static org.jcriu.testing.Images.all;
+import static org.jcriu.testing.Images.one;
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -37,13 +40,6 @@ class DumpIT {
 
     private Path imgs() throws IOException {
         return Files.createDirectories(tmp.resolve("imgs"));
-    }
-
-    private static void assertRunningUntraced(int pid) {
-        char s = ProcState.state(pid);
-        // R, S or D (a write in progress): anything but stopped (T), traced (t) or gone.
-        assertTrue(s == 'S' || s == 'R' || s == 'D', "task " + pid + " should be running, " + ProcState.describe(pid));
-        assertEquals(0, ProcState.tracerPid(pid), "task " + pid + " still traced");
     }
 
     @Test
@@ -423,18 +419,4 @@ class DumpIT {
         while (ProcState.alive(pid) && System.nanoTime() < deadline) Thread.sleep(10);
     }
 
-    static <T> T one(ImageDir dir, ImageType t, com.google.protobuf.Parser<T> p, Object... args) {
-        try (ImageReader r = dir.open(t, args)) {
-            return r.readOne(p);
-        }
-    }
-
-    static <T> List<T> all(ImageDir dir, ImageType t, com.google.protobuf.Parser<T> p, Object... args) {
-        List<T> l = new ArrayList<>();
-        try (ImageReader r = dir.open(t, args)) {
-            T e;
-            while ((e = r.read(p)) != null) l.add(e);
-        }
-        return l;
-    }
 }

@@ -152,7 +152,7 @@ class RoundTripIT {
     void queuedSignalsStayQueued() throws Exception {
         try (Workload w = Workload.c("signals", tmp.resolve("w"))) {
             Path d = dumpAndWait(w);
-            var core = DumpIT.one(new org.jcriu.image.ImageDir(d), org.jcriu.image.ImageType.CORE,
+            var core = org.jcriu.testing.Images.one(new org.jcriu.image.ImageDir(d), org.jcriu.image.ImageType.CORE,
                     org.jcriu.image.proto.CoreEntry.parser(), w.pid());
             assertEquals(1, core.getTc().getSignalsS().getSignalsCount(), "SIGUSR1 in the shared queue");
             assertEquals(1, core.getThreadCore().getSignalsP().getSignalsCount(), "SIGUSR2 in the thread's queue");

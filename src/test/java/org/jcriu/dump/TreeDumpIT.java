@@ -1,5 +1,8 @@
 package org.jcriu.dump;
 
+import static org.jcriu.testing.ProcState.assertRunningUntraced;
+import static org.jcriu.testing.Images.all;
+import static org.jcriu.testing.Images.one;
 import static org.jcriu.testing.ProcState.waitGone;
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -43,28 +46,6 @@ class TreeDumpIT {
 
     private Path imgs() throws IOException {
         return Files.createDirectories(tmp.resolve("imgs"));
-    }
-
-    private static void assertRunningUntraced(int pid) {
-        char s = ProcState.state(pid);
-        assertTrue(s == 'S' || s == 'R' || s == 'D', "task " + pid + " should be running, " + ProcState.describe(pid));
-        assertEquals(0, ProcState.tracerPid(pid), "task " + pid + " still traced");
-    }
-
-
-    private static <T> List<T> all(ImageDir dir, ImageType t, com.google.protobuf.Parser<T> p, Object... args) {
-        List<T> out = new ArrayList<>();
-        try (ImageReader r = dir.open(t, args)) {
-            T e;
-            while ((e = r.read(p)) != null) out.add(e);
-        }
-        return out;
-    }
-
-    private static <T> T one(ImageDir dir, ImageType t, com.google.protobuf.Parser<T> p, Object... args) {
-        try (ImageReader r = dir.open(t, args)) {
-            return r.readOne(p);
-        }
     }
 
     /** crit(1) from Debian, if installed (else the test is skipped): its output. */

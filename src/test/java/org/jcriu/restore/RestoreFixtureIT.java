@@ -23,7 +23,7 @@ import org.jcriu.image.proto.MmEntry;
 import org.jcriu.image.proto.SiginfoEntry;
 import org.jcriu.image.proto.SignalQueueEntry;
 import org.jcriu.image.proto.VmaEntry;
-import org.jcriu.testing.ImageEdit;
+import org.jcriu.testing.Images;
 import org.jcriu.testing.Jcriu;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -147,7 +147,7 @@ class RestoreFixtureIT {
     /** Blocked pending signals (one private, one shared) are queued again with their siginfo. */
     @Test
     void pendingSignalsComeBack() throws IOException {
-        ImageEdit.one(dump, ImageType.CORE, CoreEntry.parser(), core -> {
+        Images.rewriteOne(dump, ImageType.CORE, CoreEntry.parser(), core -> {
             CoreEntry.Builder b = core.toBuilder();
             b.getTcBuilder().setBlkSigset(0xa00).setSignalsS(SignalQueueEntry.newBuilder().addSignals(siginfo(12)));
             b.getThreadCoreBuilder().setSignalsP(SignalQueueEntry.newBuilder().addSignals(siginfo(10)));
@@ -265,10 +265,10 @@ class RestoreFixtureIT {
     @Test
     void missingCwdIsNamed() throws IOException {
         List<org.jcriu.image.proto.FileEntry> files = new java.util.ArrayList<>();
-        for (var e : ImageEdit.entries(dump, ImageType.FILES, org.jcriu.image.proto.FileEntry.parser())) {
+        for (var e : Images.all(dump, ImageType.FILES, org.jcriu.image.proto.FileEntry.parser())) {
             files.add(e.getId() == 21 ? e.toBuilder().setReg(e.getReg().toBuilder().setName("/nonexistent/jcriu-cwd")).build() : e);
         }
-        ImageEdit.write(dump, ImageType.FILES, files);
+        Images.write(dump, ImageType.FILES, files);
         Jcriu.Result r = Jcriu.run("restore", "-D", dump);
         assertEquals(1, r.exit(), r.all());
         assertTrue(r.stderr().contains("Directory /nonexistent/jcriu-cwd (the task's cwd) does not exist on this machine"), r.stderr());
@@ -278,7 +278,7 @@ class RestoreFixtureIT {
     /** A failure after the task exists (an unsupported VMA kind) must kill it and the seed. */
     @Test
     void failureMidRestoreKillsEverything() throws IOException {
-        ImageEdit.one(dump, ImageType.MM, MmEntry.parser(), mm -> {
+        Images.rewriteOne(dump, ImageType.MM, MmEntry.parser(), mm -> {
             MmEntry.Builder b = mm.toBuilder();
             int heap = 5; // 55acaf164000-55acaf185000 rw-p [heap]
             VmaEntry v = b.getVmas(heap);

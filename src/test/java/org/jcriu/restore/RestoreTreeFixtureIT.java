@@ -22,7 +22,7 @@ import org.jcriu.image.proto.MmEntry;
 import org.jcriu.image.proto.PstreeEntry;
 import org.jcriu.image.proto.TaskCoreEntry;
 import org.jcriu.image.proto.VmaEntry;
-import org.jcriu.testing.ImageEdit;
+import org.jcriu.testing.Images;
 import org.jcriu.testing.Jcriu;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -144,7 +144,7 @@ class RestoreTreeFixtureIT {
     /** The child's image has a VMA kind jcriu refuses when it maps it: both tasks exist by then and both go. */
     @Test
     void failureWhileFillingTheChildKillsTheWholeTree() throws IOException {
-        ImageEdit.one(dump, ImageType.MM, MmEntry.parser(), mm -> {
+        Images.rewriteOne(dump, ImageType.MM, MmEntry.parser(), mm -> {
             MmEntry.Builder b = mm.toBuilder();
             VmaEntry v = b.getVmas(b.getVmasCount() - 4);
             return b.setVmas(b.getVmasCount() - 4, v.toBuilder().setStatus(v.getStatus() | Vma.SOCKET).build()).build();
@@ -271,11 +271,11 @@ class RestoreTreeFixtureIT {
     }
 
     private List<PstreeEntry> readTree() throws IOException {
-        return new ArrayList<>(ImageEdit.entries(dump, ImageType.PSTREE, PstreeEntry.parser()));
+        return new ArrayList<>(Images.all(dump, ImageType.PSTREE, PstreeEntry.parser()));
     }
 
     private void writeTree(List<PstreeEntry> tree) throws IOException {
-        ImageEdit.write(dump, ImageType.PSTREE, tree);
+        Images.write(dump, ImageType.PSTREE, tree);
     }
 
     /** Killed tasks of the tree are reaped by us, or by init once their parent is gone: give it a moment. */
