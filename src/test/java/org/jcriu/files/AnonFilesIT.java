@@ -32,24 +32,10 @@ import org.junit.jupiter.params.provider.ValueSource;
 class AnonFilesIT {
     @TempDir Path tmp;
 
-    private Path dump(Workload w) {
+    private Path dump(Workload w, Object... extra) {
         Path d = tmp.resolve("imgs");
-        try {
-            Files.createDirectories(d);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-        Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-v4", "-o", "dump.log");
-        assertEquals(0, r.exit(), r.all());
-        w.waitGone(Duration.ofSeconds(10));
+        Jcriu.dumpKilled(w, d, extra);
         return d;
-    }
-
-    private static void restore(Workload w, Path d) throws IOException {
-        Jcriu.Result r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
-        assertEquals(0, r.exit(), r.all() + tail(d.resolve("restore.log")));
-        assertTrue(w.alive(), "restored task " + w.pid() + " is not running");
-        assertEquals(0, ProcState.tracerPid(w.pid()));
     }
 
     @ParameterizedTest
@@ -57,7 +43,7 @@ class AnonFilesIT {
     void survivesDumpAndRestore(String kind) throws Exception {
         try (Workload w = Workload.c("anonfds", tmp.resolve("w"), kind)) {
             Path d = dump(w);
-            restore(w, d);
+            Jcriu.restored(w, d);
             // signalfd: a signal sent now must be readable from the restored signalfd
             if (kind.equals("signalfd") || kind.equals("all")) ProcState.signal(w.pid(), "USR1");
             assertEquals("PASS", w.terminateAndVerdict());
@@ -111,7 +97,7 @@ class AnonFilesIT {
             assertEquals(1, t.getIsec());
             Thread.sleep(1500); // while the task is gone, its original deadline comes closer
             long before = System.currentTimeMillis();
-            restore(w, d);
+            Jcriu.restored(w, d);
             long after = System.currentTimeMillis();
             Path fires = w.dir().resolve("fires");
             long deadline = System.nanoTime() + Duration.ofMillis(leftMs + 5000).toNanos();
@@ -158,7 +144,7 @@ class AnonFilesIT {
             Path d = dump(w);
             Path log = wd.resolve("events");
             long before = timerLines(log);
-            restore(w, d);
+            Jcriu.restored(w, d);
             long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
             while (timerLines(log) < before + 3 && System.nanoTime() < deadline) Thread.sleep(20);
             assertTrue(timerLines(log) >= before + 3, "timerfd events after restore: " + lines(log));
@@ -227,7 +213,7 @@ class AnonFilesIT {
                 + "open(sys.argv[1] + '/verdict', 'w').write('PASS' if ok else 'FAIL %r %r' % (before, after))\n";
         try (Workload w = Workload.python(tmp.resolve("w"), setup, check)) {
             Path d = dump(w);
-            restore(w, d);
+            Jcriu.restored(w, d);
             assertEquals("PASS", w.terminateAndVerdict());
         }
     }

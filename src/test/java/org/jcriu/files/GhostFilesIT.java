@@ -32,23 +32,8 @@ class GhostFilesIT {
 
     private Path dump(Workload w, Object... extra) {
         Path d = tmp.resolve("imgs");
-        try {
-            Files.createDirectories(d);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-        List<Object> args = new ArrayList<>(List.of("dump", "-t", w.pid(), "-D", d, "-v4", "-o", "dump.log"));
-        args.addAll(List.of(extra));
-        Jcriu.Result r = Jcriu.run(args.toArray());
-        assertEquals(0, r.exit(), r.all());
-        w.waitGone(Duration.ofSeconds(10));
+        Jcriu.dumpKilled(w, d, extra);
         return d;
-    }
-
-    private static void restore(Workload w, Path d) throws IOException {
-        Jcriu.Result r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
-        assertEquals(0, r.exit(), r.all());
-        assertTrue(w.alive(), "restored task " + w.pid() + " is not running");
     }
 
     @Test
@@ -71,7 +56,7 @@ class GhostFilesIT {
             }
             assertFalse(imgs.exists(ImageType.GHOST_FILE, 2));
             Crit.decodes(d, "ghost-file-1.img", "remap-fpath.img", "files.img");
-            restore(w, d);
+            Jcriu.restored(w, d);
             assertEquals("PASS", w.terminateAndVerdict());
         }
     }
@@ -94,7 +79,7 @@ class GhostFilesIT {
             }
             assertTrue(Files.size(d.resolve("ghost-file-1.img")) < 16384, "holes were stored");
             Crit.decodes(d, "ghost-file-1.img");
-            restore(w, d);
+            Jcriu.restored(w, d);
             assertEquals("PASS", w.terminateAndVerdict());
         }
     }
@@ -117,7 +102,7 @@ class GhostFilesIT {
     void ghostLimitRaisedLetsTheBigFileThrough() throws Exception {
         try (Workload w = Workload.c("ghost", tmp.resolve("w"), "big")) {
             Path d = dump(w, "--ghost-limit", "4M");
-            restore(w, d);
+            Jcriu.restored(w, d);
             assertEquals("PASS", w.terminateAndVerdict());
         }
     }
@@ -139,7 +124,7 @@ class GhostFilesIT {
             Path link = w.dir().resolve("link_remap." + remaps.get(0).getRemapId());
             assertTrue(Files.exists(link), "the link remap must stay for the restore");
             Crit.decodes(d, "remap-fpath.img", "files.img");
-            restore(w, d);
+            Jcriu.restored(w, d);
             assertFalse(Files.exists(link), "restore leaves the link remap behind");
             assertEquals("PASS", w.terminateAndVerdict());
         }
@@ -167,7 +152,7 @@ class GhostFilesIT {
             assertEquals(1, remaps.size(), remaps.toString());
             assertEquals(RemapType.GHOST, remaps.get(0).getRemapType());
             Crit.decodes(d, "ghost-file-1.img", "remap-fpath.img", "files.img");
-            restore(w, d);
+            Jcriu.restored(w, d);
             assertFalse(Files.exists(w.dir().resolve(name)), "the re-created " + name + " was left behind");
             assertEquals("PASS", w.terminateAndVerdict());
         }

@@ -29,27 +29,10 @@ import org.junit.jupiter.api.io.TempDir;
 class PathsIT {
     @TempDir Path tmp;
 
-    private Path dump(Workload w) throws Exception {
-        Path d = Files.createDirectories(tmp.resolve("imgs"));
-        Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-v4", "-o", "dump.log");
-        assertEquals(0, r.exit(), r.all());
-        w.waitGone(Duration.ofSeconds(10));
+    private Path dump(Workload w, Object... extra) {
+        Path d = tmp.resolve("imgs");
+        Jcriu.dumpKilled(w, d, extra);
         return d;
-    }
-
-    private static void restore(Workload w, Path d) {
-        Jcriu.Result r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
-        assertEquals(0, r.exit(), r.all() + "\n" + log(d.resolve("restore.log")));
-        assertTrue(w.alive(), "restored task " + w.pid() + " is not running");
-    }
-
-    private static String log(Path p) {
-        try {
-            List<String> l = Files.readAllLines(p);
-            return String.join("\n", l.subList(Math.max(0, l.size() - 30), l.size()));
-        } catch (java.io.IOException e) {
-            return "";
-        }
     }
 
     private static List<RegFileEntry> regs(Path d) {
@@ -74,7 +57,7 @@ class PathsIT {
             List<RegFileEntry> regs = regs(d);
             Path wd = w.dir();
             for (String n : new String[] {"a/f2", "b/g2", "b/sub2"}) assertFalse(reg(regs, wd.resolve(n)).hasMntId());
-            restore(w, d);
+            Jcriu.restored(w, d);
             assertEquals("PASS", w.terminateAndVerdict());
         }
     }
@@ -98,7 +81,7 @@ class PathsIT {
                 assertEquals(root, e.getMntId(), n);
             }
             Crit.decodes(d, "files.img");
-            restore(w, d);
+            Jcriu.restored(w, d);
             // once more: the restored files live on a detached clone of the mount, found again
             Path d2 = tmp.resolve("imgs2");
             Files.createDirectories(d2);
@@ -106,7 +89,7 @@ class PathsIT {
             assertEquals(0, r.exit(), r.all());
             w.waitGone(Duration.ofSeconds(10));
             assertEquals(root, reg(regs(d2), wd.resolve("m/x/f")).getMntId());
-            restore(w, d2);
+            Jcriu.restored(w, d2);
             assertEquals("PASS", w.terminateAndVerdict());
         } finally {
             unmountUnder(tmp);

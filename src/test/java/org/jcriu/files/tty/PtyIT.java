@@ -39,12 +39,9 @@ class PtyIT {
         return d;
     }
 
-    private static void restore(Workload w, Path d) throws IOException {
+    private static void restore(Workload w, Path d) {
         w.waitGone(Duration.ofSeconds(10));
-        Jcriu.Result r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
-        assertEquals(0, r.exit(), r.all() + "\n" + Files.readString(d.resolve("restore.log")));
-        assertTrue(w.alive(), "restored task " + w.pid() + " is not running");
-        assertEquals(0, ProcState.tracerPid(w.pid()));
+        Jcriu.restored(w, d);
     }
 
     private static List<TtyInfoEntry> infos(Path d) {
@@ -164,18 +161,15 @@ class PtyIT {
     void queuedBytesSurviveDumpAndRestore() throws Exception {
         try (Workload w = Workload.c("pty", tmp.resolve("w"), "queued")) {
             int index = ptyIndex(w.pid());
-            Path d = Files.createDirectories(tmp.resolve("imgs"));
-            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-v4", "-o", "dump.log");
-            assertEquals(0, r.exit(), r.all());
-            w.waitGone(java.time.Duration.ofSeconds(10));
+            Path d = tmp.resolve("imgs");
+            Jcriu.dumpKilled(w, d);
             java.util.Map<Integer, String> data = new java.util.HashMap<>();
             try (org.jcriu.image.ImageReader in = new org.jcriu.image.ImageDir(d).open(org.jcriu.image.ImageType.TTY_DATA)) {
                 org.jcriu.image.proto.TtyDataEntry e;
                 while ((e = in.read(org.jcriu.image.proto.TtyDataEntry.parser())) != null) data.put(e.getTtyId(), e.getData().toStringUtf8());
             }
             assertEquals(java.util.Map.of(index * 2 + 1, "abc", index * 2, "xyz"), data, "tty-data.img by tty-info id");
-            r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
-            assertEquals(0, r.exit(), r.all());
+            Jcriu.restored(w, d);
             assertEquals("PASS", w.terminateAndVerdict());
         }
     }

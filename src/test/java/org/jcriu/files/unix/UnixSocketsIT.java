@@ -25,23 +25,10 @@ import org.junit.jupiter.api.io.TempDir;
 class UnixSocketsIT {
     @TempDir Path tmp;
 
-    private Path dump(Workload w, String... extra) throws IOException {
-        Path d = Files.createDirectories(tmp.resolve("imgs"));
-        List<String> args = new java.util.ArrayList<>(List.of("dump", "-t", String.valueOf(w.pid()), "-D", d.toString(), "-v4", "-o", "dump.log"));
-        args.addAll(List.of(extra));
-        Jcriu.Result r = Jcriu.run(args.toArray());
-        assertEquals(0, r.exit(), r.all() + tail(d.resolve("dump.log")));
-        w.waitGone(Duration.ofSeconds(10));
+    private Path dump(Workload w, Object... extra) {
+        Path d = tmp.resolve("imgs");
+        Jcriu.dumpKilled(w, d, extra);
         return d;
-    }
-
-    private static void restore(Workload w, Path d, String... extra) throws IOException {
-        List<String> args = new java.util.ArrayList<>(List.of("restore", "-D", d.toString(), "-d", "-v4", "-o", "restore.log"));
-        args.addAll(List.of(extra));
-        Jcriu.Result r = Jcriu.run(args.toArray());
-        assertEquals(0, r.exit(), r.all() + tail(d.resolve("restore.log")));
-        assertTrue(w.alive(), "restored task " + w.pid() + " is not running");
-        assertEquals(0, ProcState.tracerPid(w.pid()));
     }
 
     @Test
@@ -58,7 +45,7 @@ class UnixSocketsIT {
                 int records = q.split("\"id_for\"").length - 1;
                 assertTrue(records >= 15, records + " records: " + q);
             }
-            restore(w, d);
+            Jcriu.restored(w, d);
             assertTrue(Files.exists(w.dir().resolve("listen.sock")), "listen.sock not re-created");
             assertEquals("PASS", w.terminateAndVerdict());
         }
@@ -89,7 +76,7 @@ class UnixSocketsIT {
                 assertTrue(fd.contains("\"bytes\": 9"), fd);
                 assertTrue(Crit.decode(d.resolve("files.img")).contains("\"FIFO\""));
             }
-            restore(w, d);
+            Jcriu.restored(w, d);
             assertEquals("PASS", w.terminateAndVerdict());
         }
     }
@@ -213,7 +200,7 @@ class UnixSocketsIT {
                 assertEquals(1, no.exit(), no.all());
                 assertTrue(no.stderr().contains("--ext-unix-sk"), no.stderr());
                 assertFalse(w.alive(), "a failed restore left the task behind");
-                restore(w, d, "--ext-unix-sk");
+                Jcriu.restored(w, d, "--ext-unix-sk");
                 assertEquals("PASS", w.terminateAndVerdict());
                 assertArrayEquals("after-restore".getBytes(), Sockets.recv(srv, 100));
             }
