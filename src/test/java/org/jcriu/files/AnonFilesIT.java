@@ -32,17 +32,11 @@ import org.junit.jupiter.params.provider.ValueSource;
 class AnonFilesIT {
     @TempDir Path tmp;
 
-    private Path dump(Workload w, Object... extra) {
-        Path d = tmp.resolve("imgs");
-        Jcriu.dumpKilled(w, d, extra);
-        return d;
-    }
-
     @ParameterizedTest
     @ValueSource(strings = {"eventfd", "epoll", "signalfd", "timerfd", "inotify", "fanotify", "memfd", "pidfd", "all"})
     void survivesDumpAndRestore(String kind) throws Exception {
         try (Workload w = Workload.c("anonfds", tmp.resolve("w"), kind)) {
-            Path d = dump(w);
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
             Jcriu.restored(w, d);
             // signalfd: a signal sent now must be readable from the restored signalfd
             if (kind.equals("signalfd") || kind.equals("all")) ProcState.signal(w.pid(), "USR1");
@@ -90,7 +84,7 @@ class AnonFilesIT {
     @Test
     void timerfdFiresTheTimeItHadLeftAfterRestore() throws Exception {
         try (Workload w = Workload.c("anonfds", tmp.resolve("w"), "timerfd")) {
-            Path d = dump(w);
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
             TimerfdEntry t = periodicTimer(d);
             long leftMs = t.getVsec() * 1000 + t.getVnsec() / 1_000_000;
             assertTrue(leftMs > 2000 && leftMs <= 8000, "time left at dump " + leftMs + " ms");
@@ -141,7 +135,7 @@ class AnonFilesIT {
             Files.copy(in, prog);
         }
         try (Workload w = Workload.start(wd, List.of("python3", "-I", "-S", prog.toString(), wd.toString()), false)) {
-            Path d = dump(w);
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
             Path log = wd.resolve("events");
             long before = timerLines(log);
             Jcriu.restored(w, d);
@@ -212,7 +206,7 @@ class AnonFilesIT {
                 + "ok = before == [] and after == [(r, select.EPOLLIN)]\n"
                 + "open(sys.argv[1] + '/verdict', 'w').write('PASS' if ok else 'FAIL %r %r' % (before, after))\n";
         try (Workload w = Workload.python(tmp.resolve("w"), setup, check)) {
-            Path d = dump(w);
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
             Jcriu.restored(w, d);
             assertEquals("PASS", w.terminateAndVerdict());
         }

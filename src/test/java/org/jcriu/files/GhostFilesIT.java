@@ -30,16 +30,10 @@ import org.junit.jupiter.api.io.TempDir;
 class GhostFilesIT {
     @TempDir Path tmp;
 
-    private Path dump(Workload w, Object... extra) {
-        Path d = tmp.resolve("imgs");
-        Jcriu.dumpKilled(w, d, extra);
-        return d;
-    }
-
     @Test
     void smallUnlinkedFileComesBackWithItsContentsAtItsPosition() throws Exception {
         try (Workload w = Workload.c("ghost", tmp.resolve("w"), "small")) {
-            Path d = dump(w);
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
             ImageDir imgs = new ImageDir(d);
             try (ImageReader r = imgs.open(ImageType.GHOST_FILE, 1)) {
                 GhostFileEntry g = r.readOne(GhostFileEntry.parser());
@@ -64,7 +58,7 @@ class GhostFilesIT {
     @Test
     void sparseUnlinkedFileKeepsItsHolesAndSize() throws Exception {
         try (Workload w = Workload.c("ghost", tmp.resolve("w"), "sparse")) {
-            Path d = dump(w);
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
             try (ImageReader r = new ImageDir(d).open(ImageType.GHOST_FILE, 1)) {
                 GhostFileEntry g = r.readOne(GhostFileEntry.parser());
                 assertTrue(g.getChunks());
@@ -101,7 +95,7 @@ class GhostFilesIT {
     @Test
     void ghostLimitRaisedLetsTheBigFileThrough() throws Exception {
         try (Workload w = Workload.c("ghost", tmp.resolve("w"), "big")) {
-            Path d = dump(w, "--ghost-limit", "4M");
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"), "--ghost-limit", "4M");
             Jcriu.restored(w, d);
             assertEquals("PASS", w.terminateAndVerdict());
         }
@@ -117,7 +111,7 @@ class GhostFilesIT {
             assertTrue(r.stderr().contains("Can't dump fd 5 (" + w.dir().resolve("a") + " (deleted)) of task " + w.pid()
                     + ": the file was unlinked but has 1 other hard link(s); dump with --link-remap"), r.stderr());
             assertTrue(w.alive());
-            Path d = dump(w, "--link-remap");
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"), "--link-remap");
             List<RemapFilePathEntry> remaps = remaps(new ImageDir(d));
             assertEquals(1, remaps.size());
             assertEquals(RemapType.LINKED, remaps.get(0).getRemapType());
@@ -139,7 +133,7 @@ class GhostFilesIT {
     @org.junit.jupiter.params.provider.CsvSource({"dir, d, 040751", "dirnest, d, 040751", "fifo, f, 010640"})
     void removedDirectoryOrUnlinkedFifoComesBack(String mode, String name, String fileMode) throws Exception {
         try (Workload w = Workload.c("ghost", tmp.resolve("w"), mode)) {
-            Path d = dump(w);
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
             ImageDir imgs = new ImageDir(d);
             try (ImageReader r = imgs.open(ImageType.GHOST_FILE, 1)) {
                 GhostFileEntry g = r.readOne(GhostFileEntry.parser());

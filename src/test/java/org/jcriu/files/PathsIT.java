@@ -29,12 +29,6 @@ import org.junit.jupiter.api.io.TempDir;
 class PathsIT {
     @TempDir Path tmp;
 
-    private Path dump(Workload w, Object... extra) {
-        Path d = tmp.resolve("imgs");
-        Jcriu.dumpKilled(w, d, extra);
-        return d;
-    }
-
     private static List<RegFileEntry> regs(Path d) {
         List<RegFileEntry> out = new ArrayList<>();
         try (ImageReader r = new ImageDir(d).open(ImageType.FILES)) {
@@ -53,7 +47,7 @@ class PathsIT {
     @Test
     void filesRenamedAfterOpenComeBackUnderTheirNewNames() throws Exception {
         try (Workload w = Workload.c("paths", tmp.resolve("w"), "renamed")) {
-            Path d = dump(w);
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
             List<RegFileEntry> regs = regs(d);
             Path wd = w.dir();
             for (String n : new String[] {"a/f2", "b/g2", "b/sub2"}) assertFalse(reg(regs, wd.resolve(n)).hasMntId());
@@ -72,7 +66,7 @@ class PathsIT {
     void overmountedFilesComeBackFromUnderTheMount(String mode) throws Exception {
         Path wd = tmp.resolve("w");
         try (Workload w = Workload.c("paths", wd, mode)) {
-            Path d = dump(w);
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
             List<RegFileEntry> regs = regs(d);
             int root = rootMountOf(tmp);
             for (String n : new String[] {"m/x/f", "m/x", "m/x/p", "m/x/map"}) {

@@ -37,11 +37,12 @@ public final class Jcriu {
     /**
      * {@code dump -t PID -D imgs -v4 -o dump.log EXTRA...}, which must exit 0 (the failure quotes
      * the log), then waits until the dumped pid is gone: killed, and reaped by init, so that a
-     * restore can take it again. Creates {@code imgs}.
+     * restore can take it again. Creates {@code imgs} and returns it.
      */
-    public static void dumpKilled(Workload w, Path imgs, Object... extra) {
+    public static Path dumpKilled(Workload w, Path imgs, Object... extra) {
         okLogged(imgs, "dump.log", List.of("dump", "-t", w.pid(), "-D", imgs, "-v4", "-o", "dump.log"), extra);
         w.waitGone(java.time.Duration.ofSeconds(10));
+        return imgs;
     }
 
     /**

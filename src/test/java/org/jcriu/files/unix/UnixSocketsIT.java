@@ -25,16 +25,10 @@ import org.junit.jupiter.api.io.TempDir;
 class UnixSocketsIT {
     @TempDir Path tmp;
 
-    private Path dump(Workload w, Object... extra) {
-        Path d = tmp.resolve("imgs");
-        Jcriu.dumpKilled(w, d, extra);
-        return d;
-    }
-
     @Test
     void unixSocketsOfEveryShapeSurvive() throws Exception {
         try (Workload w = Workload.c("unixsk", tmp.resolve("w"))) {
-            Path d = dump(w);
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
             if (Crit.present()) {
                 String files = Crit.decode(d.resolve("files.img"));
                 assertTrue(files.contains("\"UNIXSK\""), files);
@@ -68,7 +62,7 @@ class UnixSocketsIT {
     @Test
     void pipesAndFifosKeepDataCapacityAndFlags() throws Exception {
         try (Workload w = Workload.c("pipes", tmp.resolve("w"))) {
-            Path d = dump(w);
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
             if (Crit.present()) {
                 String pd = Crit.decode(d.resolve("pipes-data.img"));
                 assertTrue(pd.contains("\"bytes\": 65536") && pd.contains("\"size\": 1048576"), pd);
@@ -148,7 +142,7 @@ class UnixSocketsIT {
                         }
                     }
                     assertNotNull(ino, "the workload holds no socket");
-                    Path d = dump(w, "--external", "unix[" + ino + "]");
+                    Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"), "--external", "unix[" + ino + "]");
                     Jcriu.Result no = Jcriu.run("restore", "-D", d, "-d");
                     assertEquals(1, no.exit(), no.all());
                     assertTrue(no.stderr().contains("--inherit-fd fd[N]:socket:[" + ino + "]"), no.stderr());
@@ -195,7 +189,7 @@ class UnixSocketsIT {
                     + "import signal\nsignal.signal(signal.SIGTERM, lambda *a: (s.send(b'after-restore'), open(sys.argv[1] + '/verdict', 'w').write('PASS'), sys.exit(0)))";
             try (Workload w = python(code, sock.toString())) {
                 refused(w, "outside the process");
-                Path d = dump(w, "--ext-unix-sk");
+                Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"), "--ext-unix-sk");
                 Jcriu.Result no = Jcriu.run("restore", "-D", d, "-d");
                 assertEquals(1, no.exit(), no.all());
                 assertTrue(no.stderr().contains("--ext-unix-sk"), no.stderr());
