@@ -20,14 +20,6 @@ import org.junit.jupiter.api.io.TempDir;
 class RoundTripIT {
     @TempDir Path tmp;
 
-    private Path dumpAndWait(Workload w) throws IOException {
-        Path d = Files.createDirectories(tmp.resolve("imgs"));
-        Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-v4", "-o", "dump.log");
-        assertEquals(0, r.exit(), r.all());
-        w.waitGone(Duration.ofSeconds(10));
-        return d;
-    }
-
     private static void restored(Workload w, Jcriu.Result r, Path d) throws IOException {
         assertEquals(0, r.exit(), r.all() + tail(d.resolve("restore.log")));
         assertTrue(w.alive(), "restored task " + w.pid() + " is not running");
@@ -47,16 +39,14 @@ class RoundTripIT {
     @Test
     void counterContinuesAfterRestore() throws Exception {
         try (Workload w = Workload.c("counter", tmp.resolve("w"))) {
-            Path d = dumpAndWait(w);
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
             Path log = w.dir().resolve("counter.log");
             long atDump = lastLine(log);
-            Jcriu.Result r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
-            restored(w, r, d);
+            Jcriu.restored(w, d);
             long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
             while (lastLine(log) <= atDump + 5 && System.nanoTime() < deadline) Thread.sleep(10);
             assertTrue(lastLine(log) > atDump + 5, "counter stuck at " + lastLine(log));
-            String v = w.terminateAndVerdict();
-            assertTrue(v.startsWith("PASS"), v);
+            w.assertPasses();
         }
     }
 
@@ -65,7 +55,7 @@ class RoundTripIT {
         try (Workload w = Workload.bash(tmp.resolve("w"))) {
             String pipe = Files.readSymbolicLink(Path.of("/proc/" + w.pid() + "/fd/0")).toString();
             assertTrue(pipe.startsWith("pipe:["), pipe);
-            Path d = dumpAndWait(w);
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
             long atDump = count(w); // nobody writes it while the task is dumped and not restored
             Jcriu.Result r = Jcriu.runWithStdinPipe("restore", "-D", d, "-d", "-v4", "-o", "restore.log",
                     "--inherit-fd", "fd[0]:" + pipe);
@@ -84,24 +74,21 @@ class RoundTripIT {
     @Test
     void pythonLoopContinues() throws Exception {
         try (Workload w = Workload.python(tmp.resolve("w"))) {
-            Path d = dumpAndWait(w);
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
             long c0 = count(w);
-            Jcriu.Result r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
-            restored(w, r, d);
+            Jcriu.restored(w, d);
             Thread.sleep(300);
             long c1 = count(w);
             assertTrue(c1 > c0, "python loop stuck at " + c1);
-            String v = w.terminateAndVerdict();
-            assertTrue(v.startsWith("PASS"), v);
+            w.assertPasses();
         }
     }
 
     @Test
     void everyFileKindComesBackWithItsState() throws Exception {
         try (Workload w = Workload.c("files", tmp.resolve("w"))) {
-            Path d = dumpAndWait(w);
-            Jcriu.Result r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
-            restored(w, r, d);
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
+            Jcriu.restored(w, d);
             String v = w.terminateAndVerdict();
             assertEquals("PASS", v);
         }
@@ -141,9 +128,8 @@ class RoundTripIT {
     @Test
     void everyMemoryKindComesBack() throws Exception {
         try (Workload w = Workload.c("memkinds", tmp.resolve("w"))) {
-            Path d = dumpAndWait(w);
-            Jcriu.Result r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
-            restored(w, r, d);
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
+            Jcriu.restored(w, d);
             assertEquals("PASS", w.terminateAndVerdict());
         }
     }
@@ -151,7 +137,7 @@ class RoundTripIT {
     @Test
     void queuedSignalsStayQueued() throws Exception {
         try (Workload w = Workload.c("signals", tmp.resolve("w"))) {
-            Path d = dumpAndWait(w);
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
             var core = org.jcriu.testing.Images.one(new org.jcriu.image.ImageDir(d), org.jcriu.image.ImageType.CORE,
                     org.jcriu.image.proto.CoreEntry.parser(), w.pid());
             assertEquals(1, core.getTc().getSignalsS().getSignalsCount(), "SIGUSR1 in the shared queue");
@@ -159,7 +145,7 @@ class RoundTripIT {
             byte[] si = core.getTc().getSignalsS().getSignals(0).getSiginfo().toByteArray();
             assertEquals(128, si.length);
             assertEquals(10, si[0], "si_signo SIGUSR1");
-            restored(w, Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log"), d);
+            Jcriu.restored(w, d);
             assertEquals("PASS", w.terminateAndVerdict());
         }
     }
@@ -168,13 +154,10 @@ class RoundTripIT {
     void sleepRestoredTwice() throws Exception {
         // A restored task must itself be dumpable again (nothing of the restore left in it).
         try (Workload w = Workload.sleep(tmp.resolve("w"))) {
-            Path d = dumpAndWait(w);
-            restored(w, Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log"), d);
-            Path d2 = Files.createDirectories(tmp.resolve("imgs2"));
-            Jcriu.Result r2 = Jcriu.run("dump", "-t", w.pid(), "-D", d2, "-v4", "-o", "dump.log");
-            assertEquals(0, r2.exit(), r2.all());
-            w.waitGone(Duration.ofSeconds(10));
-            restored(w, Jcriu.run("restore", "-D", d2, "-d", "-v4", "-o", "restore.log"), d2);
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
+            Jcriu.restored(w, d);
+            Path d2 = Jcriu.dumpKilled(w, tmp.resolve("imgs2"));
+            Jcriu.restored(w, d2);
             assertEquals("sleep", ProcState.field(w.pid(), "Name"));
         }
     }
