@@ -94,16 +94,12 @@ class PathsIT {
     @Test
     void fileOnAMountCoveredByAnotherIsRefused() throws Exception {
         try (Workload w = Workload.c("paths", tmp.resolve("w"), "stacked")) {
-            Path d = Files.createDirectories(tmp.resolve("imgs"));
-            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d);
-            assertEquals(1, r.exit(), r.all());
+            Jcriu.Result r = Jcriu.dumpRefused(w, tmp.resolve("imgs"));
             Path m = w.dir().resolve("m");
             assertTrue(r.stderr().contains("Can't dump fd 5 (" + m.resolve("f") + ") of task " + w.pid() + ": its path "
                     + m.resolve("f") + " does not exist"), r.stderr());
             assertTrue(r.stderr().matches("(?s).*mount \\d+ at " + java.util.regex.Pattern.quote(m.toString())
                     + " is itself overmounted.*"), r.stderr());
-            assertTrue(w.alive());
-            assertEquals(0, org.jcriu.testing.ProcState.tracerPid(w.pid()));
             assertEquals("PASS", w.terminateAndVerdict());
         } finally {
             unmountUnder(tmp);

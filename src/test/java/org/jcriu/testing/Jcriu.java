@@ -67,6 +67,25 @@ public final class Jcriu {
         org.junit.jupiter.api.Assertions.assertEquals(0, r.exit(), () -> r.all() + Logs.tail(imgs.resolve(log)));
     }
 
+    /**
+     * {@code dump -t PID -D imgs EXTRA...} that jcriu must refuse: exit 1, and the task left
+     * running, untraced. Returns the result, whose stderr the test checks.
+     */
+    public static Result dumpRefused(Workload w, Path imgs, Object... extra) {
+        try {
+            Files.createDirectories(imgs);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        List<Object> args = new ArrayList<>(List.of("dump", "-t", w.pid(), "-D", imgs));
+        args.addAll(List.of(extra));
+        Result r = run(args.toArray());
+        org.junit.jupiter.api.Assertions.assertEquals(1, r.exit(), r.all());
+        org.junit.jupiter.api.Assertions.assertTrue(w.alive(), "a refused dump killed task " + w.pid());
+        org.junit.jupiter.api.Assertions.assertEquals(0, ProcState.tracerPid(w.pid()), "a refused dump left task " + w.pid() + " traced");
+        return r;
+    }
+
     /** The round trip most tests make: {@link #dumpKilled}, then {@link #restored}. */
     public static void dumpAndRestore(Workload w, Path imgs, Object... dumpExtra) {
         dumpKilled(w, imgs, dumpExtra);
