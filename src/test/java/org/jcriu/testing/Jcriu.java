@@ -34,6 +34,13 @@ public final class Jcriu {
         return r;
     }
 
+    /** {@link #ok} timed: the wall time of the whole command in ms, JVM start included. */
+    public static long okMillis(Object... args) {
+        long t0 = System.nanoTime();
+        ok(args);
+        return (System.nanoTime() - t0) / 1_000_000;
+    }
+
     /**
      * {@code dump -t PID -D imgs -v4 -o dump.log EXTRA...}, which must exit 0 (the failure quotes
      * the log), then waits until the dumped pid is gone: killed, and reaped by init, so that a
