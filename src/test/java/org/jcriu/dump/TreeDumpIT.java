@@ -218,9 +218,7 @@ class TreeDumpIT {
             Jcriu.Result r = Jcriu.run("dump", "-t", p.r(), "-D", imgs());
             assertEquals(1, r.exit(), r.all());
             assertTrue(r.stderr().contains(Integer.toString(p.g())) && r.stderr().contains("userfaultfd"), r.stderr());
-            for (int pid : p.live()) assertRunningUntraced(pid);
-            TreePids.assertCounting(w, "R", "A", "B", "G");
-            TreePids.assertPasses(w);
+            p.assertRunOn(w);
         }
     }
 
@@ -231,10 +229,8 @@ class TreeDumpIT {
             Jcriu.Result r = Jcriu.run("dump", "-t", p.r(), "-D", imgs());
             assertEquals(1, r.exit(), r.all());
             assertTrue(r.stderr().contains("Can't dump task " + p.z() + ": its main thread exited but threads"), r.stderr());
-            for (int pid : p.live()) assertRunningUntraced(pid);
             assertEquals('Z', ProcState.state(p.z()));
-            TreePids.assertCounting(w, "R", "A", "B", "G");
-            TreePids.assertPasses(w);
+            p.assertRunOn(w);
         }
     }
 
@@ -274,9 +270,7 @@ class TreeDumpIT {
             s.toFile().setExecutable(true);
             Jcriu.Result r = Jcriu.run("dump", "-t", p.r(), "-D", imgs(), "--action-script", s);
             assertEquals(1, r.exit(), r.all());
-            for (int pid : p.live()) assertRunningUntraced(pid);
-            TreePids.assertCounting(w, "R", "A", "B", "G");
-            TreePids.assertPasses(w);
+            p.assertRunOn(w);
         }
     }
 
