@@ -30,6 +30,7 @@ import org.jcriu.image.proto.VmaEntry;
 import org.jcriu.testing.Crit;
 import org.jcriu.testing.Jcriu;
 import org.jcriu.testing.ProcState;
+import org.jcriu.testing.Terminal;
 import org.jcriu.testing.Workload;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -370,12 +371,8 @@ class DumpIT {
 
     @Test
     void terminalNeedsShellJobAndIsDumpedAsPty() throws Exception {
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/script")), "script(1) not installed");
-        Path wd = tmp.resolve("w");
-        // script(1) gives the job a pseudo-terminal as its stdin/stdout/stderr, like a shell would.
-        try (Workload w = Workload.start(wd, List.of("/usr/bin/script", "-qec",
-                "exec sh -c 'echo $$ > " + wd + "/ready; exec sleep 1000'", "/dev/null"), false)) {
-            w.awaitExec("sleep", 'S');
+        Terminal.assumePresent();
+        try (Workload w = Terminal.sleepingJob(tmp.resolve("w"), "")) {
             String tty = Files.readSymbolicLink(Path.of("/proc/" + w.pid() + "/fd/0")).toString();
             assertTrue(tty.startsWith("/dev/pts/"), tty);
             Jcriu.Result refused = Jcriu.run("dump", "-t", w.pid(), "-D", imgs());

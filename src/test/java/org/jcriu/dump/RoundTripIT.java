@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import org.jcriu.testing.Jcriu;
 import org.jcriu.testing.ProcState;
+import org.jcriu.testing.Terminal;
 import org.jcriu.testing.Workload;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -96,28 +97,14 @@ class RoundTripIT {
 
     @Test
     void shellJobGetsTheTerminalJcriuRunsOn() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/script")), "script(1) not installed");
-        Path wd = tmp.resolve("w");
-        try (Workload w = Workload.start(wd, java.util.List.of("/usr/bin/script", "-qec",
-                "exec sh -c 'echo $$ > " + wd + "/ready; exec sleep 1000'", "/dev/null"), false)) {
-            w.awaitExec("sleep", 'S');
+        Terminal.assumePresent();
+        try (Workload w = Terminal.sleepingJob(tmp.resolve("w"), "")) {
             Path d = Files.createDirectories(tmp.resolve("imgs"));
-            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-j");
-            assertEquals(0, r.exit(), r.all());
+            Jcriu.ok("dump", "-t", w.pid(), "-D", d, "-j");
             w.waitGone(Duration.ofSeconds(10));
-            // jcriu restore runs in a new terminal (named in term.name), which stays open a few
-            // seconds after it exits.
-            Path name = tmp.resolve("term.name");
-            String restore = "tty > " + name + "; " + String.join(" ", Jcriu.launcher()) + " restore -D " + d
-                    + " -d -j -v4 -o restore.log; sleep 10";
-            Process term = new ProcessBuilder("/usr/bin/script", "-qec", restore, "/dev/null")
-                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                    .redirectOutput(tmp.resolve("term.out").toFile()).redirectErrorStream(true).start();
-            w.alsoClose(term::destroyForcibly);
-            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-            while (!w.alive() && System.nanoTime() < deadline) Thread.sleep(20);
+            // jcriu restore runs in a new terminal, which stays open a few seconds after it exits.
+            String tty = Terminal.restoreIn(w, d, tmp, "", "-j");
             assertTrue(w.alive(), "not restored: " + Files.readString(tmp.resolve("term.out")));
-            String tty = Files.readString(name).strip();
             assertTrue(tty.startsWith("/dev/pts/"), tty);
             for (int fd = 0; fd <= 2; fd++) {
                 assertEquals(tty, Files.readSymbolicLink(Path.of("/proc/" + w.pid() + "/fd/" + fd)).toString(), "fd " + fd);

@@ -18,6 +18,7 @@ import org.jcriu.image.proto.TtyType;
 import org.jcriu.testing.Crit;
 import org.jcriu.testing.Jcriu;
 import org.jcriu.testing.ProcState;
+import org.jcriu.testing.Terminal;
 import org.jcriu.testing.Workload;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -193,11 +194,8 @@ class PtyIT {
      */
     @Test
     void externalTerminalIsGivenBackWithInheritFd() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/script")), "script(1) not installed");
-        Path wd = tmp.resolve("w");
-        try (Workload w = Workload.start(wd, List.of("/usr/bin/script", "-qec",
-                "exec sh -c 'echo $$ > " + wd + "/ready; exec sleep 1000'", "/dev/null"), false)) {
-            w.awaitExec("sleep", 'S');
+        Terminal.assumePresent();
+        try (Workload w = Terminal.sleepingJob(tmp.resolve("w"), "")) {
             String[] st = run("stat", "-L", "-c", "%t %T %D", "/proc/" + w.pid() + "/fd/0").strip().split(" ");
             long major = Long.parseLong(st[0], 16), minor = Long.parseLong(st[1], 16);
             long rdev = (major & 0xfff) << 8 | (minor & 0xff) | (minor & ~0xffL) << 12;
@@ -215,7 +213,7 @@ class PtyIT {
             assertTrue(refused.stderr().contains("give it with --inherit-fd fd[N]:" + key), refused.stderr());
             assertFalse(w.alive());
 
-            String tty = restoreInNewTerminal(w, d, "", "--inherit-fd 'fd[0]:" + key + "'");
+            String tty = Terminal.restoreIn(w, d, tmp, "", "--inherit-fd 'fd[0]:" + key + "'");
             assertTrue(w.alive(), "not restored: " + Files.readString(tmp.resolve("term.out")));
             assertTrue(tty.startsWith("/dev/pts/"), tty);
             for (int fd = 0; fd <= 2; fd++) {
@@ -232,41 +230,17 @@ class PtyIT {
      */
     @Test
     void shellJobTerminalGetsTheJobsTermiosAndWindowSize() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/script")), "script(1) not installed");
-        Path wd = tmp.resolve("w");
-        try (Workload w = Workload.start(wd, List.of("/usr/bin/script", "-qec",
-                "exec sh -c 'stty rows 41 cols 123 -echo; echo $$ > " + wd + "/ready; exec sleep 1000'", "/dev/null"), false)) {
-            w.awaitExec("sleep", 'S');
+        Terminal.assumePresent();
+        try (Workload w = Terminal.sleepingJob(tmp.resolve("w"), "stty rows 41 cols 123 -echo; ")) {
             Path d = dump(w, "-j");
             w.waitGone(Duration.ofSeconds(10));
             Path before = tmp.resolve("term.before");
-            String tty = restoreInNewTerminal(w, d, "stty size > " + before + "; ", "-j");
+            String tty = Terminal.restoreIn(w, d, tmp, "stty size > " + before + "; ", "-j");
             assertTrue(w.alive());
             assertNotEquals("41 123", Files.readString(before).strip(), "the new terminal had the job's size already");
             assertEquals("41 123", run("stty", "-F", tty, "size").strip(), "window size of " + tty);
             assertTrue(run("stty", "-F", tty, "-a").contains("-echo"), "echo is off on " + tty);
         }
-    }
-
-    /**
-     * Runs {@code restore -D d -d ARGS} in a new terminal (script(1)) after the shell commands
-     * {@code before}, and waits until the restore is over (the pid exists from the clone3 on, the
-     * checks need the whole restore); it must exit 0. Returns the new terminal's name. The
-     * terminal stays open (its shell sleeps) until the workload is closed.
-     */
-    private String restoreInNewTerminal(Workload w, Path d, String before, String args) throws Exception {
-        Path name = tmp.resolve("term.name"), rc = tmp.resolve("restore.rc"), out = tmp.resolve("term.out");
-        String restore = "tty > " + name + "; " + before + String.join(" ", Jcriu.launcher()) + " restore -D " + d
-                + " -d " + args + " -v4 -o restore.log; echo $? > " + rc + "; sleep 10";
-        Process term = new ProcessBuilder("/usr/bin/script", "-qec", restore, "/dev/null")
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                .redirectOutput(out.toFile()).redirectErrorStream(true).start();
-        w.alsoClose(term::destroyForcibly);
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (!(Files.exists(rc) && Files.size(rc) > 0) && System.nanoTime() < deadline) Thread.sleep(20);
-        assertTrue(Files.exists(rc), "restore did not finish: " + Files.readString(out));
-        assertEquals("0", Files.readString(rc).strip(), "restore failed: " + Files.readString(out));
-        return Files.readString(name).strip();
     }
 
     private static String run(String... cmd) throws Exception {
