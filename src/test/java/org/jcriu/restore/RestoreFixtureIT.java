@@ -46,16 +46,9 @@ class RestoreFixtureIT {
 
     @BeforeEach
     void copyFixture() throws IOException {
-        Path root = Fixtures.root();
-        assumeTrue(root != null, "no CRIU fixtures (../shared) here");
-        lock = PidLock.take(PID);
-        assumeTrue(!Procs.exists(PID), "PID " + PID + " is in use on this machine");
+        dump = Fixtures.copy("sleep", tmp.resolve("sleep"));
+        lock = PidLock.takeFree(PID);
         pidIsOurs = true;
-        dump = tmp.resolve("sleep");
-        Files.createDirectories(dump);
-        try (Stream<Path> s = Files.list(root.resolve("sleep"))) {
-            for (Path p : s.filter(Files::isRegularFile).toList()) Files.copy(p, dump.resolve(p.getFileName()));
-        }
         // the dumped task's cwd
         Files.createDirectories(Path.of("/srv/jcriu-fixture"));
     }

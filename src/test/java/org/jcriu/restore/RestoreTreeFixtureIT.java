@@ -46,20 +46,10 @@ class RestoreTreeFixtureIT {
 
     @BeforeEach
     void copyFixture() throws IOException {
-        Path root = Fixtures.root();
-        assumeTrue(root != null, "no CRIU fixtures (../shared) here");
-        for (int pid : new int[] {BASH, SLEEP, ZOMBIE, KILLED, GONE_LEADER}) {
-            locks.add(PidLock.take(pid));
-            assumeTrue(!Procs.exists(pid), "PID " + pid + " is in use on this machine");
-        }
+        dump = Fixtures.copy("bash-loop", tmp.resolve("bash-loop"));
+        for (int pid : new int[] {BASH, SLEEP, ZOMBIE, KILLED, GONE_LEADER}) locks.add(PidLock.takeFree(pid));
         ours.add(BASH);
         ours.add(SLEEP);
-        dump = tmp.resolve("bash-loop");
-        Files.createDirectories(dump);
-        try (Stream<Path> s = Files.list(root.resolve("bash-loop"))) {
-            for (Path p : s.filter(Files::isRegularFile).toList()) Files.copy(p, dump.resolve(p.getFileName()));
-        }
-        Files.createDirectories(Path.of("/srv/jcriu-fixture")); // the dumped cwd
     }
 
     @AfterEach
