@@ -270,7 +270,9 @@ class TreeDumpIT {
             s.toFile().setExecutable(true);
             Jcriu.Result r = Jcriu.run("dump", "-t", p.r(), "-D", imgs(), "--action-script", s);
             assertEquals(1, r.exit(), r.all());
-            p.assertRunOn(w);
+            for (int pid : p.live()) assertRunningUntraced(pid);
+            TreePids.assertCounting(w, "R", "A", "B", "G");
+            TreePids.assertPasses(w);
         }
     }
 
