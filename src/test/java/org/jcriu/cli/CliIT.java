@@ -255,6 +255,11 @@ class CliIT {
                     + "Pages skipped COW: \\d+ \\(0x[0-9a-f]+\\)\nPages restored: [1-9]\\d* \\(0x[0-9a-f]+\\)\n"
                     + "Restore time: [1-9]\\d* us\nForking time: [1-9]\\d* us\n"), r.out());
             assertTrue(Files.size(images.resolve("stats-restore")) > 12, "stats-restore");
+            if (Files.isExecutable(Path.of("/usr/bin/crit"))) {
+                Result c = run(Path.of("/usr/bin/crit"), Map.of(), "decode", "-i", images.resolve("stats-restore").toString());
+                assertTrue(c.rc() == 0 && c.out().contains("\"restore\": {\"pages_compared\": 0") && c.out().contains("\"restore_time\""),
+                        c.out() + c.err());
+            }
             String perTask = Files.readString(images.resolve("restore.log." + pid));
             assertTrue(perTask.contains("created task " + pid), perTask);
             String main = Files.readString(images.resolve("restore.log"));
