@@ -201,21 +201,23 @@ class RestoreFixtureIT {
         assertTrue(Procs.leftovers().isEmpty(), Procs.leftovers().toString());
     }
 
+    /** A restore jcriu must refuse: exit 1, {@code expect} in its stderr, no task with the fixture's PID. */
+    private static void refused(String expect, Object... args) {
+        Jcriu.Result r = Jcriu.run(args);
+        assertEquals(1, r.exit(), r.all());
+        assertTrue(r.stderr().contains(expect), r.stderr());
+        assertFalse(Procs.exists(PID));
+    }
+
     @Test
     void missingImagesDirectory() throws IOException {
-        Jcriu.Result r = Jcriu.run("restore", "-D", tmp.resolve("nope"));
-        assertEquals(1, r.exit(), r.all());
-        assertTrue(r.stderr().contains("nope"), r.stderr());
-        assertFalse(Procs.exists(PID));
+        refused("nope", "restore", "-D", tmp.resolve("nope"));
     }
 
     @Test
     void emptyImagesDirectory() throws IOException {
         Path empty = Files.createDirectory(tmp.resolve("empty"));
-        Jcriu.Result r = Jcriu.run("restore", "-D", empty);
-        assertEquals(1, r.exit(), r.all());
-        assertTrue(r.stderr().contains("inventory.img"), r.stderr());
-        assertFalse(Procs.exists(PID));
+        refused("inventory.img", "restore", "-D", empty);
     }
 
     @Test
@@ -223,10 +225,7 @@ class RestoreFixtureIT {
         try (FileChannel ch = FileChannel.open(dump.resolve("pages-1.img"), StandardOpenOption.WRITE)) {
             ch.truncate(50000);
         }
-        Jcriu.Result r = Jcriu.run("restore", "-D", dump);
-        assertEquals(1, r.exit(), r.all());
-        assertTrue(r.stderr().contains("pages-1.img is truncated at offset 50000"), r.stderr());
-        assertFalse(Procs.exists(PID));
+        refused("pages-1.img is truncated at offset 50000", "restore", "-D", dump);
         assertTrue(Procs.leftovers().isEmpty(), Procs.leftovers().toString());
     }
 
@@ -262,10 +261,7 @@ class RestoreFixtureIT {
             files.add(e.getId() == 21 ? e.toBuilder().setReg(e.getReg().toBuilder().setName("/nonexistent/jcriu-cwd")).build() : e);
         }
         Images.write(dump, ImageType.FILES, files);
-        Jcriu.Result r = Jcriu.run("restore", "-D", dump);
-        assertEquals(1, r.exit(), r.all());
-        assertTrue(r.stderr().contains("Directory /nonexistent/jcriu-cwd (the task's cwd) does not exist on this machine"), r.stderr());
-        assertFalse(Procs.exists(PID));
+        refused("Directory /nonexistent/jcriu-cwd (the task's cwd) does not exist on this machine", "restore", "-D", dump);
     }
 
     /** A failure after the task exists (an unsupported VMA kind) must kill it and the seed. */
