@@ -6,6 +6,8 @@
  *   fd 10     an eventfd, owner this process, signal SIGUSR1 (no O_ASYNC: eventfd has no fasync)
  * fown DIR thread: as well, a second thread makes itself (F_OWNER_TID) the owner of the pipe's
  * write end (fd 6): after the restore fd 6 must still be owned by that thread (same TID).
+ * fown DIR euid: the owner of fd 7 is set while the effective uid is 1000 (the kernel records the
+ * setter's uid and euid, F_GETOWNER_UIDS); after the restore they must be 0 and 1000 again.
  * On SIGTERM it checks owners, signals and O_ASYNC, then writes into the pipe: the kernel must
  * queue SIGRTMIN+1 with si_fd 5 to this process; and into fd 9: SIGRTMIN+2 with si_fd 8.
  */
@@ -78,7 +80,10 @@ int main(int argc, char **argv) {
     own(5, SIGRTMIN + 1);
     snprintf(p, sizeof p, "%s/data", dir);
     place(open(p, O_RDWR | O_CREAT, 0644), 7);
+    int euid_mode = argc > 2 && !strcmp(argv[2], "euid");
+    if (euid_mode && seteuid(1000)) return 6;
     own(7, SIGUSR2);
+    if (euid_mode && seteuid(0)) return 6;
     sigaction(SIGRTMIN + 2, &io, NULL);
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) return 2;
@@ -108,6 +113,13 @@ int main(int argc, char **argv) {
     check_owner(5, SIGRTMIN + 1, 1);
     /* a regular file has no fasync: the kernel keeps no O_ASYNC for it */
     check_owner(7, SIGUSR2, 0);
+    if (euid_mode) {
+        unsigned uids[2] = {~0u, ~0u};
+        if (fcntl(7, 17 /* F_GETOWNER_UIDS */, uids) || uids[0] != 0 || uids[1] != 1000) {
+            snprintf(buf, sizeof buf, "fd 7 owner uid %u euid %u, expected 0 1000", uids[0], uids[1]);
+            fail(buf);
+        }
+    }
     got = 0;
     if (write(6, "x", 1) != 1) fail("cannot write the pipe");
     for (int i = 0; i < 200 && !got; i++) usleep(10000);

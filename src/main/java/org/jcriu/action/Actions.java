@@ -24,7 +24,10 @@ import org.jcriu.sys.WaitStatus;
  *
  * <p>Scripts get CRIU's environment: {@code CRTOOLS_SCRIPT_ACTION}, {@code CRTOOLS_IMAGE_DIR}
  * and, once the root task's pid is known, {@code CRTOOLS_INIT_PID}; stdin is /dev/null and
- * stdout/stderr go to the log file (to our stderr when there is none).
+ * stdout/stderr go to the log file (to our stderr when there is none). As CRIU,
+ * {@code CRTOOLS_IMAGE_DIR} is {@code /proc/<jcriu's pid>/fd/<N>}, an fd of the images directory
+ * that jcriu holds while the scripts run: the directory the dump writes to even when its path
+ * means something else to the script (another mount namespace, a staging directory).
  */
 public final class Actions {
     private static final Logger LOG = Log.get("");
@@ -58,22 +61,36 @@ public final class Actions {
             if (!e.getKey().startsWith("CRTOOLS_")) env.add(e.getKey() + "=" + e.getValue());
         }
         env.add("CRTOOLS_SCRIPT_ACTION=" + action.scriptName());
-        if (o.imagesDir != null) env.add("CRTOOLS_IMAGE_DIR=" + o.imagesDir);
         if (rootPid > 0) env.add("CRTOOLS_INIT_PID=" + rootPid);
+        int dirFd = -1;
+        if (o.imagesDir != null) {
+            try {
+                dirFd = Sys.open(o.imagesDir.toString(), Linux.O_RDONLY | Linux.O_DIRECTORY | Linux.O_CLOEXEC, 0);
+                env.add("CRTOOLS_IMAGE_DIR=/proc/" + Sys.getpid() + "/fd/" + dirFd);
+            } catch (CriuException e) {
+                LOG.warn("Can't open the images directory %s for the scripts: %s", o.imagesDir, e.getMessage());
+                env.add("CRTOOLS_IMAGE_DIR=" + o.imagesDir);
+            }
+        }
 
         // CRIU keeps scripts on a list it pushes to the front of: the last one given runs first.
         StringBuilder failed = new StringBuilder();
-        for (String script : o.actionScript.reversed()) {
-            LOG.debug("\t[%s]", script);
-            int rc = runOne(o, script, env);
-            if (rc != 0) {
-                LOG.error("Script %s exited with %d", script, rc);
-                if (!failed.isEmpty()) failed.append(", ");
-                failed.append(script).append(" (status ").append(rc).append(')');
+        try {
+            for (String script : o.actionScript.reversed()) {
+                LOG.debug("\t[%s]", script);
+                int rc = runOne(o, script, env);
+                if (rc != 0) {
+                    LOG.error("Script %s exited with %d", script, rc);
+                    if (!failed.isEmpty()) failed.append(", ");
+                    failed.append(script).append(" (status ").append(rc).append(')');
+                }
             }
+        } finally {
+            if (dirFd >= 0) Sys.close(dirFd);
         }
         if (!failed.isEmpty()) {
-            throw new CriuException("action script for " + action.scriptName() + " failed: " + failed);
+            throw new ScriptFailed("action script for " + action.scriptName() + " failed: " + failed,
+                    action == Action.POST_DUMP ? 255 : 1);
         }
     }
 

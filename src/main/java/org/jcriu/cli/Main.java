@@ -63,7 +63,8 @@ public final class Main {
             return 1;
         } catch (CriuException e) {
             report(e, err, false);
-            return 1;
+            // criu dump exits 255 when a post-dump script fails
+            return e instanceof org.jcriu.action.ScriptFailed f ? f.exitCode() : 1;
         } catch (RuntimeException | Error e) {
             report(e, err, true);
             return 1;

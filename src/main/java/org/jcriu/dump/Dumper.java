@@ -211,7 +211,8 @@ public final class Dumper {
         List<PstreeEntry> pstree = new java.util.ArrayList<>();
         long memNs = 0, writeNs = 0, scanned = 0, written = 0, runs = 0;
         boolean first = true;
-        java.util.Set<Integer> vms = new java.util.HashSet<>();
+        // vm_id -> the first task with that mm
+        java.util.Map<Integer, Integer> vms = new java.util.HashMap<>();
         for (TaskTree.Node n : tree.tasks()) {
             TaskDump.Done d;
             List<Integer> tids;
@@ -220,9 +221,14 @@ public final class Dumper {
                 tids = List.of(n.pid);
             } else {
                 var ids = kobj.assign(n.pid);
-                if (!vms.add(ids.getVmId())) {
-                    throw new CriuException("Can't dump task " + n.pid + ": it shares its memory with another task of the tree"
-                            + " (CLONE_VM without CLONE_THREAD), which is not supported yet");
+                Integer sharer = vms.putIfAbsent(ids.getVmId(), n.pid);
+                if (sharer != null) {
+                    // CRIU 4.2 refuses them too (cr-dump.c dump_task_kobj_ids: "Can't make VM id"; its
+                    // restore never clones with CLONE_VM): one mm has one set of VMAs and pages, and
+                    // both tasks would have to be rebuilt around it
+                    throw new CriuException("Can't dump task " + n.pid + ": it shares its memory (one mm) with task " + sharer
+                            + " without being a thread of it (clone with CLONE_VM but not CLONE_THREAD); neither jcriu nor CRIU"
+                            + " dumps such tasks");
                 }
                 // the root's memory is pages-1.img; the file handlers and later tasks draw the next ids
                 int pagesId = first ? 1 : files.nextPagesId();

@@ -31,7 +31,7 @@ public final class VmaPlan {
     public static final int VMA_AREA_REGULAR = 1, VMA_AREA_STACK = 1 << 1, VMA_AREA_VSYSCALL = 1 << 2,
             VMA_AREA_VDSO = 1 << 3, VMA_AREA_HEAP = 1 << 5, VMA_FILE_PRIVATE = 1 << 6, VMA_FILE_SHARED = 1 << 7,
             VMA_ANON_SHARED = 1 << 8, VMA_ANON_PRIVATE = 1 << 9, VMA_AREA_SYSVIPC = 1 << 10, VMA_AREA_VVAR = 1 << 12,
-            VMA_AREA_AIORING = 1 << 13, VMA_AREA_GUARD = 1 << 16;
+            VMA_AREA_AIORING = 1 << 13, VMA_AREA_MEMFD = 1 << 14, VMA_AREA_GUARD = 1 << 16;
     static final int MAP_LOCKED = 0x2000, MAP_DROPPABLE = 0x08, MAP_HUGETLB = 0x40000, MAP_HUGE_SHIFT = 26;
     // madvise advice numbers; vma_entry.madv is a bit set of 1 << advice.
     private static final int MADV_RANDOM = 1, MADV_SEQUENTIAL = 2, MADV_DONTFORK = 10, MADV_MERGEABLE = 12,
@@ -99,7 +99,10 @@ public final class VmaPlan {
             if (v.has(Vma.VM_NR)) flags |= Linux.MAP_NORESERVE;
             // smaps shows a droppable mapping as private ("p"); its map type is MAP_DROPPABLE alone
             if (v.has(Vma.VM_DP)) flags = (flags & ~Linux.MAP_PRIVATE) | MAP_DROPPABLE;
-            if (v.has(Vma.VM_HT)) flags |= MAP_HUGETLB | (Long.numberOfTrailingZeros(v.kernelPageSize()) << MAP_HUGE_SHIFT);
+            // "ht" gives MAP_HUGETLB; the page size bits only where the kernel's own hugetlbfs backs
+            // the memory (anonymous hugetlb), as CRIU: a file on a hugetlbfs mount brings its size
+            int hugeSize = Long.numberOfTrailingZeros(v.kernelPageSize()) << MAP_HUGE_SHIFT;
+            if (v.has(Vma.VM_HT)) flags |= MAP_HUGETLB | (anonHugepage(v) ? hugeSize : 0);
             long madv = madvise(v);
             if (madv != 0) e.setMadv(madv);
             String path = v.path();
@@ -136,6 +139,15 @@ public final class VmaPlan {
                 flags |= Linux.MAP_ANONYMOUS;
                 pages = Pages.NONE;
                 e.setShmid(v.ino()).setPgoff(v.pgoff());
+            } else if (sharedHugetlb(v)) {
+                // CRIU 4.2 dumps it through a memfd (MemfdVmas): no MAP_ANONYMOUS, shmid = the file id
+                status = VMA_AREA_REGULAR | VMA_FILE_SHARED | VMA_AREA_MEMFD;
+                pages = Pages.NONE;
+                e.setPgoff(v.pgoff());
+                if (files != null) {
+                    e.setFdflags(Sysv.linkMode(pid, v));
+                    e.setShmid(MemfdVmas.fileId(files, pid, v, hugeSize));
+                }
             } else if (sysvPath(v)) {
                 // An attachment of a SysV segment: its inode number is the shm id. Only the
                 // attachment is dumped; restore shmat()s the same segment at the same address.
@@ -235,9 +247,28 @@ public final class VmaPlan {
         return v.path().startsWith("/SYSV") && v.deleted() && !v.anonymous();
     }
 
-    /** MAP_HUGETLB | MAP_ANONYMOUS memory: a file "/anon_hugepage" on the kernel's hugetlbfs mount. */
+    /** MAP_HUGETLB | MAP_ANONYMOUS memory: a file "/anon_hugepage" on the kernel's own hugetlbfs mount. */
+    private static boolean anonHugepage(Vma v) {
+        return v.has(Vma.VM_HT) && v.path().equals("/anon_hugepage (deleted)");
+    }
+
+    /** Private MAP_HUGETLB | MAP_ANONYMOUS memory: its pages go to the task's pagemap. */
     private static boolean hugetlbAnon(Vma v) {
-        return v.has(Vma.VM_HT) && v.path().startsWith("/anon_hugepage") && !v.shared();
+        return anonHugepage(v) && !v.shared();
+    }
+
+    /** Shared MAP_HUGETLB | MAP_ANONYMOUS memory: one object, dumped through a memfd as CRIU does. */
+    private static boolean sharedHugetlb(Vma v) {
+        return anonHugepage(v) && v.shared();
+    }
+
+    /**
+     * A file on a hugetlbfs mount (a mount of its own, so not the kernel's anonymous one): a
+     * regular file mapping for CRIU too, MAP_HUGETLB in its flags; the file keeps the data of a
+     * shared mapping, a private one's copied-on-write huge pages are saved as any private file page.
+     */
+    private static boolean hugetlbfsFile(Vma v) {
+        return v.has(Vma.VM_HT) && !anonHugepage(v) && v.path().startsWith("/") && !v.deleted();
     }
 
     private final List<VmaEntry.Builder> builders = new ArrayList<>();
@@ -253,10 +284,8 @@ public final class VmaPlan {
             why = "a special mapping " + path;
         } else if (v.anonymous() && v.shared()) why = "shared anonymous memory";
         else if (sysvPath(v)) why = v.shared() ? null : "a private mapping of a SysV shm segment";
-        else if (aioPath(v) || sharedAnon(v)) why = null;
-        else if (v.has(Vma.VM_HT) && !hugetlbAnon(v)) {
-            why = v.shared() ? "shared hugetlb memory (CRIU restores it through a memfd)" : "a hugetlbfs file mapping";
-        } else if (hugetlbAnon(v)) why = null;
+        else if (aioPath(v) || sharedAnon(v) || anonHugepage(v) || hugetlbfsFile(v)) why = null;
+        else if (v.has(Vma.VM_HT)) why = "hugetlb memory of an unlinked hugetlbfs file";
         else if (!v.anonymous() && v.deleted()) why = "a mapping of an unlinked file (or memfd)";
         else if (!v.anonymous() && !path.startsWith("/")) why = "a mapping without a file path";
         if (why != null) throw new CriuException("Can't dump task " + pid + ": mapping " + v + " is " + why + ", which is not supported yet");
@@ -322,6 +351,11 @@ public final class VmaPlan {
 
         /** The attachment's access as its map_files link mode says (CRIU's vma_entry.fdflags): read-only when SHM_RDONLY. */
         int accessMode(Vma v) {
+            return linkMode(pid, v);
+        }
+
+        /** The open mode of the file behind {@code v}, from its map_files link's mode (criu/proc_parse.c vma_get_mapfile_flags). */
+        static int linkMode(int pid, Vma v) {
             String mf = "/proc/" + pid + "/map_files/" + Long.toHexString(v.start()) + "-" + Long.toHexString(v.end());
             int mode = Sys.lstat(mf).mode() & 0600;
             return mode == 0600 ? Linux.O_RDWR : mode == 0200 ? Linux.O_WRONLY : Linux.O_RDONLY;

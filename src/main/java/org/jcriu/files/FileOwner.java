@@ -108,16 +108,29 @@ public final class FileOwner {
 
     /**
      * Sets the saved owner on jcriu's own copy {@code local} of the file (pidfd_getfd: the same
-     * struct file, where the owner lives). It is set with jcriu's (root) credentials, not the
-     * saved uid/euid: the kernel then checks signal permission against root, which allows at
-     * least what the task had.
+     * struct file, where the owner lives). The kernel records the setter's uid and euid with it
+     * and checks signal permission against them: as CRIU's restore_fown, the owner is set with
+     * the saved euid as effective uid (the uid stays jcriu's). A raw setresuid changes the
+     * calling thread only, not the rest of the JVM, and is undone at once.
      */
     static void setOwner(int local, FownEntry fown, int fileId) {
         try (Arena a = Arena.ofConfined()) {
+            MemorySegment ids = a.allocate(12);
+            Sys.check("getresuid", Nr.GETRESUID, ids.address(), ids.address() + 4, ids.address() + 8);
+            long euid = Integer.toUnsignedLong(ids.get(ValueLayout.JAVA_INT, 4));
+            boolean switchEuid = Integer.toUnsignedLong(fown.getEuid()) != euid;
             MemorySegment owner = a.allocate(8);
             owner.set(ValueLayout.JAVA_INT, 0, fown.getPidType());
             owner.set(ValueLayout.JAVA_INT, 4, fown.getPid());
-            Sys.check("fcntl(file id " + fileId + ", F_SETOWN_EX)", Nr.FCNTL, local, F_SETOWN_EX, owner.address());
+            if (switchEuid) {
+                Sys.check("setresuid(-1, " + Integer.toUnsignedString(fown.getEuid()) + ", -1) for the owner of file id " + fileId,
+                        Nr.SETRESUID, -1, Integer.toUnsignedLong(fown.getEuid()), -1);
+            }
+            try {
+                Sys.check("fcntl(file id " + fileId + ", F_SETOWN_EX)", Nr.FCNTL, local, F_SETOWN_EX, owner.address());
+            } finally {
+                if (switchEuid) Sys.check("setresuid(-1, " + euid + ", -1)", Nr.SETRESUID, -1, euid, -1);
+            }
         } catch (CriuException ex) {
             throw new CriuException(ex.errno(), "Can't restore the owner (type " + fown.getPidType() + " pid " + fown.getPid()
                     + ") of file id " + fileId + ": " + ex.getMessage(), ex);

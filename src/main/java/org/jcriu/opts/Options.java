@@ -105,6 +105,7 @@ public final class Options {
     public boolean weakSysctls;           // --weak-sysctls
     public boolean mntnsCompatMode;       // --mntns-compat-mode
     public boolean execCmdSet;            // --exec-cmd given
+    public boolean orphanPtsMaster;       // RPC orphan_pts_master (criu has no command-line option for it)
 
     // Page server / lazy pages / service
     public String address;                // --address

@@ -16,7 +16,13 @@ final class FreeArea {
     private FreeArea() {}
 
     static long find(long size, List<Vma> dumped, List<MapsLine> seed) {
-        for (long base = FIRST; base < LAST; base += STEP) {
+        return find(size, STEP, dumped, seed);
+    }
+
+    /** As {@link #find(long, List, List)}, at an address aligned to {@code align} (a huge page size). */
+    static long find(long size, long align, List<Vma> dumped, List<MapsLine> seed) {
+        long step = Math.max(STEP, align);
+        for (long base = (FIRST + step - 1) / step * step; base < LAST; base += step) {
             long end = base + size;
             boolean free = true;
             for (Vma v : dumped) {

@@ -18,6 +18,7 @@ import org.jcriu.image.ImageType;
 import org.jcriu.image.proto.CoreEntry;
 import org.jcriu.image.proto.FdinfoEntry;
 import org.jcriu.image.proto.FileEntry;
+import org.jcriu.image.proto.MemfdInodeEntry;
 import org.jcriu.image.proto.FsEntry;
 import org.jcriu.image.proto.InventoryEntry;
 import org.jcriu.image.proto.MmEntry;
@@ -153,6 +154,7 @@ public final class ImageLoader {
         checkFileRefs(mm, vmas, fs, files, pid);
         checkFdKinds(fds, files, ids.getFilesId());
         Map<Long, TaskImages.SharedAnon> shmem = sharedAnon(vmas);
+        shmem.putAll(memfdObjects(vmas, files, pid));
         LOG.forPid(pid).info("task %d (%s): %d VMAs, %d page runs from pages-%d.img, %d fds", pid, core.getTc().getComm(), vmas.size(),
                 pages.size(), pagesId[0], fds.size());
         return new TaskImages(entry, core, threads, ids, mm, vmas, pagesId[0], pages, fs, fds, files, shmem);
@@ -279,6 +281,54 @@ public final class ImageLoader {
                 checkPagesFile(runs, id[0], dir.path(ImageType.SHMEM_PAGEMAP, v.shmid()).getFileName().toString());
             }
             out.put(v.shmid(), new TaskImages.SharedAnon(v.shmid(), id[0], runs));
+        }
+        return out;
+    }
+
+    /** memfd.img by inode_id, read once per restore (null until a mapping needs it). */
+    private Map<Long, MemfdInodeEntry> memfdInodes;
+
+    /**
+     * Objects that VMA_AREA_MEMFD VMAs map (CRIU 4.2 dumps shared hugetlb and shared anonymous
+     * memory so): their MEMFD file entry, memfd.img inode and pagemap-shmem-SHMID.img, keyed by
+     * the inode's shmid as ANON_SHARED objects are by theirs.
+     */
+    private Map<Long, TaskImages.SharedAnon> memfdObjects(List<Vma> vmas, Map<Integer, FileEntry> files, int pid) {
+        Map<Long, TaskImages.SharedAnon> out = new java.util.TreeMap<>();
+        for (Vma v : vmas) {
+            if (!v.is(Vma.MEMFD)) continue;
+            FileEntry f = files.get((int) v.shmid());
+            if (f == null || !f.hasMemfd()) {
+                throw new CriuException(String.format("%s: %s maps memfd file id %d, which files.img does not describe as a memfd",
+                        dir.path(ImageType.MM, pid), v, v.shmid()));
+            }
+            if (memfdInodes == null) {
+                memfdInodes = new HashMap<>();
+                if (dir.exists(ImageType.MEMFD_INODE)) {
+                    for (MemfdInodeEntry m : readAll(ImageType.MEMFD_INODE, MemfdInodeEntry.parser())) memfdInodes.put(m.getInodeId(), m);
+                }
+            }
+            MemfdInodeEntry mie = memfdInodes.get((long) f.getMemfd().getInodeId());
+            if (mie == null) {
+                throw new CriuException(String.format("%s: memfd file id %d names inode %d, which %s does not have",
+                        dir.path(ImageType.FILES), v.shmid(), f.getMemfd().getInodeId(), dir.path(ImageType.MEMFD_INODE).getFileName()));
+            }
+            long shmid = mie.getShmid() & 0xffffffffL;
+            if (out.containsKey(shmid)) continue;
+            List<PageRun> runs = List.of();
+            int[] id = new int[1];
+            if (dir.exists(ImageType.SHMEM_PAGEMAP, shmid)) {
+                runs = pagemap(ImageType.SHMEM_PAGEMAP, shmid, id);
+                long size = (mie.getSize() + PageRun.PAGE_SIZE - 1) / PageRun.PAGE_SIZE * PageRun.PAGE_SIZE;
+                for (PageRun r : runs) {
+                    if (Long.compareUnsigned(r.end(), size) > 0) {
+                        throw new CriuException(String.format("%s: pages at offset 0x%x lie beyond the memfd's %d bytes",
+                                dir.path(ImageType.SHMEM_PAGEMAP, shmid), r.vaddr(), mie.getSize()));
+                    }
+                }
+                checkPagesFile(runs, id[0], dir.path(ImageType.SHMEM_PAGEMAP, shmid).getFileName().toString());
+            }
+            out.put(shmid, new TaskImages.SharedAnon(shmid, id[0], runs, mie));
         }
         return out;
     }

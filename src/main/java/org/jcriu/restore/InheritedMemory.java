@@ -25,15 +25,14 @@ import org.jcriu.mem.PageSource;
  *
  * <p>Not kept, so unmapped and mapped again as for a task of its own: shared mappings (shared
  * anonymous objects are one object through {@link SharedAnonObjects} anyway), SysV attachments,
- * AIO rings (contexts are not inherited), hugetlb (a child's copy-on-write of a huge page needs
- * a free huge page it has no reservation for), droppable memory, VMAs with MADV_DONTFORK or
+ * AIO rings (contexts are not inherited), droppable memory, VMAs with MADV_DONTFORK or
  * MADV_WIPEONFORK (the fork did not copy them), VMAs with guard pages in the parent or the child
  * (guard markers are copied by fork and would refuse the writes), the kernel's own mappings, and
  * everything of a child whose executable is another file (it exec'd: nothing is in common, and
  * the kernel refuses to change the exe link while the old file is still mapped).
  */
 final class InheritedMemory {
-    private static final int MAP_TYPE = 0x0f, MAP_PRIVATE = 0x02, MAP_HUGETLB = 0x40000;
+    private static final int MAP_TYPE = 0x0f, MAP_PRIVATE = 0x02;
     private static final int MADV_DONTFORK = 10, MADV_WIPEONFORK = 18;
     private static final long PAGE = PageRun.PAGE_SIZE;
 
@@ -111,7 +110,10 @@ final class InheritedMemory {
     private static boolean inheritable(Vma v) {
         if (v.special() || !v.is(Vma.ANON_PRIVATE | Vma.FILE_PRIVATE)) return false;
         if (v.is(Vma.ANON_SHARED | Vma.FILE_SHARED | Vma.SYSVIPC | Vma.AIORING | Vma.SOCKET | Vma.MEMFD | Vma.SHSTK | Vma.UNSUPP)) return false;
-        if ((v.flags() & MAP_TYPE) != MAP_PRIVATE || (v.flags() & MAP_HUGETLB) != 0) return false;
+        // private hugetlb too: fork shares its huge pages copy-on-write, the reservation staying
+        // with the parent (the owner) and a child's copy taken from the free pool, as before the
+        // dump (CRIU 4.2 maps a child's hugetlb VMAs anew instead: vma_inherited)
+        if ((v.flags() & MAP_TYPE) != MAP_PRIVATE) return false;
         return (v.madv() & (1L << MADV_DONTFORK | 1L << MADV_WIPEONFORK)) == 0;
     }
 

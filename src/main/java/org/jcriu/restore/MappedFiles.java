@@ -32,7 +32,8 @@ final class MappedFiles {
     static void check(TaskImages img, Path root) {
         Set<Integer> seen = new HashSet<>();
         for (Vma v : img.vmas()) {
-            if (v.fileBacked() && seen.add((int) v.shmid())) check(img.files().get((int) v.shmid()), v.toString(), root);
+            // a memfd mapping's object is made from the images, not found on disk
+            if (v.fileBacked() && !v.is(Vma.MEMFD) && seen.add((int) v.shmid())) check(img.files().get((int) v.shmid()), v.toString(), root);
         }
         int exe = img.mm().getExeFileId();
         if (exe != 0 && seen.add(exe)) check(img.files().get(exe), "the executable", root);

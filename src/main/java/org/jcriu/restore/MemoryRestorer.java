@@ -12,6 +12,7 @@ import org.jcriu.compel.Task;
 import org.jcriu.files.FileRestorer;
 import org.jcriu.image.ImageDir;
 import org.jcriu.image.ImageType;
+import org.jcriu.image.proto.MemfdInodeEntry;
 import org.jcriu.image.proto.RegFileEntry;
 import org.jcriu.log.Log;
 import org.jcriu.log.Logger;
@@ -48,6 +49,7 @@ final class MemoryRestorer {
             | Linux.MAP_GROWSDOWN | Linux.MAP_NORESERVE | MAP_HUGETLB | MAP_HUGE_MASK;
     private static final int SHM_RDONLY = 010000, SHM_EXEC = 0100000;
     private static final int MADV_GUARD_INSTALL = 102, MADV_DONTNEED = 4, EIDRM = 43;
+    private static final int MFD_CLOEXEC = 1, MFD_ALLOW_SEALING = 2, MFD_HUGETLB = 4, F_ADD_SEALS = 1033, F_SEAL_SEAL = 1;
 
     private final Task task;
     private final TaskImages img;
@@ -265,6 +267,11 @@ final class MemoryRestorer {
                     firstProt[i] = v.prot(); // mapped from its object below, with its own protection
                     continue;
                 }
+                if (v.is(Vma.MEMFD)) {
+                    // mapped from its object below; a private mapping of it may have pages of its own
+                    firstProt[i] = v.prot() | (hasPages[i] ? Linux.PROT_WRITE : 0);
+                    continue;
+                }
                 int prot = v.prot() | (hasPages[i] ? Linux.PROT_WRITE : 0);
                 firstProt[i] = prot;
                 int flags = (v.flags() & MAP_FLAGS_KEPT) | Linux.MAP_FIXED_NOREPLACE;
@@ -325,19 +332,31 @@ final class MemoryRestorer {
      * identity that /proc/PID/maps shows; then the creating mapping goes. An object an earlier
      * task of this restore created is mapped from that task's map_files link instead (grown with
      * ftruncate if this task maps more of it), neither created nor filled again.
+     *
+     * <p>An object dumped as a memfd (VMA_AREA_MEMFD) is made as its memfd.img entry says: with
+     * the hugetlb flag and the name "/anon_hugepage" it was shared hugetlb memory and is made so
+     * again (an anonymous MAP_SHARED | MAP_HUGETLB mapping of the dumped page size: the same
+     * "/anon_hugepage (deleted)" in maps, where CRIU gives a memfd of that name); "/dev/zero"
+     * without it is shared anonymous memory as above; anything else is memfd_create'd with its
+     * name and flags. Its size is the dumped inode's.
      */
     private void mapSharedAnon(TaskImages.SharedAnon obj) {
+        MemfdInodeEntry mie = obj.memfd();
         List<Vma> users = new ArrayList<>();
         long extent = 0;
         for (Vma v : img.vmas()) {
-            if (v.is(Vma.ANON_SHARED) && !v.is(Vma.SYSVIPC) && v.shmid() == obj.shmid()) {
+            if (mie == null ? v.is(Vma.ANON_SHARED) && !v.is(Vma.SYSVIPC) && v.shmid() == obj.shmid()
+                    : v.is(Vma.MEMFD) && img.files().get((int) v.shmid()).getMemfd().getInodeId() == mie.getInodeId()) {
                 users.add(v);
                 extent = Math.max(extent, v.pgoff() + v.size());
             }
         }
+        int hugeFlags = mie != null && (mie.getHugetlbFlag() & MFD_HUGETLB) != 0 ? MAP_HUGETLB | (mie.getHugetlbFlag() & MAP_HUGE_MASK) : 0;
+        long align = hugeFlags == 0 ? Linux.PAGE_SIZE : hugePageSize(hugeFlags);
+        if (mie != null) extent = Math.max(extent, (mie.getSize() + align - 1) / align * align);
         SharedAnonObjects.Mapped earlier = shared == null ? null : shared.get(obj.shmid());
         long tmp = 0;
-        int fd;
+        int fd, made = -1;
         if (earlier != null) {
             fd = Remote.open(task, String.format("/proc/%d/map_files/%x-%x", earlier.pid(), earlier.start(), earlier.end()),
                     Linux.O_RDWR | Linux.O_CLOEXEC);
@@ -347,9 +366,21 @@ final class MemoryRestorer {
             }
             LOG.info("shared memory object %d of task %d is task %d's", obj.shmid(), img.pid(), earlier.pid());
         } else {
-            tmp = FreeArea.find(extent, img.vmas(), MapsLine.of(task.tid()));
-            long r = task.syscall(Nr.MMAP, tmp, extent, Linux.PROT_READ | Linux.PROT_WRITE,
-                    Linux.MAP_SHARED | Linux.MAP_ANONYMOUS | Linux.MAP_FIXED_NOREPLACE, -1, 0);
+            tmp = FreeArea.find(extent, align, img.vmas(), MapsLine.of(task.tid()));
+            int flags = Linux.MAP_SHARED | Linux.MAP_FIXED_NOREPLACE;
+            if (mie == null || anonymousKind(mie)) {
+                flags |= Linux.MAP_ANONYMOUS | hugeFlags;
+            } else {
+                made = memfdCreate(mie, extent);
+            }
+            long r;
+            try {
+                r = task.syscall(Nr.MMAP, tmp, extent, Linux.PROT_READ | Linux.PROT_WRITE, flags, made, 0);
+            } catch (ErrnoException e) {
+                throw new CriuException(e.errno(), String.format("Can't create shared memory object %d of task %d (%d bytes%s): %s",
+                        obj.shmid(), img.pid(), extent, hugeFlags != 0 ? " of " + (align >> 10) + " kB huge pages: are there enough free "
+                        + "in /proc/sys/vm/nr_hugepages?" : "", e.getMessage()), e);
+            }
             if (r != tmp) throw new CriuException(String.format("shared memory object %d was created at 0x%x", obj.shmid(), r));
             if (!obj.runs().isEmpty()) {
                 List<PageRun> at = new ArrayList<>();
@@ -359,18 +390,24 @@ final class MemoryRestorer {
                     new PageWriter(src, (local, remote) -> Sys.processVmWritev(pid, local, remote, local.byteSize()), 1).write(at);
                 }
             }
-            fd = Remote.open(task, String.format("/proc/self/map_files/%x-%x", tmp, tmp + extent), Linux.O_RDWR | Linux.O_CLOEXEC);
+            fd = made >= 0 ? made
+                    : Remote.open(task, String.format("/proc/self/map_files/%x-%x", tmp, tmp + extent), Linux.O_RDWR | Linux.O_CLOEXEC);
         }
         try {
             for (Vma v : users) {
-                int flags = Linux.MAP_SHARED | (v.flags() & Linux.MAP_NORESERVE) | Linux.MAP_FIXED_NOREPLACE;
+                int type = mie != null && (v.flags() & Linux.MAP_PRIVATE) != 0 ? Linux.MAP_PRIVATE : Linux.MAP_SHARED;
+                int flags = type | (v.flags() & Linux.MAP_NORESERVE) | Linux.MAP_FIXED_NOREPLACE;
                 try {
-                    long m = task.syscall(Nr.MMAP, v.start(), v.size(), v.prot(), flags, fd, v.pgoff());
+                    long m = task.syscall(Nr.MMAP, v.start(), v.size(), firstProt[img.vmas().indexOf(v)], flags, fd, v.pgoff());
                     if (m != v.start()) throw new CriuException(String.format("%s was mapped at 0x%x", v, m));
                 } catch (ErrnoException e) {
                     throw new CriuException(e.errno(), String.format("Can't map %s of shared memory object %d: %s", v, obj.shmid(),
                             e.getMessage()), e);
                 }
+            }
+            if (made >= 0 && mie.getSeals() != F_SEAL_SEAL && mie.getSeals() != 0) {
+                // after the mappings: F_SEAL_FUTURE_WRITE would refuse a writable one
+                task.syscall(Nr.FCNTL, made, F_ADD_SEALS, mie.getSeals());
             }
         } finally {
             Remote.close(task, fd);
@@ -379,6 +416,31 @@ final class MemoryRestorer {
         if (shared != null && earlier == null && !users.isEmpty()) {
             shared.put(obj.shmid(), new SharedAnonObjects.Mapped(task.tid(), users.get(0).start(), users.get(0).end(), extent));
         }
+    }
+
+    /** A memfd entry standing for memory the kernel names itself: made by an anonymous mmap, not memfd_create. */
+    private static boolean anonymousKind(MemfdInodeEntry mie) {
+        boolean huge = (mie.getHugetlbFlag() & MFD_HUGETLB) != 0;
+        return huge ? mie.getName().equals("/anon_hugepage") : mie.getName().equals("/dev/zero");
+    }
+
+    /** The huge page size MAP_HUGE_* bits name (log2 of the size at bit 26); 0 bits: this machine's default. */
+    static long hugePageSize(int flags) {
+        int shift = (flags & MAP_HUGE_MASK) >>> 26;
+        return shift != 0 ? 1L << shift : 2L << 20;
+    }
+
+    /** memfd_create in the task with the entry's name and flags, sized; returns its fd. */
+    private int memfdCreate(MemfdInodeEntry mie, long size) {
+        int flags = (mie.getSeals() == F_SEAL_SEAL ? 0 : MFD_ALLOW_SEALING) | (mie.getHugetlbFlag() & (MFD_HUGETLB | MAP_HUGE_MASK))
+                | MFD_CLOEXEC;
+        int fd;
+        try (var s = org.jcriu.files.reg.RegFileHandler.pathIn(task, mie.getName())) {
+            fd = (int) task.syscall(Nr.MEMFD_CREATE, s.addr(), flags);
+        }
+        task.syscall(Nr.FTRUNCATE, fd, size);
+        if (mie.getUid() != 0 || mie.getGid() != 0) task.syscall(Nr.FCHOWN, fd, mie.getUid(), mie.getGid());
+        return fd;
     }
 
     /** Objects created by earlier tasks of the same restore are mapped from them (see {@link SharedAnonObjects}). */
@@ -418,7 +480,6 @@ final class MemoryRestorer {
 
     private void checkSupported(Vma v) {
         String what = v.is(Vma.SOCKET) ? "a socket mapping"
-                : v.is(Vma.MEMFD) ? "a memfd mapping"
                 : v.is(Vma.SHSTK) ? "a shadow stack" : null;
         if (what != null) {
             throw new CriuException(String.format("%s of %s is %s: not supported yet", v, dir.path(ImageType.MM, img.pid()).getFileName(), what));

@@ -34,10 +34,16 @@ public record TaskImages(
         Map<Long, SharedAnon> shmem) {
 
     /**
-     * The pages of one shared anonymous memory object (vma_entry.shmid), from
-     * pagemap-shmem-SHMID.img: run addresses are offsets in the object, data in pages-ID.img.
+     * The pages of one shared memory object (vma_entry.shmid of ANON_SHARED VMAs, or the inode's
+     * shmid of a memfd that VMA_AREA_MEMFD VMAs map), from pagemap-shmem-SHMID.img: run addresses
+     * are offsets in the object, data in pages-ID.img. {@code memfd}: the memfd.img entry of an
+     * object dumped as a memfd (CRIU 4.2's way for shared hugetlb and shared anonymous memory), else null.
      */
-    public record SharedAnon(long shmid, int pagesId, List<PageRun> runs) {}
+    public record SharedAnon(long shmid, int pagesId, List<PageRun> runs, org.jcriu.image.proto.MemfdInodeEntry memfd) {
+        public SharedAnon(long shmid, int pagesId, List<PageRun> runs) {
+            this(shmid, pagesId, runs, null);
+        }
+    }
 
     public int pid() {
         return pstree.getPid();

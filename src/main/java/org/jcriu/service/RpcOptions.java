@@ -309,9 +309,9 @@ final class RpcOptions {
                 }
             }
             // RPC-only options, each meaningful for one kind of request only (as criu reads them)
-            case "orphan_pts_master" -> {
-                if (o.command.equals("restore")) throw refuse("RPC option orphan_pts_master is not supported by jcriu yet for restore");
-            }
+            // As criu: the dump accepts a pty slave whose master is outside the tree; the restore
+            // makes a new master for it and hands it to the client (orphan-pts-master). No CLI option.
+            case "orphan_pts_master" -> o.orphanPtsMaster = true;
             case "pidfd_store_sk" -> {
                 if (o.command.equals("dump") || o.command.equals("pre-dump")) {
                     throw refuse("RPC option pidfd_store_sk is not supported by jcriu yet for " + o.command);

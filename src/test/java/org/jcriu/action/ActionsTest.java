@@ -31,7 +31,8 @@ class ActionsTest {
     @Test
     void scriptsSeeCriusEnvironmentLastGivenFirst() throws Exception {
         Path out = tmp.resolve("out");
-        Path a = script("a", "echo a $CRTOOLS_SCRIPT_ACTION $CRTOOLS_IMAGE_DIR $CRTOOLS_INIT_PID >> " + out);
+        // CRTOOLS_IMAGE_DIR is /proc/<our pid>/fd/N, an fd of the images dir we hold meanwhile
+        Path a = script("a", "echo a $CRTOOLS_SCRIPT_ACTION $(readlink $CRTOOLS_IMAGE_DIR) $CRTOOLS_INIT_PID >> " + out);
         Path b = script("b", "echo b $CRTOOLS_SCRIPT_ACTION >> " + out);
         Options o = new Options();
         o.imagesDir = tmp;
@@ -50,6 +51,10 @@ class ActionsTest {
         o.actionScript.add(bad.toString());
         CriuException e = assertThrows(CriuException.class, () -> Actions.run(o, Action.POST_DUMP, 1));
         assertTrue(e.getMessage().contains("post-dump") && e.getMessage().contains(bad + " (status 3)"), e.getMessage());
+        // criu dump exits 255 for a failed post-dump, whatever the script's status; 1 for the others
+        assertEquals(255, ((ScriptFailed) e).exitCode());
+        ScriptFailed pre = assertThrows(ScriptFailed.class, () -> Actions.run(o, Action.PRE_DUMP, 1));
+        assertEquals(1, pre.exitCode());
     }
 
     @Test

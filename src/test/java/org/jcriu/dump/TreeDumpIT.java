@@ -269,7 +269,7 @@ class TreeDumpIT {
             Files.writeString(s, "#!/bin/sh\n[ \"$CRTOOLS_SCRIPT_ACTION\" = post-dump ] && exit 3; exit 0\n");
             s.toFile().setExecutable(true);
             Jcriu.Result r = Jcriu.run("dump", "-t", p.r(), "-D", imgs(), "--action-script", s);
-            assertEquals(1, r.exit(), r.all());
+            assertEquals(255, r.exit(), "criu dump exits 255 when post-dump fails: " + r.all());
             for (int pid : p.live()) assertRunningUntraced(pid);
             TreePids.assertCounting(w, "R", "A", "B", "G");
             TreePids.assertPasses(w);

@@ -60,14 +60,26 @@ class VmaKindsTest {
         assertEquals(126, VmaPlan.aioNrReq(2 * 4096));
     }
 
+    /**
+     * Shared anonymous hugetlb is a memfd mapping for CRIU 4.2 (VMA_AREA_MEMFD, the huge page size
+     * bits kept, no MAP_ANONYMOUS); a file on a hugetlbfs mount is a regular file mapping with
+     * MAP_HUGETLB alone; an unlinked one (its name ends in " (deleted)") can't be reopened.
+     */
     @Test
-    void hugetlbKindsWithoutRestoreAreNamed() {
+    void hugetlbKindsArePlannedAsCriuDoes() {
         Vma shared = new Vma(0x200000, 0x400000, true, true, false, true, 0, 0, 16, 9, "/anon_hugepage (deleted)", Vma.VM_HT, 2 << 20);
-        CriuException e = assertThrows(CriuException.class, () -> VmaPlan.build(7, List.of(shared), null));
-        assertTrue(e.getMessage().contains("shared hugetlb memory"), e.getMessage());
+        VmaPlan sp = VmaPlan.build(7, List.of(shared), null);
+        assertEquals(VmaPlan.VMA_AREA_REGULAR | VmaPlan.VMA_FILE_SHARED | VmaPlan.VMA_AREA_MEMFD, sp.entries().get(0).getStatus());
+        assertEquals(Linux.MAP_SHARED | 0x40000 | (21 << 26), sp.entries().get(0).getFlags());
+        assertEquals(VmaPlan.Pages.NONE, sp.areas().get(0).pages(), "the object's pages go to pagemap-shmem, not the task's");
         Vma file = new Vma(0x200000, 0x400000, true, true, false, false, 0, 0, 16, 9, "/dev/hugepages/x", Vma.VM_HT, 2 << 20);
-        e = assertThrows(CriuException.class, () -> VmaPlan.build(7, List.of(file), null));
-        assertTrue(e.getMessage().contains("hugetlbfs file"), e.getMessage());
+        VmaPlan fp = VmaPlan.build(7, List.of(file), null);
+        assertEquals(VmaPlan.VMA_AREA_REGULAR | VmaPlan.VMA_FILE_PRIVATE, fp.entries().get(0).getStatus());
+        assertEquals(Linux.MAP_PRIVATE | 0x40000, fp.entries().get(0).getFlags());
+        assertEquals(VmaPlan.Pages.FILE_PRIVATE, fp.areas().get(0).pages());
+        Vma gone = new Vma(0x200000, 0x400000, true, true, false, true, 0, 0, 16, 9, "/dev/hugepages/x (deleted)", Vma.VM_HT, 2 << 20);
+        CriuException e = assertThrows(CriuException.class, () -> VmaPlan.build(7, List.of(gone), null));
+        assertTrue(e.getMessage().contains("unlinked hugetlbfs file"), e.getMessage());
         Vma sysvPrivate = new Vma(0x1000, 0x2000, true, true, false, false, 0, 0, 1, 3, "/SYSV00000000 (deleted)", 0);
         e = assertThrows(CriuException.class, () -> VmaPlan.build(7, List.of(sysvPrivate), null));
         assertTrue(e.getMessage().contains("private mapping of a SysV"), e.getMessage());

@@ -54,6 +54,35 @@ class FownIT {
         }
     }
 
+    /**
+     * An owner set with another effective uid: the kernel keeps the setter's uid and euid in
+     * f_owner and checks signal permission against them; as CRIU, restore sets the owner with
+     * the saved euid (and jcriu's uid), so they read back as at dump (fown.c euid).
+     */
+    @Test
+    void ownerKeepsTheEuidItWasSetWith() throws Exception {
+        try (Workload w = Workload.c("fown", tmp.resolve("w"), "euid")) {
+            Path d = Files.createDirectories(tmp.resolve("imgs"));
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-v4", "-o", "dump.log");
+            assertEquals(0, r.exit(), r.all());
+            w.waitGone(Duration.ofSeconds(10));
+            FownEntry reg = null;
+            try (ImageReader ir = new ImageDir(d).open(ImageType.FILES)) {
+                FileEntry e;
+                while ((e = ir.read(FileEntry.parser())) != null) {
+                    if (e.getType() == FdTypes.REG && e.getReg().getName().endsWith("/data")) reg = e.getReg().getFown();
+                }
+            }
+            assertNotNull(reg);
+            assertEquals(0, reg.getUid());
+            assertEquals(1000, reg.getEuid());
+            r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
+            assertEquals(0, r.exit(), r.all());
+            assertTrue(w.alive());
+            assertEquals("PASS", w.terminateAndVerdict());
+        }
+    }
+
     /** An owner that is another thread of the task (F_OWNER_TID) is set again once the threads exist. */
     @Test
     void ownerThreadOtherThanMainComesBack() throws Exception {

@@ -98,8 +98,13 @@ class RpcOptionsTest {
             assertFalse(refused.contains(n), n + " refused: " + refused);
         }
         assertTrue(refused.contains("pidfd_store_sk"));
-        assertFalse(refused.contains("orphan_pts_master"), "only restore reads orphan_pts_master");
-        assertThrows(CriuException.class, () -> RpcOptions.apply(base().setOrphanPtsMaster(true).build(), opts("restore"), self, true));
+        assertFalse(refused.contains("orphan_pts_master"), "orphan_pts_master is honoured");
+        Options r = opts("restore");
+        RpcOptions.apply(base().setOrphanPtsMaster(true).build(), r, self, true);
+        assertTrue(r.orphanPtsMaster, "restore reads orphan_pts_master");
+        Options d = opts("dump");
+        RpcOptions.apply(base().setOrphanPtsMaster(true).build(), d, self, true);
+        assertTrue(d.orphanPtsMaster, "dump reads orphan_pts_master too (a slave without its master is then allowed)");
     }
 
     @Test

@@ -36,6 +36,184 @@ def call(c, req):
     return r, time.time() - t
 
 
+def swrk_session(target, req, refuse):
+    """One request over a fresh `swrk` socket with notify_scripts: every NOTIFY is answered
+    (the one named `refuse` with failure); fds that come with a notification are kept.
+    Returns (notifications, final response or None at end of file, {script: fd})."""
+    css = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    os.set_inheritable(css[0].fileno(), True)
+    child = os.fork()
+    if child == 0:
+        os.execv(target, [target, "swrk", str(css[0].fileno())])
+    css[0].close()
+    sk = css[1]
+    sk.send(req.SerializeToString())
+    seen, fds, resp = [], {}, None
+    while True:
+        data, got, _, _ = socket.recv_fds(sk, 65536, 4)
+        if not data:
+            break
+        r = rpc.criu_resp()
+        r.ParseFromString(data)
+        if r.type != rpc.NOTIFY:
+            resp = r
+            break
+        seen.append(r.notify.script)
+        if got:
+            fds[r.notify.script] = got[0]
+        ans = rpc.criu_req()
+        ans.type = rpc.NOTIFY
+        ans.notify_success = r.notify.script != refuse
+        sk.send(ans.SerializeToString())
+    sk.close()
+    os.waitpid(child, 0)
+    return seen, resp, fds
+
+
+def pty_read_until(master, want, timeout=20):
+    """What the pty gives until `want` appears (or the timeout, or its end)."""
+    import select
+    buf = b""
+    end = time.time() + timeout
+    while want.encode() not in buf and time.time() < end:
+        r, _, _ = select.select([master], [], [], max(0, end - time.time()))
+        if not r:
+            break
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        buf += chunk
+    return buf.decode(errors="replace")
+
+
+TIOCGPTN = 0x80045430  # not in python's termios
+
+
+def gone(pid):
+    """No such process, or a zombie nobody reaped yet."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def pty_users(index):
+    """Processes holding /dev/pts/INDEX open, or having it as controlling terminal."""
+    name = "/dev/pts/%d" % index
+    rdev = os.stat(name).st_rdev if os.path.exists(name) else -1
+    users = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit() or int(p) == os.getpid():
+            continue
+        try:
+            with open("/proc/%s/stat" % p) as f:
+                if int(f.read().rsplit(")", 1)[1].split()[4]) == rdev:
+                    users.append(int(p))
+                    continue
+            for fd in os.listdir("/proc/%s/fd" % p):
+                if os.readlink("/proc/%s/fd/%s" % (p, fd)) == name:
+                    users.append(int(p))
+                    break
+        except OSError:
+            pass
+    return users
+
+
+def console(target, imgdir, refuse_first):
+    """runc's container console through a checkpoint: a session leader whose stdin, stdout and
+    stderr are a pty slave (its controlling terminal) whose master only we hold; dumped with
+    orphan_pts_master, our master closed, restored with orphan_pts_master + notify_scripts: the
+    master of the new pty comes with the orphan-pts-master notification."""
+    import fcntl
+    import struct
+    import termios
+    master, slave = os.openpty()
+    fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 77, 0, 0))
+    index = struct.unpack("I", fcntl.ioctl(master, TIOCGPTN, b"\0" * 4))[0]
+    child = os.fork()
+    if child == 0:
+        os.setsid()
+        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+        for i in range(3):
+            os.dup2(slave, i)
+        os.execv("/bin/sh", ["sh", "-c", 'while read l; do case $l in size) stty size;; *) echo "got:$l";; esac; done'])
+    os.close(slave)
+    res = {"pid": child, "index": index}
+    try:
+        os.write(master, b"ping\n")
+        res["before"] = pty_read_until(master, "got:ping")
+        req = rpc.criu_req()
+        req.type = rpc.DUMP
+        fd = os.open(imgdir, os.O_DIRECTORY)
+        req.opts.images_dir_fd = fd
+        req.opts.log_level = 4
+        req.opts.log_file = "dump.log"
+        req.opts.pid = child
+        req.opts.notify_scripts = True
+        req.opts.orphan_pts_master = True
+        seen, r, _ = swrk_session(target, req, "-")
+        res["dump"] = resp_json(r) if r else None
+        if not r or not r.success:
+            return res
+        os.waitpid(child, 0)
+        os.close(master)
+        master = -1
+        attempts = []
+        for refuse in (["orphan-pts-master", "-"] if refuse_first else ["-"]):
+            req = rpc.criu_req()
+            req.type = rpc.RESTORE
+            req.opts.images_dir_fd = fd
+            req.opts.log_level = 4
+            req.opts.log_file = "restore.log" if refuse == "-" else "restore-refused.log"
+            req.opts.notify_scripts = True
+            req.opts.orphan_pts_master = True
+            seen, r, fds = swrk_session(target, req, refuse)
+            a = {"notifications": seen, "resp": resp_json(r) if r else None, "got_fd": "orphan-pts-master" in fds}
+            m = fds.get("orphan-pts-master", -1)
+            if m >= 0:
+                a["fd_index"] = struct.unpack("I", fcntl.ioctl(m, TIOCGPTN, b"\0" * 4))[0]
+            if refuse != "-":
+                if m >= 0:
+                    os.close(m)
+                time.sleep(0.5)
+                a["alive"] = not gone(child)
+                a["pty_users"] = pty_users(index)
+            elif r and r.success and m >= 0:
+                master = m
+                os.write(master, b"hello\n")
+                a["echo"] = pty_read_until(master, "got:hello")
+                os.write(master, b"size\n")
+                a["size"] = pty_read_until(master, "33 77")
+                with open("/proc/%d/stat" % child) as f:
+                    a["tty_nr"] = int(f.read().rsplit(")", 1)[1].split()[4])
+                a["pts_rdev"] = os.stat("/dev/pts/%d" % a["fd_index"]).st_rdev
+                # ^C: the terminal's foreground group is the restored shell's
+                os.write(master, b"\x03")
+                end = time.time() + 10
+                while not gone(child) and time.time() < end:
+                    time.sleep(0.05)
+                a["intr_ends_it"] = gone(child)
+            attempts.append(a)
+        res["restores"] = attempts
+        os.close(fd)
+        return res
+    finally:
+        if master >= 0:
+            os.close(master)
+        try:
+            os.kill(child, signal.SIGKILL)
+        except OSError:
+            pass
+        try:
+            os.waitpid(child, os.WNOHANG)
+        except OSError:
+            pass
+
+
 def main():
     target, action, args = sys.argv[1], sys.argv[2], sys.argv[3:]
     if action == "version":
@@ -152,6 +330,9 @@ def main():
             sk.send(ans.SerializeToString())
         sk.close()
         os.waitpid(child, 0)
+    elif action == "console":
+        # args: images dir, "refuse" to refuse orphan-pts-master once first
+        out(**console(target, args[0], len(args) > 1 and args[1] == "refuse"))
     elif action == "raw":
         # args: hex payloads sent one per record on one connection to a service socket
         sk = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)

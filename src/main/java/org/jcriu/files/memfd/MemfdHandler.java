@@ -57,17 +57,27 @@ public final class MemfdHandler implements FileHandler {
 
     @Override
     public FileEntry dump(OpenFd fd, int id, DumpFiles files) {
+        int inodeId = inodeId(files, fd.stat().dev(), fd.stat().ino(), i -> dumpInode(fd, i, files));
+        MemfdFileEntry e = MemfdFileEntry.newBuilder().setId(id).setFlags(fd.fileFlags()).setPos(fd.info().pos())
+                .setFown(AnonFd.NO_OWNER).setInodeId(inodeId).build();
+        return FileEntry.newBuilder().setType(FdTypes.MEMFD).setId(id).setMemfd(e).build();
+    }
+
+    /**
+     * The memfd_inode_entry id of inode dev:ino in this dump, numbered from 1 in the order first
+     * seen, whether an fd or a mapping (CRIU's VMA_AREA_MEMFD, dump.MemfdVmas) refers to it;
+     * {@code make} builds its memfd.img entry the first time.
+     */
+    public static int inodeId(DumpFiles files, long dev, long ino, java.util.function.IntFunction<MemfdInodeEntry> make) {
         Inodes inodes = files.state(Inodes.class, () -> new Inodes(new HashMap<>()));
-        String key = fd.stat().dev() + ":" + fd.stat().ino();
+        String key = dev + ":" + ino;
         Integer inodeId = inodes.ids().get(key);
         if (inodeId == null) {
             inodeId = inodes.ids().size() + 1;
             inodes.ids().put(key, inodeId);
-            files.addImageEntry(ImageType.MEMFD_INODE, dumpInode(fd, inodeId, files), null);
+            files.addImageEntry(ImageType.MEMFD_INODE, make.apply(inodeId), null);
         }
-        MemfdFileEntry e = MemfdFileEntry.newBuilder().setId(id).setFlags(fd.fileFlags()).setPos(fd.info().pos())
-                .setFown(AnonFd.NO_OWNER).setInodeId(inodeId).build();
-        return FileEntry.newBuilder().setType(FdTypes.MEMFD).setId(id).setMemfd(e).build();
+        return inodeId;
     }
 
     private MemfdInodeEntry dumpInode(OpenFd fd, int inodeId, DumpFiles files) {

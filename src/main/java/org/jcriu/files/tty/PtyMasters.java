@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.Map;
 import java.util.TreeMap;
 import org.jcriu.CriuException;
+import org.jcriu.action.Actions;
 import org.jcriu.files.FileRestorer;
 import org.jcriu.image.proto.FdTypes;
 import org.jcriu.image.proto.FileEntry;
@@ -14,6 +15,7 @@ import org.jcriu.image.proto.TtyInfoEntry;
 import org.jcriu.image.proto.TtyType;
 import org.jcriu.log.Log;
 import org.jcriu.log.Logger;
+import org.jcriu.opts.Action;
 import org.jcriu.sys.Linux;
 import org.jcriu.sys.Nr;
 import org.jcriu.sys.Sys;
@@ -57,6 +59,8 @@ final class PtyMasters implements AutoCloseable {
             if (tie == null || tie.getType() != TtyType.PTY || !tie.hasPty()) continue;
             wanted.putIfAbsent(tie.getPty().getIndex(), f.getTty().getFlags());
         }
+        java.util.Set<Integer> orphans = orphans(r, infos, wanted.keySet());
+        for (int index : orphans) wanted.put(index, Linux.O_RDWR);
         PtyMasters m = new PtyMasters();
         java.util.List<Integer> others = new ArrayList<>();
         boolean ok = false;
@@ -65,18 +69,80 @@ final class PtyMasters implements AutoCloseable {
                 int index = w.getKey();
                 int fd = openIndex(index, w.getValue(), others);
                 m.fds.put(index, fd);
-                TtyInfoEntry tie = infos.get(TtyHandler.infoId(index, true));
                 setInt(fd, Termios.TIOCSPTLCK, 0, index);
+                if (orphans.contains(index)) {
+                    LOG.info("pty %d: master opened by jcriu for the RPC client (fd %d)", index, fd);
+                    continue;
+                }
+                TtyInfoEntry tie = infos.get(TtyHandler.infoId(index, true));
                 setParams(fd, tie, "master of pty " + index);
                 if (tie.getPacketMode()) setInt(fd, Termios.TIOCPKT, 1, index);
                 LOG.info("pty %d: master opened by jcriu (fd %d)", index, fd);
             }
+            for (int o : others) Sys.close(o);
+            others.clear();
+            for (int index : orphans) m.handOver(r, index);
             ok = true;
         } finally {
             for (int o : others) Sys.close(o);
             if (!ok) m.close();
         }
         return m;
+    }
+
+    /**
+     * RPC orphan_pts_master: the ptys whose slave was a session's controlling terminal and whose
+     * master was outside the dump (a container's console, held by runc). As CRIU, at most one.
+     */
+    private static java.util.Set<Integer> orphans(FileRestorer r, Map<Integer, TtyInfoEntry> infos, java.util.Set<Integer> masters) {
+        java.util.Set<Integer> found = new java.util.TreeSet<>();
+        if (!r.options().orphanPtsMaster) return found;
+        for (FileEntry f : r.allFiles()) {
+            if (f.getType() != FdTypes.TTY || (f.getTty().getTtyInfoId() & 1) != 0) continue;
+            TtyInfoEntry tie = infos.get(f.getTty().getTtyInfoId());
+            if (tie == null || tie.getType() != TtyType.PTY || !tie.hasPty() || tie.getSid() == 0) continue;
+            if (!masters.contains(tie.getPty().getIndex())) found.add(tie.getPty().getIndex());
+        }
+        if (found.size() > 1) {
+            throw new CriuException("Can't restore ptys " + found + ": their slaves have no master in the images, and only one "
+                    + "such pty can be handed to the RPC client (orphan_pts_master)");
+        }
+        return found;
+    }
+
+    /**
+     * The new master of an orphan pty goes to the RPC client with the orphan-pts-master
+     * notification (SCM_RIGHTS), once opened and unlocked, as CRIU does; the client must accept
+     * it or the restore fails. Without notify_scripts there is no one to take it: the slave is
+     * then given jcriu's terminal as for a shell job, as CRIU falls back to its stdin.
+     */
+    private void handOver(FileRestorer r, int index) {
+        int fd = fds.get(index);
+        boolean sent;
+        try {
+            sent = Actions.sendFd(r.options(), Action.ORPHAN_PTS_MASTER, fd);
+        } catch (CriuException e) {
+            throw new CriuException(e.errno(), "Can't hand the master of pty " + index + " to the RPC client: " + e.getMessage(), e);
+        }
+        if (sent) {
+            LOG.info("pty %d: master handed to the RPC client", index);
+            return;
+        }
+        LOG.info("pty %d: no RPC client takes its master (notify_scripts not set): the slave gets jcriu's terminal", index);
+        fds.remove(index);
+        Sys.close(fd);
+    }
+
+    /** The master of a new pty {@code index}, unlocked, for a slave that must exist without one of the images. */
+    static int openAlone(int index) {
+        java.util.List<Integer> others = new ArrayList<>();
+        try {
+            int fd = openIndex(index, Linux.O_RDWR, others);
+            setInt(fd, Termios.TIOCSPTLCK, 0, index);
+            return fd;
+        } finally {
+            for (int o : others) Sys.close(o);
+        }
     }
 
     /** /dev/ptmx opened until it gives {@code index}; lower indices it gives meanwhile go to {@code others}. */

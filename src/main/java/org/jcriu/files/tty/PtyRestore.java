@@ -120,10 +120,9 @@ final class PtyRestore {
             LOG.info("task %d: pty %d master at fd %d", r.task().tid(), index, fd);
             return new Opening.Opened(fd);
         }
-        if (!hasMaster(index)) return unpairedSlave(tf, tie, ext);
-        // the master exists (jcriu's), whichever task of the tree holds it
-        masters();
-        int fd = r.openPath("/dev/pts/" + index, tf.getFlags());
+        // the master exists (jcriu's, or a new one handed to the RPC client), whichever task holds it
+        if (masters().fd(index) < 0 && !hasMaster(index)) return unpairedSlave(tf, tie, ext);
+        int fd = r.openPath(path(tf, "/dev/pts/" + index), tf.getFlags());
         if (tie.hasTermios()) setParams(fd, tie);
         done.slaves.put(index, tie);
         requeue(index, fd);
@@ -159,7 +158,23 @@ final class PtyRestore {
                     + "terminal (session " + tie.getSid() + " at dump: the terminal is given back to a session whose leader is "
                     + "restored, and to the members it clones)");
         }
-        return new Opening.Opened(r.openPath("/dev/tty", tf.getFlags()));
+        return new Opening.Opened(r.openPath(path(tf, "/dev/tty"), tf.getFlags()));
+    }
+
+    /**
+     * The terminal's path from its reg file entry: regf_id names it (CRIU 4.2); images without
+     * regf_id gave it the tty's own id, which files.img's tty entry shadows, so the path the
+     * kernel gives such a terminal ({@code fallback}) is used then.
+     */
+    private String path(TtyFileEntry tf, String fallback) {
+        if (!tf.hasRegfId()) return fallback;
+        for (FileEntry f : r.allFiles()) {
+            if (f.getId() == tf.getRegfId() && f.getType() == FdTypes.REG && f.getReg().getName().startsWith("/")) {
+                return f.getReg().getName();
+            }
+        }
+        throw new CriuException("No reg file entry " + tf.getRegfId() + " (the path of tty file id " + tf.getId() + ") in "
+                + r.images().path(ImageType.FILES));
     }
 
     /** tty_nr of /proc/TID/stat: the controlling terminal, 0 for none. */
@@ -220,7 +235,8 @@ final class PtyRestore {
      * as it left it: raw mode, no echo, ...).
      */
     private Opening unpairedSlave(TtyFileEntry tf, TtyInfoEntry tie, String ext) {
-        if (!r.options().shellJob) {
+        if (!r.options().shellJob && r.options().orphanPtsMaster && tie.getSid() == 0) return fakeMaster(tf, tie);
+        if (!r.options().shellJob && !r.options().orphanPtsMaster) {
             throw new CriuException("pty slave (tty-info id " + tf.getTtyInfoId() + ") has no master in the images: restore with "
                     + "--shell-job to give the task jcriu's terminal, or with --inherit-fd fd[N]:" + ext);
         }
@@ -242,6 +258,24 @@ final class PtyRestore {
             }
         }
         return new Opening.Opened(fd);
+    }
+
+    /**
+     * orphan_pts_master, a slave that was nobody's controlling terminal: as CRIU, the slave of a
+     * new pty whose master is closed at once (reads see end of file, writes fail: its other side
+     * is gone, as it was at dump for the tree).
+     */
+    private Opening fakeMaster(TtyFileEntry tf, TtyInfoEntry tie) {
+        int index = tie.getPty().getIndex();
+        int master = PtyMasters.openAlone(index);
+        try {
+            int fd = r.openPath(path(tf, "/dev/pts/" + index), tf.getFlags());
+            if (tie.hasTermios()) setParams(fd, tie);
+            LOG.info("task %d: pty %d slave on a master closed at once (orphan_pts_master, not a controlling terminal)", r.task().tid(), index);
+            return new Opening.Opened(fd);
+        } finally {
+            Sys.close(master);
+        }
     }
 
     /** rt_sigprocmask(how, set, &old) injected in {@code t}; returns the old mask (8 bytes). */
@@ -345,6 +379,7 @@ final class PtyRestore {
         int tid = t.tid();
         // the master's tty-info, also when the master is held by another task of the tree
         TtyInfoEntry m = infos.get(TtyHandler.infoId(index, true));
+        if (m == null) m = slave; // an orphan pty: its master was the RPC client's
         if (m == null) return;
         int sid = m.getSid() != 0 ? m.getSid() : slave != null ? slave.getSid() : 0;
         int pgrp = m.getPgrp() != 0 ? m.getPgrp() : slave != null ? slave.getPgrp() : 0;

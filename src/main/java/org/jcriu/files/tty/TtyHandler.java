@@ -87,7 +87,8 @@ public final class TtyHandler implements FileHandler {
                     + "a terminal of the outside can be named with --external " + key(fd);
         }
         if (isPts(rdev) && masterInDump(fd, PtyProbe.slaveIndex(fd), opts)) return null;
-        if (opts.shellJob) return null;
+        // RPC orphan_pts_master: the master is the client's (a container's console), made anew at restore
+        if (opts.shellJob || opts.orphanPtsMaster) return null;
         return fd.describe() + " is a terminal: dump it with --shell-job (-j), restore then gives the task jcriu's terminal; "
                 + "or name it with --external " + key(fd) + " and give it back with --inherit-fd fd[N]:" + key(fd) + " on restore";
     }
@@ -98,7 +99,7 @@ public final class TtyHandler implements FileHandler {
      * the terminal jcriu runs on at restore.
      */
     private static String cttyRefusal(OpenFd fd, Options opts) {
-        if (opts.shellJob) return null;
+        if (opts.shellJob || opts.orphanPtsMaster) return null;
         long nr = ctty(fd.pid())[0];
         int major = (int) ((nr >> 8) & 0xfff), minor = (int) ((nr & 0xff) | ((nr >> 12) & 0xfff00));
         if (major >= PTS_MAJOR_FIRST && major <= PTS_MAJOR_LAST && masterInDump(fd, (major - PTS_MAJOR_FIRST) * 256 + minor, opts)) {
@@ -205,6 +206,7 @@ public final class TtyHandler implements FileHandler {
             throw new CriuException("Can't dump " + fd.describe() + ": pty " + p.index() + " has process group " + pgrp
                     + " in the foreground, which is not part of the dump");
         }
+        if (paired && sid != 0 && files.state(CttyCheck.class, java.util.HashSet::new).add(p.index())) membersWithout(p.index(), sid, tree);
         int infoId = infoId(p.index(), master);
         int fsid = sid, fpgrp = pgrp;
         files.ttyInfo(infoId, () -> TtyInfoEntry.newBuilder().setType(TtyType.PTY).setLocked(p.locked())
@@ -213,10 +215,43 @@ public final class TtyHandler implements FileHandler {
                 .setTermios(Termios.entry(p.termios())).setTermiosLocked(Termios.entry(p.termiosLocked()))
                 .setWinsize(Termios.winsize(p.winsize())).setPty(TtyPtyEntry.newBuilder().setIndex(p.index())));
         LOG.info("Dumping tty %d with id %#x (%s index %d)", fd.fd(), id, master ? "ptmx" : "pts", p.index());
-        // CRIU writes the path of the pty as a reg file with the same id first.
-        files.entries().add(FileHandlers.REG.dump(fd, id, files));
-        TtyFileEntry t = TtyFileEntry.newBuilder().setId(id).setTtyInfoId(infoId).setFlags(fd.fileFlags()).setFown(NO_OWNER).build();
+        TtyFileEntry t = TtyFileEntry.newBuilder().setId(id).setTtyInfoId(infoId).setFlags(fd.fileFlags()).setFown(NO_OWNER)
+                .setRegfId(pathEntry(fd, files)).build();
         return FileEntry.newBuilder().setType(FdTypes.TTY).setId(id).setTty(t).build();
+    }
+
+    /**
+     * The terminal's path as a reg file entry of its own id, written before the tty entry, which
+     * names it in regf_id: CRIU 4.2's layout (older CRIU gave the reg entry the tty's own id,
+     * which restore still accepts).
+     */
+    private static int pathEntry(OpenFd fd, DumpFiles files) {
+        return files.addFile(rid -> FileHandlers.REG.dump(fd, rid, files));
+    }
+
+    /** Key of the set of pty indices whose session members were checked. */
+    private static final class CttyCheck {}
+
+    /**
+     * Members of session {@code sid} without pty {@code index} as controlling terminal (forked
+     * before their leader took it, or TIOCNOTTY): CRIU's images say which session a pty leads,
+     * not which task has it, and restore gives it to every member the leader clones. Said in the
+     * log, as the restored task differs there.
+     */
+    private static void membersWithout(int index, int sid, java.util.Set<Integer> tree) {
+        int major = PTS_MAJOR_FIRST + index / 256, minor = index % 256;
+        long ttyNr = (minor & 0xff) | ((long) major << 8) | ((long) (minor & ~0xff) << 12);
+        for (int pid : tree) {
+            try {
+                if (org.jcriu.proc.Stat.read(pid).sid() != sid || pid == sid) continue;
+                if (ctty(pid)[0] != ttyNr) {
+                    LOG.warn("task %d of session %d has no pty %d as controlling terminal; restore gives it the session's "
+                            + "terminal (the images do not record which member has it)", pid, sid, index);
+                }
+            } catch (CriuException e) {
+                // a task gone meanwhile
+            }
+        }
     }
 
     private static boolean groupInDump(int pgrp, java.util.Set<Integer> tree) {
@@ -250,8 +285,8 @@ public final class TtyHandler implements FileHandler {
                 .setTermios(Termios.entry(p.termios())).setTermiosLocked(Termios.entry(p.termiosLocked()))
                 .setWinsize(Termios.winsize(p.winsize())));
         LOG.info("Dumping tty %d with id %#x (ctty of session %d)", fd.fd(), id, sid);
-        files.entries().add(FileHandlers.REG.dump(fd, id, files));
-        TtyFileEntry t = TtyFileEntry.newBuilder().setId(id).setTtyInfoId(CTTY_INFO_ID).setFlags(fd.fileFlags()).setFown(NO_OWNER).build();
+        TtyFileEntry t = TtyFileEntry.newBuilder().setId(id).setTtyInfoId(CTTY_INFO_ID).setFlags(fd.fileFlags()).setFown(NO_OWNER)
+                .setRegfId(pathEntry(fd, files)).build();
         return FileEntry.newBuilder().setType(FdTypes.TTY).setId(id).setTty(t).build();
     }
 

@@ -81,13 +81,20 @@ class PtyIT {
             }
             assertTrue(master.getPacketMode() && master.getLocked() && !master.getExclusive(), master.toString());
             assertTrue(slave.getExclusive() && !slave.getLocked(), slave.toString());
-            // CRIU's files.img: a reg entry naming the device, then the tty entry, same id
-            List<FileEntry> files = new ArrayList<>();
-            try (ImageReader r = new ImageDir(d).open(ImageType.FILES)) {
-                FileEntry e;
-                while ((e = r.read(FileEntry.parser())) != null) files.add(e);
+            // CRIU 4.2's files.img: a reg entry of its own id naming the device, which the tty entry's regf_id names
+            List<FileEntry> files = files(d);
+            int ttys = 0;
+            for (FileEntry t : files) {
+                if (t.getType() != FdTypes.TTY) continue;
+                ttys++;
+                assertTrue(t.getTty().hasRegfId() && t.getTty().getRegfId() != t.getId(), t.toString());
+                FileEntry reg = files.stream().filter(f -> f.getId() == t.getTty().getRegfId()).findFirst().orElseThrow();
+                assertEquals(FdTypes.REG, reg.getType(), reg.toString());
+                boolean m = (t.getTty().getTtyInfoId() & 1) != 0;
+                assertEquals(m ? "/dev/ptmx" : "/dev/pts/" + index, reg.getReg().getName());
+                assertTrue(files.indexOf(reg) < files.indexOf(t), "the reg entry comes first, as CRIU writes it");
             }
-            assertTrue(files.stream().anyMatch(f -> f.getType() == FdTypes.REG && f.getReg().getName().equals("/dev/ptmx")));
+            assertEquals(2, ttys, files.toString());
             assertTrue(files.stream().anyMatch(f -> f.getType() == FdTypes.TTY && f.getTty().getTtyInfoId() == 2 * index + 1));
             critDecodes(d);
             restore(w, d);
@@ -107,6 +114,8 @@ class PtyIT {
                 assertEquals(w.pid(), i.getSid(), i.toString());
                 assertEquals(w.pid(), i.getPgrp(), i.toString());
             }
+            // images of CRIU before 4.2 (the reg entry has the tty's id, no regf_id) restore as well
+            oldLayout(d);
             restore(w, d);
             assertEquals(ttyNr, ttyNr(w.pid()));
             assertEquals("PASS", w.terminateAndVerdict());
@@ -140,6 +149,51 @@ class PtyIT {
             restore(w, d);
             for (int i = 0; i < pids.length; i++) assertEquals(want[i], ttyNr(pids[i]), "tty_nr of task " + pids[i] + " after the restore");
             assertEquals("PASS", w.terminateAndVerdict());
+        }
+    }
+
+    /**
+     * A session leader that forked member A before it took its pty as controlling terminal, and
+     * member B after: A has no terminal. CRIU's images cannot say so (the restore gives it to
+     * every member), so the dump names A in a warning, and only A.
+     */
+    @Test
+    void aMemberWithoutTheTerminalIsNamedAtDump() throws Exception {
+        Path ready = tmp.resolve("ready");
+        String py = String.join("\n",
+                "import fcntl, os, sys, termios, time",
+                "os.setsid()",
+                "m, s = os.openpty()",
+                "a = os.fork()",
+                "if a == 0:",
+                "    while True: time.sleep(1)",
+                "fcntl.ioctl(s, termios.TIOCSCTTY, 0)",
+                "b = os.fork()",
+                "if b == 0:",
+                "    while True: time.sleep(1)",
+                "open(sys.argv[1] + '.tmp', 'w').write('%d %d %d' % (os.getpid(), a, b))",
+                "os.rename(sys.argv[1] + '.tmp', sys.argv[1])",
+                "while True: time.sleep(1)");
+        Process p = new ProcessBuilder("/usr/bin/python3", "-c", py, ready.toString()).redirectErrorStream(true)
+                .redirectOutput(tmp.resolve("py.out").toFile()).start();
+        int[] pids = new int[0];
+        try {
+            for (int i = 0; i < 1000 && !Files.exists(ready); i++) Thread.sleep(10);
+            assertTrue(Files.exists(ready), "python session did not start: " + (Files.exists(tmp.resolve("py.out")) ? Files.readString(tmp.resolve("py.out")) : ""));
+            pids = java.util.Arrays.stream(Files.readString(ready).trim().split(" ")).mapToInt(Integer::parseInt).toArray();
+            assertEquals(0, ttyNr(pids[1]), "A was forked before the leader took the terminal");
+            assertTrue(ttyNr(pids[2]) != 0, "B has it");
+            Path d = Files.createDirectories(tmp.resolve("imgs"));
+            Jcriu.Result r = Jcriu.run("dump", "-t", pids[0], "-D", d, "-R", "-v4", "-o", "dump.log");
+            assertEquals(0, r.exit(), r.all());
+            String log = Files.readString(d.resolve("dump.log"));
+            assertTrue(log.contains("task " + pids[1] + " of session " + pids[0] + " has no pty"), log);
+            assertFalse(log.contains("task " + pids[2] + " of session"), log);
+        } finally {
+            for (int pid : pids) new ProcessBuilder("kill", "-9", String.valueOf(pid)).start().waitFor();
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+            p.waitFor();
         }
     }
 
@@ -289,6 +343,34 @@ class PtyIT {
     }
 
     /** Upstream crit (Debian's criu package) reads the images. */
+    private static List<FileEntry> files(Path d) {
+        List<FileEntry> files = new ArrayList<>();
+        try (ImageReader r = new ImageDir(d).open(ImageType.FILES)) {
+            FileEntry e;
+            while ((e = r.read(FileEntry.parser())) != null) files.add(e);
+        }
+        return files;
+    }
+
+    /** files.img rewritten as CRIU wrote it before regf_id: the tty's path as a reg entry with the tty's own id. */
+    private static void oldLayout(Path d) {
+        List<FileEntry> files = files(d);
+        java.util.Map<Integer, Integer> ttyOfReg = new java.util.HashMap<>();
+        for (FileEntry f : files) if (f.getType() == FdTypes.TTY) ttyOfReg.put(f.getTty().getRegfId(), f.getId());
+        assertFalse(ttyOfReg.isEmpty());
+        try (var w = new ImageDir(d).create(ImageType.FILES)) {
+            for (FileEntry f : files) {
+                if (f.getType() == FdTypes.TTY) {
+                    f = f.toBuilder().setTty(f.getTty().toBuilder().clearRegfId()).build();
+                } else if (ttyOfReg.containsKey(f.getId())) {
+                    int id = ttyOfReg.get(f.getId());
+                    f = f.toBuilder().setId(id).setReg(f.getReg().toBuilder().setId(id)).build();
+                }
+                w.write(f);
+            }
+        }
+    }
+
     private static void critDecodes(Path d) throws Exception {
         Path crit = Path.of("/usr/bin/crit");
         if (!Files.isExecutable(crit)) return;
@@ -297,7 +379,7 @@ class PtyIT {
             String out = new String(p.getInputStream().readAllBytes());
             assertEquals(0, p.waitFor(), "crit decode " + n + ": " + out);
             if (n.equals("tty-info.img")) assertTrue(out.contains("\"ws_col\": 111"), out);
-            if (n.equals("files.img")) assertTrue(out.contains("\"type\": \"TTY\""), out);
+            if (n.equals("files.img")) assertTrue(out.contains("\"type\": \"TTY\"") && out.contains("\"regf_id\""), out);
         }
     }
 }
