@@ -9,8 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "workload.h"
-
-#define HP (2UL << 20)
+#include "hugepage.h"
 
 static void fill(unsigned char *p, int seed) {
     for (unsigned long i = 0; i < HP; i++) p[i] = (unsigned char)(i * 7 + seed);
