@@ -310,6 +310,9 @@ def main():
             out(notifications=seen, eof=True)
         else:
             out(notifications=seen, resp=resp_json(r))
+    elif action == "console":
+        # args: images dir, "refuse" to refuse orphan-pts-master once first
+        out(**console(target, args[0], len(args) > 1 and args[1] == "refuse"))
     elif action == "raw":
         # args: hex payloads sent one per record on one connection to a service socket
         sk = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
