@@ -343,12 +343,17 @@ final class MemoryRestorer {
     private void mapSharedAnon(TaskImages.SharedAnon obj) {
         MemfdInodeEntry mie = obj.memfd();
         List<Vma> users = new ArrayList<>();
+        List<Integer> userIdx = new ArrayList<>();
         long extent = 0;
-        for (Vma v : img.vmas()) {
+        boolean noreserve = true;
+        for (int i = 0; i < img.vmas().size(); i++) {
+            Vma v = img.vmas().get(i);
             if (mie == null ? v.is(Vma.ANON_SHARED) && !v.is(Vma.SYSVIPC) && v.shmid() == obj.shmid()
                     : v.is(Vma.MEMFD) && img.files().get((int) v.shmid()).getMemfd().getInodeId() == mie.getInodeId()) {
                 users.add(v);
+                userIdx.add(i);
                 extent = Math.max(extent, v.pgoff() + v.size());
+                noreserve &= (v.flags() & Linux.MAP_NORESERVE) != 0;
             }
         }
         int hugeFlags = mie != null && (mie.getHugetlbFlag() & MFD_HUGETLB) != 0 ? MAP_HUGETLB | (mie.getHugetlbFlag() & MAP_HUGE_MASK) : 0;
@@ -369,7 +374,8 @@ final class MemoryRestorer {
             tmp = FreeArea.find(extent, align, img.vmas(), MapsLine.of(task.tid()));
             int flags = Linux.MAP_SHARED | Linux.MAP_FIXED_NOREPLACE;
             if (mie == null || anonymousKind(mie)) {
-                flags |= Linux.MAP_ANONYMOUS | hugeFlags;
+                // huge pages are reserved for the whole object at mmap unless every mapping of it had MAP_NORESERVE
+                flags |= Linux.MAP_ANONYMOUS | hugeFlags | (hugeFlags != 0 && noreserve && !users.isEmpty() ? Linux.MAP_NORESERVE : 0);
             } else {
                 made = memfdCreate(mie, extent);
             }
@@ -394,11 +400,12 @@ final class MemoryRestorer {
                     : Remote.open(task, String.format("/proc/self/map_files/%x-%x", tmp, tmp + extent), Linux.O_RDWR | Linux.O_CLOEXEC);
         }
         try {
-            for (Vma v : users) {
+            for (int u = 0; u < users.size(); u++) {
+                Vma v = users.get(u);
                 int type = mie != null && (v.flags() & Linux.MAP_PRIVATE) != 0 ? Linux.MAP_PRIVATE : Linux.MAP_SHARED;
                 int flags = type | (v.flags() & Linux.MAP_NORESERVE) | Linux.MAP_FIXED_NOREPLACE;
                 try {
-                    long m = task.syscall(Nr.MMAP, v.start(), v.size(), firstProt[img.vmas().indexOf(v)], flags, fd, v.pgoff());
+                    long m = task.syscall(Nr.MMAP, v.start(), v.size(), firstProt[userIdx.get(u)], flags, fd, v.pgoff());
                     if (m != v.start()) throw new CriuException(String.format("%s was mapped at 0x%x", v, m));
                 } catch (ErrnoException e) {
                     throw new CriuException(e.errno(), String.format("Can't map %s of shared memory object %d: %s", v, obj.shmid(),
@@ -427,7 +434,11 @@ final class MemoryRestorer {
     /** The huge page size MAP_HUGE_* bits name (log2 of the size at bit 26); 0 bits: this machine's default. */
     static long hugePageSize(int flags) {
         int shift = (flags & MAP_HUGE_MASK) >>> 26;
-        return shift != 0 ? 1L << shift : 2L << 20;
+        if (shift != 0) return 1L << shift;
+        for (String l : new String(Sys.readFile("/proc/meminfo"), java.nio.charset.StandardCharsets.US_ASCII).split("\n")) {
+            if (l.startsWith("Hugepagesize:")) return Long.parseLong(l.replaceAll("\\D", "")) << 10;
+        }
+        return 2L << 20;
     }
 
     /** memfd_create in the task with the entry's name and flags, sized; returns its fd. */

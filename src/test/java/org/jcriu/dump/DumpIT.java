@@ -293,6 +293,16 @@ class DumpIT {
     }
 
     @Test
+    void kernelThreadIsRefusedAsOne() throws Exception {
+        // pid 2 is kthreadd on every Linux since 2.6.22
+        assumeTrue(Files.readString(Path.of("/proc/2/comm")).strip().equals("kthreadd"));
+        Jcriu.Result r = Jcriu.run("dump", "-t", 2, "-D", imgs());
+        assertEquals(1, r.exit(), r.all());
+        assertTrue(r.stderr().contains("task 2: it is a kernel thread (kthreadd)"), r.stderr());
+        assertFalse(r.stderr().contains("Exception"), r.stderr());
+    }
+
+    @Test
     void unsupportedFdIsRefusedAndTheTaskLeftRunning() throws Exception {
         try (Workload w = Workload.c("unsupported", tmp.resolve("w"), "userfaultfd")) {
             Path d = imgs();

@@ -230,6 +230,16 @@ class RestoreFixtureIT {
     }
 
     @Test
+    void missingPagesFileSaysWhy() throws IOException {
+        Files.delete(dump.resolve("pages-1.img"));
+        Jcriu.Result r = Jcriu.run("restore", "-D", dump);
+        assertEquals(1, r.exit(), r.all());
+        assertTrue(r.stderr().contains("pages-1.img") && r.stderr().contains("No such file or directory"), r.stderr());
+        assertFalse(Procs.exists(PID));
+        assertTrue(Procs.leftovers().isEmpty(), Procs.leftovers().toString());
+    }
+
+    @Test
     void corruptedMmImageNamesFileAndOffset() throws IOException {
         Path mm = dump.resolve("mm-" + PID + ".img");
         byte[] b = Files.readAllBytes(mm);

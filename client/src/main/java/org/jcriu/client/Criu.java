@@ -130,18 +130,22 @@ public final class Criu {
         try {
             Posix.send(fd, req.toByteArray());
             while (true) {
-                byte[] data = Posix.recv(fd);
+                Posix.Received got = Posix.recvWithFd(fd);
+                byte[] data = got.data();
                 if (data.length == 0) throw new CriuRpcException("criu closed the connection without answering " + req.getType(), 0);
                 CriuResp r;
                 try {
                     r = CriuResp.parseFrom(data);
                 } catch (InvalidProtocolBufferException e) {
+                    if (got.fd() >= 0) Posix.close(got.fd());
                     throw new CriuRpcException("undecodable response: " + e.getMessage(), 0);
                 }
+                if (r.getType() != CriuReqType.NOTIFY && got.fd() >= 0) Posix.close(got.fd());
                 if (r.getType() == CriuReqType.NOTIFY) {
                     boolean ok = true;
                     try {
-                        if (notify != null) notify.on(r.getNotify().getScript(), r.getNotify().getPid());
+                        if (notify != null) notify.on(r.getNotify().getScript(), r.getNotify().getPid(), got.fd());
+                        else if (got.fd() >= 0) Posix.close(got.fd());
                     } catch (RuntimeException e) {
                         ok = false;
                     }

@@ -27,6 +27,33 @@ public interface Notify {
 
     default void postResume() {}
 
+    /**
+     * orphan-pts-master (restore with {@code orphan_pts_master}): {@code fd} is the master of
+     * the new pty that is the restored task's terminal (a container's console). It is yours:
+     * keep it, or close it (the default), which hangs the terminal up.
+     */
+    default void orphanPtsMaster(int fd) {
+        Posix.close(fd);
+    }
+
+    /**
+     * A notification with the descriptor criu passed along, -1 for none. The default calls
+     * {@link #on(String, int)}, then gives the orphan-pts-master fd to {@link #orphanPtsMaster};
+     * any other fd, or one whose notification throws, is closed.
+     */
+    default void on(String script, int pid, int fd) {
+        boolean kept = false;
+        try {
+            on(script, pid);
+            if (fd >= 0 && script.equals("orphan-pts-master")) {
+                kept = true;
+                orphanPtsMaster(fd);
+            }
+        } finally {
+            if (!kept && fd >= 0) Posix.close(fd);
+        }
+    }
+
     /** Any notification, by its criu name ("pre-dump", ...); the default calls the methods above. */
     default void on(String script, int pid) {
         switch (script) {

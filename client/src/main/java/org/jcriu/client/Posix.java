@@ -33,7 +33,7 @@ final class Posix {
     static final int AF_UNIX = 1, SOCK_SEQPACKET = 5, SOCK_CLOEXEC = 02000000, MSG_PEEK = 2, MSG_TRUNC = 0x20,
             MSG_NOSIGNAL = 0x4000, EINTR = 4, ECHILD = 10;
     private static final long NR_CLOSE = 3, NR_SOCKET = 41, NR_CONNECT = 42, NR_SENDTO = 44, NR_RECVFROM = 45,
-            NR_SOCKETPAIR = 53, NR_WAIT4 = 61, NR_KILL = 62;
+            NR_RECVMSG = 47, NR_SOCKETPAIR = 53, NR_WAIT4 = 61, NR_KILL = 62;
 
     private Posix() {}
 
@@ -88,13 +88,42 @@ final class Posix {
         }
     }
 
-    /** One whole record (sized with MSG_PEEK|MSG_TRUNC first); empty at end of stream. */
-    static byte[] recv(int fd) {
+    /** A record (empty at end of stream) and the descriptor criu passed with it (SCM_RIGHTS), -1 for none. */
+    record Received(byte[] data, int fd) {}
+
+    private static final int SOL_SOCKET = 1, SCM_RIGHTS = 1, MSG_CMSG_CLOEXEC = 0x40000000;
+
+    /**
+     * One whole record with its descriptor: criu sends the orphan-pts-master notification with
+     * the pty master attached, which a plain recv would drop (the kernel closes passed fds that
+     * find no control buffer).
+     */
+    static Received recvWithFd(int fd) {
         int len = (int) sys("recv", NR_RECVFROM, fd, 0, 0, MSG_PEEK | MSG_TRUNC, 0, 0);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment buf = a.allocate(Math.max(1, len));
-            long n = sys("recv", NR_RECVFROM, fd, buf.address(), len, 0, 0, 0);
-            return buf.asSlice(0, n).toArray(JAVA_BYTE);
+            MemorySegment iov = a.allocate(16, 8);
+            iov.set(JAVA_LONG, 0, buf.address());
+            iov.set(JAVA_LONG, 8, len);
+            MemorySegment ctl = a.allocate(64, 8);
+            // struct msghdr: name, namelen, iov, iovlen, control, controllen, flags
+            MemorySegment msg = a.allocate(56, 8);
+            msg.set(JAVA_LONG, 16, iov.address());
+            msg.set(JAVA_LONG, 24, 1);
+            msg.set(JAVA_LONG, 32, ctl.address());
+            msg.set(JAVA_LONG, 40, ctl.byteSize());
+            long n = sys("recvmsg", NR_RECVMSG, fd, msg.address(), MSG_CMSG_CLOEXEC);
+            int got = -1;
+            long ctlLen = msg.get(JAVA_LONG, 40);
+            if (ctlLen >= 20 && ctl.get(JAVA_INT, 8) == SOL_SOCKET && ctl.get(JAVA_INT, 12) == SCM_RIGHTS) {
+                int fds = (int) ((ctl.get(JAVA_LONG, 0) - 16) / 4);
+                for (int i = 0; i < fds; i++) {
+                    int f = ctl.get(JAVA_INT, 16 + 4L * i);
+                    if (got < 0) got = f;
+                    else close(f);
+                }
+            }
+            return new Received(buf.asSlice(0, n).toArray(JAVA_BYTE), got);
         }
     }
 

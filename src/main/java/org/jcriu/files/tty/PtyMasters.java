@@ -177,7 +177,11 @@ final class PtyMasters implements AutoCloseable {
         }
     }
 
-    /** Locked termios first: they restrict what TCSETS may change (CAP_SYS_ADMIN needed). */
+    /**
+     * Locked termios first: they restrict what TCSETS may change (CAP_SYS_ADMIN needed). The
+     * owner in the master's tty-info is that of the ptmx node it was opened through, shared by
+     * every pty: CRIU would fchown it; jcriu leaves /dev/ptmx alone.
+     */
     static void setParams(int fd, TtyInfoEntry tie, String what) {
         try (Arena a = Arena.ofConfined()) {
             if (tie.hasTermiosLocked()) ioctl(a, fd, Termios.TIOCSLCKTRMIOS, Termios.kernel(tie.getTermiosLocked()), what);

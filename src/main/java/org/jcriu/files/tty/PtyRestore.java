@@ -336,9 +336,22 @@ final class PtyRestore {
         LOG.info("task %d: pty %d is the controlling terminal of its new session", tid, index);
     }
 
-    /** Locked termios first: they restrict what TCSETS may change (CAP_SYS_ADMIN needed). */
+    /**
+     * The owner of the device node (/dev/pts/N belongs to whoever opened its master), as CRIU's
+     * restore_tty_params; then the locked termios first: they restrict what TCSETS may change
+     * (CAP_SYS_ADMIN needed).
+     */
     private void setParams(int fd, TtyInfoEntry tie) {
         Task t = r.task();
+        if (tie.hasUid() && tie.hasGid()) {
+            try {
+                t.syscall(Nr.FCHOWN, fd, Integer.toUnsignedLong(tie.getUid()), Integer.toUnsignedLong(tie.getGid()));
+            } catch (CriuException e) {
+                throw new CriuException(e.errno(), "Can't give tty-info id " + tie.getId() + " (fd " + fd + " of task " + t.tid()
+                        + ") its owner " + Integer.toUnsignedString(tie.getUid()) + ":" + Integer.toUnsignedString(tie.getGid())
+                        + ": " + e.getMessage(), e);
+            }
+        }
         if (tie.hasTermiosLocked()) AnonFd.withStruct(t, Termios.kernel(tie.getTermiosLocked()), Nr.IOCTL, 2, fd, Termios.TIOCSLCKTRMIOS, 0);
         if (tie.hasTermios()) AnonFd.withStruct(t, Termios.kernel(tie.getTermios()), Nr.IOCTL, 2, fd, Termios.TCSETS, 0);
         if (tie.hasWinsize()) AnonFd.withStruct(t, Termios.kernel(tie.getWinsize()), Nr.IOCTL, 2, fd, Termios.TIOCSWINSZ, 0);

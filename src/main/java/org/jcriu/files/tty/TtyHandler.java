@@ -26,10 +26,11 @@ import org.jcriu.sys.Stat;
 import org.jcriu.sys.Sys;
 
 /**
- * Unix98 pseudo-terminals, in CRIU's format: per fd a tty.img entry (plus a reg entry with the
- * same id naming /dev/ptmx or /dev/pts/N), per pty side one tty-info.img entry with id
+ * Unix98 pseudo-terminals, in CRIU's format: per fd a tty.img entry (plus a reg entry naming
+ * /dev/ptmx or /dev/pts/N, its regf_id), per pty side one tty-info.img entry with id
  * {@code index * 2 + (master ? 1 : 0)} holding termios, locked termios, window size, packet
- * mode, lock and exclusive state, and the session and foreground group the pty leads.
+ * mode, lock and exclusive state, the session and foreground group the pty leads, and the
+ * owner of its device node (restored with fchown, as CRIU's restore_tty_params).
  *
  * <p>A pty whose master the task holds is rebuilt inside the task ({@link PtyRestore}). A slave
  * whose master is outside (the terminal of a shell job) needs --shell-job: on restore the task
@@ -213,7 +214,8 @@ public final class TtyHandler implements FileHandler {
                 .setExclusive(p.exclusive()).setPacketMode(p.packet()).setSid(fsid).setPgrp(fpgrp)
                 .setRdev((int) rdev).setDev((int) fd.stat().dev())
                 .setTermios(Termios.entry(p.termios())).setTermiosLocked(Termios.entry(p.termiosLocked()))
-                .setWinsize(Termios.winsize(p.winsize())).setPty(TtyPtyEntry.newBuilder().setIndex(p.index())));
+                .setWinsize(Termios.winsize(p.winsize())).setPty(TtyPtyEntry.newBuilder().setIndex(p.index()))
+                .setUid(fd.stat().uid()).setGid(fd.stat().gid()));
         LOG.info("Dumping tty %d with id %#x (%s index %d)", fd.fd(), id, master ? "ptmx" : "pts", p.index());
         TtyFileEntry t = TtyFileEntry.newBuilder().setId(id).setTtyInfoId(infoId).setFlags(fd.fileFlags()).setFown(NO_OWNER)
                 .setRegfId(pathEntry(fd, files)).build();
@@ -283,7 +285,8 @@ public final class TtyHandler implements FileHandler {
                 .setExclusive(p.exclusive()).setPacketMode(false).setSid(sid).setPgrp(pgrp)
                 .setRdev((int) fd.stat().rdev()).setDev((int) fd.stat().dev())
                 .setTermios(Termios.entry(p.termios())).setTermiosLocked(Termios.entry(p.termiosLocked()))
-                .setWinsize(Termios.winsize(p.winsize())));
+                .setWinsize(Termios.winsize(p.winsize()))
+                .setUid(fd.stat().uid()).setGid(fd.stat().gid()));
         LOG.info("Dumping tty %d with id %#x (ctty of session %d)", fd.fd(), id, sid);
         TtyFileEntry t = TtyFileEntry.newBuilder().setId(id).setTtyInfoId(CTTY_INFO_ID).setFlags(fd.fileFlags()).setFown(NO_OWNER)
                 .setRegfId(pathEntry(fd, files)).build();
@@ -310,7 +313,8 @@ public final class TtyHandler implements FileHandler {
                 .setExclusive(p.exclusive()).setPacketMode(false).setSid(sid).setPgrp(pgrp)
                 .setRdev((int) rdev).setDev((int) fd.stat().dev())
                 .setTermios(Termios.entry(p.termios())).setTermiosLocked(Termios.entry(p.termiosLocked()))
-                .setWinsize(Termios.winsize(p.winsize())));
+                .setWinsize(Termios.winsize(p.winsize()))
+                .setUid(fd.stat().uid()).setGid(fd.stat().gid()));
         LOG.info("Dumping external tty %d with id %#x (%s)", fd.fd(), id, key(fd));
         TtyFileEntry t = TtyFileEntry.newBuilder().setId(id).setTtyInfoId(infoId).setFlags(fd.fileFlags()).setFown(NO_OWNER).build();
         return FileEntry.newBuilder().setType(FdTypes.TTY).setId(id).setTty(t).build();

@@ -65,6 +65,8 @@ class PtyIT {
     void ptyPairComesBackWithItsIndexTermiosWindowAndModes() throws Exception {
         try (Workload w = Workload.c("pty", tmp.resolve("w"), "pair")) {
             int index = ptyIndex(w.pid());
+            // the slave's device node belongs to whoever opened the master; CRIU keeps its owner
+            assertEquals(0, new ProcessBuilder("chown", "1234:1235", "/dev/pts/" + index).start().waitFor());
             Path d = dump(w);
             List<TtyInfoEntry> infos = infos(d);
             assertEquals(2, infos.size(), infos.toString());
@@ -81,6 +83,9 @@ class PtyIT {
             }
             assertTrue(master.getPacketMode() && master.getLocked() && !master.getExclusive(), master.toString());
             assertTrue(slave.getExclusive() && !slave.getLocked(), slave.toString());
+            assertTrue(slave.hasUid() && slave.hasGid(), slave.toString());
+            assertEquals(1234, slave.getUid());
+            assertEquals(1235, slave.getGid());
             // CRIU 4.2's files.img: a reg entry of its own id naming the device, which the tty entry's regf_id names
             List<FileEntry> files = files(d);
             int ttys = 0;
@@ -99,6 +104,8 @@ class PtyIT {
             critDecodes(d);
             restore(w, d);
             assertEquals(index, ptyIndex(w.pid()));
+            assertEquals(1234, Files.getAttribute(Path.of("/dev/pts/" + index), "unix:uid"), "owner of the restored slave");
+            assertEquals(1235, Files.getAttribute(Path.of("/dev/pts/" + index), "unix:gid"));
             assertEquals("PASS", w.terminateAndVerdict());
         }
     }
@@ -337,7 +344,7 @@ class PtyIT {
         if (!Crit.present()) return;
         for (String n : List.of("files.img", "tty-info.img", "fdinfo-2.img")) {
             String out = Crit.decode(d.resolve(n));
-            if (n.equals("tty-info.img")) assertTrue(out.contains("\"ws_col\": 111"), out);
+            if (n.equals("tty-info.img")) assertTrue(out.contains("\"ws_col\": 111") && out.contains("\"uid\": 1234"), out);
             if (n.equals("files.img")) assertTrue(out.contains("\"type\": \"TTY\"") && out.contains("\"regf_id\""), out);
         }
     }
