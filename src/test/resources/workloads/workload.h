@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,6 +45,20 @@ static inline void ready_then_wait(void) {
     sigaction(SIGTERM, &sa, NULL);
     put_ready(dir);
     while (!stop) pause();
+}
+
+/* For workloads that report every difference, not the first: "FAIL | a | b ...". */
+static inline void fail_also(const char *what) {
+    size_t n = strlen(verdict);
+    if (!n) n = snprintf(verdict, sizeof verdict, "FAIL");
+    snprintf(verdict + n, sizeof verdict - n, " | %s", what);
+}
+
+/* Moves a new fd to number WANT, so the test knows where to look; exit 2 (naming CALL, which
+ * made the fd) when it could not be made. */
+static inline void place_fd(int fd, int want, const char *call) {
+    if (fd < 0) { perror(call); exit(2); }
+    if (fd != want) { dup2(fd, want); close(fd); }
 }
 
 /* A parent with one child C: DIR/pids "R C", then DIR/ready (what the parent reports besides,
