@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import org.jcriu.CriuException;
 import org.jcriu.files.DumpFiles;
+import org.jcriu.files.memfd.MemfdHandler;
 import org.jcriu.image.proto.AioRingEntry;
 import org.jcriu.image.proto.VmaEntry;
 import org.jcriu.log.Log;
@@ -161,6 +162,17 @@ public final class VmaPlan {
                 status = VMA_AREA_REGULAR | VMA_ANON_PRIVATE | (path.equals("[heap]") ? VMA_AREA_HEAP : 0);
                 flags |= Linux.MAP_ANONYMOUS;
                 pages = v.has(Vma.VM_DP) ? Pages.NONE : v.has(Vma.VM_LO) || v.has(Vma.VM_HT) ? Pages.ANON : Pages.ANON_LAZY;
+            } else if (memfdMapping(v)) {
+                // as CRIU (proc_parse.c handle_vma, cr-dump.c dump_filemap): MEMFD and FILE_SHARED or
+                // FILE_PRIVATE, no MAP_ANONYMOUS, shmid = a MEMFD file id; the contents belong to the
+                // memfd's inode (memfd.img + pagemap-shmem), a private mapping keeps its copied pages
+                status = VMA_AREA_REGULAR | VMA_AREA_MEMFD | (v.shared() ? VMA_FILE_SHARED : VMA_FILE_PRIVATE);
+                pages = v.shared() ? Pages.NONE : Pages.FILE_PRIVATE;
+                e.setPgoff(v.pgoff());
+                if (files != null) {
+                    e.setFdflags(Sysv.linkMode(pid, v));
+                    e.setShmid(MemfdHandler.mappingFileId(files, pid, v.start(), v.end(), path));
+                }
             } else {
                 status = VMA_AREA_REGULAR | (v.shared() ? VMA_FILE_SHARED : VMA_FILE_PRIVATE);
                 pages = v.shared() ? Pages.NONE : Pages.FILE_PRIVATE;
@@ -181,6 +193,10 @@ public final class VmaPlan {
                     int id;
                     if (st.dev() == prevFileDev && st.ino() == prevFileIno && openFlags == prevFileFlags) {
                         id = prevFileId;
+                    } else if (v.deleted()) {
+                        // no name left: its contents travel as a ghost file, as CRIU's (refuseUnsupported checked nlink)
+                        id = files.unlinkedMapFile(mf, "mapping " + v + " of task " + pid,
+                                path.substring(0, path.length() - DELETED.length()), st, openFlags);
                     } else {
                         id = files.pathFile(path, st, openFlags);
                     }
@@ -272,6 +288,29 @@ public final class VmaPlan {
     }
 
     private final List<VmaEntry.Builder> builders = new ArrayList<>();
+    private static final String DELETED = " (deleted)";
+
+    /** A mapping of a memfd (not on hugetlbfs: those are hugetlb memory). */
+    private static boolean memfdMapping(Vma v) {
+        return !v.anonymous() && !v.has(Vma.VM_HT) && MemfdHandler.isMemfdPath(v.path());
+    }
+
+    /**
+     * Why a mapping of a file whose name is gone cannot be dumped, or null: a regular file with
+     * no link left is dumped as a ghost file; one still linked elsewhere would need a link remap.
+     */
+    private static String unlinked(int pid, Vma v) {
+        String mf = "/proc/" + pid + "/map_files/" + Long.toHexString(v.start()) + "-" + Long.toHexString(v.end());
+        Stat st;
+        try {
+            st = Sys.stat(mf);
+        } catch (ErrnoException e) {
+            return "a mapping of an unlinked file that can't be reached (" + e.getMessage() + ")";
+        }
+        if (!st.isReg()) return "a mapping of an unlinked non-regular file";
+        if (st.nlink() > 0) return "a mapping of a file whose name was unlinked while another hard link keeps it";
+        return null;
+    }
 
     private static void refuseUnsupported(int pid, Vma v) {
         String why = null;
@@ -285,8 +324,9 @@ public final class VmaPlan {
         } else if (v.anonymous() && v.shared()) why = "shared anonymous memory";
         else if (sysvPath(v)) why = v.shared() ? null : "a private mapping of a SysV shm segment";
         else if (aioPath(v) || sharedAnon(v) || anonHugepage(v) || hugetlbfsFile(v)) why = null;
-        else if (v.has(Vma.VM_HT)) why = "hugetlb memory of an unlinked hugetlbfs file";
-        else if (!v.anonymous() && v.deleted()) why = "a mapping of an unlinked file (or memfd)";
+        else if (v.has(Vma.VM_HT)) why = "hugetlb memory of an unlinked hugetlbfs file (or of a hugetlb memfd)";
+        else if (memfdMapping(v)) why = null;
+        else if (!v.anonymous() && v.deleted()) why = unlinked(pid, v);
         else if (!v.anonymous() && !path.startsWith("/")) why = "a mapping without a file path";
         if (why != null) throw new CriuException("Can't dump task " + pid + ": mapping " + v + " is " + why + ", which is not supported yet");
     }

@@ -40,6 +40,7 @@ public final class Features {
         add("uffd", 2, Probes::uffd);
         add("uffd-noncoop", 2, Probes::uffdNoncoop);
         add("uffd-wp", 2, Probes::uffdWp);
+        add("uffd-wp-async", 2, Probes::uffdWpAsync); // pre-dump's write tracker (predump.WriteTracker)
         add("pagemap_scan", 2, Probes::pagemapScan);
         add("pagemap_scan_guard_pages", 2, Probes::pagemapScanGuard);
         add("mem_dirty_track", 2, Probes::memDirtyTrack);

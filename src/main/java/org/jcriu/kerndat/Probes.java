@@ -316,6 +316,19 @@ final class Probes {
                 : "userfaultfd has no write-protect (features 0x" + Long.toHexString(have) + ")";
     }
 
+    /**
+     * Async write-protect (6.7+), with markers for anonymous memory, and PAGEMAP_SCAN to read it:
+     * what pre-dump tracks written pages with where there is no soft-dirty bit.
+     */
+    static String uffdWpAsync() {
+        long need = 1L << 15 | 1L << 13; // UFFD_FEATURE_WP_ASYNC, UFFD_FEATURE_WP_UNPOPULATED
+        long have = uffdFeatures();
+        if ((have & need) != need) {
+            return "userfaultfd has no async write-protect (WP_ASYNC, WP_UNPOPULATED; features 0x" + Long.toHexString(have) + ")";
+        }
+        return pagemapScan();
+    }
+
     /** PAGEMAP_SCAN over one page of ours asking for {@code category}: 0 when the kernel knows it. */
     private static long pagemapScan(long category) {
         int fd = Sys.open("/proc/self/pagemap", Linux.O_RDONLY, 0);

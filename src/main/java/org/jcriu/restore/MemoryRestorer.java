@@ -356,6 +356,10 @@ final class MemoryRestorer {
                 noreserve &= (v.flags() & Linux.MAP_NORESERVE) != 0;
             }
         }
+        if (mie != null && !anonymousKind(mie) && (mie.getHugetlbFlag() & MFD_HUGETLB) == 0) {
+            mapMemfd(obj, mie, users);
+            return;
+        }
         int hugeFlags = mie != null && (mie.getHugetlbFlag() & MFD_HUGETLB) != 0 ? MAP_HUGETLB | (mie.getHugetlbFlag() & MAP_HUGE_MASK) : 0;
         long align = hugeFlags == 0 ? Linux.PAGE_SIZE : hugePageSize(hugeFlags);
         if (mie != null) extent = Math.max(extent, (mie.getSize() + align - 1) / align * align);
@@ -423,6 +427,39 @@ final class MemoryRestorer {
         if (shared != null && earlier == null && !users.isEmpty()) {
             shared.put(obj.shmid(), new SharedAnonObjects.Mapped(task.tid(), users.get(0).start(), users.get(0).end(), extent));
         }
+    }
+
+    /**
+     * The mappings of a real memfd (CRIU's VMA_AREA_MEMFD): the memfd is the one the files code
+     * makes for the inode (made and filled once per restore, whichever task or fd reaches it
+     * first), so the task's fds and every task's mappings of it are one object as at dump. A
+     * shared mapping whose map_files link was read-only is mapped from a read-only open, so that
+     * the memfd can be sealed against writing afterwards (F_SEAL_WRITE refuses writably mapped memfds).
+     */
+    private void mapMemfd(TaskImages.SharedAnon obj, MemfdInodeEntry mie, List<Vma> users) {
+        int fd = files.openMemfdForMap(task, (int) mie.getInodeId()), ro = -1;
+        try {
+            for (Vma v : users) {
+                boolean priv = (v.flags() & Linux.MAP_PRIVATE) != 0;
+                int use = fd;
+                if (!priv && (v.fdflags() & Linux.O_ACCMODE) == Linux.O_RDONLY) {
+                    if (ro < 0) ro = Remote.open(task, "/proc/self/fd/" + fd, Linux.O_RDONLY | Linux.O_CLOEXEC);
+                    use = ro;
+                }
+                int flags = (priv ? Linux.MAP_PRIVATE : Linux.MAP_SHARED) | (v.flags() & Linux.MAP_NORESERVE) | Linux.MAP_FIXED_NOREPLACE;
+                try {
+                    long m = task.syscall(Nr.MMAP, v.start(), v.size(), firstProt[img.vmas().indexOf(v)], flags, use, v.pgoff());
+                    if (m != v.start()) throw new CriuException(String.format("%s was mapped at 0x%x", v, m));
+                } catch (ErrnoException e) {
+                    throw new CriuException(e.errno(), String.format("Can't map %s of memfd:%s (shmid %d): %s", v, mie.getName(),
+                            obj.shmid(), e.getMessage()), e);
+                }
+            }
+        } finally {
+            Remote.close(task, fd);
+            if (ro >= 0) Remote.close(task, ro);
+        }
+        LOG.info("task %d maps memfd:%s in %d VMAs", img.pid(), mie.getName(), users.size());
     }
 
     /** A memfd entry standing for memory the kernel names itself: made by an anonymous mmap, not memfd_create. */

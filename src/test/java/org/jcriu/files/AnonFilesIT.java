@@ -172,14 +172,28 @@ class AnonFilesIT {
         }
     }
 
-    /** A memfd that is also mapped needs shared-memory dumping, which jcriu lacks: refused, task untouched. */
+    /**
+     * A memfd mapped shared while its fd stays open: one memfd after restore, its contents
+     * intact, a write through the mapping read back through the fd and the other way round, and
+     * maps naming it "/memfd:mapped (deleted)" as before.
+     */
     @Test
-    void mappedMemfdIsRefused() throws Exception {
-        String setup = "import mmap\nfd = os.memfd_create('mapped')\nos.write(fd, b'x' * 4096)\nm = mmap.mmap(fd, 4096)";
-        try (Workload w = Workload.python(tmp.resolve("w"), setup, null)) {
-            Jcriu.Result r = Jcriu.dumpRefused(w, tmp.resolve("imgs"));
-            assertTrue(r.stderr().contains("Can't dump task " + w.pid() + ": mapping ") && r.stderr().contains("/memfd:mapped (deleted)")
-                    && r.stderr().contains("not supported"), r.stderr());
+    void mappedMemfdKeepsItsFdAndMappingOneFile() throws Exception {
+        String setup = "import mmap, signal\n"
+                + "fd = os.memfd_create('mapped')\nos.write(fd, bytes(range(256)) * 32)\nm = mmap.mmap(fd, 8192)\n"
+                + "m[100:105] = b'hello'\n"
+                + "term = []\nsignal.signal(signal.SIGTERM, lambda *a: term.append(1))";
+        String check = "while not term: signal.pause()\n"
+                + "want = bytearray(bytes(range(256)) * 32)\nwant[100:105] = b'hello'\n"
+                + "ok = m[:] == bytes(want) and os.pread(fd, 5, 100) == b'hello'\n"
+                + "m[0:3] = b'map'\nos.pwrite(fd, b'fd', 8000)\n"
+                + "ok = ok and os.pread(fd, 3, 0) == b'map' and m[8000:8002] == b'fd' and os.fstat(fd).st_size == 8192\n"
+                + "maps = open('/proc/self/maps').read()\nok = ok and '/memfd:mapped (deleted)' in maps\n"
+                + "open(sys.argv[1] + '/verdict', 'w').write('PASS' if ok else 'FAIL ' + repr(m[:16]) + maps)\n";
+        try (Workload w = Workload.python(tmp.resolve("w"), setup, check)) {
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
+            Jcriu.restored(w, d);
+            assertEquals("PASS", w.terminateAndVerdict());
         }
     }
 

@@ -85,6 +85,7 @@ class CheckTest {
     @Test
     void kerndatCachesAnswers() {
         assertEquals(true, Kerndat.has("uffd-wp"));
+        assertEquals(true, Kerndat.has("uffd-wp-async"));
         assertEquals(true, Kerndat.has("pidfd_store"));
         assertEquals(false, Kerndat.has("mem_dirty_track"));
         assertEquals("mem_dirty_track: no soft-dirty bit in /proc/PID/pagemap (CONFIG_MEM_SOFT_DIRTY)",

@@ -87,6 +87,19 @@ public final class RegFileHandler implements FileHandler {
         return (st.isReg() || st.isDir() || st.isFifo()) && fd.link().startsWith("/") && fd.link().endsWith(DELETED) && st.nlink() == 0;
     }
 
+    /**
+     * The mapped file of a mapping whose file has no name left (smaps "PATH (deleted)", st_nlink
+     * 0), read through {@code proc} (its /proc/PID/map_files link): as CRIU, a reg file under its
+     * old name remapped to a ghost file that holds the contents (shared writes included: they
+     * are in the file), so restore maps a re-created copy, unlinked again once it is mapped.
+     */
+    public FileEntry dumpUnlinkedMapping(String proc, String who, String path, Stat st, int flags, int id, DumpFiles files) {
+        GhostFiles.of(files).dump(proc, who, st, path, id, files);
+        RegFileEntry.Builder b = RegFileEntry.newBuilder().setId(id).setFlags(flags).setPos(0).setFown(NO_OWNER).setName(path)
+                .setMode(st.mode()).setSize(st.size());
+        return FileEntry.newBuilder().setType(FdTypes.REG).setId(id).setReg(b).build();
+    }
+
     /** A file referenced by path (mapping, exe, cwd, root): position 0. */
     public FileEntry dumpPath(String path, Stat st, int flags, int id, Options opts) {
         return FileEntry.newBuilder().setType(FdTypes.REG).setId(id).setReg(entry(path, st, flags, id, opts, 0, "file " + path)).build();

@@ -75,7 +75,9 @@ final class Remaps {
         }
         made.put(id, p);
         String path = p;
-        r.whenDone(() -> unlink(id, path));
+        // once the whole tree is restored, not after this task's fds: a mapping made before and
+        // the fds and mappings of later tasks must all reach this one inode, as at dump
+        r.whenTreeDone(() -> unlink(id, path));
         return p;
     }
 
