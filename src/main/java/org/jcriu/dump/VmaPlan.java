@@ -196,7 +196,7 @@ public final class VmaPlan {
                     if (st.dev() == prevFileDev && st.ino() == prevFileIno && openFlags == prevFileFlags) {
                         id = prevFileId;
                     } else if (v.deleted()) {
-                        // no name left: its contents travel as a ghost file, as CRIU's (refuseUnsupported checked nlink)
+                        // its name is gone: a ghost file or a link remap, as CRIU's
                         id = files.unlinkedMapFile(mf, "mapping " + v + " of task " + pid,
                                 path.substring(0, path.length() - DELETED.length()), st, openFlags);
                     } else {
@@ -304,7 +304,7 @@ public final class VmaPlan {
 
     /**
      * Why a mapping of a file whose name is gone cannot be dumped, or null: a regular file with
-     * no link left is dumped as a ghost file; one still linked elsewhere would need a link remap.
+     * no link left is dumped as a ghost file, one still linked elsewhere with a link remap.
      */
     private static String unlinked(int pid, Vma v) {
         String mf = "/proc/" + pid + "/map_files/" + Long.toHexString(v.start()) + "-" + Long.toHexString(v.end());
@@ -315,8 +315,7 @@ public final class VmaPlan {
             return "a mapping of an unlinked file that can't be reached (" + e.getMessage() + ")";
         }
         if (!st.isReg()) return "a mapping of an unlinked non-regular file";
-        if (st.nlink() > 0) return "a mapping of a file whose name was unlinked while another hard link keeps it";
-        return null;
+        return null; // no link left: a ghost file; another link left: a link remap (with --link-remap)
     }
 
     private static void refuseUnsupported(int pid, Vma v) {
