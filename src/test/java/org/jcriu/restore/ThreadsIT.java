@@ -170,8 +170,10 @@ class ThreadsIT {
             long dumpMs = Jcriu.okMillis("dump", "-t", pid, "-D", d);
             w.waitGone(Duration.ofSeconds(10));
             long lines = Files.readAllLines(dir.resolve("out")).size();
-            perfData.putBack();
-            long restoreMs = Jcriu.okMillis("restore", "-d", "-D", d);
+            long restoreMs;
+            try (AutoCloseable kept = perfData.keptDuring()) {
+                restoreMs = Jcriu.okMillis("restore", "-d", "-D", d);
+            }
             System.out.printf("ThreadsIT: JVM with %d threads: jcriu dump %d ms, jcriu restore %d ms%n", before.size(), dumpMs, restoreMs);
             assertEquals(before, threadState(pid));
             Thread.sleep(500);
