@@ -12,6 +12,8 @@
  * MODE unlinked: DIR/file (3 pages) mapped MAP_SHARED (written through the mapping) and
  *   MAP_PRIVATE (page 1 written), then unlinked and its fd closed in both tasks. After restore C writes a marker
  *   through its shared mapping, which R must see, and R's private page must still be its own.
+ * MODE linked: as unlinked, but DIR/keep, a second hard link, keeps the file (dumped with
+ *   --link-remap): R must also read C's write through DIR/keep (the same inode, not a copy).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -40,10 +42,12 @@ static int fail(const char *what) {
 int main(int argc, char **argv) {
     if (argc < 3) return 2;
     snprintf(dir, sizeof dir, "%s", argv[1]);
-    int memfd = !strcmp(argv[2], "memfd");
+    int memfd = !strcmp(argv[2], "memfd"), linked = !strcmp(argv[2], "linked");
     unsigned long size = memfd ? 4 * PG + 100 : 3 * PG;
     char path[4200];
+    char keep[4200];
     snprintf(path, sizeof path, "%s/file", dir);
+    snprintf(keep, sizeof keep, "%s/keep", dir);
     int fd = memfd ? memfd_create("jcriu-map", MFD_ALLOW_SEALING) : open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
     if (fd < 0 || ftruncate(fd, size)) return 3;
     unsigned char *sh = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -53,6 +57,7 @@ int main(int argc, char **argv) {
     fill(sh, size, 1);
     fill(pr + PG, PG, 9); /* copied on write: the file keeps pattern 1 there */
     if (memfd && fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK)) return 5;
+    if (linked && link(path, keep)) return 5;
     if (!memfd && unlink(path)) return 5;
     struct sigaction sa = {0};
     sa.sa_handler = on_term;
@@ -98,6 +103,12 @@ int main(int argc, char **argv) {
     else if (memfd && memcmp(sh + 10, "by fd", 6)) fail("the child's write through its fd is not in the parent's mapping");
     else if (!same(pr + PG, PG, 9)) fail("the parent's private page changed");
     else if (memcmp(pr + 2 * PG, "child was here", 15)) fail("the private mapping's untouched page does not follow the file");
+    else if (linked) {
+        char got[16] = {0};
+        int k = open(keep, O_RDONLY);
+        if (k < 0 || pread(k, got, 15, 2 * PG) != 15 || memcmp(got, "child was here", 15)) fail("the child's write is not in DIR/keep");
+        if (k >= 0) close(k);
+    }
     put("verdict", verdict[0] ? verdict : "PASS\n");
     return 0;
 }

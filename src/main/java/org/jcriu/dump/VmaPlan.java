@@ -140,10 +140,12 @@ public final class VmaPlan {
                 flags |= Linux.MAP_ANONYMOUS;
                 pages = Pages.NONE;
                 e.setShmid(v.ino()).setPgoff(v.pgoff());
-            } else if (sharedHugetlb(v)) {
-                // CRIU 4.2 dumps it through a memfd (MemfdVmas): no MAP_ANONYMOUS, shmid = the file id
-                status = VMA_AREA_REGULAR | VMA_FILE_SHARED | VMA_AREA_MEMFD;
-                pages = Pages.NONE;
+            } else if (sharedHugetlb(v) || hugetlbMemfd(v)) {
+                // CRIU 4.2 dumps it through a memfd (MemfdVmas): no MAP_ANONYMOUS, shmid = the file id;
+                // a private mapping of a hugetlb memfd keeps its copied-on-write huge pages
+                status = VMA_AREA_REGULAR | (v.shared() ? VMA_FILE_SHARED : VMA_FILE_PRIVATE) | VMA_AREA_MEMFD;
+                pages = v.shared() ? Pages.NONE : Pages.FILE_PRIVATE;
+                flags |= hugeSize;
                 e.setPgoff(v.pgoff());
                 if (files != null) {
                     e.setFdflags(Sysv.linkMode(pid, v));
@@ -194,7 +196,7 @@ public final class VmaPlan {
                     if (st.dev() == prevFileDev && st.ino() == prevFileIno && openFlags == prevFileFlags) {
                         id = prevFileId;
                     } else if (v.deleted()) {
-                        // no name left: its contents travel as a ghost file, as CRIU's (refuseUnsupported checked nlink)
+                        // its name is gone: a ghost file or a link remap, as CRIU's
                         id = files.unlinkedMapFile(mf, "mapping " + v + " of task " + pid,
                                 path.substring(0, path.length() - DELETED.length()), st, openFlags);
                     } else {
@@ -278,6 +280,11 @@ public final class VmaPlan {
         return anonHugepage(v) && v.shared();
     }
 
+    /** A mapping of a memfd made with MFD_HUGETLB: on the kernel's own hugetlbfs, dumped as a memfd as CRIU does. */
+    private static boolean hugetlbMemfd(Vma v) {
+        return v.has(Vma.VM_HT) && !v.anonymous() && MemfdHandler.isMemfdPath(v.path());
+    }
+
     /**
      * A file on a hugetlbfs mount (a mount of its own, so not the kernel's anonymous one): a
      * regular file mapping for CRIU too, MAP_HUGETLB in its flags; the file keeps the data of a
@@ -297,7 +304,7 @@ public final class VmaPlan {
 
     /**
      * Why a mapping of a file whose name is gone cannot be dumped, or null: a regular file with
-     * no link left is dumped as a ghost file; one still linked elsewhere would need a link remap.
+     * no link left is dumped as a ghost file, one still linked elsewhere with a link remap.
      */
     private static String unlinked(int pid, Vma v) {
         String mf = "/proc/" + pid + "/map_files/" + Long.toHexString(v.start()) + "-" + Long.toHexString(v.end());
@@ -308,8 +315,7 @@ public final class VmaPlan {
             return "a mapping of an unlinked file that can't be reached (" + e.getMessage() + ")";
         }
         if (!st.isReg()) return "a mapping of an unlinked non-regular file";
-        if (st.nlink() > 0) return "a mapping of a file whose name was unlinked while another hard link keeps it";
-        return null;
+        return null; // no link left: a ghost file; another link left: a link remap (with --link-remap)
     }
 
     private static void refuseUnsupported(int pid, Vma v) {
@@ -323,7 +329,7 @@ public final class VmaPlan {
             why = "a special mapping " + path;
         } else if (v.anonymous() && v.shared()) why = "shared anonymous memory";
         else if (sysvPath(v)) why = v.shared() ? null : "a private mapping of a SysV shm segment";
-        else if (aioPath(v) || sharedAnon(v) || anonHugepage(v) || hugetlbfsFile(v)) why = null;
+        else if (aioPath(v) || sharedAnon(v) || anonHugepage(v) || hugetlbfsFile(v) || hugetlbMemfd(v)) why = null;
         else if (v.has(Vma.VM_HT)) why = "hugetlb memory of an unlinked hugetlbfs file (or of a hugetlb memfd)";
         else if (memfdMapping(v)) why = null;
         else if (!v.anonymous() && v.deleted()) why = unlinked(pid, v);

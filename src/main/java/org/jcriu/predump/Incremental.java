@@ -80,7 +80,7 @@ public final class Incremental implements AutoCloseable {
         boolean track = opts.trackMem || preDump;
         if (!track && opts.prevImagesDir == null) return null;
         boolean compare = "compare".equals(System.getProperty("jcriu.track"));
-        boolean sd = track && !compare && Kerndat.has("mem_dirty_track");
+        boolean sd = track && !compare && Kerndat.has("soft_dirty");
         String noUffd = !track || sd || compare ? "not needed" : WriteTracker.unsupported();
         ImageDir parent = null;
         Path arg = opts.prevImagesDir;

@@ -49,7 +49,8 @@ final class MemoryRestorer {
             | Linux.MAP_GROWSDOWN | Linux.MAP_NORESERVE | MAP_HUGETLB | MAP_HUGE_MASK;
     private static final int SHM_RDONLY = 010000, SHM_EXEC = 0100000;
     private static final int MADV_GUARD_INSTALL = 102, MADV_DONTNEED = 4, EIDRM = 43;
-    private static final int MFD_CLOEXEC = 1, MFD_ALLOW_SEALING = 2, MFD_HUGETLB = 4, F_ADD_SEALS = 1033, F_SEAL_SEAL = 1;
+    private static final int MFD_CLOEXEC = 1, MFD_ALLOW_SEALING = 2, MFD_HUGETLB = 4, F_ADD_SEALS = 1033, F_SEAL_SEAL = 1,
+            F_SEAL_WRITE = 8, F_SEAL_FUTURE_WRITE = 0x10;
 
     private final Task task;
     private final TaskImages img;
@@ -442,7 +443,10 @@ final class MemoryRestorer {
             for (Vma v : users) {
                 boolean priv = (v.flags() & Linux.MAP_PRIVATE) != 0;
                 int use = fd;
-                if (!priv && (v.fdflags() & Linux.O_ACCMODE) == Linux.O_RDONLY) {
+                // read-only also where the memfd will be sealed against writes: a mapping of a
+                // writable open could be made writable later, and the kernel then refuses the seal
+                boolean sealedRo = (v.prot() & Linux.PROT_WRITE) == 0 && (mie.getSeals() & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) != 0;
+                if (!priv && ((v.fdflags() & Linux.O_ACCMODE) == Linux.O_RDONLY || sealedRo)) {
                     if (ro < 0) ro = Remote.open(task, "/proc/self/fd/" + fd, Linux.O_RDONLY | Linux.O_CLOEXEC);
                     use = ro;
                 }

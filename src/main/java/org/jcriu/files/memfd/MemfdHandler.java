@@ -214,8 +214,10 @@ public final class MemfdHandler implements FileHandler {
             Integer fd = made.fds.remove(inodeId);
             if (fd == null) return;
             try {
-                if (mie.getSeals() != F_SEAL_SEAL && mie.getSeals() != 0) {
-                    Sys.check("fcntl(memfd " + mie.getName() + ", F_ADD_SEALS)", Nr.FCNTL, fd, F_ADD_SEALS, mie.getSeals());
+                long rc = mie.getSeals() != F_SEAL_SEAL && mie.getSeals() != 0 ? Sys.raw(Nr.FCNTL, fd, F_ADD_SEALS, mie.getSeals()) : 0;
+                if (rc < 0) {
+                    throw new CriuException((int) -rc, String.format("Can't seal memfd:%s (inode %d of %s) with seals %#x again: %s",
+                            mie.getName(), inodeId, r.images().path(ImageType.MEMFD_INODE), mie.getSeals(), org.jcriu.sys.Errno.name((int) -rc)));
                 }
             } finally {
                 Sys.close(fd);
