@@ -140,10 +140,12 @@ public final class VmaPlan {
                 flags |= Linux.MAP_ANONYMOUS;
                 pages = Pages.NONE;
                 e.setShmid(v.ino()).setPgoff(v.pgoff());
-            } else if (sharedHugetlb(v)) {
-                // CRIU 4.2 dumps it through a memfd (MemfdVmas): no MAP_ANONYMOUS, shmid = the file id
-                status = VMA_AREA_REGULAR | VMA_FILE_SHARED | VMA_AREA_MEMFD;
-                pages = Pages.NONE;
+            } else if (sharedHugetlb(v) || hugetlbMemfd(v)) {
+                // CRIU 4.2 dumps it through a memfd (MemfdVmas): no MAP_ANONYMOUS, shmid = the file id;
+                // a private mapping of a hugetlb memfd keeps its copied-on-write huge pages
+                status = VMA_AREA_REGULAR | (v.shared() ? VMA_FILE_SHARED : VMA_FILE_PRIVATE) | VMA_AREA_MEMFD;
+                pages = v.shared() ? Pages.NONE : Pages.FILE_PRIVATE;
+                flags |= hugeSize;
                 e.setPgoff(v.pgoff());
                 if (files != null) {
                     e.setFdflags(Sysv.linkMode(pid, v));
@@ -278,6 +280,11 @@ public final class VmaPlan {
         return anonHugepage(v) && v.shared();
     }
 
+    /** A mapping of a memfd made with MFD_HUGETLB: on the kernel's own hugetlbfs, dumped as a memfd as CRIU does. */
+    private static boolean hugetlbMemfd(Vma v) {
+        return v.has(Vma.VM_HT) && !v.anonymous() && MemfdHandler.isMemfdPath(v.path());
+    }
+
     /**
      * A file on a hugetlbfs mount (a mount of its own, so not the kernel's anonymous one): a
      * regular file mapping for CRIU too, MAP_HUGETLB in its flags; the file keeps the data of a
@@ -322,7 +329,7 @@ public final class VmaPlan {
             why = "a special mapping " + path;
         } else if (v.anonymous() && v.shared()) why = "shared anonymous memory";
         else if (sysvPath(v)) why = v.shared() ? null : "a private mapping of a SysV shm segment";
-        else if (aioPath(v) || sharedAnon(v) || anonHugepage(v) || hugetlbfsFile(v)) why = null;
+        else if (aioPath(v) || sharedAnon(v) || anonHugepage(v) || hugetlbfsFile(v) || hugetlbMemfd(v)) why = null;
         else if (v.has(Vma.VM_HT)) why = "hugetlb memory of an unlinked hugetlbfs file (or of a hugetlb memfd)";
         else if (memfdMapping(v)) why = null;
         else if (!v.anonymous() && v.deleted()) why = unlinked(pid, v);
