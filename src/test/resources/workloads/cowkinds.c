@@ -160,8 +160,7 @@ int main(int argc, char **argv) {
     put("pids", buf);
     snprintf(buf, sizeof buf, "%lx\n", (unsigned long)base);
     put("base", buf);
-    snprintf(buf, sizeof buf, "%d\n", getpid());
-    put("ready", buf);
+    put_ready(dir);
     while (!stop) pause();
     int bad = check();
     kill(c, SIGTERM);

@@ -58,6 +58,11 @@ static void *owner_thread(void *a) {
     (void)a;
     struct f_owner_ex o = {.type = F_OWNER_TID, .pid = (pid_t)syscall(SYS_gettid)};
     owner_tid = o.pid;
+    // SIGTERM is main's: taken here it would leave main in pause() for good
+    sigset_t m;
+    sigemptyset(&m);
+    sigaddset(&m, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &m, NULL);
     if (fcntl(6, F_SETOWN_EX, &o)) exit(5);
     thread_ready = 1;
     for (;;) pause();

@@ -9,8 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "workload.h"
-
-#define HP (2UL << 20)
+#include "hugepage.h"
 
 static void fill(unsigned char *p, int seed) {
     for (unsigned long i = 0; i < HP; i++) p[i] = (unsigned char)(i * 7 + seed);
@@ -46,17 +45,13 @@ int main(int argc, char **argv) {
     char x;
     if (read(up[0], &x, 1) != 1) return 6;
     char buf[128];
-    snprintf(buf, sizeof buf, "%d %d\n", getpid(), c);
-    put("pids", buf);
     snprintf(buf, sizeof buf, "%lx\n", (unsigned long)m);
     put("addr", buf);
-    snprintf(buf, sizeof buf, "%d\n", getpid());
-    put("ready", buf);
+    put_pids_ready(c);
     while (!stop) pause();
-    kill(c, SIGTERM);
-    int st;
-    if (waitpid(c, &st, 0) != c) snprintf(verdict, sizeof verdict, "FAIL waitpid\n");
-    else if (!WIFEXITED(st) || WEXITSTATUS(st)) snprintf(verdict, sizeof verdict, "FAIL the child saw wrong huge pages (status %d)\n", st);
+    int st = term_child(c);
+    if (st < 0) snprintf(verdict, sizeof verdict, "FAIL waitpid\n");
+    else if (st) snprintf(verdict, sizeof verdict, "FAIL the child saw wrong huge pages (status %d)\n", st);
     else if (!same(m, 1) || !same(m + HP, 2) || !same(m + 2 * HP, 3)) snprintf(verdict, sizeof verdict, "FAIL the parent's huge pages\n");
     put("verdict", verdict[0] ? verdict : "PASS\n");
     return 0;

@@ -16,8 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "workload.h"
-
-#define HP (2UL << 20)
+#include "hugepage.h"
 
 static void fill(unsigned char *p, int seed) {
     for (unsigned long i = 0; i < HP; i++) p[i] = (unsigned char)(i * 5 + seed);
@@ -35,19 +34,6 @@ static int zero(const unsigned char *p) {
 
 static void fail(const char *what) {
     if (!verdict[0]) snprintf(verdict, sizeof verdict, "FAIL %s\n", what);
-}
-
-static int huge_at(void *p) {
-    char line[256], want[64];
-    snprintf(want, sizeof want, "%lx-", (unsigned long)p);
-    FILE *f = fopen("/proc/self/smaps", "r");
-    int in = 0, huge = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (!strncmp(line, want, strlen(want))) in = 1;
-        else if (in && !strncmp(line, "KernelPageSize:", 15)) { huge = strstr(line, " 2048 kB") != NULL; break; }
-    }
-    fclose(f);
-    return huge;
 }
 
 int main(int argc, char **argv) {
@@ -86,17 +72,13 @@ int main(int argc, char **argv) {
     char x;
     if (read(up[0], &x, 1) != 1) return 7;
     char buf[256];
-    snprintf(buf, sizeof buf, "%d %d\n", getpid(), c);
-    put("pids", buf);
     snprintf(buf, sizeof buf, "%lx %lx %lx\n", (unsigned long)a, (unsigned long)f, (unsigned long)p);
     put("addr", buf);
-    snprintf(buf, sizeof buf, "%d\n", getpid());
-    put("ready", buf);
+    put_pids_ready(c);
     while (!stop) pause();
-    kill(c, SIGTERM);
-    int st;
-    if (waitpid(c, &st, 0) != c) fail("waitpid");
-    else if (!WIFEXITED(st) || WEXITSTATUS(st)) fail("the child saw wrong shared hugetlb pages");
+    int st = term_child(c);
+    if (st < 0) fail("waitpid");
+    else if (st) fail("the child saw wrong shared hugetlb pages");
     if (!same(a, 1)) fail("shared hugetlb page 0 (the parent's)");
     if (!same(a + HP, 2)) fail("shared hugetlb page 1 (written by the child before the dump)");
     if (memcmp(a + 2 * HP, "child was here", 15)) fail("the child's write after restore is not in the parent's hugetlb object");

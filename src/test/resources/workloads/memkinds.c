@@ -12,23 +12,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include "workload.h"
 
 #define PG 4096
-static volatile sig_atomic_t stop;
-static void on_term(int s) { (void)s; stop = 1; }
-static char dir[4096], verdict[512];
-
-static void put(const char *name, const char *text) {
-    char tmp[4200], dst[4200];
-    snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
-    snprintf(dst, sizeof dst, "%s/%s", dir, name);
-    FILE *f = fopen(tmp, "w");
-    if (!f) exit(2);
-    fputs(text, f);
-    fclose(f);
-    rename(tmp, dst);
-}
-
 static void fail(const char *what) {
     if (!verdict[0]) snprintf(verdict, sizeof verdict, "FAIL %s\n", what);
 }

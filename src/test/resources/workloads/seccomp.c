@@ -46,6 +46,11 @@ static void check(const char *who, int filtered) {
 static int all;
 static void *worker(void *arg) {
     (void)arg;
+    // SIGTERM is main's: taken here it would leave main in pause() for good
+    sigset_t m;
+    sigemptyset(&m);
+    sigaddset(&m, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &m, NULL);
     if (!all) filter();
     atomic_store(&ready, 1);
     while (!term) usleep(10 * 1000);

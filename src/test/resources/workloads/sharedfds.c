@@ -62,11 +62,8 @@ static int child(void *arg) {
 }
 
 int main(int argc, char **argv) {
-    snprintf(dir, sizeof dir, "%s", argv[1]);
+    workload_init(argc, argv);
     clonefiles = argc > 2 && !strcmp(argv[2], "clonefiles");
-    struct sigaction sa = {0};
-    sa.sa_handler = on_term;
-    sigaction(SIGTERM, &sa, NULL);
     char path[4200];
     snprintf(path, sizeof path, "%s/data", dir);
     F = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);

@@ -72,12 +72,8 @@ static const char *report(const char *name) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2) return 2;
-    snprintf(dir, sizeof dir, "%s", argv[1]);
+    workload_init(argc, argv);
     snprintf(who, sizeof who, "P");
-    struct sigaction sa = {0};
-    sa.sa_handler = on_term;
-    sigaction(SIGTERM, &sa, NULL);
     char path[4200];
     snprintf(path, sizeof path, "%s/data", dir);
     F = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);

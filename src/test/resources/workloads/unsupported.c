@@ -12,6 +12,7 @@
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "report.h"
 
 static volatile sig_atomic_t term;
 static void on_term(int s) { (void)s; term = 1; }
@@ -37,23 +38,12 @@ int main(int argc, char **argv) {
     if (fd < 0) { perror(argv[2]); return 3; }
     struct sigaction sa = { .sa_handler = on_term };
     sigaction(SIGTERM, &sa, NULL);
-    char tmp[4096], dst[4096];
-    snprintf(tmp, sizeof tmp, "%s/.ready.tmp", argv[1]);
-    snprintf(dst, sizeof dst, "%s/ready", argv[1]);
-    FILE *f = fopen(tmp, "w");
-    fprintf(f, "%d\n", getpid());
-    fclose(f);
-    rename(tmp, dst);
+    put_ready(argv[1]);
     while (!term) pause();
     uint64_t v = 0;
     const char *verdict = "PASS\n";
     if (read(efd, &v, 8) != 8 || v != 7) verdict = "FAIL eventfd counter changed\n";
     if (fcntl(fd, F_GETFD) < 0) verdict = "FAIL the unsupported fd is gone\n";
-    snprintf(tmp, sizeof tmp, "%s/.verdict.tmp", argv[1]);
-    snprintf(dst, sizeof dst, "%s/verdict", argv[1]);
-    f = fopen(tmp, "w");
-    fputs(verdict, f);
-    fclose(f);
-    rename(tmp, dst);
+    put_in(argv[1], "verdict", verdict);
     return 0;
 }

@@ -29,4 +29,17 @@ public class CriuException extends RuntimeException {
     public int errno() {
         return errno;
     }
+
+    /**
+     * Why a file operation failed, in strerror's words: java.nio's NoSuchFileException and
+     * AccessDeniedException carry only the path as their message, which would print the path twice
+     * and no reason.
+     */
+    public static String reason(Exception e) {
+        if (e instanceof java.nio.file.AccessDeniedException) return "Permission denied";
+        if (e instanceof java.nio.file.NoSuchFileException) return "No such file or directory";
+        if (e instanceof java.nio.file.NotDirectoryException) return "Not a directory";
+        if (e instanceof java.nio.file.FileSystemException fse && fse.getReason() != null) return fse.getReason();
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    }
 }

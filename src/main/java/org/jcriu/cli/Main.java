@@ -29,10 +29,25 @@ public final class Main {
     private Main() {}
 
     public static void main(String[] args) {
+        // The first native call links glibc's syscall downcall: 20-30 ms of linker code, run cold.
+        // Every command but --help/--version makes one within milliseconds: link it on another
+        // CPU meanwhile (option parsing, config files, opening the log go on here).
+        List<String> a = List.of(args);
+        if (!a.contains("--help") && !a.contains("-h") && !a.contains("--version") && !a.contains("-V")) {
+            Thread.ofPlatform().daemon().name("jcriu-link").start(Main::link);
+        }
         int rc = run(args, CommandLine.Env.system());
         System.out.flush();
         System.err.flush();
         Runtime.getRuntime().halt(rc);
+    }
+
+    private static void link() {
+        try {
+            Sys.getpid();
+        } catch (RuntimeException | Error e) {
+            // only a warm-up: the first real call reports what is wrong
+        }
     }
 
     /** The whole command: parse, set up logging, run; never throws. */

@@ -63,6 +63,7 @@ final class Train {
             Main.run(new String[] {"check", "--feature", "uffd-noncoop", "-D", d}, env);
             Main.run(new String[] {"check", "--all", "-D", d}, env);
             dumpAndRestore(env, dir);
+            dumpAndRestoreTree(env, dir);
         } finally {
             try (var s = Files.walk(dir)) {
                 for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
@@ -89,15 +90,64 @@ final class Train {
         }
     }
 
-    private static void killIfSleep(int pid) {
+    /**
+     * The same for a small tree (a shell with two sleeps), whose dump and restore go through
+     * classes a single task never needs (children cloned in their restored parent, inherited
+     * memory, the tree's file table). The tree is killed by the pids it had when it was started.
+     */
+    private static void dumpAndRestoreTree(CommandLine.Env env, Path dir) throws Exception {
+        if (!Files.readString(Path.of("/proc/self/status")).contains("\nUid:\t0\t")) return;
+        int root = Sys.posixSpawn("/bin/sh", List.of("sh", "-c", "sleep 1000 & sleep 1000 & wait"), List.of(),
+                new int[] {-1, -1, -1}, true);
+        Path images = Files.createDirectory(dir.resolve("tree"));
+        List<Integer> kids = List.of();
         try {
-            String cmd = Files.readString(Path.of("/proc/" + pid + "/cmdline"));
-            if (cmd.startsWith("sleep\0")) Sys.kill(pid, Linux.SIGKILL);
+            for (int i = 0; i < 100 && kids.size() < 2; i++) {
+                Thread.sleep(10);
+                kids = children(root);
+            }
+            // the dump kills the tree: the root's PID is free for the restore once it is reaped
+            if (Main.run(new String[] {"dump", "-t", Integer.toString(root), "-D", images.toString(), "-o", "dump.log", "-v4"}, env) != 0) {
+                return;
+            }
+            reap(root, 0);
+            Main.run(new String[] {"restore", "-d", "-D", images.toString(), "-o", "restore.log", "-v4"}, env);
+        } finally {
+            for (int k : kids) killIf(k, "sleep\0");
+            killIf(root, "sh\0");
+        }
+    }
+
+    private static List<Integer> children(int pid) {
+        try {
+            String c = Files.readString(Path.of("/proc/" + pid + "/task/" + pid + "/children")).strip();
+            return c.isEmpty() ? List.of() : java.util.Arrays.stream(c.split(" ")).map(Integer::valueOf).toList();
+        } catch (java.io.IOException e) {
+            return List.of();
+        }
+    }
+
+    private static void killIfSleep(int pid) {
+        killIf(pid, "sleep\0");
+    }
+
+    /** SIGKILL {@code pid} only while its command line starts with {@code cmd}, then reap it if it is our child. */
+    private static void killIf(int pid, String cmd) {
+        try {
+            if (Files.readString(Path.of("/proc/" + pid + "/cmdline")).startsWith(cmd)) {
+                Sys.kill(pid, Linux.SIGKILL);
+                reap(pid, 0);
+                return;
+            }
         } catch (java.io.IOException | ErrnoException e) {
             // gone already
         }
+        reap(pid, Linux.WNOHANG);
+    }
+
+    private static void reap(int pid, int options) {
         try {
-            Sys.waitpid(pid, Linux.WNOHANG);
+            Sys.waitpid(pid, options);
         } catch (ErrnoException e) {
             // not our child any more (a restored task is the restorer's child, already reaped)
         }

@@ -40,7 +40,7 @@ final class MemfdVmas {
 
     private MemfdVmas() {}
 
-    /** The file id vma_entry.shmid names for {@code v}, a shared hugetlb VMA of task {@code pid}. */
+    /** The file id vma_entry.shmid names for {@code v}, a shared hugetlb VMA (or a hugetlb memfd's) of task {@code pid}. */
     static int fileId(DumpFiles files, int pid, Vma v, int hugetlbFlag) {
         String mf = "/proc/" + pid + "/map_files/" + Long.toHexString(v.start()) + "-" + Long.toHexString(v.end());
         Stat st;
@@ -53,7 +53,9 @@ final class MemfdVmas {
         String key = st.dev() + ":" + st.ino();
         Integer id = ids.byInode().get(key);
         if (id != null) return id;
-        String name = v.path().endsWith(" (deleted)") ? v.path().substring(0, v.path().length() - " (deleted)".length()) : v.path();
+        String path = v.path().endsWith(" (deleted)") ? v.path().substring(0, v.path().length() - " (deleted)".length()) : v.path();
+        // a memfd's entry has its name without the "/memfd:" the kernel shows (criu/memfd.c)
+        String name = path.startsWith("/memfd:") ? path.substring("/memfd:".length()) : path;
         int inodeId = MemfdHandler.inodeId(files, st.dev(), st.ino(), i -> inode(mf, pid, name, st, i, hugetlbFlag));
         int fid = files.addFile(i -> FileEntry.newBuilder().setType(FdTypes.MEMFD).setId(i).setMemfd(MemfdFileEntry.newBuilder()
                 .setId(i).setFlags(0).setPos(0).setFown(AnonFd.NO_OWNER).setInodeId(inodeId)).build());

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import org.jcriu.CriuException;
+import org.jcriu.compel.Task;
 import org.jcriu.compel.Tracer;
 import org.jcriu.image.ImageDir;
 import org.jcriu.image.ImageType;
@@ -31,7 +32,8 @@ import org.jcriu.proc.Stat;
  * (and, in "splice" mode, to copy the pages, so the image is one instant of the task as CRIU's
  * vmsplice'd pipes are); in "read" mode the pages are read after the tree runs again, which
  * change tracking makes safe (a page written meanwhile is found changed by the next dump).
- * Nothing is injected: the tasks are let go exactly as they were.
+ * Nothing else is injected than, where userfaultfd write tracking is used (no soft-dirty bit),
+ * a userfaultfd(2) and a close(2) of it in each task (predump.WriteTracker).
  */
 final class PreDumper {
     private static final Logger LOG = Log.get("dump");
@@ -66,11 +68,15 @@ final class PreDumper {
             try {
                 int pagesId = 1;
                 for (TaskTree.Node n : tree.live()) {
-                    VmaPlan plan = VmaPlan.build(n.pid, Maps.read(n.pid), null);
+                    List<org.jcriu.proc.Vma> vmas = Maps.read(n.pid);
+                    VmaPlan plan = VmaPlan.build(n.pid, vmas, null);
                     PageScan.Result scan = PageScan.scan(n.pid, plan.areas());
                     Scanned s = new Scanned(n.pid, pagesId++, scan);
                     tasks.add(s);
                     scanned += scan.pagesScanned();
+                    // userfaultfd write tracking: what changed since the parent, and protection from now on
+                    Task main = n.threads.main();
+                    inc.track(tracer, main, n.pid, vmas);
                     if (!readMode) written += write(inc, dir, s, false);
                     inc.resetTracking(n.pid);
                 }
@@ -95,6 +101,7 @@ final class PreDumper {
         stats = stats.toBuilder().setDump(stats.getDump().toBuilder().setPagesSkippedParent(inc.pagesInParent())).build();
         Images.writeOne(dir, ImageType.STATS, stats, "dump");
         if (opts.displayStats) org.jcriu.log.StatsDisplay.print(stats);
+        inc.keep(dir); // the images are complete: write tracking goes on until the next dump
         LOG.info("Pre-dumped tree of %d (%d tasks): %d pages written, %d in parent images, in %.1f ms", pid, tasks.size(), written,
                 inc.pagesInParent(), (System.nanoTime() - t0) / 1e6);
         LOG.info("Pre-dumping finished successfully");

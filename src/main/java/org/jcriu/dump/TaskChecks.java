@@ -20,6 +20,9 @@ final class TaskChecks {
     /** Namespaces compared with jcriu's own; a task in another one is refused (time: {@link TimeNsDump}). */
     static final String[] NAMESPACES = {"pid", "net", "ipc", "uts", "mnt", "user", "cgroup"};
 
+    /** include/linux/sched.h: the task is a kernel thread (field 9 of /proc/PID/stat). */
+    private static final long PF_KTHREAD = 0x00200000;
+
     private TaskChecks() {}
 
     static void exists(int pid) {
@@ -34,6 +37,9 @@ final class TaskChecks {
      * be in any session or group of the tree).
      */
     static void check(int pid, Status st, Stat stat, Options opts, int ourTracer, boolean root) {
+        if ((stat.flags() & PF_KTHREAD) != 0) {
+            throw new CriuException("Can't dump task " + pid + ": it is a kernel thread (" + stat.comm() + "), which has no user memory to dump");
+        }
         char state = st.state();
         if (root && (state == 'Z' || state == 'X')) throw new CriuException("Can't dump task " + pid + ": it is a zombie");
         int tracer = st.tracerPid();

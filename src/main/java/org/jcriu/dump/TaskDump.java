@@ -27,7 +27,6 @@ import org.jcriu.log.Logger;
 import org.jcriu.opts.Options;
 import org.jcriu.proc.Auxv;
 import org.jcriu.proc.Limits;
-import org.jcriu.proc.Maps;
 import org.jcriu.proc.ProcFs;
 import org.jcriu.proc.Stat;
 import org.jcriu.proc.Status;
@@ -75,7 +74,7 @@ final class TaskDump {
         Status status = Status.read(pid);
         Stat stat = Stat.read(pid);
         TaskChecks.check(pid, status, stat, s.opts(), tracer.tid(), node.parent == null);
-        List<Vma> vmas = Maps.read(pid);
+        List<Vma> vmas = s.memory().vmas(pid);
         VmaPlan plan = VmaPlan.build(pid, vmas, files);
         TaskKobjIdsEntry ids = kobj.toBuilder().setFilesId(files.dumpTask(pid)).setTimeNsId(TimeNsDump.id(pid)).build();
         long[][] limits = Limits.read(pid);

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import org.jcriu.CriuException;
 import org.jcriu.files.DumpFiles;
+import org.jcriu.files.memfd.MemfdHandler;
 import org.jcriu.image.proto.AioRingEntry;
 import org.jcriu.image.proto.VmaEntry;
 import org.jcriu.log.Log;
@@ -139,10 +140,12 @@ public final class VmaPlan {
                 flags |= Linux.MAP_ANONYMOUS;
                 pages = Pages.NONE;
                 e.setShmid(v.ino()).setPgoff(v.pgoff());
-            } else if (sharedHugetlb(v)) {
-                // CRIU 4.2 dumps it through a memfd (MemfdVmas): no MAP_ANONYMOUS, shmid = the file id
-                status = VMA_AREA_REGULAR | VMA_FILE_SHARED | VMA_AREA_MEMFD;
-                pages = Pages.NONE;
+            } else if (sharedHugetlb(v) || hugetlbMemfd(v)) {
+                // CRIU 4.2 dumps it through a memfd (MemfdVmas): no MAP_ANONYMOUS, shmid = the file id;
+                // a private mapping of a hugetlb memfd keeps its copied-on-write huge pages
+                status = VMA_AREA_REGULAR | (v.shared() ? VMA_FILE_SHARED : VMA_FILE_PRIVATE) | VMA_AREA_MEMFD;
+                pages = v.shared() ? Pages.NONE : Pages.FILE_PRIVATE;
+                flags |= hugeSize;
                 e.setPgoff(v.pgoff());
                 if (files != null) {
                     e.setFdflags(Sysv.linkMode(pid, v));
@@ -161,6 +164,17 @@ public final class VmaPlan {
                 status = VMA_AREA_REGULAR | VMA_ANON_PRIVATE | (path.equals("[heap]") ? VMA_AREA_HEAP : 0);
                 flags |= Linux.MAP_ANONYMOUS;
                 pages = v.has(Vma.VM_DP) ? Pages.NONE : v.has(Vma.VM_LO) || v.has(Vma.VM_HT) ? Pages.ANON : Pages.ANON_LAZY;
+            } else if (memfdMapping(v)) {
+                // as CRIU (proc_parse.c handle_vma, cr-dump.c dump_filemap): MEMFD and FILE_SHARED or
+                // FILE_PRIVATE, no MAP_ANONYMOUS, shmid = a MEMFD file id; the contents belong to the
+                // memfd's inode (memfd.img + pagemap-shmem), a private mapping keeps its copied pages
+                status = VMA_AREA_REGULAR | VMA_AREA_MEMFD | (v.shared() ? VMA_FILE_SHARED : VMA_FILE_PRIVATE);
+                pages = v.shared() ? Pages.NONE : Pages.FILE_PRIVATE;
+                e.setPgoff(v.pgoff());
+                if (files != null) {
+                    e.setFdflags(Sysv.linkMode(pid, v));
+                    e.setShmid(MemfdHandler.mappingFileId(files, pid, v.start(), v.end(), path));
+                }
             } else {
                 status = VMA_AREA_REGULAR | (v.shared() ? VMA_FILE_SHARED : VMA_FILE_PRIVATE);
                 pages = v.shared() ? Pages.NONE : Pages.FILE_PRIVATE;
@@ -181,6 +195,10 @@ public final class VmaPlan {
                     int id;
                     if (st.dev() == prevFileDev && st.ino() == prevFileIno && openFlags == prevFileFlags) {
                         id = prevFileId;
+                    } else if (v.deleted()) {
+                        // its name is gone: a ghost file or a link remap, as CRIU's
+                        id = files.unlinkedMapFile(mf, "mapping " + v + " of task " + pid,
+                                path.substring(0, path.length() - DELETED.length()), st, openFlags);
                     } else {
                         id = files.pathFile(path, st, openFlags);
                     }
@@ -262,6 +280,11 @@ public final class VmaPlan {
         return anonHugepage(v) && v.shared();
     }
 
+    /** A mapping of a memfd made with MFD_HUGETLB: on the kernel's own hugetlbfs, dumped as a memfd as CRIU does. */
+    private static boolean hugetlbMemfd(Vma v) {
+        return v.has(Vma.VM_HT) && !v.anonymous() && MemfdHandler.isMemfdPath(v.path());
+    }
+
     /**
      * A file on a hugetlbfs mount (a mount of its own, so not the kernel's anonymous one): a
      * regular file mapping for CRIU too, MAP_HUGETLB in its flags; the file keeps the data of a
@@ -272,6 +295,28 @@ public final class VmaPlan {
     }
 
     private final List<VmaEntry.Builder> builders = new ArrayList<>();
+    private static final String DELETED = " (deleted)";
+
+    /** A mapping of a memfd (not on hugetlbfs: those are hugetlb memory). */
+    private static boolean memfdMapping(Vma v) {
+        return !v.anonymous() && !v.has(Vma.VM_HT) && MemfdHandler.isMemfdPath(v.path());
+    }
+
+    /**
+     * Why a mapping of a file whose name is gone cannot be dumped, or null: a regular file with
+     * no link left is dumped as a ghost file, one still linked elsewhere with a link remap.
+     */
+    private static String unlinked(int pid, Vma v) {
+        String mf = "/proc/" + pid + "/map_files/" + Long.toHexString(v.start()) + "-" + Long.toHexString(v.end());
+        Stat st;
+        try {
+            st = Sys.stat(mf);
+        } catch (ErrnoException e) {
+            return "a mapping of an unlinked file that can't be reached (" + e.getMessage() + ")";
+        }
+        if (!st.isReg()) return "a mapping of an unlinked non-regular file";
+        return null; // no link left: a ghost file; another link left: a link remap (with --link-remap)
+    }
 
     private static void refuseUnsupported(int pid, Vma v) {
         String why = null;
@@ -284,9 +329,10 @@ public final class VmaPlan {
             why = "a special mapping " + path;
         } else if (v.anonymous() && v.shared()) why = "shared anonymous memory";
         else if (sysvPath(v)) why = v.shared() ? null : "a private mapping of a SysV shm segment";
-        else if (aioPath(v) || sharedAnon(v) || anonHugepage(v) || hugetlbfsFile(v)) why = null;
-        else if (v.has(Vma.VM_HT)) why = "hugetlb memory of an unlinked hugetlbfs file";
-        else if (!v.anonymous() && v.deleted()) why = "a mapping of an unlinked file (or memfd)";
+        else if (aioPath(v) || sharedAnon(v) || anonHugepage(v) || hugetlbfsFile(v) || hugetlbMemfd(v)) why = null;
+        else if (v.has(Vma.VM_HT)) why = "hugetlb memory of an unlinked hugetlbfs file (or of a hugetlb memfd)";
+        else if (memfdMapping(v)) why = null;
+        else if (!v.anonymous() && v.deleted()) why = unlinked(pid, v);
         else if (!v.anonymous() && !path.startsWith("/")) why = "a mapping without a file path";
         if (why != null) throw new CriuException("Can't dump task " + pid + ": mapping " + v + " is " + why + ", which is not supported yet");
     }

@@ -253,6 +253,21 @@ public final class DumpFiles {
     }
 
     /**
+     * The reg file id of a mapped file that has no name left ({@code path} is its old name,
+     * {@code proc} its /proc/PID/map_files link): one per inode and open mode, remapped to a
+     * ghost file holding its contents (see RegFileHandler.dumpUnlinkedMapping).
+     */
+    public int unlinkedMapFile(String proc, String who, String path, Stat st, int flags) {
+        String key = st.dev() + ":" + st.ino() + ":" + flags + ":(unlinked)";
+        Integer id = byPath.get(key);
+        if (id != null) return id;
+        int nid = nextId++;
+        entries.add(FileHandlers.REG.dumpUnlinkedMapping(proc, who, path, st, flags, nid, this));
+        byPath.put(key, nid);
+        return nid;
+    }
+
+    /**
      * Adds tty-info entry {@code infoId} (one per side of a terminal, see TtyHandler), built by
      * {@code info} the first time the id is seen.
      */

@@ -160,6 +160,15 @@ public final class FileRestorer {
         return FileHandlers.REG.openForMap(file((int) fileId), openFlags, this);
     }
 
+    /**
+     * An O_RDWR fd in {@code t} on memfd inode {@code inodeId} of memfd.img, to map: the same
+     * memfd for every task and fd of the restore that reaches that inode.
+     */
+    public int openMemfdForMap(Task t, int inodeId) {
+        this.task = t;
+        return FileHandlers.MEMFD.openInode(inodeId, this);
+    }
+
     /** cwd, root and umask from fs-PID.img. */
     public void restoreFs(Task t, int pid) {
         this.task = t;

@@ -40,9 +40,11 @@ public final class Features {
         add("uffd", 2, Probes::uffd);
         add("uffd-noncoop", 2, Probes::uffdNoncoop);
         add("uffd-wp", 2, Probes::uffdWp);
+        add("uffd-wp-async", 2, Probes::uffdWpAsync); // pre-dump's write tracker (predump.WriteTracker)
         add("pagemap_scan", 2, Probes::pagemapScan);
         add("pagemap_scan_guard_pages", 2, Probes::pagemapScanGuard);
-        add("mem_dirty_track", 2, Probes::memDirtyTrack);
+        add("mem_dirty_track", 2, Probes::memDirtyTrack); // soft-dirty or uffd-wp-async
+        add("soft_dirty", 3, Probes::softDirty); // one of the two ways of mem_dirty_track
         add("pidfd_store", 2, Probes::pidfdStore);
         add("timens", 2, Probes::timens);
         add("userns", 2, Probes::userns);

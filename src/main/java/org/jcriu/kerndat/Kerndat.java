@@ -7,9 +7,9 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Kernel facts for the rest of jcriu, by {@code check}'s feature names ("uffd-wp",
- * "pagemap_scan", "mem_dirty_track", "pidfd_store", ...). Each probe runs at most once per
+ * "pagemap_scan", "soft_dirty", "pidfd_store", ...). Each probe runs at most once per
  * process and its answer is cached, like CRIU's kdat. RPC FEATURE_CHECK maps to:
- * mem_track = has("mem_dirty_track"), lazy_pages = has("uffd") &amp;&amp; has("uffd-noncoop"),
+ * mem_track = pre-dump with --track-mem exists (it compares pages when nothing tracks them), lazy_pages = has("uffd") &amp;&amp; has("uffd-noncoop"),
  * pidfd_store = has("pidfd_store").
  */
 public final class Kerndat {

@@ -316,6 +316,19 @@ final class Probes {
                 : "userfaultfd has no write-protect (features 0x" + Long.toHexString(have) + ")";
     }
 
+    /**
+     * Async write-protect (6.7+), with markers for anonymous memory, and PAGEMAP_SCAN to read it:
+     * what pre-dump tracks written pages with where there is no soft-dirty bit.
+     */
+    static String uffdWpAsync() {
+        long need = 1L << 15 | 1L << 13; // UFFD_FEATURE_WP_ASYNC, UFFD_FEATURE_WP_UNPOPULATED
+        long have = uffdFeatures();
+        if ((have & need) != need) {
+            return "userfaultfd has no async write-protect (WP_ASYNC, WP_UNPOPULATED; features 0x" + Long.toHexString(have) + ")";
+        }
+        return pagemapScan();
+    }
+
     /** PAGEMAP_SCAN over one page of ours asking for {@code category}: 0 when the kernel knows it. */
     private static long pagemapScan(long category) {
         int fd = Sys.open("/proc/self/pagemap", Linux.O_RDONLY, 0);
@@ -348,11 +361,22 @@ final class Probes {
     }
 
     /**
-     * Soft-dirty tracking, which is what criu calls mem_dirty_track: clear the bits, write a
-     * page, and see whether /proc/self/pagemap reports it dirty (kernels without
-     * CONFIG_MEM_SOFT_DIRTY never set bit 55).
+     * criu's mem_dirty_track asks whether pre-dump can tell the pages written since: criu has only
+     * soft-dirty for that, jcriu also tracks with an async userfaultfd write-protect (P.Haul and LXC
+     * ask this before choosing to pre-dump; runc asks the RPC twin, mem_track).
      */
     static String memDirtyTrack() throws IOException {
+        String softDirty = softDirty();
+        if (softDirty == null) return null;
+        String wp = uffdWpAsync();
+        return wp == null ? null : softDirty + "; " + wp;
+    }
+
+    /**
+     * Soft-dirty bits: clear them, write a page, and see whether /proc/self/pagemap reports it
+     * dirty (kernels without CONFIG_MEM_SOFT_DIRTY never set bit 55).
+     */
+    static String softDirty() throws IOException {
         Files.writeString(Path.of("/proc/self/clear_refs"), "4");
         int fd = Sys.open("/proc/self/pagemap", Linux.O_RDONLY, 0);
         try (Arena a = Arena.ofConfined()) {

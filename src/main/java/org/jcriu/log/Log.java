@@ -70,7 +70,7 @@ public final class Log {
             }
             os = Files.newOutputStream(path, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
         } catch (IOException | UnsupportedOperationException e) {
-            throw new CriuException("Can't create log file " + path + ": " + reason(e), e);
+            throw new CriuException("Can't create log file " + path + ": " + CriuException.reason(e), e);
         }
         configure(newLevel, new PrintStream(new BufferedOutputStream(os, 8192), true, StandardCharsets.UTF_8));
         file = path;
@@ -208,17 +208,11 @@ public final class Log {
                 return new PrintStream(new BufferedOutputStream(Files.newOutputStream(p, StandardOpenOption.WRITE,
                         StandardOpenOption.TRUNCATE_EXISTING), 8192), true, StandardCharsets.UTF_8);
             } catch (IOException e) {
-                throw new CriuException("Can't create log file " + p + ": " + reason(e), e);
+                throw new CriuException("Can't create log file " + p + ": " + CriuException.reason(e), e);
             }
         });
     }
 
-    private static String reason(Exception e) {
-        if (e instanceof java.nio.file.AccessDeniedException) return "Permission denied";
-        if (e instanceof java.nio.file.NoSuchFileException) return "No such file or directory";
-        if (e instanceof java.nio.file.FileSystemException fse && fse.getReason() != null) return fse.getReason();
-        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-    }
 
     private static String two(long v) {
         return v < 10 ? "0" + v : Long.toString(v);

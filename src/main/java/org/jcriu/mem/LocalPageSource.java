@@ -48,7 +48,7 @@ public final class LocalPageSource implements PageSource {
                     size = c.size();
                     channel = c; // published after size
                 } catch (IOException e) {
-                    throw new CriuException("Can't open " + file + ": " + e.getMessage(), e);
+                    throw new CriuException("Can't open " + file + ": " + CriuException.reason(e), e);
                 }
             }
             return channel;

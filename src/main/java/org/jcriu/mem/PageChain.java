@@ -195,7 +195,7 @@ public final class PageChain {
         try {
             have = Files.size(pages);
         } catch (IOException e) {
-            throw new CriuException("Can't open " + pages + " (pages of " + pm + "): " + e.getMessage());
+            throw new CriuException("Can't open " + pages + " (pages of " + pm + "): " + CriuException.reason(e));
         }
         if (have < need) {
             throw new CriuException(String.format("%s is truncated at offset %d: %s lists %d bytes of pages", pages, have, pm, need));

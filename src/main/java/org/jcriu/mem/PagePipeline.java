@@ -13,6 +13,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 
 import org.jcriu.CriuException;
@@ -34,6 +35,11 @@ public final class PagePipeline {
     /** Takes chunk {@code i} in order; {@code buf} goes back to the workers when this returns. */
     public interface Drain<T> {
         void drain(int i, MemorySegment buf, T filled) throws IOException;
+    }
+
+    /** Work on chunk {@code i}, any order, by worker number {@code worker} (0 to workers - 1). */
+    public interface Work {
+        void run(int worker, int i) throws IOException;
     }
 
     private record Filled<T>(MemorySegment buf, T value) {}
@@ -97,5 +103,61 @@ public final class PagePipeline {
                 }
             }
         }
+    }
+
+    /** How many workers {@link #forEach} starts for {@code chunks} chunks: at least one, at most one a chunk. */
+    public static int workers(int workers, int chunks) {
+        return Math.max(1, Math.min(workers, chunks));
+    }
+
+    /**
+     * Runs {@code work} on chunks {@code 0..chunks-1} in no particular order on
+     * {@link #workers}{@code (workers, chunks)} threads named {@code name} (this thread when one is
+     * enough), which pull the next chunk from a shared counter so that uneven chunks spread
+     * evenly. Stops at the first failure and throws it (as {@link #run} does) once every worker
+     * has stopped.
+     */
+    public static void forEach(String name, int chunks, int workers, Work work, String what) {
+        int n = workers(workers, chunks);
+        AtomicInteger next = new AtomicInteger();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        java.util.function.IntConsumer worker = w -> {
+            int i;
+            try {
+                while (failure.get() == null && (i = next.getAndIncrement()) < chunks) work.run(w, i);
+            } catch (Throwable e) {
+                failure.compareAndSet(null, e);
+            }
+        };
+        if (n == 1) {
+            worker.accept(0);
+        } else {
+            List<Thread> ts = new ArrayList<>(n);
+            for (int k = 0; k < n; k++) {
+                int w = k;
+                ts.add(Thread.ofPlatform().name(name + "-" + k).daemon(true).start(() -> worker.accept(w)));
+            }
+            boolean interrupted = false;
+            for (Thread t : ts) {
+                while (true) {
+                    try {
+                        t.join();
+                        break;
+                    } catch (InterruptedException e) {
+                        // the workers stop after their chunk; wait for them, the work is theirs
+                        interrupted = true;
+                        failure.compareAndSet(null, new CriuException("interrupted: can't " + what));
+                        next.set(chunks);
+                    }
+                }
+            }
+            if (interrupted) Thread.currentThread().interrupt();
+        }
+        Throwable f = failure.get();
+        if (f == null) return;
+        if (f instanceof RuntimeException r) throw r;
+        if (f instanceof Error e) throw e;
+        if (f instanceof IOException e) throw new CriuException("Can't " + what + ": " + e.getMessage(), e);
+        throw new CriuException("Can't " + what + ": " + f, f);
     }
 }

@@ -4,8 +4,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 
 import org.jcriu.CriuException;
 import org.jcriu.log.Log;
@@ -50,47 +48,32 @@ public final class PageWriter {
         List<Chunk> chunks = chunks(runs);
         long total = 0;
         for (PageRun r : runs) total += r.bytes();
-        int n = (int) Math.min(threads, chunks.size());
-        AtomicInteger next = new AtomicInteger();
-        AtomicReference<RuntimeException> failure = new AtomicReference<>();
-        Runnable worker = () -> {
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment buf = arena.allocate(CHUNK, PageRun.PAGE_SIZE);
-                int i;
-                while (failure.get() == null && (i = next.getAndIncrement()) < chunks.size()) {
-                    writeChunk(chunks.get(i), buf.asSlice(0, chunks.get(i).len()));
-                }
-            } catch (RuntimeException e) {
-                failure.compareAndSet(null, e);
-            }
-        };
+        int n = PagePipeline.workers(threads, chunks.size());
         long t0 = System.nanoTime();
-        if (n <= 1) {
-            worker.run();
-        } else {
-            List<Thread> ts = new ArrayList<>();
-            for (int k = 0; k < n; k++) ts.add(Thread.ofPlatform().name("page-writer-" + k).start(worker));
-            for (Thread t : ts) {
-                try {
-                    t.join();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    failure.compareAndSet(null, new CriuException("Interrupted while writing pages"));
+        try (Arena arena = Arena.ofShared()) {
+            // a buffer for each worker, allocated only when the source must be read into one
+            MemorySegment[] bufs = new MemorySegment[n];
+            PagePipeline.forEach("page-writer", chunks.size(), n, (w, i) -> {
+                Chunk c = chunks.get(i);
+                MemorySegment buf = direct ? source.direct(c.run(), c.offset(), c.len()) : null;
+                if (buf == null) {
+                    if (bufs[w] == null) {
+                        synchronized (bufs) {
+                            bufs[w] = arena.allocate(CHUNK, PageRun.PAGE_SIZE);
+                        }
+                    }
+                    buf = bufs[w].asSlice(0, c.len());
+                    source.read(c.run(), c.offset(), buf);
                 }
-            }
+                writeChunk(c, buf);
+            }, "write pages");
         }
-        if (failure.get() != null) throw failure.get();
         long us = (System.nanoTime() - t0) / 1000;
-        LOG.info("wrote %d bytes in %d runs with %d threads in %d us", total, runs.size(), Math.max(n, 1), us);
+        LOG.info("wrote %d bytes in %d runs with %d threads in %d us", total, runs.size(), n, us);
         return total;
     }
 
-    private void writeChunk(Chunk c, MemorySegment buffer) {
-        MemorySegment buf = direct ? source.direct(c.run(), c.offset(), c.len()) : null;
-        if (buf == null) {
-            buf = buffer;
-            source.read(c.run(), c.offset(), buf);
-        }
+    private void writeChunk(Chunk c, MemorySegment buf) {
         long remote = c.run().vaddr() + c.offset();
         long done = 0;
         while (done < c.len()) {

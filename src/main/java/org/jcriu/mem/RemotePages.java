@@ -77,37 +77,36 @@ public final class RemotePages implements AutoCloseable {
     }
 
     private void readStrict(int fd, MemorySegment dst, long remote) {
-        long done = 0;
-        while (done < dst.byteSize()) {
-            long r;
-            try {
-                r = Sys.pread(fd, dst.asSlice(done), dst.byteSize() - done, remote + done);
-            } catch (ErrnoException e) {
-                throw new CriuException(e.errno(), String.format("Can't read memory of task %d at 0x%x (%d bytes): %s",
-                        pid, remote + done, dst.byteSize() - done, e.getMessage()));
-            }
-            if (r <= 0) {
-                throw new CriuException(String.format("Can't read memory of task %d at 0x%x (%d bytes)",
-                        pid, remote + done, dst.byteSize() - done));
-            }
-            done += r;
-        }
+        ErrnoException[] err = new ErrnoException[1];
+        long done = readUpTo(fd, dst, remote, err);
+        if (done == dst.byteSize()) return;
+        String where = String.format("Can't read memory of task %d at 0x%x (%d bytes)", pid, remote + done, dst.byteSize() - done);
+        if (err[0] != null) throw new CriuException(err[0].errno(), where + ": " + err[0].getMessage());
+        throw new CriuException(where);
     }
 
     private static boolean readFully(int fd, MemorySegment dst, long remote) {
+        ErrnoException[] err = new ErrnoException[1];
+        boolean all = readUpTo(fd, dst, remote, err) == dst.byteSize();
+        if (err[0] != null && err[0].errno() == Errno.ESRCH) throw err[0]; // the task is gone, not a page
+        return all;
+    }
+
+    /** Bytes read into {@code dst} before the first failure or end of data; the failure in {@code err[0]}. */
+    private static long readUpTo(int fd, MemorySegment dst, long remote, ErrnoException[] err) {
         long done = 0;
         while (done < dst.byteSize()) {
             long r;
             try {
                 r = Sys.pread(fd, dst.asSlice(done), dst.byteSize() - done, remote + done);
             } catch (ErrnoException e) {
-                if (e.errno() == Errno.ESRCH) throw e;
-                return false;
+                err[0] = e;
+                return done;
             }
-            if (r <= 0) return false;
+            if (r <= 0) return done;
             done += r;
         }
-        return true;
+        return done;
     }
 
     private synchronized int memFd() {

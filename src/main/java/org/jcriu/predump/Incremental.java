@@ -27,12 +27,16 @@ import org.jcriu.proc.Stat;
  * {@code --prev-images-dir}: the {@code parent} link, the checks that the parent images are this
  * task's, and which pages go to the image and which are left to the parent (PE_PARENT).
  *
- * <p>Two ways to know what changed. With the kernel's soft-dirty bit (CONFIG_MEM_SOFT_DIRTY), as
+ * <p>Three ways to know what changed. With the kernel's soft-dirty bit (CONFIG_MEM_SOFT_DIRTY), as
  * CRIU: every dump clears the bits ({@code clear_refs} "4") while the tree is frozen, and the next
  * one takes only pages whose pagemap bit 55 is set. Without it (CRIU then refuses
- * {@code --track-mem} and cannot pre-dump at all), every present page is compared with the
- * parent image's copy ({@link PageCopier}): more reading at the dump, but exact, and the same
- * images. {@code -Djcriu.track=compare} forces comparison on a soft-dirty kernel.
+ * {@code --track-mem} and cannot pre-dump at all), a pre-dump arms a {@link WriteTracker}
+ * (userfaultfd async write-protect, read back with PAGEMAP_SCAN) in every task, held by a
+ * {@link Keeper} until the next (pre-)dump, which then reads only the written pages. Where there
+ * is no tracker for a task (the kernel lacks WP_ASYNC, the parent was not written by a jcriu
+ * pre-dump, the keeper is gone), every present page is compared with the parent image's copy
+ * ({@link PageCopier}): more reading at the dump, but exact, and the same images.
+ * {@code -Djcriu.track=compare} forces comparison.
  */
 public final class Incremental implements AutoCloseable {
     private static final Logger LOG = Log.get("predump");
@@ -42,15 +46,27 @@ public final class Incremental implements AutoCloseable {
 
     private final boolean trackMem;
     private final boolean softDirty;
+    /** Write tracking with userfaultfd: armed by pre-dumps, taken over from the parent's keepers. */
+    private final boolean uffd;
+    private final boolean preDump;
     private final ImageDir parent;
+    /** Trackers armed or carried on by this pre-dump, handed to keepers at its end; closed on failure. */
+    private final java.util.Map<Integer, WriteTracker> armed = new java.util.concurrent.ConcurrentHashMap<>();
+    /** What each tracked task wrote since the parent, taken while frozen. */
+    private final java.util.Map<Integer, WriteTracker.Snapshot> snapshots = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Trackers a dump took from the parent's keepers: closed (registration removed) when it ends. */
+    private final List<WriteTracker> taken = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final AtomicLong pagesRead = new AtomicLong();
     private final AtomicLong inParent = new AtomicLong(), written = new AtomicLong();
     /** The root task's parent pages, opened and faulted in before the tree is frozen (comparison mode). */
     private ParentPages rootParent;
     private int rootPid;
 
-    private Incremental(boolean trackMem, boolean softDirty, ImageDir parent) {
+    private Incremental(boolean trackMem, boolean softDirty, boolean uffd, boolean preDump, ImageDir parent) {
         this.trackMem = trackMem;
         this.softDirty = softDirty;
+        this.uffd = uffd;
+        this.preDump = preDump;
         this.parent = parent;
     }
 
@@ -63,7 +79,9 @@ public final class Incremental implements AutoCloseable {
     public static Incremental open(Options opts, ImageDir dir, int rootPid, boolean preDump) {
         boolean track = opts.trackMem || preDump;
         if (!track && opts.prevImagesDir == null) return null;
-        boolean sd = track && !"compare".equals(System.getProperty("jcriu.track")) && Kerndat.has("mem_dirty_track");
+        boolean compare = "compare".equals(System.getProperty("jcriu.track"));
+        boolean sd = track && !compare && Kerndat.has("soft_dirty");
+        String noUffd = !track || sd || compare ? "not needed" : WriteTracker.unsupported();
         ImageDir parent = null;
         Path arg = opts.prevImagesDir;
         if (arg != null) {
@@ -77,22 +95,80 @@ public final class Incremental implements AutoCloseable {
             link(dir, arg, resolved);
         }
         LOG.info("memory tracking: %s%s", !track ? "off (no --track-mem): every page is written"
-                : sd ? "soft-dirty bits" : "comparison with the parent images' pages (no soft-dirty bit in this kernel)",
+                : sd ? "soft-dirty bits"
+                : noUffd == null ? "userfaultfd write-protect (no soft-dirty bit in this kernel), comparison with the parent's pages"
+                        + " for tasks it did not track"
+                : "comparison with the parent images' pages (no soft-dirty bit in this kernel; no async userfaultfd write-protect: "
+                        + noUffd + ")",
                 parent == null ? ", no parent images" : ", parent " + parent.dir());
-        Incremental inc = new Incremental(track, sd, parent);
-        if (track && !sd && parent != null) {
+        Incremental inc = new Incremental(track, sd, noUffd == null, preDump, parent);
+        inc.rootPid = rootPid;
+        if (inc.uffd && parent != null) {
+            // the root's tracker is taken now, before the tree is frozen: when it is there its
+            // parent pages need not be faulted in for a comparison
+            WriteTracker t = Keeper.adopt(parent, rootPid);
+            if (t != null) inc.hold(t);
+        }
+        if (track && !sd && parent != null && !inc.holds(rootPid)) {
             long t = System.nanoTime();
             inc.rootParent = ParentPages.open(parent, rootPid);
-            inc.rootPid = rootPid;
             if (inc.rootParent != null) inc.rootParent.populate();
             LOG.debug("parent pages of %d mapped and faulted in in %.1f ms", rootPid, (System.nanoTime() - t) / 1e6);
         }
         return inc;
     }
 
-    /** "soft-dirty", "compare" or "off": how this dump finds what changed. */
+    /** "soft-dirty", "uffd-wp", "compare" or "off": how this dump finds what changed. */
     public String mode() {
-        return !trackMem ? "off" : softDirty ? "soft-dirty" : "compare";
+        return !trackMem ? "off" : softDirty ? "soft-dirty" : uffd ? "uffd-wp" : "compare";
+    }
+
+    private void hold(WriteTracker t) {
+        if (preDump) armed.put(t.pid(), t);
+        else taken.add(t);
+    }
+
+    private boolean holds(int pid) {
+        if (armed.containsKey(pid)) return true;
+        for (WriteTracker t : taken) if (t.pid() == pid) return true;
+        return false;
+    }
+
+    private WriteTracker held(int pid) {
+        WriteTracker t = armed.get(pid);
+        if (t != null) return t;
+        for (WriteTracker x : taken) if (x.pid() == pid) return x;
+        return null;
+    }
+
+    /**
+     * A pre-dump, with {@code task} (the main thread of {@code pid}) stopped, before its pages are
+     * sorted: with userfaultfd tracking, takes what the task wrote since the parent (from the
+     * parent's keeper) and protects its pages again, or arms a new tracker (an injected
+     * userfaultfd) when it has none. Nothing for soft-dirty or comparison.
+     */
+    public void track(org.jcriu.compel.Tracer tracer, org.jcriu.compel.Task task, int pid, List<org.jcriu.proc.Vma> vmas) {
+        if (!uffd || !preDump) return;
+        WriteTracker t = armed.get(pid);
+        if (t == null && parent != null) {
+            t = Keeper.adopt(parent, pid);
+            if (t != null) armed.put(pid, t);
+        }
+        if (t != null) {
+            if (parent != null) snapshots.put(pid, t.snapshot(true, vmas));
+            return;
+        }
+        t = WriteTracker.arm(tracer, task, pid, vmas);
+        if (t != null) armed.put(pid, t);
+    }
+
+    /**
+     * At the end of a pre-dump whose images are complete: every tracker goes to a keeper named in
+     * {@code dir}, so the next dump with this dir as parent finds what changed.
+     */
+    public void keep(ImageDir dir) {
+        for (WriteTracker t : armed.values()) Keeper.keep(t, dir);
+        armed.clear();
     }
 
     public ImageDir parent() {
@@ -174,12 +250,34 @@ public final class Incremental implements AutoCloseable {
         if (trackMem && parent != null && pp == null) LOG.info("task %d is not in the parent images: all its pages are written", pid);
         try {
             List<PageRun> in = runs;
-            if (softDirty && pp != null) {
+            WriteTracker.Snapshot snap = snapshots.remove(pid);
+            if (snap == null && uffd && !preDump && pp != null) {
+                WriteTracker t = held(pid);
+                if (t == null) {
+                    t = Keeper.adopt(parent, pid);
+                    if (t != null) taken.add(t);
+                }
+                if (t != null) snap = t.snapshot(false, List.of()); // the tree is frozen: this is the final word
+            }
+            if (snap != null && pp != null) {
+                in = snap.split(runs, pp);
+                pp.close();
+                pp = null; // the tracker says what changed: nothing to compare
+                LOG.info("task %d: %d pages written since the parent images (userfaultfd), in %d tracked ranges", pid,
+                        snap.writtenPages(), snap.tracked().size());
+            } else if (softDirty && pp != null) {
                 in = SoftDirty.split(pid, runs, pp, vmas);
                 pp.close();
                 pp = null; // soft-dirty says what changed: nothing to compare
             }
             Pages r;
+            long toRead = 0;
+            if (pp == null) {
+                for (PageRun x : in) if ((x.flags() & PageRun.PE_PARENT) == 0) toRead += x.nrPages();
+            } else {
+                for (PageRun x : in) toRead += x.nrPages();
+            }
+            pagesRead.addAndGet(toRead);
             if (out == null && pp == null) {
                 long w = 0, p = 0;
                 for (PageRun x : in) {
@@ -194,16 +292,26 @@ public final class Incremental implements AutoCloseable {
             }
             inParent.addAndGet(r.inParent());
             written.addAndGet(r.written());
-            LOG.info("task %d: %d pages changed or new, %d left to the parent images (%s)", pid, r.written(), r.inParent(), mode());
+            LOG.info("task %d: %d pages changed or new, %d left to the parent images, %d pages read (%s)", pid, r.written(), r.inParent(),
+                    toRead, snap != null ? "uffd-wp" : softDirty ? "soft-dirty" : "compare");
             return r;
         } finally {
             if (pp != null) pp.close();
         }
     }
 
-    /** True when {@link #pages} reads every page (comparison with a parent) and so may as well write the changed ones. */
+    /**
+     * True when {@link #pages} reads every page (comparison with a parent) and so may as well write
+     * the changed ones. Not when the root is tracked: then only the written pages are read, by the
+     * dump's page writer.
+     */
     public boolean writesPages() {
-        return trackMem && parent != null && !softDirty;
+        return trackMem && parent != null && !softDirty && !holds(rootPid);
+    }
+
+    /** Pages of the task's memory read (or to be read) by this dump so far: what tracking saves is the difference to the pages scanned. */
+    public long pagesRead() {
+        return pagesRead.get();
     }
 
     /** After the pages are scanned, while the tree is frozen: the next dump sees changes from now on. */
@@ -211,11 +319,27 @@ public final class Incremental implements AutoCloseable {
         if (softDirty) SoftDirty.clear(pid);
     }
 
-    /** Lets go of what was opened ahead and not used (a dump that failed before the root's memory). */
+    /**
+     * Lets go of what was opened ahead and not used (a dump that failed before the root's memory),
+     * and ends write tracking that no keeper took over: a dump's (it was the last one) and a
+     * failed pre-dump's. Unregistering clears the tasks' protection, so they are as before.
+     */
     @Override
     public synchronized void close() {
         if (rootParent != null) rootParent.close();
         rootParent = null;
+        for (WriteTracker t : armed.values()) closeQuietly(t);
+        armed.clear();
+        for (WriteTracker t : taken) closeQuietly(t);
+        taken.clear();
+    }
+
+    private static void closeQuietly(WriteTracker t) {
+        try {
+            t.close();
+        } catch (RuntimeException e) {
+            LOG.warn("task %d: ending write tracking: %s", t.pid(), e.getMessage());
+        }
     }
 
     public long pagesInParent() {

@@ -18,7 +18,7 @@ import org.jcriu.mem.PageRun;
  * The kernel's soft-dirty tracking (CONFIG_MEM_SOFT_DIRTY), as CRIU uses it: writing "4" to
  * /proc/PID/clear_refs clears bit 55 of every pagemap entry and write-protects the pages; the
  * next write to a page sets the bit again. Only used where {@code check --feature
- * mem_dirty_track} finds the bit.
+ * soft_dirty} finds the bit.
  */
 final class SoftDirty {
     private static final long PM_SOFT_DIRTY = 1L << 55;

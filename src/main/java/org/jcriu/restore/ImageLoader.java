@@ -402,7 +402,7 @@ public final class ImageLoader {
             have = Files.size(pages);
         } catch (IOException e) {
             if (need == 0) return;
-            throw new CriuException("Can't open " + pages + ": " + e.getMessage());
+            throw new CriuException("Can't open " + pages + ": " + CriuException.reason(e));
         }
         if (have < need) {
             throw new CriuException(String.format("%s is truncated at offset %d: %s lists %d bytes of pages", pages, have, pagemap, need));

@@ -29,8 +29,22 @@ final class MappedFiles {
         return root == null ? f.getName() : root.resolve(f.getName().substring(1)).toString();
     }
 
-    static void check(TaskImages img, Path root) {
-        Set<Integer> seen = new HashSet<>();
+    /**
+     * File ids remap-fpath.img points elsewhere (a ghost file holding an unlinked file's
+     * contents, a link remap): their own paths are not expected to exist.
+     */
+    static Set<Integer> remapped(org.jcriu.image.ImageDir dir) {
+        Set<Integer> ids = new HashSet<>();
+        try (var r = dir.openOptional(org.jcriu.image.ImageType.REMAP_FPATH)) {
+            if (r == null) return ids;
+            org.jcriu.image.proto.RemapFilePathEntry e;
+            while ((e = r.read(org.jcriu.image.proto.RemapFilePathEntry.parser())) != null) ids.add(e.getOrigId());
+        }
+        return ids;
+    }
+
+    static void check(TaskImages img, Path root, Set<Integer> remapped) {
+        Set<Integer> seen = new HashSet<>(remapped);
         for (Vma v : img.vmas()) {
             // a memfd mapping's object is made from the images, not found on disk
             if (v.fileBacked() && !v.is(Vma.MEMFD) && seen.add((int) v.shmid())) check(img.files().get((int) v.shmid()), v.toString(), root);

@@ -49,7 +49,8 @@ final class MemoryRestorer {
             | Linux.MAP_GROWSDOWN | Linux.MAP_NORESERVE | MAP_HUGETLB | MAP_HUGE_MASK;
     private static final int SHM_RDONLY = 010000, SHM_EXEC = 0100000;
     private static final int MADV_GUARD_INSTALL = 102, MADV_DONTNEED = 4, EIDRM = 43;
-    private static final int MFD_CLOEXEC = 1, MFD_ALLOW_SEALING = 2, MFD_HUGETLB = 4, F_ADD_SEALS = 1033, F_SEAL_SEAL = 1;
+    private static final int MFD_CLOEXEC = 1, MFD_ALLOW_SEALING = 2, MFD_HUGETLB = 4, F_ADD_SEALS = 1033, F_SEAL_SEAL = 1,
+            F_SEAL_WRITE = 8, F_SEAL_FUTURE_WRITE = 0x10;
 
     private final Task task;
     private final TaskImages img;
@@ -343,13 +344,22 @@ final class MemoryRestorer {
     private void mapSharedAnon(TaskImages.SharedAnon obj) {
         MemfdInodeEntry mie = obj.memfd();
         List<Vma> users = new ArrayList<>();
+        List<Integer> userIdx = new ArrayList<>();
         long extent = 0;
-        for (Vma v : img.vmas()) {
+        boolean noreserve = true;
+        for (int i = 0; i < img.vmas().size(); i++) {
+            Vma v = img.vmas().get(i);
             if (mie == null ? v.is(Vma.ANON_SHARED) && !v.is(Vma.SYSVIPC) && v.shmid() == obj.shmid()
                     : v.is(Vma.MEMFD) && img.files().get((int) v.shmid()).getMemfd().getInodeId() == mie.getInodeId()) {
                 users.add(v);
+                userIdx.add(i);
                 extent = Math.max(extent, v.pgoff() + v.size());
+                noreserve &= (v.flags() & Linux.MAP_NORESERVE) != 0;
             }
+        }
+        if (mie != null && !anonymousKind(mie) && (mie.getHugetlbFlag() & MFD_HUGETLB) == 0) {
+            mapMemfd(obj, mie, users);
+            return;
         }
         int hugeFlags = mie != null && (mie.getHugetlbFlag() & MFD_HUGETLB) != 0 ? MAP_HUGETLB | (mie.getHugetlbFlag() & MAP_HUGE_MASK) : 0;
         long align = hugeFlags == 0 ? Linux.PAGE_SIZE : hugePageSize(hugeFlags);
@@ -369,7 +379,8 @@ final class MemoryRestorer {
             tmp = FreeArea.find(extent, align, img.vmas(), MapsLine.of(task.tid()));
             int flags = Linux.MAP_SHARED | Linux.MAP_FIXED_NOREPLACE;
             if (mie == null || anonymousKind(mie)) {
-                flags |= Linux.MAP_ANONYMOUS | hugeFlags;
+                // huge pages are reserved for the whole object at mmap unless every mapping of it had MAP_NORESERVE
+                flags |= Linux.MAP_ANONYMOUS | hugeFlags | (hugeFlags != 0 && noreserve && !users.isEmpty() ? Linux.MAP_NORESERVE : 0);
             } else {
                 made = memfdCreate(mie, extent);
             }
@@ -394,11 +405,12 @@ final class MemoryRestorer {
                     : Remote.open(task, String.format("/proc/self/map_files/%x-%x", tmp, tmp + extent), Linux.O_RDWR | Linux.O_CLOEXEC);
         }
         try {
-            for (Vma v : users) {
+            for (int u = 0; u < users.size(); u++) {
+                Vma v = users.get(u);
                 int type = mie != null && (v.flags() & Linux.MAP_PRIVATE) != 0 ? Linux.MAP_PRIVATE : Linux.MAP_SHARED;
                 int flags = type | (v.flags() & Linux.MAP_NORESERVE) | Linux.MAP_FIXED_NOREPLACE;
                 try {
-                    long m = task.syscall(Nr.MMAP, v.start(), v.size(), firstProt[img.vmas().indexOf(v)], flags, fd, v.pgoff());
+                    long m = task.syscall(Nr.MMAP, v.start(), v.size(), firstProt[userIdx.get(u)], flags, fd, v.pgoff());
                     if (m != v.start()) throw new CriuException(String.format("%s was mapped at 0x%x", v, m));
                 } catch (ErrnoException e) {
                     throw new CriuException(e.errno(), String.format("Can't map %s of shared memory object %d: %s", v, obj.shmid(),
@@ -418,6 +430,42 @@ final class MemoryRestorer {
         }
     }
 
+    /**
+     * The mappings of a real memfd (CRIU's VMA_AREA_MEMFD): the memfd is the one the files code
+     * makes for the inode (made and filled once per restore, whichever task or fd reaches it
+     * first), so the task's fds and every task's mappings of it are one object as at dump. A
+     * shared mapping whose map_files link was read-only is mapped from a read-only open, so that
+     * the memfd can be sealed against writing afterwards (F_SEAL_WRITE refuses writably mapped memfds).
+     */
+    private void mapMemfd(TaskImages.SharedAnon obj, MemfdInodeEntry mie, List<Vma> users) {
+        int fd = files.openMemfdForMap(task, (int) mie.getInodeId()), ro = -1;
+        try {
+            for (Vma v : users) {
+                boolean priv = (v.flags() & Linux.MAP_PRIVATE) != 0;
+                int use = fd;
+                // read-only also where the memfd will be sealed against writes: a mapping of a
+                // writable open could be made writable later, and the kernel then refuses the seal
+                boolean sealedRo = (v.prot() & Linux.PROT_WRITE) == 0 && (mie.getSeals() & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) != 0;
+                if (!priv && ((v.fdflags() & Linux.O_ACCMODE) == Linux.O_RDONLY || sealedRo)) {
+                    if (ro < 0) ro = Remote.open(task, "/proc/self/fd/" + fd, Linux.O_RDONLY | Linux.O_CLOEXEC);
+                    use = ro;
+                }
+                int flags = (priv ? Linux.MAP_PRIVATE : Linux.MAP_SHARED) | (v.flags() & Linux.MAP_NORESERVE) | Linux.MAP_FIXED_NOREPLACE;
+                try {
+                    long m = task.syscall(Nr.MMAP, v.start(), v.size(), firstProt[img.vmas().indexOf(v)], flags, use, v.pgoff());
+                    if (m != v.start()) throw new CriuException(String.format("%s was mapped at 0x%x", v, m));
+                } catch (ErrnoException e) {
+                    throw new CriuException(e.errno(), String.format("Can't map %s of memfd:%s (shmid %d): %s", v, mie.getName(),
+                            obj.shmid(), e.getMessage()), e);
+                }
+            }
+        } finally {
+            Remote.close(task, fd);
+            if (ro >= 0) Remote.close(task, ro);
+        }
+        LOG.info("task %d maps memfd:%s in %d VMAs", img.pid(), mie.getName(), users.size());
+    }
+
     /** A memfd entry standing for memory the kernel names itself: made by an anonymous mmap, not memfd_create. */
     private static boolean anonymousKind(MemfdInodeEntry mie) {
         boolean huge = (mie.getHugetlbFlag() & MFD_HUGETLB) != 0;
@@ -427,7 +475,11 @@ final class MemoryRestorer {
     /** The huge page size MAP_HUGE_* bits name (log2 of the size at bit 26); 0 bits: this machine's default. */
     static long hugePageSize(int flags) {
         int shift = (flags & MAP_HUGE_MASK) >>> 26;
-        return shift != 0 ? 1L << shift : 2L << 20;
+        if (shift != 0) return 1L << shift;
+        for (String l : new String(Sys.readFile("/proc/meminfo"), java.nio.charset.StandardCharsets.US_ASCII).split("\n")) {
+            if (l.startsWith("Hugepagesize:")) return Long.parseLong(l.replaceAll("\\D", "")) << 10;
+        }
+        return 2L << 20;
     }
 
     /** memfd_create in the task with the entry's name and flags, sized; returns its fd. */

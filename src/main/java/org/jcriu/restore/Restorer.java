@@ -83,7 +83,8 @@ public final class Restorer {
         }
         SeccompRestorer seccomp = SeccompRestorer.load(dir, tree.live());
         timens = TimeNsRestorer.load(dir, tree);
-        for (TaskImages t : tree.live()) MappedFiles.check(t, opts.root);
+        java.util.Set<Integer> remapped = MappedFiles.remapped(dir);
+        for (TaskImages t : tree.live()) MappedFiles.check(t, opts.root, remapped);
         LOG.debug("mapped files checked");
         SessionPlan sessions = SessionPlan.of(tree, opts.shellJob);
         int pid = tree.root().pid();

@@ -39,8 +39,9 @@ class ActionRpcIT {
                 "no pycriu (apt-get install criu)");
         jcriu = Jcriu.launcher().getFirst();
         assumeTrue(jcriu.endsWith("jcriu"), "needs bin/jcriu");
-        client = tmp.resolve("notify_client.py");
-        try (InputStream in = ActionRpcIT.class.getResourceAsStream("notify_client.py")) {
+        // the RPC test client of org.jcriu.service: its "notify" action answers every NOTIFY
+        client = tmp.resolve("rpc_client.py");
+        try (InputStream in = ActionRpcIT.class.getResourceAsStream("/org/jcriu/service/rpc_client.py")) {
             Files.write(client, in.readAllBytes());
         }
     }
@@ -51,7 +52,7 @@ class ActionRpcIT {
     }
 
     private String notify(String op, Path img, String pid, String refuse) throws Exception {
-        Process p = new ProcessBuilder(PY.toString(), client.toString(), jcriu, op, img.toString(), pid, refuse)
+        Process p = new ProcessBuilder(PY.toString(), client.toString(), jcriu, "notify", op, img.toString(), pid, refuse)
                 .redirectErrorStream(true).redirectInput(Path.of("/dev/null").toFile()).start();
         String out = new String(p.getInputStream().readAllBytes()).strip();
         if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) throw new AssertionError("client failed: " + out);

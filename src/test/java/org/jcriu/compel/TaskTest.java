@@ -8,6 +8,7 @@ import org.jcriu.testing.TracedChildren;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -22,24 +23,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Seizing and injecting into real processes. */
 class TaskTest {
-    private TracedChildren children;
-    private Tracer tracer;
-
-    @BeforeEach
-    void setUp() {
-        children = new TracedChildren();
-        tracer = children.tracer();
-    }
-
-    @AfterEach
-    void tearDown() {
-        children.close();
-    }
+    @RegisterExtension
+    final TracedChildren children = new TracedChildren();
+    private final Tracer tracer = children.tracer();
 
     private int spawnSleep() {
         // Spawned from the tracer thread so the child is ours to reap there.
-        int pid = tracer.call(() -> Sys.posixSpawn("/bin/sleep", List.of("sleep", "1000"), List.of(), null, false));
-        children.add(pid);
+        int pid = children.spawnSleep();
         waitState(pid, "S");
         return pid;
     }

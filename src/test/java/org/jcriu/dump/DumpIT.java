@@ -1,5 +1,8 @@
 package org.jcriu.dump;
 
+import static org.jcriu.testing.ProcState.assertRunningUntraced;
+import static org.jcriu.testing.Images.all;
+import static org.jcriu.testing.Images.one;
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -27,6 +30,7 @@ import org.jcriu.image.proto.VmaEntry;
 import org.jcriu.testing.Crit;
 import org.jcriu.testing.Jcriu;
 import org.jcriu.testing.ProcState;
+import org.jcriu.testing.Terminal;
 import org.jcriu.testing.Workload;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -37,13 +41,6 @@ class DumpIT {
 
     private Path imgs() throws IOException {
         return Files.createDirectories(tmp.resolve("imgs"));
-    }
-
-    private static void assertRunningUntraced(int pid) {
-        char s = ProcState.state(pid);
-        // R, S or D (a write in progress): anything but stopped (T), traced (t) or gone.
-        assertTrue(s == 'S' || s == 'R' || s == 'D', "task " + pid + " should be running, " + ProcState.describe(pid));
-        assertEquals(0, ProcState.tracerPid(pid), "task " + pid + " still traced");
     }
 
     @Test
@@ -296,6 +293,16 @@ class DumpIT {
     }
 
     @Test
+    void kernelThreadIsRefusedAsOne() throws Exception {
+        // pid 2 is kthreadd on every Linux since 2.6.22
+        assumeTrue(Files.readString(Path.of("/proc/2/comm")).strip().equals("kthreadd"));
+        Jcriu.Result r = Jcriu.run("dump", "-t", 2, "-D", imgs());
+        assertEquals(1, r.exit(), r.all());
+        assertTrue(r.stderr().contains("task 2: it is a kernel thread (kthreadd)"), r.stderr());
+        assertFalse(r.stderr().contains("Exception"), r.stderr());
+    }
+
+    @Test
     void unsupportedFdIsRefusedAndTheTaskLeftRunning() throws Exception {
         try (Workload w = Workload.c("unsupported", tmp.resolve("w"), "userfaultfd")) {
             Path d = imgs();
@@ -374,12 +381,8 @@ class DumpIT {
 
     @Test
     void terminalNeedsShellJobAndIsDumpedAsPty() throws Exception {
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/script")), "script(1) not installed");
-        Path wd = tmp.resolve("w");
-        // script(1) gives the job a pseudo-terminal as its stdin/stdout/stderr, like a shell would.
-        try (Workload w = Workload.start(wd, List.of("/usr/bin/script", "-qec",
-                "exec sh -c 'echo $$ > " + wd + "/ready; exec sleep 1000'", "/dev/null"), false)) {
-            w.awaitExec("sleep", 'S');
+        Terminal.assumePresent();
+        try (Workload w = Terminal.sleepingJob(tmp.resolve("w"), "")) {
             String tty = Files.readSymbolicLink(Path.of("/proc/" + w.pid() + "/fd/0")).toString();
             assertTrue(tty.startsWith("/dev/pts/"), tty);
             Jcriu.Result refused = Jcriu.run("dump", "-t", w.pid(), "-D", imgs());
@@ -423,18 +426,4 @@ class DumpIT {
         while (ProcState.alive(pid) && System.nanoTime() < deadline) Thread.sleep(10);
     }
 
-    static <T> T one(ImageDir dir, ImageType t, com.google.protobuf.Parser<T> p, Object... args) {
-        try (ImageReader r = dir.open(t, args)) {
-            return r.readOne(p);
-        }
-    }
-
-    static <T> List<T> all(ImageDir dir, ImageType t, com.google.protobuf.Parser<T> p, Object... args) {
-        List<T> l = new ArrayList<>();
-        try (ImageReader r = dir.open(t, args)) {
-            T e;
-            while ((e = r.read(p)) != null) l.add(e);
-        }
-        return l;
-    }
 }

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import org.jcriu.testing.Jcriu;
 import org.jcriu.testing.ProcState;
+import org.jcriu.testing.Terminal;
 import org.jcriu.testing.Workload;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,14 +20,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class RoundTripIT {
     @TempDir Path tmp;
-
-    private Path dumpAndWait(Workload w) throws IOException {
-        Path d = Files.createDirectories(tmp.resolve("imgs"));
-        Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-v4", "-o", "dump.log");
-        assertEquals(0, r.exit(), r.all());
-        w.waitGone(Duration.ofSeconds(10));
-        return d;
-    }
 
     private static void restored(Workload w, Jcriu.Result r, Path d) throws IOException {
         assertEquals(0, r.exit(), r.all() + tail(d.resolve("restore.log")));
@@ -47,16 +40,14 @@ class RoundTripIT {
     @Test
     void counterContinuesAfterRestore() throws Exception {
         try (Workload w = Workload.c("counter", tmp.resolve("w"))) {
-            Path d = dumpAndWait(w);
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
             Path log = w.dir().resolve("counter.log");
             long atDump = lastLine(log);
-            Jcriu.Result r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
-            restored(w, r, d);
+            Jcriu.restored(w, d);
             long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
             while (lastLine(log) <= atDump + 5 && System.nanoTime() < deadline) Thread.sleep(10);
             assertTrue(lastLine(log) > atDump + 5, "counter stuck at " + lastLine(log));
-            String v = w.terminateAndVerdict();
-            assertTrue(v.startsWith("PASS"), v);
+            w.assertPasses();
         }
     }
 
@@ -65,7 +56,7 @@ class RoundTripIT {
         try (Workload w = Workload.bash(tmp.resolve("w"))) {
             String pipe = Files.readSymbolicLink(Path.of("/proc/" + w.pid() + "/fd/0")).toString();
             assertTrue(pipe.startsWith("pipe:["), pipe);
-            Path d = dumpAndWait(w);
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
             long atDump = count(w); // nobody writes it while the task is dumped and not restored
             Jcriu.Result r = Jcriu.runWithStdinPipe("restore", "-D", d, "-d", "-v4", "-o", "restore.log",
                     "--inherit-fd", "fd[0]:" + pipe);
@@ -84,24 +75,21 @@ class RoundTripIT {
     @Test
     void pythonLoopContinues() throws Exception {
         try (Workload w = Workload.python(tmp.resolve("w"))) {
-            Path d = dumpAndWait(w);
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
             long c0 = count(w);
-            Jcriu.Result r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
-            restored(w, r, d);
+            Jcriu.restored(w, d);
             Thread.sleep(300);
             long c1 = count(w);
             assertTrue(c1 > c0, "python loop stuck at " + c1);
-            String v = w.terminateAndVerdict();
-            assertTrue(v.startsWith("PASS"), v);
+            w.assertPasses();
         }
     }
 
     @Test
     void everyFileKindComesBackWithItsState() throws Exception {
         try (Workload w = Workload.c("files", tmp.resolve("w"))) {
-            Path d = dumpAndWait(w);
-            Jcriu.Result r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
-            restored(w, r, d);
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
+            Jcriu.restored(w, d);
             String v = w.terminateAndVerdict();
             assertEquals("PASS", v);
         }
@@ -109,28 +97,14 @@ class RoundTripIT {
 
     @Test
     void shellJobGetsTheTerminalJcriuRunsOn() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/script")), "script(1) not installed");
-        Path wd = tmp.resolve("w");
-        try (Workload w = Workload.start(wd, java.util.List.of("/usr/bin/script", "-qec",
-                "exec sh -c 'echo $$ > " + wd + "/ready; exec sleep 1000'", "/dev/null"), false)) {
-            w.awaitExec("sleep", 'S');
+        Terminal.assumePresent();
+        try (Workload w = Terminal.sleepingJob(tmp.resolve("w"), "")) {
             Path d = Files.createDirectories(tmp.resolve("imgs"));
-            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-j");
-            assertEquals(0, r.exit(), r.all());
+            Jcriu.ok("dump", "-t", w.pid(), "-D", d, "-j");
             w.waitGone(Duration.ofSeconds(10));
-            // jcriu restore runs in a new terminal (named in term.name), which stays open a few
-            // seconds after it exits.
-            Path name = tmp.resolve("term.name");
-            String restore = "tty > " + name + "; " + String.join(" ", Jcriu.launcher()) + " restore -D " + d
-                    + " -d -j -v4 -o restore.log; sleep 10";
-            Process term = new ProcessBuilder("/usr/bin/script", "-qec", restore, "/dev/null")
-                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                    .redirectOutput(tmp.resolve("term.out").toFile()).redirectErrorStream(true).start();
-            w.alsoClose(term::destroyForcibly);
-            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-            while (!w.alive() && System.nanoTime() < deadline) Thread.sleep(20);
+            // jcriu restore runs in a new terminal, which stays open a few seconds after it exits.
+            String tty = Terminal.restoreIn(w, d, tmp, "", "-j");
             assertTrue(w.alive(), "not restored: " + Files.readString(tmp.resolve("term.out")));
-            String tty = Files.readString(name).strip();
             assertTrue(tty.startsWith("/dev/pts/"), tty);
             for (int fd = 0; fd <= 2; fd++) {
                 assertEquals(tty, Files.readSymbolicLink(Path.of("/proc/" + w.pid() + "/fd/" + fd)).toString(), "fd " + fd);
@@ -141,9 +115,8 @@ class RoundTripIT {
     @Test
     void everyMemoryKindComesBack() throws Exception {
         try (Workload w = Workload.c("memkinds", tmp.resolve("w"))) {
-            Path d = dumpAndWait(w);
-            Jcriu.Result r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
-            restored(w, r, d);
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
+            Jcriu.restored(w, d);
             assertEquals("PASS", w.terminateAndVerdict());
         }
     }
@@ -151,15 +124,15 @@ class RoundTripIT {
     @Test
     void queuedSignalsStayQueued() throws Exception {
         try (Workload w = Workload.c("signals", tmp.resolve("w"))) {
-            Path d = dumpAndWait(w);
-            var core = DumpIT.one(new org.jcriu.image.ImageDir(d), org.jcriu.image.ImageType.CORE,
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
+            var core = org.jcriu.testing.Images.one(new org.jcriu.image.ImageDir(d), org.jcriu.image.ImageType.CORE,
                     org.jcriu.image.proto.CoreEntry.parser(), w.pid());
             assertEquals(1, core.getTc().getSignalsS().getSignalsCount(), "SIGUSR1 in the shared queue");
             assertEquals(1, core.getThreadCore().getSignalsP().getSignalsCount(), "SIGUSR2 in the thread's queue");
             byte[] si = core.getTc().getSignalsS().getSignals(0).getSiginfo().toByteArray();
             assertEquals(128, si.length);
             assertEquals(10, si[0], "si_signo SIGUSR1");
-            restored(w, Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log"), d);
+            Jcriu.restored(w, d);
             assertEquals("PASS", w.terminateAndVerdict());
         }
     }
@@ -168,13 +141,10 @@ class RoundTripIT {
     void sleepRestoredTwice() throws Exception {
         // A restored task must itself be dumpable again (nothing of the restore left in it).
         try (Workload w = Workload.sleep(tmp.resolve("w"))) {
-            Path d = dumpAndWait(w);
-            restored(w, Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log"), d);
-            Path d2 = Files.createDirectories(tmp.resolve("imgs2"));
-            Jcriu.Result r2 = Jcriu.run("dump", "-t", w.pid(), "-D", d2, "-v4", "-o", "dump.log");
-            assertEquals(0, r2.exit(), r2.all());
-            w.waitGone(Duration.ofSeconds(10));
-            restored(w, Jcriu.run("restore", "-D", d2, "-d", "-v4", "-o", "restore.log"), d2);
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
+            Jcriu.restored(w, d);
+            Path d2 = Jcriu.dumpKilled(w, tmp.resolve("imgs2"));
+            Jcriu.restored(w, d2);
             assertEquals("sleep", ProcState.field(w.pid(), "Name"));
         }
     }

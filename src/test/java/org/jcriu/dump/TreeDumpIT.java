@@ -1,5 +1,8 @@
 package org.jcriu.dump;
 
+import static org.jcriu.testing.ProcState.assertRunningUntraced;
+import static org.jcriu.testing.Images.all;
+import static org.jcriu.testing.Images.one;
 import static org.jcriu.testing.ProcState.waitGone;
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -43,28 +46,6 @@ class TreeDumpIT {
 
     private Path imgs() throws IOException {
         return Files.createDirectories(tmp.resolve("imgs"));
-    }
-
-    private static void assertRunningUntraced(int pid) {
-        char s = ProcState.state(pid);
-        assertTrue(s == 'S' || s == 'R' || s == 'D', "task " + pid + " should be running, " + ProcState.describe(pid));
-        assertEquals(0, ProcState.tracerPid(pid), "task " + pid + " still traced");
-    }
-
-
-    private static <T> List<T> all(ImageDir dir, ImageType t, com.google.protobuf.Parser<T> p, Object... args) {
-        List<T> out = new ArrayList<>();
-        try (ImageReader r = dir.open(t, args)) {
-            T e;
-            while ((e = r.read(p)) != null) out.add(e);
-        }
-        return out;
-    }
-
-    private static <T> T one(ImageDir dir, ImageType t, com.google.protobuf.Parser<T> p, Object... args) {
-        try (ImageReader r = dir.open(t, args)) {
-            return r.readOne(p);
-        }
     }
 
     /** crit(1) from Debian, if installed (else the test is skipped): its output. */
@@ -237,9 +218,7 @@ class TreeDumpIT {
             Jcriu.Result r = Jcriu.run("dump", "-t", p.r(), "-D", imgs());
             assertEquals(1, r.exit(), r.all());
             assertTrue(r.stderr().contains(Integer.toString(p.g())) && r.stderr().contains("userfaultfd"), r.stderr());
-            for (int pid : p.live()) assertRunningUntraced(pid);
-            TreePids.assertCounting(w, "R", "A", "B", "G");
-            TreePids.assertPasses(w);
+            p.assertRunOn(w);
         }
     }
 
@@ -250,10 +229,8 @@ class TreeDumpIT {
             Jcriu.Result r = Jcriu.run("dump", "-t", p.r(), "-D", imgs());
             assertEquals(1, r.exit(), r.all());
             assertTrue(r.stderr().contains("Can't dump task " + p.z() + ": its main thread exited but threads"), r.stderr());
-            for (int pid : p.live()) assertRunningUntraced(pid);
             assertEquals('Z', ProcState.state(p.z()));
-            TreePids.assertCounting(w, "R", "A", "B", "G");
-            TreePids.assertPasses(w);
+            p.assertRunOn(w);
         }
     }
 
@@ -293,9 +270,7 @@ class TreeDumpIT {
             s.toFile().setExecutable(true);
             Jcriu.Result r = Jcriu.run("dump", "-t", p.r(), "-D", imgs(), "--action-script", s);
             assertEquals(255, r.exit(), "criu dump exits 255 when post-dump fails: " + r.all());
-            for (int pid : p.live()) assertRunningUntraced(pid);
-            TreePids.assertCounting(w, "R", "A", "B", "G");
-            TreePids.assertPasses(w);
+            p.assertRunOn(w);
         }
     }
 

@@ -26,6 +26,7 @@ import org.jcriu.testing.TracedChildren;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -36,19 +37,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class Criu42RestoreTest {
     @TempDir Path tmp;
-    private TracedChildren children;
-    private Tracer tracer;
-
-    @BeforeEach
-    void setUp() {
-        children = new TracedChildren();
-        tracer = children.tracer();
-    }
-
-    @AfterEach
-    void tearDown() {
-        children.close();
-    }
+    @RegisterExtension
+    final TracedChildren children = new TracedChildren();
+    private final Tracer tracer = children.tracer();
 
     /** fd number in the sink task -> file id, for the kinds this test restores. */
     private static final Map<Integer, Integer> FDS = Map.of(3, 7, 11, 15, 12, 16, 13, 17, 14, 18, 15, 19, 21, 25);
@@ -81,8 +72,7 @@ class Criu42RestoreTest {
                 w.write(FdinfoEntry.newBuilder().setId(fd.getValue()).setFlags(0).setType(FdTypes.UND).setFd(fd.getKey()).build());
             }
         }
-        int pid = tracer.call(() -> Sys.posixSpawn("/bin/sleep", List.of("sleep", "1000"), List.of(), null, false));
-        children.add(pid);
+        int pid = children.spawnSleep();
         FileRestorer files = new FileRestorer(dir, new Options());
         tracer.run(() -> {
             Task t = Task.seize(tracer, pid);

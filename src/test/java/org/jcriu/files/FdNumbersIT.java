@@ -47,12 +47,7 @@ class FdNumbersIT {
             int hard = Integer.parseInt(Files.readAllLines(Path.of("/proc/" + w.pid() + "/limits")).stream()
                     .filter(l -> l.startsWith("Max open files")).findFirst().orElseThrow().trim().split("\\s+")[4]);
             assertTrue(Files.exists(Path.of("/proc/" + w.pid() + "/fd/" + (hard - 1))), "fd " + (hard - 1) + " is not open");
-            Path d = Files.createDirectories(tmp.resolve("imgs"));
-            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-v4", "-o", "dump.log");
-            assertEquals(0, r.exit(), r.all());
-            w.waitGone(Duration.ofSeconds(10));
-            r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
-            assertEquals(0, r.exit(), r.all());
+            Jcriu.dumpAndRestore(w, tmp.resolve("imgs"));
             assertTrue(Files.exists(Path.of("/proc/" + w.pid() + "/fd/" + (hard - 1))), "fd " + (hard - 1) + " not restored");
             assertEquals("PASS", w.terminateAndVerdict());
         }

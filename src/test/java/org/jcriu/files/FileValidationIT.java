@@ -23,14 +23,6 @@ import org.junit.jupiter.api.io.TempDir;
 class FileValidationIT {
     @TempDir Path tmp;
 
-    private Path dump(Workload w) throws Exception {
-        Path d = Files.createDirectories(tmp.resolve("imgs"));
-        Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d);
-        assertEquals(0, r.exit(), r.all());
-        w.waitGone(Duration.ofSeconds(10));
-        return d;
-    }
-
     private static Jcriu.Result restore(Path d, String... extra) {
         List<Object> args = new java.util.ArrayList<>(List.of("restore", "-D", d, "-d"));
         args.addAll(List.of(extra));
@@ -40,7 +32,7 @@ class FileValidationIT {
     @Test
     void fileThatChangedSizeIsRefusedThenRestoresOnceBack() throws Exception {
         try (Workload w = Workload.c("files", tmp.resolve("w"))) {
-            Path d = dump(w);
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
             Path data = w.dir().resolve("data");
             Files.writeString(data, "0123456789abcdefX");
             Jcriu.Result r = restore(d);
@@ -57,7 +49,7 @@ class FileValidationIT {
     @Test
     void fileThatChangedPermissionsIsRefusedUnlessRwxCheckIsSkipped() throws Exception {
         try (Workload w = Workload.c("files", tmp.resolve("w"))) {
-            Path d = dump(w);
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
             Path data = w.dir().resolve("data");
             Files.setPosixFilePermissions(data, PosixFilePermissions.fromString("rw-------"));
             Jcriu.Result r = restore(d);
@@ -84,7 +76,7 @@ class FileValidationIT {
         assertNotNull(id, "gcc wrote no build-id into the workload");
         try (Workload w = Workload.start(wd, List.of("/bin/sh", "-c", "exec 5<\"$1\"; echo $$ > \"$0/ready\"; exec sleep 1000",
                 wd.toString(), elf.toString()), false).awaitExec("sleep", 'S')) {
-            Path d = dump(w);
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
             byte[] bin = Files.readAllBytes(elf);
             int at = indexOf(bin, id);
             assertTrue(at > 0);

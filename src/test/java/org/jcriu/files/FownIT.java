@@ -12,6 +12,7 @@ import org.jcriu.image.proto.FdTypes;
 import org.jcriu.image.proto.FileEntry;
 import org.jcriu.image.proto.FownEntry;
 import org.jcriu.testing.Crit;
+import org.jcriu.testing.Images;
 import org.jcriu.testing.Jcriu;
 import org.jcriu.testing.Workload;
 import org.junit.jupiter.api.Test;
@@ -27,17 +28,11 @@ class FownIT {
     @Test
     void asyncPipeStillSignalsItsOwnerAfterRestore() throws Exception {
         try (Workload w = Workload.c("fown", tmp.resolve("w"))) {
-            Path d = Files.createDirectories(tmp.resolve("imgs"));
-            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-v4", "-o", "dump.log");
-            assertEquals(0, r.exit(), r.all());
-            w.waitGone(Duration.ofSeconds(10));
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
             FownEntry pipe = null, reg = null;
-            try (ImageReader ir = new ImageDir(d).open(ImageType.FILES)) {
-                FileEntry e;
-                while ((e = ir.read(FileEntry.parser())) != null) {
-                    if (e.getType() == FdTypes.PIPE && e.getPipe().getFown().getPid() != 0) pipe = e.getPipe().getFown();
-                    if (e.getType() == FdTypes.REG && e.getReg().getName().endsWith("/data")) reg = e.getReg().getFown();
-                }
+            for (FileEntry e : Images.all(d, ImageType.FILES, FileEntry.parser())) {
+                if (e.getType() == FdTypes.PIPE && e.getPipe().getFown().getPid() != 0) pipe = e.getPipe().getFown();
+                if (e.getType() == FdTypes.REG && e.getReg().getName().endsWith("/data")) reg = e.getReg().getFown();
             }
             assertNotNull(pipe, "no pipe with an owner in files.img");
             assertEquals(w.pid(), pipe.getPid());
@@ -47,9 +42,7 @@ class FownIT {
             assertEquals(w.pid(), reg.getPid());
             assertEquals(12, reg.getSignum(), "SIGUSR2");
             Crit.decodes(d, "files.img");
-            r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
-            assertEquals(0, r.exit(), r.all());
-            assertTrue(w.alive());
+            Jcriu.restored(w, d);
             assertEquals("PASS", w.terminateAndVerdict());
         }
     }
@@ -62,23 +55,15 @@ class FownIT {
     @Test
     void ownerKeepsTheEuidItWasSetWith() throws Exception {
         try (Workload w = Workload.c("fown", tmp.resolve("w"), "euid")) {
-            Path d = Files.createDirectories(tmp.resolve("imgs"));
-            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-v4", "-o", "dump.log");
-            assertEquals(0, r.exit(), r.all());
-            w.waitGone(Duration.ofSeconds(10));
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
             FownEntry reg = null;
-            try (ImageReader ir = new ImageDir(d).open(ImageType.FILES)) {
-                FileEntry e;
-                while ((e = ir.read(FileEntry.parser())) != null) {
-                    if (e.getType() == FdTypes.REG && e.getReg().getName().endsWith("/data")) reg = e.getReg().getFown();
-                }
+            for (FileEntry e : Images.all(d, ImageType.FILES, FileEntry.parser())) {
+                if (e.getType() == FdTypes.REG && e.getReg().getName().endsWith("/data")) reg = e.getReg().getFown();
             }
             assertNotNull(reg);
             assertEquals(0, reg.getUid());
             assertEquals(1000, reg.getEuid());
-            r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
-            assertEquals(0, r.exit(), r.all());
-            assertTrue(w.alive());
+            Jcriu.restored(w, d);
             assertEquals("PASS", w.terminateAndVerdict());
         }
     }
@@ -87,13 +72,8 @@ class FownIT {
     @Test
     void ownerThreadOtherThanMainComesBack() throws Exception {
         try (Workload w = Workload.c("fown", tmp.resolve("w"), "thread")) {
-            Path d = Files.createDirectories(tmp.resolve("imgs"));
-            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-v4", "-o", "dump.log");
-            assertEquals(0, r.exit(), r.all());
-            w.waitGone(Duration.ofSeconds(10));
-            r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
-            assertEquals(0, r.exit(), r.all());
-            assertTrue(w.alive());
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
+            Jcriu.restored(w, d);
             assertEquals("PASS", w.terminateAndVerdict());
         }
     }
@@ -109,31 +89,23 @@ class FownIT {
             String[] pc = Files.readString(w.dir().resolve("pids")).trim().split(" ");
             int p = Integer.parseInt(pc[0]), c = Integer.parseInt(pc[1]);
             w.alsoKill(c);
-            Path d = Files.createDirectories(tmp.resolve("imgs"));
-            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-v4", "-o", "dump.log");
-            assertEquals(0, r.exit(), r.all());
-            w.waitGone(Duration.ofSeconds(10));
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
             long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
             while (Files.exists(Path.of("/proc/" + c)) && System.nanoTime() < deadline) Thread.sleep(5);
             int owned = 0;
-            try (ImageReader ir = new ImageDir(d).open(ImageType.FILES)) {
-                FileEntry e;
-                while ((e = ir.read(FileEntry.parser())) != null) {
-                    if (e.getType() == FdTypes.PIPE && e.getPipe().getFown().getPid() != 0) {
-                        assertEquals(c, e.getPipe().getFown().getPid(), "the pipe's owner is the child");
-                        owned++;
-                    }
-                    if (e.getType() == FdTypes.REG && e.getReg().getName().endsWith("/data")) {
-                        assertEquals(c, e.getReg().getFown().getPid(), "the data file's owner is the child's thread");
-                        assertEquals(0, e.getReg().getFown().getPidType(), "F_OWNER_TID");
-                        owned++;
-                    }
+            for (FileEntry e : Images.all(d, ImageType.FILES, FileEntry.parser())) {
+                if (e.getType() == FdTypes.PIPE && e.getPipe().getFown().getPid() != 0) {
+                    assertEquals(c, e.getPipe().getFown().getPid(), "the pipe's owner is the child");
+                    owned++;
+                }
+                if (e.getType() == FdTypes.REG && e.getReg().getName().endsWith("/data")) {
+                    assertEquals(c, e.getReg().getFown().getPid(), "the data file's owner is the child's thread");
+                    assertEquals(0, e.getReg().getFown().getPidType(), "F_OWNER_TID");
+                    owned++;
                 }
             }
             assertEquals(2, owned, "two owned files in files.img");
-            r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
-            assertEquals(0, r.exit(), r.all());
-            assertTrue(w.alive());
+            Jcriu.restored(w, d);
             assertEquals("PASS", w.terminateAndVerdict());
         }
     }

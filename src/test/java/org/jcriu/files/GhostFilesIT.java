@@ -30,31 +30,10 @@ import org.junit.jupiter.api.io.TempDir;
 class GhostFilesIT {
     @TempDir Path tmp;
 
-    private Path dump(Workload w, Object... extra) {
-        Path d = tmp.resolve("imgs");
-        try {
-            Files.createDirectories(d);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-        List<Object> args = new ArrayList<>(List.of("dump", "-t", w.pid(), "-D", d, "-v4", "-o", "dump.log"));
-        args.addAll(List.of(extra));
-        Jcriu.Result r = Jcriu.run(args.toArray());
-        assertEquals(0, r.exit(), r.all());
-        w.waitGone(Duration.ofSeconds(10));
-        return d;
-    }
-
-    private static void restore(Workload w, Path d) throws IOException {
-        Jcriu.Result r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
-        assertEquals(0, r.exit(), r.all());
-        assertTrue(w.alive(), "restored task " + w.pid() + " is not running");
-    }
-
     @Test
     void smallUnlinkedFileComesBackWithItsContentsAtItsPosition() throws Exception {
         try (Workload w = Workload.c("ghost", tmp.resolve("w"), "small")) {
-            Path d = dump(w);
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
             ImageDir imgs = new ImageDir(d);
             try (ImageReader r = imgs.open(ImageType.GHOST_FILE, 1)) {
                 GhostFileEntry g = r.readOne(GhostFileEntry.parser());
@@ -71,7 +50,7 @@ class GhostFilesIT {
             }
             assertFalse(imgs.exists(ImageType.GHOST_FILE, 2));
             Crit.decodes(d, "ghost-file-1.img", "remap-fpath.img", "files.img");
-            restore(w, d);
+            Jcriu.restored(w, d);
             assertEquals("PASS", w.terminateAndVerdict());
         }
     }
@@ -79,7 +58,7 @@ class GhostFilesIT {
     @Test
     void sparseUnlinkedFileKeepsItsHolesAndSize() throws Exception {
         try (Workload w = Workload.c("ghost", tmp.resolve("w"), "sparse")) {
-            Path d = dump(w);
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
             try (ImageReader r = new ImageDir(d).open(ImageType.GHOST_FILE, 1)) {
                 GhostFileEntry g = r.readOne(GhostFileEntry.parser());
                 assertTrue(g.getChunks());
@@ -94,7 +73,7 @@ class GhostFilesIT {
             }
             assertTrue(Files.size(d.resolve("ghost-file-1.img")) < 16384, "holes were stored");
             Crit.decodes(d, "ghost-file-1.img");
-            restore(w, d);
+            Jcriu.restored(w, d);
             assertEquals("PASS", w.terminateAndVerdict());
         }
     }
@@ -102,13 +81,9 @@ class GhostFilesIT {
     @Test
     void unlinkedFileOverGhostLimitIsRefusedAndTheTaskRunsOn() throws Exception {
         try (Workload w = Workload.c("ghost", tmp.resolve("w"), "big")) {
-            Path d = Files.createDirectories(tmp.resolve("imgs"));
-            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d);
-            assertEquals(1, r.exit(), r.all());
+            Jcriu.Result r = Jcriu.dumpRefused(w, tmp.resolve("imgs"));
             assertTrue(r.stderr().contains("Can't dump ghost file " + w.dir().resolve("big") + " of 2097152 bytes"), r.stderr());
             assertTrue(r.stderr().contains("--ghost-limit 1048576"), r.stderr());
-            assertTrue(w.alive());
-            assertEquals(0, ProcState.tracerPid(w.pid()));
             assertEquals("PASS", w.terminateAndVerdict());
         }
     }
@@ -116,8 +91,8 @@ class GhostFilesIT {
     @Test
     void ghostLimitRaisedLetsTheBigFileThrough() throws Exception {
         try (Workload w = Workload.c("ghost", tmp.resolve("w"), "big")) {
-            Path d = dump(w, "--ghost-limit", "4M");
-            restore(w, d);
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"), "--ghost-limit", "4M");
+            Jcriu.restored(w, d);
             assertEquals("PASS", w.terminateAndVerdict());
         }
     }
@@ -126,20 +101,17 @@ class GhostFilesIT {
     @Test
     void unlinkedFileWithAnotherLinkNeedsLinkRemapAndComesBack() throws Exception {
         try (Workload w = Workload.c("ghost", tmp.resolve("w"), "linked")) {
-            Path d0 = Files.createDirectories(tmp.resolve("refused"));
-            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d0);
-            assertEquals(1, r.exit(), r.all());
+            Jcriu.Result r = Jcriu.dumpRefused(w, tmp.resolve("refused"));
             assertTrue(r.stderr().contains("Can't dump fd 5 (" + w.dir().resolve("a") + " (deleted)) of task " + w.pid()
                     + ": the file was unlinked but has 1 other hard link(s); dump with --link-remap"), r.stderr());
-            assertTrue(w.alive());
-            Path d = dump(w, "--link-remap");
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"), "--link-remap");
             List<RemapFilePathEntry> remaps = remaps(new ImageDir(d));
             assertEquals(1, remaps.size());
             assertEquals(RemapType.LINKED, remaps.get(0).getRemapType());
             Path link = w.dir().resolve("link_remap." + remaps.get(0).getRemapId());
             assertTrue(Files.exists(link), "the link remap must stay for the restore");
             Crit.decodes(d, "remap-fpath.img", "files.img");
-            restore(w, d);
+            Jcriu.restored(w, d);
             assertFalse(Files.exists(link), "restore leaves the link remap behind");
             assertEquals("PASS", w.terminateAndVerdict());
         }
@@ -154,7 +126,7 @@ class GhostFilesIT {
     @org.junit.jupiter.params.provider.CsvSource({"dir, d, 040751", "dirnest, d, 040751", "fifo, f, 010640"})
     void removedDirectoryOrUnlinkedFifoComesBack(String mode, String name, String fileMode) throws Exception {
         try (Workload w = Workload.c("ghost", tmp.resolve("w"), mode)) {
-            Path d = dump(w);
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
             ImageDir imgs = new ImageDir(d);
             try (ImageReader r = imgs.open(ImageType.GHOST_FILE, 1)) {
                 GhostFileEntry g = r.readOne(GhostFileEntry.parser());
@@ -167,7 +139,7 @@ class GhostFilesIT {
             assertEquals(1, remaps.size(), remaps.toString());
             assertEquals(RemapType.GHOST, remaps.get(0).getRemapType());
             Crit.decodes(d, "ghost-file-1.img", "remap-fpath.img", "files.img");
-            restore(w, d);
+            Jcriu.restored(w, d);
             assertFalse(Files.exists(w.dir().resolve(name)), "the re-created " + name + " was left behind");
             assertEquals("PASS", w.terminateAndVerdict());
         }

@@ -66,9 +66,7 @@ class IrmapIT {
     /** Restores, and the workload's watch fires: it passes. */
     private static void restoreAndPass(Workload w, Path d) {
         w.waitGone(Duration.ofSeconds(10));
-        Jcriu.Result r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
-        assertEquals(0, r.exit(), r.all());
-        assertTrue(w.alive(), "restored task " + w.pid() + " is not running");
+        Jcriu.restored(w, d);
         assertEquals("PASS", w.terminateAndVerdict());
     }
 

@@ -34,13 +34,7 @@ class TailFollowIT {
             w.awaitExec("tail", 'S');
             Path out = wd.resolve("out");
             awaitContent(out, "one\ntwo\n");
-            Path d = Files.createDirectories(tmp.resolve("imgs"));
-            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-v4", "-o", "dump.log");
-            assertEquals(0, r.exit(), r.all());
-            w.waitGone(Duration.ofSeconds(10));
-            r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
-            assertEquals(0, r.exit(), r.all());
-            assertTrue(w.alive());
+            Jcriu.dumpAndRestore(w, tmp.resolve("imgs"));
             Files.writeString(log, "three\n", StandardOpenOption.APPEND);
             awaitContent(out, "one\ntwo\nthree\n");
             Files.writeString(log, "four\n", StandardOpenOption.APPEND);

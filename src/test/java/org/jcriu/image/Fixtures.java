@@ -32,6 +32,22 @@ public final class Fixtures {
         return null;
     }
 
+    /**
+     * A copy of fixture dump {@code name} (its regular files) in {@code into}, for a test that
+     * restores it or changes its images; the test is skipped where the fixtures are absent.
+     * Also creates /srv/jcriu-fixture, the cwd of the dumped tasks.
+     */
+    public static Path copy(String name, Path into) throws java.io.IOException {
+        Path root = root();
+        org.junit.jupiter.api.Assumptions.assumeTrue(root != null, "no CRIU fixtures (../shared) here");
+        Files.createDirectories(into);
+        try (var s = Files.list(root.resolve(name))) {
+            for (Path p : s.filter(Files::isRegularFile).toList()) Files.copy(p, into.resolve(p.getFileName()));
+        }
+        Files.createDirectories(Path.of("/srv/jcriu-fixture"));
+        return into;
+    }
+
     /** Dump directories (those with an inventory.img). */
     public static List<Path> dumps() {
         Path r = root();

@@ -8,26 +8,31 @@ import java.nio.file.Path;
 
 /**
  * The machine's pool of 2 MiB huge pages (/proc/sys/vm/nr_hugepages) raised for one test and
- * set back to what it was on {@link #close()}. A test is skipped (with the reason) only when
- * the pool cannot be raised or the kernel gives fewer free pages than asked for.
+ * lowered again on {@link #close()} by as many pages as the raise added. Relative both ways, so
+ * that test runs sharing the machine (each raising the pool for itself) do not take each other's
+ * pages away by writing back a value read before another raised it; one run alone leaves the
+ * pool as it found it. A test is skipped (with the reason) only when the pool cannot be raised or
+ * the kernel gives fewer free pages than asked for.
  */
 final class HugePages implements AutoCloseable {
     private static final Path NR = Path.of("/proc/sys/vm/nr_hugepages");
-    private final String before;
+    private long added;
 
-    private HugePages(String before) {
-        this.before = before;
-    }
+    private HugePages() {}
 
-    /** Raises the pool by {@code more} pages and checks that at least {@code free} of them are free. */
+    /** Raises the pool by {@code more} pages and checks that at least {@code free} pages are free. */
     static HugePages raise(int more, int free) throws IOException {
         assumeTrue(Files.isWritable(NR), "no " + NR + " to write");
-        String was = Files.readString(NR).strip();
-        HugePages p = new HugePages(was);
-        try {
-            Files.writeString(NR, Integer.toString(Integer.parseInt(was) + more));
-        } catch (IOException e) {
-            assumeTrue(false, "can't raise vm.nr_hugepages here: " + e.getMessage());
+        HugePages p = new HugePages();
+        synchronized (HugePages.class) {
+            long was = nr();
+            try {
+                Files.writeString(NR, Long.toString(was + more));
+            } catch (IOException e) {
+                assumeTrue(false, "can't raise vm.nr_hugepages here: " + e.getMessage());
+            }
+            // the kernel sets what it could allocate, which may be less
+            p.added = Math.max(0, nr() - was);
         }
         long have = free();
         if (have < free) {
@@ -37,17 +42,20 @@ final class HugePages implements AutoCloseable {
         return p;
     }
 
-    static long free() throws IOException {
-        return meminfo("HugePages_Free:");
+    private static long nr() throws IOException {
+        return Long.parseLong(Files.readString(NR).strip());
     }
 
-    static long meminfo(String key) throws IOException {
-        return Files.readAllLines(Path.of("/proc/meminfo")).stream().filter(l -> l.startsWith(key))
+    static long free() throws IOException {
+        return Files.readAllLines(Path.of("/proc/meminfo")).stream().filter(l -> l.startsWith("HugePages_Free:"))
                 .mapToLong(l -> Long.parseLong(l.replaceAll("\\D", ""))).findFirst().orElse(0);
     }
 
     @Override
     public void close() throws IOException {
-        Files.writeString(NR, before);
+        synchronized (HugePages.class) {
+            if (added > 0) Files.writeString(NR, Long.toString(Math.max(0, nr() - added)));
+            added = 0;
+        }
     }
 }

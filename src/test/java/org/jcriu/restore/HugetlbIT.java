@@ -143,6 +143,39 @@ class HugetlbIT {
         }
     }
 
+    /**
+     * A memfd made with MFD_HUGETLB and held only by its mappings (shared, and private with a page
+     * copied on write): a memfd mapping in CRIU's layout with the hugetlb flag, made again with
+     * memfd_create(MFD_HUGETLB) under its name; maps read as before.
+     */
+    @Test
+    void hugetlbMemfdMappingsSurvive() throws Exception {
+        pool = HugePages.raise(12, 8);
+        try (Workload w = Workload.c("hugetlbmemfd", tmp.resolve("w"))) {
+            List<String> before = Maps.of(w.pid()), flags = Maps.vmFlags(w.pid());
+            long s = Long.parseLong(Files.readString(w.dir().resolve("addr")).strip().split(" ")[0], 16);
+            Path d = Files.createDirectories(tmp.resolve("imgs"));
+            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d);
+            assertEquals(0, r.exit(), r.all());
+            w.waitGone(Duration.ofSeconds(10));
+            VmaEntry vs = vma(MemoryKindsIT.mm(d, w.pid()), s);
+            assertEquals(REGULAR | FILE_SHARED | MEMFD, vs.getStatus());
+            assertEquals(MAP_SHARED | MAP_HUGETLB | HUGE_2MB, vs.getFlags());
+            try (ImageReader rd = new ImageDir(d).open(ImageType.MEMFD_INODE)) {
+                MemfdInodeEntry mie = rd.read(MemfdInodeEntry.parser());
+                assertEquals("jcriu-huge", mie.getName());
+                assertEquals(4 | HUGE_2MB, mie.getHugetlbFlag());
+            }
+            r = Jcriu.run("restore", "-d", "-D", d);
+            assertEquals(0, r.exit(), r.all());
+            assertEquals(before, Maps.of(w.pid()));
+            assertEquals(flags, Maps.vmFlags(w.pid()));
+            assertEquals(2048, kernelPageSizeKb(w.pid(), s));
+            String v = w.terminateAndVerdict();
+            assertTrue(v.startsWith("PASS"), v);
+        }
+    }
+
     /** "shared S private P" (kB) of the hugetlb VMA at {@code start} in /proc/PID/smaps. */
     private static String hugetlbUse(int pid, long start) throws IOException {
         String want = Long.toHexString(start) + "-";

@@ -2,7 +2,6 @@ package org.jcriu.restore;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -36,13 +35,13 @@ class MemoryKindsIT {
     @TempDir
     Path tmp;
     private final List<Integer> segments = new ArrayList<>();
-    private String hugePagesBefore;
+    private HugePages hugePages;
 
     @AfterEach
     void cleanup() throws Exception {
         // the workloads remove their segments when they pass; a failed one leaves it to us
         for (int id : segments) new ProcessBuilder("ipcrm", "-m", Integer.toString(id)).redirectErrorStream(true).start().waitFor();
-        if (hugePagesBefore != null) Files.writeString(Path.of("/proc/sys/vm/nr_hugepages"), hugePagesBefore);
+        if (hugePages != null) hugePages.close();
     }
 
     private Path dump(Workload w, String... extra) throws IOException {
@@ -197,19 +196,8 @@ class MemoryKindsIT {
     /** Private MAP_HUGETLB memory and a SHM_HUGETLB segment, when the kernel can give 3 huge pages. */
     @Test
     void hugetlbSurvives() throws Exception {
-        Path nr = Path.of("/proc/sys/vm/nr_hugepages");
-        assumeTrue(Files.isWritable(nr), "no /proc/sys/vm/nr_hugepages to write");
-        String was = Files.readString(nr).strip();
-        try {
-            // 3 for the workload, 3 more in case the dumped task's are not freed yet at restore
-            Files.writeString(nr, Integer.toString(Integer.parseInt(was) + 6));
-            hugePagesBefore = was;
-        } catch (IOException e) {
-            assumeTrue(false, "can't raise vm.nr_hugepages here: " + e.getMessage());
-        }
-        long free = Files.readAllLines(Path.of("/proc/meminfo")).stream().filter(l -> l.startsWith("HugePages_Free:"))
-                .mapToLong(l -> Long.parseLong(l.replaceAll("\\D", ""))).findFirst().orElse(0);
-        assumeTrue(free >= 3, "the kernel gave only " + free + " free 2 MiB huge pages");
+        // 3 for the workload, 3 more in case the dumped task's are not freed yet at restore
+        hugePages = HugePages.raise(6, 3);
         try (Workload w = Workload.c("hugetlb", tmp.resolve("w"))) {
             readSegment(w);
             MmEntry mm = roundTrip(w);

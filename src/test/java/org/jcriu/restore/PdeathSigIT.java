@@ -11,6 +11,7 @@ import org.jcriu.image.ImageDir;
 import org.jcriu.image.ImageReader;
 import org.jcriu.image.ImageType;
 import org.jcriu.image.proto.CoreEntry;
+import org.jcriu.testing.Images;
 import org.jcriu.testing.Jcriu;
 import org.jcriu.testing.Workload;
 import org.junit.jupiter.api.Test;
@@ -32,29 +33,17 @@ class PdeathSigIT {
         try (Workload w = Workload.c("pdeath", tmp.resolve("w"))) {
             int c = Integer.parseInt(Files.readString(w.dir().resolve("child")).strip());
             w.alsoKill(c);
-            Path d = Files.createDirectories(tmp.resolve("imgs"));
-            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d);
-            assertEquals(0, r.exit(), r.all());
-            ImageDir imgs = new ImageDir(d);
-            try (ImageReader main = imgs.open(ImageType.CORE, c)) {
-                assertEquals(10, main.readOne(CoreEntry.parser()).getThreadCore().getPdeathSig(), "SIGUSR1 in core-" + c + ".img");
-            }
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
+            assertEquals(10, Images.one(d, ImageType.CORE, CoreEntry.parser(), c).getThreadCore().getPdeathSig(), "SIGUSR1 in core-" + c + ".img");
             int other;
             try (var ds = Files.list(d)) {
                 other = ds.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("core-")).map(n -> n.substring(5, n.length() - 4))
                         .mapToInt(Integer::parseInt).filter(t -> t != c && t != w.pid()).findFirst().orElseThrow();
             }
-            try (ImageReader th = imgs.open(ImageType.CORE, other)) {
-                assertEquals(12, th.readOne(CoreEntry.parser()).getThreadCore().getPdeathSig(), "SIGUSR2 in core-" + other + ".img");
-            }
-            try (ImageReader root = imgs.open(ImageType.CORE, w.pid())) {
-                assertTrue(!root.readOne(CoreEntry.parser()).getThreadCore().hasPdeathSig(), "the root has none");
-            }
-            w.waitGone(Duration.ofSeconds(10));
-            r = Jcriu.run("restore", "-d", "-D", d);
-            assertEquals(0, r.exit(), r.all());
-            String v = w.terminateAndVerdict();
-            assertTrue(v.startsWith("PASS"), v);
+            assertEquals(12, Images.one(d, ImageType.CORE, CoreEntry.parser(), other).getThreadCore().getPdeathSig(), "SIGUSR2 in core-" + other + ".img");
+            assertTrue(!Images.one(d, ImageType.CORE, CoreEntry.parser(), w.pid()).getThreadCore().hasPdeathSig(), "the root has none");
+            Jcriu.restored(w, d);
+            w.assertPasses();
         }
     }
 
@@ -66,10 +55,7 @@ class PdeathSigIT {
     @Test
     void theRootsSignalIsNotSentWhileJcriuWaitsForIt() throws Exception {
         try (Workload w = Workload.c("pdeath", tmp.resolve("w"), "root")) {
-            Path d = Files.createDirectories(tmp.resolve("imgs"));
-            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d);
-            assertEquals(0, r.exit(), r.all());
-            w.waitGone(Duration.ofSeconds(10));
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
             java.util.List<String> cmd = new java.util.ArrayList<>(Jcriu.launcher());
             cmd.addAll(java.util.List.of("restore", "-D", d.toString()));
             Path out = tmp.resolve("restore.out");

@@ -26,6 +26,16 @@ final class PidLock implements AutoCloseable {
         return new PidLock(ch, ch.lock());
     }
 
+    /** The lock of a fixture's {@code pid}; the test is skipped (lock released) when that pid is in use here. */
+    static PidLock takeFree(int pid) throws IOException {
+        PidLock l = take(pid);
+        if (Procs.exists(pid)) {
+            l.close();
+            org.junit.jupiter.api.Assumptions.abort("PID " + pid + " is in use on this machine");
+        }
+        return l;
+    }
+
     @Override
     public void close() throws IOException {
         lock.release();

@@ -23,6 +23,7 @@ import org.jcriu.image.proto.MmEntry;
 import org.jcriu.image.proto.SiginfoEntry;
 import org.jcriu.image.proto.SignalQueueEntry;
 import org.jcriu.image.proto.VmaEntry;
+import org.jcriu.testing.Images;
 import org.jcriu.testing.Jcriu;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -45,16 +46,9 @@ class RestoreFixtureIT {
 
     @BeforeEach
     void copyFixture() throws IOException {
-        Path root = Fixtures.root();
-        assumeTrue(root != null, "no CRIU fixtures (../shared) here");
-        lock = PidLock.take(PID);
-        assumeTrue(!Procs.exists(PID), "PID " + PID + " is in use on this machine");
+        dump = Fixtures.copy("sleep", tmp.resolve("sleep"));
+        lock = PidLock.takeFree(PID);
         pidIsOurs = true;
-        dump = tmp.resolve("sleep");
-        Files.createDirectories(dump);
-        try (Stream<Path> s = Files.list(root.resolve("sleep"))) {
-            for (Path p : s.filter(Files::isRegularFile).toList()) Files.copy(p, dump.resolve(p.getFileName()));
-        }
         // the dumped task's cwd
         Files.createDirectories(Path.of("/srv/jcriu-fixture"));
     }
@@ -146,18 +140,12 @@ class RestoreFixtureIT {
     /** Blocked pending signals (one private, one shared) are queued again with their siginfo. */
     @Test
     void pendingSignalsComeBack() throws IOException {
-        Path coreFile = dump.resolve("core-" + PID + ".img");
-        CoreEntry core;
-        try (ImageReader r = ImageReader.open(coreFile, ImageType.CORE)) {
-            core = r.readOne(CoreEntry.parser());
-        }
-        CoreEntry.Builder b = core.toBuilder();
-        b.getTcBuilder().setBlkSigset(0xa00).setSignalsS(SignalQueueEntry.newBuilder().addSignals(siginfo(12)));
-        b.getThreadCoreBuilder().setSignalsP(SignalQueueEntry.newBuilder().addSignals(siginfo(10)));
-        Files.delete(coreFile);
-        try (ImageWriter w = new ImageDir(dump).create(ImageType.CORE, PID)) {
-            w.write(b.build());
-        }
+        Images.rewriteOne(dump, ImageType.CORE, CoreEntry.parser(), core -> {
+            CoreEntry.Builder b = core.toBuilder();
+            b.getTcBuilder().setBlkSigset(0xa00).setSignalsS(SignalQueueEntry.newBuilder().addSignals(siginfo(12)));
+            b.getThreadCoreBuilder().setSignalsP(SignalQueueEntry.newBuilder().addSignals(siginfo(10)));
+            return b.build();
+        }, PID);
         Jcriu.Result r = Jcriu.run("restore", "-d", "-D", dump);
         assertEquals(0, r.exit(), r.all());
         assertEquals("0000000000000a00", Procs.status(PID, "SigBlk"));
@@ -213,21 +201,23 @@ class RestoreFixtureIT {
         assertTrue(Procs.leftovers().isEmpty(), Procs.leftovers().toString());
     }
 
+    /** A restore jcriu must refuse: exit 1, {@code expect} in its stderr, no task with the fixture's PID. */
+    private static void refused(String expect, Object... args) {
+        Jcriu.Result r = Jcriu.run(args);
+        assertEquals(1, r.exit(), r.all());
+        assertTrue(r.stderr().contains(expect), r.stderr());
+        assertFalse(Procs.exists(PID));
+    }
+
     @Test
     void missingImagesDirectory() throws IOException {
-        Jcriu.Result r = Jcriu.run("restore", "-D", tmp.resolve("nope"));
-        assertEquals(1, r.exit(), r.all());
-        assertTrue(r.stderr().contains("nope"), r.stderr());
-        assertFalse(Procs.exists(PID));
+        refused("nope", "restore", "-D", tmp.resolve("nope"));
     }
 
     @Test
     void emptyImagesDirectory() throws IOException {
         Path empty = Files.createDirectory(tmp.resolve("empty"));
-        Jcriu.Result r = Jcriu.run("restore", "-D", empty);
-        assertEquals(1, r.exit(), r.all());
-        assertTrue(r.stderr().contains("inventory.img"), r.stderr());
-        assertFalse(Procs.exists(PID));
+        refused("inventory.img", "restore", "-D", empty);
     }
 
     @Test
@@ -235,9 +225,16 @@ class RestoreFixtureIT {
         try (FileChannel ch = FileChannel.open(dump.resolve("pages-1.img"), StandardOpenOption.WRITE)) {
             ch.truncate(50000);
         }
+        refused("pages-1.img is truncated at offset 50000", "restore", "-D", dump);
+        assertTrue(Procs.leftovers().isEmpty(), Procs.leftovers().toString());
+    }
+
+    @Test
+    void missingPagesFileSaysWhy() throws IOException {
+        Files.delete(dump.resolve("pages-1.img"));
         Jcriu.Result r = Jcriu.run("restore", "-D", dump);
         assertEquals(1, r.exit(), r.all());
-        assertTrue(r.stderr().contains("pages-1.img is truncated at offset 50000"), r.stderr());
+        assertTrue(r.stderr().contains("pages-1.img") && r.stderr().contains("No such file or directory"), r.stderr());
         assertFalse(Procs.exists(PID));
         assertTrue(Procs.leftovers().isEmpty(), Procs.leftovers().toString());
     }
@@ -269,41 +266,23 @@ class RestoreFixtureIT {
     /** The dumped cwd must exist: said up front, with the path. */
     @Test
     void missingCwdIsNamed() throws IOException {
-        Path filesImg = dump.resolve("files.img");
         List<org.jcriu.image.proto.FileEntry> files = new java.util.ArrayList<>();
-        try (ImageReader r = ImageReader.open(filesImg, ImageType.FILES)) {
-            org.jcriu.image.proto.FileEntry e;
-            while ((e = r.read(org.jcriu.image.proto.FileEntry.parser())) != null) {
-                if (e.getId() == 21) e = e.toBuilder().setReg(e.getReg().toBuilder().setName("/nonexistent/jcriu-cwd")).build();
-                files.add(e);
-            }
+        for (var e : Images.all(dump, ImageType.FILES, org.jcriu.image.proto.FileEntry.parser())) {
+            files.add(e.getId() == 21 ? e.toBuilder().setReg(e.getReg().toBuilder().setName("/nonexistent/jcriu-cwd")).build() : e);
         }
-        Files.delete(filesImg);
-        try (ImageWriter w = new ImageDir(dump).create(ImageType.FILES)) {
-            for (var e : files) w.write(e);
-        }
-        Jcriu.Result r = Jcriu.run("restore", "-D", dump);
-        assertEquals(1, r.exit(), r.all());
-        assertTrue(r.stderr().contains("Directory /nonexistent/jcriu-cwd (the task's cwd) does not exist on this machine"), r.stderr());
-        assertFalse(Procs.exists(PID));
+        Images.write(dump, ImageType.FILES, files);
+        refused("Directory /nonexistent/jcriu-cwd (the task's cwd) does not exist on this machine", "restore", "-D", dump);
     }
 
     /** A failure after the task exists (an unsupported VMA kind) must kill it and the seed. */
     @Test
     void failureMidRestoreKillsEverything() throws IOException {
-        Path mmFile = dump.resolve("mm-" + PID + ".img");
-        MmEntry mm;
-        try (ImageReader r = ImageReader.open(mmFile, ImageType.MM)) {
-            mm = r.readOne(MmEntry.parser());
-        }
-        MmEntry.Builder b = mm.toBuilder();
-        int heap = 5; // 55acaf164000-55acaf185000 rw-p [heap]
-        VmaEntry v = b.getVmas(heap);
-        b.setVmas(heap, v.toBuilder().setFlags(0x1).setStatus(Vma.REGULAR | Vma.SOCKET).build());
-        Files.delete(mmFile);
-        try (ImageWriter w = new ImageDir(dump).create(ImageType.MM, PID)) {
-            w.write(b.build());
-        }
+        Images.rewriteOne(dump, ImageType.MM, MmEntry.parser(), mm -> {
+            MmEntry.Builder b = mm.toBuilder();
+            int heap = 5; // 55acaf164000-55acaf185000 rw-p [heap]
+            VmaEntry v = b.getVmas(heap);
+            return b.setVmas(heap, v.toBuilder().setFlags(0x1).setStatus(Vma.REGULAR | Vma.SOCKET).build()).build();
+        }, PID);
         Jcriu.Result r = Jcriu.run("restore", "-D", dump);
         assertEquals(1, r.exit(), r.all());
         assertTrue(r.stderr().contains("55acaf164000") && r.stderr().contains("a socket mapping"), r.stderr());

@@ -22,6 +22,7 @@ import org.jcriu.image.proto.MmEntry;
 import org.jcriu.image.proto.PstreeEntry;
 import org.jcriu.image.proto.TaskCoreEntry;
 import org.jcriu.image.proto.VmaEntry;
+import org.jcriu.testing.Images;
 import org.jcriu.testing.Jcriu;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -45,20 +46,10 @@ class RestoreTreeFixtureIT {
 
     @BeforeEach
     void copyFixture() throws IOException {
-        Path root = Fixtures.root();
-        assumeTrue(root != null, "no CRIU fixtures (../shared) here");
-        for (int pid : new int[] {BASH, SLEEP, ZOMBIE, KILLED, GONE_LEADER}) {
-            locks.add(PidLock.take(pid));
-            assumeTrue(!Procs.exists(pid), "PID " + pid + " is in use on this machine");
-        }
+        dump = Fixtures.copy("bash-loop", tmp.resolve("bash-loop"));
+        for (int pid : new int[] {BASH, SLEEP, ZOMBIE, KILLED, GONE_LEADER}) locks.add(PidLock.takeFree(pid));
         ours.add(BASH);
         ours.add(SLEEP);
-        dump = tmp.resolve("bash-loop");
-        Files.createDirectories(dump);
-        try (Stream<Path> s = Files.list(root.resolve("bash-loop"))) {
-            for (Path p : s.filter(Files::isRegularFile).toList()) Files.copy(p, dump.resolve(p.getFileName()));
-        }
-        Files.createDirectories(Path.of("/srv/jcriu-fixture")); // the dumped cwd
     }
 
     @AfterEach
@@ -143,18 +134,11 @@ class RestoreTreeFixtureIT {
     /** The child's image has a VMA kind jcriu refuses when it maps it: both tasks exist by then and both go. */
     @Test
     void failureWhileFillingTheChildKillsTheWholeTree() throws IOException {
-        Path mmFile = dump.resolve("mm-" + SLEEP + ".img");
-        MmEntry mm;
-        try (ImageReader r = ImageReader.open(mmFile, ImageType.MM)) {
-            mm = r.readOne(MmEntry.parser());
-        }
-        MmEntry.Builder b = mm.toBuilder();
-        VmaEntry v = b.getVmas(b.getVmasCount() - 4);
-        b.setVmas(b.getVmasCount() - 4, v.toBuilder().setStatus(v.getStatus() | Vma.SOCKET).build());
-        Files.delete(mmFile);
-        try (ImageWriter w = new ImageDir(dump).create(ImageType.MM, SLEEP)) {
-            w.write(b.build());
-        }
+        Images.rewriteOne(dump, ImageType.MM, MmEntry.parser(), mm -> {
+            MmEntry.Builder b = mm.toBuilder();
+            VmaEntry v = b.getVmas(b.getVmasCount() - 4);
+            return b.setVmas(b.getVmasCount() - 4, v.toBuilder().setStatus(v.getStatus() | Vma.SOCKET).build()).build();
+        }, SLEEP);
         Jcriu.Result r = Jcriu.run("restore", "-d", "-D", dump);
         assertEquals(1, r.exit(), r.all());
         assertTrue(r.stderr().contains("is a socket mapping: not supported yet"), r.stderr());
@@ -277,19 +261,11 @@ class RestoreTreeFixtureIT {
     }
 
     private List<PstreeEntry> readTree() throws IOException {
-        List<PstreeEntry> tree = new ArrayList<>();
-        try (ImageReader r = ImageReader.open(dump.resolve("pstree.img"), ImageType.PSTREE)) {
-            PstreeEntry e;
-            while ((e = r.read(PstreeEntry.parser())) != null) tree.add(e);
-        }
-        return tree;
+        return new ArrayList<>(Images.all(dump, ImageType.PSTREE, PstreeEntry.parser()));
     }
 
     private void writeTree(List<PstreeEntry> tree) throws IOException {
-        Files.delete(dump.resolve("pstree.img"));
-        try (ImageWriter w = new ImageDir(dump).create(ImageType.PSTREE)) {
-            for (PstreeEntry e : tree) w.write(e);
-        }
+        Images.write(dump, ImageType.PSTREE, tree);
     }
 
     /** Killed tasks of the tree are reaped by us, or by init once their parent is gone: give it a moment. */

@@ -49,18 +49,10 @@ class SharedAnonTreeIT {
 
     @BeforeEach
     void copyFixture() throws IOException {
-        Path root = Fixtures.root();
-        assumeTrue(root != null, "no CRIU fixtures (../shared) here");
+        dump = Fixtures.copy("bash-loop", tmp.resolve("bash-loop"));
         for (int pid : new int[] {BASH, SLEEP, RestoreTreeFixtureIT.ZOMBIE, RestoreTreeFixtureIT.KILLED, RestoreTreeFixtureIT.GONE_LEADER}) {
-            locks.add(PidLock.take(pid));
-            assumeTrue(!Procs.exists(pid), "PID " + pid + " is in use on this machine");
+            locks.add(PidLock.takeFree(pid));
         }
-        dump = tmp.resolve("bash-loop");
-        Files.createDirectories(dump);
-        try (Stream<Path> s = Files.list(root.resolve("bash-loop"))) {
-            for (Path p : s.filter(Files::isRegularFile).toList()) Files.copy(p, dump.resolve(p.getFileName()));
-        }
-        Files.createDirectories(Path.of("/srv/jcriu-fixture")); // the dumped cwd
     }
 
     @AfterEach

@@ -78,16 +78,10 @@ class ThreadsIT {
             Map<Integer, String> before = threadState(pid);
             assertEquals(19, before.size(), before.toString());
             Path d = Files.createDirectories(tmp.resolve("imgs"));
-            long t0 = System.nanoTime();
-            Jcriu.Result r = Jcriu.run("dump", "-t", pid, "-D", d);
-            long dumpMs = (System.nanoTime() - t0) / 1_000_000;
-            assertEquals(0, r.exit(), r.all());
+            long dumpMs = Jcriu.okMillis("dump", "-t", pid, "-D", d);
             w.waitGone(Duration.ofSeconds(10));
             for (int tid : before.keySet()) assertTrue(Files.exists(d.resolve("core-" + tid + ".img")), "core-" + tid + ".img");
-            t0 = System.nanoTime();
-            r = Jcriu.run("restore", "-d", "-D", d);
-            long restoreMs = (System.nanoTime() - t0) / 1_000_000;
-            assertEquals(0, r.exit(), r.all());
+            long restoreMs = Jcriu.okMillis("restore", "-d", "-D", d);
             System.out.printf("ThreadsIT: 19-thread workload: jcriu dump %d ms, jcriu restore %d ms (whole commands)%n", dumpMs, restoreMs);
             assertEquals(before, threadState(pid));
             assertTrue(Procs.leftovers().isEmpty(), Procs.leftovers().toString());
@@ -137,19 +131,15 @@ class ThreadsIT {
     /** A signal queued to one thread that blocks it comes back queued to that thread, not to the process or the main thread. */
     @Test
     void pendingSignalOfAThreadComesBackToThatThread() throws Exception {
-        Path wd = tmp.resolve("w");
-        String py = "import threading, time, os, signal\n"
+        String py = "import threading, time, signal\n"
                 + "def blocked():\n"
                 + "    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])\n"
                 + "    time.sleep(1000)\n"
                 + "t = threading.Thread(target=blocked, name='blocked', daemon=True)\n"
                 + "t.start()\n"
                 + "time.sleep(0.2)\n"
-                + "signal.pthread_kill(t.ident, signal.SIGUSR1)\n"
-                + "open(os.path.join('" + wd + "', '.r'), 'w').write(str(os.getpid()))\n"
-                + "os.rename(os.path.join('" + wd + "', '.r'), os.path.join('" + wd + "', 'ready'))\n"
-                + "time.sleep(1000)\n";
-        try (Workload w = Workload.start(wd, List.of("python3", "-c", py), false)) {
+                + "signal.pthread_kill(t.ident, signal.SIGUSR1)\n";
+        try (Workload w = Workload.python(tmp.resolve("w"), py, null)) {
             int pid = w.pid();
             Map<Integer, String> before = threadState(pid);
             Map<Integer, String> pending = ProcState.perThread(pid, "SigPnd");
@@ -177,17 +167,13 @@ class ThreadsIT {
             Map<Integer, String> before = threadState(pid);
             PerfDataGuard perfData = PerfDataGuard.of(pid, tmp);
             Path d = Files.createDirectories(tmp.resolve("imgs"));
-            long t0 = System.nanoTime();
-            Jcriu.Result r = Jcriu.run("dump", "-t", pid, "-D", d);
-            long dumpMs = (System.nanoTime() - t0) / 1_000_000;
-            assertEquals(0, r.exit(), r.all());
+            long dumpMs = Jcriu.okMillis("dump", "-t", pid, "-D", d);
             w.waitGone(Duration.ofSeconds(10));
             long lines = Files.readAllLines(dir.resolve("out")).size();
-            perfData.putBack();
-            t0 = System.nanoTime();
-            r = Jcriu.run("restore", "-d", "-D", d);
-            long restoreMs = (System.nanoTime() - t0) / 1_000_000;
-            assertEquals(0, r.exit(), r.all());
+            long restoreMs;
+            try (AutoCloseable kept = perfData.keptDuring()) {
+                restoreMs = Jcriu.okMillis("restore", "-d", "-D", d);
+            }
             System.out.printf("ThreadsIT: JVM with %d threads: jcriu dump %d ms, jcriu restore %d ms%n", before.size(), dumpMs, restoreMs);
             assertEquals(before, threadState(pid));
             Thread.sleep(500);

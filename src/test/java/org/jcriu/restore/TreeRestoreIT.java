@@ -19,6 +19,7 @@ import org.jcriu.image.ImageType;
 import org.jcriu.image.ImageWriter;
 import org.jcriu.image.proto.MmEntry;
 import org.jcriu.image.proto.VmaEntry;
+import org.jcriu.testing.Images;
 import org.jcriu.testing.Jcriu;
 import org.jcriu.testing.ProcState;
 import org.jcriu.testing.TreePids;
@@ -99,8 +100,7 @@ class TreeRestoreIT {
             assertEquals('Z', ProcState.state(p.z()));
             for (int pid : p.live()) new ProcessBuilder("kill", "-CONT", Integer.toString(pid)).start().waitFor();
             TreePids.assertCounting(w, "R", "A", "B", "G");
-            String v = w.terminateAndVerdict();
-            assertTrue(v.startsWith("PASS"), v);
+            w.assertPasses();
         }
     }
 
@@ -120,8 +120,7 @@ class TreeRestoreIT {
             while (!(Files.exists(pidfile) && ProcState.tracerPid(p.g()) == 0) && System.nanoTime() < end) Thread.sleep(10);
             assertEquals(Integer.toString(p.r()), Files.readString(pidfile).trim());
             assertEquals(Long.toString(jc.pid()), Procs.status(p.r(), "PPid"));
-            String v = w.terminateAndVerdict();
-            assertTrue(v.startsWith("PASS"), v);
+            w.assertPasses();
             assertTrue(jc.waitFor(10, java.util.concurrent.TimeUnit.SECONDS), Files.readString(out));
             assertEquals(0, jc.exitValue(), Files.readString(out));
         }
@@ -244,8 +243,7 @@ class TreeRestoreIT {
             assertEquals(before, ids(List.of(d, e)));
             assertFalse(Procs.exists(l), "session helper left: " + ProcState.describe(l));
             assertTrue(Procs.leftovers().isEmpty(), Procs.leftovers().toString());
-            String v = w.terminateAndVerdict();
-            assertTrue(v.startsWith("PASS"), v);
+            w.assertPasses();
         }
     }
 
@@ -253,41 +251,25 @@ class TreeRestoreIT {
     @Test
     void treeThatForksAllTheTimeForksOnAfterRestore() throws Exception {
         try (Workload w = Workload.c("tree-forks", tmp.resolve("w"), "4")) {
-            Path imgs = Files.createDirectories(tmp.resolve("imgs"));
-            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", imgs);
-            assertEquals(0, r.exit(), r.all());
-            waitGone(w.pid());
-            r = Jcriu.run("restore", "-d", "-D", imgs);
-            assertEquals(0, r.exit(), r.all());
+            Jcriu.dumpAndRestore(w, tmp.resolve("imgs"));
             long forks = Long.parseLong(Files.readString(w.dir().resolve("forks")).trim());
             long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
             while (Long.parseLong(Files.readString(w.dir().resolve("forks")).trim()) < forks + 40 && System.nanoTime() < end) {
                 Thread.sleep(20);
             }
             assertTrue(Long.parseLong(Files.readString(w.dir().resolve("forks")).trim()) >= forks + 40, "no forks after restore");
-            String v = w.terminateAndVerdict();
-            assertTrue(v.startsWith("PASS"), v);
+            w.assertPasses();
         }
     }
 
     /** Moves task {@code from} of a dump to PID {@code to} (and its session and group if it led them). */
     private static void movePid(Path d, int from, int to) throws IOException {
-        ImageDir dir = new ImageDir(d);
         List<org.jcriu.image.proto.PstreeEntry> tree = new java.util.ArrayList<>();
-        try (ImageReader r = dir.open(ImageType.PSTREE)) {
-            org.jcriu.image.proto.PstreeEntry e;
-            while ((e = r.read(org.jcriu.image.proto.PstreeEntry.parser())) != null) tree.add(e);
+        for (var e : Images.all(d, ImageType.PSTREE, org.jcriu.image.proto.PstreeEntry.parser())) {
+            tree.add(e.getPid() != from ? e : e.toBuilder().setPid(to).setPgid(e.getPgid() == from ? to : e.getPgid())
+                    .setSid(e.getSid() == from ? to : e.getSid()).setThreads(0, to).build());
         }
-        Files.delete(dir.path(ImageType.PSTREE));
-        try (ImageWriter wr = dir.create(ImageType.PSTREE)) {
-            for (var e : tree) {
-                if (e.getPid() == from) {
-                    e = e.toBuilder().setPid(to).setPgid(e.getPgid() == from ? to : e.getPgid())
-                            .setSid(e.getSid() == from ? to : e.getSid()).setThreads(0, to).build();
-                }
-                wr.write(e);
-            }
-        }
+        Images.write(d, ImageType.PSTREE, tree);
         for (String kind : new String[] {"core", "ids", "mm", "pagemap", "fs"}) {
             Path f = d.resolve(kind + "-" + from + ".img");
             if (Files.exists(f)) Files.move(f, d.resolve(kind + "-" + to + ".img"));

@@ -34,17 +34,69 @@ public final class Jcriu {
         return r;
     }
 
+    /** {@link #ok} timed: the wall time of the whole command in ms, JVM start included. */
+    public static long okMillis(Object... args) {
+        long t0 = System.nanoTime();
+        ok(args);
+        return (System.nanoTime() - t0) / 1_000_000;
+    }
+
     /**
-     * The round trip most tests make: {@code dump -t PID -D imgs EXTRA...}, wait until the dumped
-     * pid is gone (reaped by init, so the restore can take it again), {@code restore -d -D imgs};
-     * each command must exit 0.
+     * {@code dump -t PID -D imgs -v4 -o dump.log EXTRA...}, which must exit 0 (the failure quotes
+     * the log), then waits until the dumped pid is gone: killed, and reaped by init, so that a
+     * restore can take it again. Creates {@code imgs} and returns it.
      */
-    public static void dumpAndRestore(Workload w, Path imgs, Object... dumpExtra) {
-        List<Object> dump = new ArrayList<>(List.of("dump", "-t", w.pid(), "-D", imgs));
-        dump.addAll(List.of(dumpExtra));
-        ok(dump.toArray());
+    public static Path dumpKilled(Workload w, Path imgs, Object... extra) {
+        okLogged(imgs, "dump.log", List.of("dump", "-t", w.pid(), "-D", imgs, "-v4", "-o", "dump.log"), extra);
         w.waitGone(java.time.Duration.ofSeconds(10));
-        ok("restore", "-d", "-D", imgs);
+        return imgs;
+    }
+
+    /**
+     * {@code restore -D imgs -d -v4 -o restore.log EXTRA...}, which must exit 0 (the failure
+     * quotes the log); then the workload's pid must be running, untraced.
+     */
+    public static void restored(Workload w, Path imgs, Object... extra) {
+        okLogged(imgs, "restore.log", List.of("restore", "-D", imgs, "-d", "-v4", "-o", "restore.log"), extra);
+        org.junit.jupiter.api.Assertions.assertTrue(w.alive(), "restored task " + w.pid() + " is not running: " + ProcState.describe(w.pid()));
+        org.junit.jupiter.api.Assertions.assertEquals(0, ProcState.tracerPid(w.pid()), "restored task " + w.pid() + " is still traced");
+    }
+
+    private static void okLogged(Path imgs, String log, List<Object> args, Object... extra) {
+        try {
+            Files.createDirectories(imgs);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        List<Object> all = new ArrayList<>(args);
+        all.addAll(List.of(extra));
+        Result r = run(all.toArray());
+        org.junit.jupiter.api.Assertions.assertEquals(0, r.exit(), () -> r.all() + Logs.tail(imgs.resolve(log)));
+    }
+
+    /**
+     * {@code dump -t PID -D imgs EXTRA...} that jcriu must refuse: exit 1, and the task left
+     * running, untraced. Returns the result, whose stderr the test checks.
+     */
+    public static Result dumpRefused(Workload w, Path imgs, Object... extra) {
+        try {
+            Files.createDirectories(imgs);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        List<Object> args = new ArrayList<>(List.of("dump", "-t", w.pid(), "-D", imgs));
+        args.addAll(List.of(extra));
+        Result r = run(args.toArray());
+        org.junit.jupiter.api.Assertions.assertEquals(1, r.exit(), r.all());
+        org.junit.jupiter.api.Assertions.assertTrue(w.alive(), "a refused dump killed task " + w.pid());
+        org.junit.jupiter.api.Assertions.assertEquals(0, ProcState.tracerPid(w.pid()), "a refused dump left task " + w.pid() + " traced");
+        return r;
+    }
+
+    /** The round trip most tests make: {@link #dumpKilled}, then {@link #restored}. */
+    public static void dumpAndRestore(Workload w, Path imgs, Object... dumpExtra) {
+        dumpKilled(w, imgs, dumpExtra);
+        restored(w, imgs);
     }
 
     /**

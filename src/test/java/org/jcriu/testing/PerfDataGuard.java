@@ -33,8 +33,33 @@ public final class PerfDataGuard {
     public void putBack() {
         try {
             if (!Files.exists(file)) Files.createLink(file, link);
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            // put back by the keeper thread or another call meanwhile
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * Puts the file back every millisecond until {@code close()}: a JVM started by a concurrent
+     * suite between one {@link #putBack} and the restore's open of the file would delete it again
+     * (the pid is still dead until restore clones it).
+     */
+    public AutoCloseable keptDuring() {
+        var stop = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread t = Thread.ofPlatform().daemon().name("perfdata-" + file.getFileName()).start(() -> {
+            while (!stop.get()) {
+                putBack();
+                try {
+                    Thread.sleep(1);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
+        return () -> {
+            stop.set(true);
+            t.join();
+        };
     }
 }

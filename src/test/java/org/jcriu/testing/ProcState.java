@@ -74,6 +74,16 @@ public final class ProcState {
         if (Files.exists(Path.of("/proc/" + pid))) throw new IllegalStateException("pid " + pid + " still exists: " + describe(pid));
     }
 
+    /**
+     * Fails the test unless {@code pid} runs on untraced: state R, S or D (a write in progress),
+     * not stopped (T), traced (t) or gone, and no tracer.
+     */
+    public static void assertRunningUntraced(int pid) {
+        char s = state(pid);
+        org.junit.jupiter.api.Assertions.assertTrue(s == 'S' || s == 'R' || s == 'D', "task " + pid + " should be running, " + describe(pid));
+        org.junit.jupiter.api.Assertions.assertEquals(0, tracerPid(pid), "task " + pid + " still traced");
+    }
+
     public static void signal(int pid, String sig) {
         Workloads.run("kill", "-" + sig, Integer.toString(pid));
     }

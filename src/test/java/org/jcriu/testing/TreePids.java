@@ -17,6 +17,16 @@ public record TreePids(int r, int a, int b, int g, int z) {
         return List.of(r, a, b, g, z);
     }
 
+    /**
+     * After a dump that failed or let the tree go: every live task runs untraced and counts on,
+     * and the root's verdict (covering every task) is PASS.
+     */
+    public void assertRunOn(Workload w) throws Exception {
+        for (int pid : live()) ProcState.assertRunningUntraced(pid);
+        assertCounting(w, "R", "A", "B", "G");
+        assertPasses(w);
+    }
+
     public static TreePids of(Workload w) throws IOException {
         String[] p = Files.readString(w.dir().resolve("pids")).trim().split(" ");
         TreePids ps = new TreePids(Integer.parseInt(p[0]), Integer.parseInt(p[1]), Integer.parseInt(p[2]),

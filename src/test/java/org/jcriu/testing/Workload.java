@@ -98,6 +98,22 @@ public final class Workload implements AutoCloseable {
         return start(dir, List.of("python3", "-I", "-S", Workloads.script("loop.py").toString(), dir.toString()), false);
     }
 
+    /**
+     * A python3 workload given as code: {@code python3 -I -S -c PROG DIR ARGS...}, where PROG is
+     * {@code import os, sys}, then {@code setup} (which builds the state, with DIR as
+     * sys.argv[1]), then the ready file written as the protocol wants (atomically, by rename),
+     * then {@code afterReady}, or a long sleep when that is null.
+     */
+    public static Workload python(Path dir, String setup, String afterReady, String... args) {
+        String prog = "import os, sys\n" + setup + "\n"
+                + "open(sys.argv[1] + '/.r', 'w').write(str(os.getpid()))\n"
+                + "os.rename(sys.argv[1] + '/.r', sys.argv[1] + '/ready')\n"
+                + (afterReady != null ? afterReady : "import time\ntime.sleep(1000)\n");
+        List<String> cmd = new ArrayList<>(List.of("python3", "-I", "-S", "-c", prog, dir.toString()));
+        cmd.addAll(List.of(args));
+        return start(dir, cmd, false);
+    }
+
     public static Workload start(Path dir, List<String> command, boolean stdinPipe) {
         try {
             Files.createDirectories(dir);

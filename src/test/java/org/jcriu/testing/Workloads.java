@@ -13,8 +13,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Workloads {
     public static final Path DIR = Path.of("target", "workloads").toAbsolutePath();
-    /** Headers the C workloads include: report.h (put_in, put_ready), workload.h (stop, dir, verdict, put). */
-    private static final java.util.List<String> HEADERS = java.util.List.of("report.h", "workload.h");
+    /** Headers the C workloads include: report.h (put_in, put_ready), workload.h (stop, dir, verdict, put, ...), hugepage.h (HP, huge_at). */
+    private static final java.util.List<String> HEADERS = java.util.List.of("report.h", "workload.h", "hugepage.h");
 
     private Workloads() {}
 

@@ -36,10 +36,11 @@ def call(c, req):
     return r, time.time() - t
 
 
-def swrk_session(target, req, refuse):
+def swrk_session(target, req, refuse, with_pid=False):
     """One request over a fresh `swrk` socket with notify_scripts: every NOTIFY is answered
     (the one named `refuse` with failure); fds that come with a notification are kept.
-    Returns (notifications, final response or None at end of file, {script: fd})."""
+    Returns (notifications, final response or None at end of file, {script: fd}); with_pid
+    names a notification that carries a pid "script:pid"."""
     css = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     os.set_inheritable(css[0].fileno(), True)
     child = os.fork()
@@ -58,7 +59,7 @@ def swrk_session(target, req, refuse):
         if r.type != rpc.NOTIFY:
             resp = r
             break
-        seen.append(r.notify.script)
+        seen.append(r.notify.script + (":%d" % r.notify.pid if with_pid and r.notify.HasField("pid") else ""))
         if got:
             fds[r.notify.script] = got[0]
         ans = rpc.criu_req()
@@ -300,13 +301,6 @@ def main():
         # args: dump|restore, images dir, pid (dump) or -, script to refuse or -, then flags
         # notify_scripts over a raw swrk socket: answer each NOTIFY, refusing one if asked
         op, imgdir, pid, refuse = args[0], args[1], args[2], args[3]
-        css = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        os.set_inheritable(css[0].fileno(), True)
-        child = os.fork()
-        if child == 0:
-            os.execv(target, [target, "swrk", str(css[0].fileno())])
-        css[0].close()
-        sk = css[1]
         fd = os.open(imgdir, os.O_DIRECTORY)
         req = rpc.criu_req()
         req.type = rpc.DUMP if op == "dump" else rpc.RESTORE
@@ -318,25 +312,11 @@ def main():
             req.opts.pid = int(pid)
         for flag in args[4:]:
             setattr(req.opts, flag, True)
-        sk.send(req.SerializeToString())
-        seen = []
-        while True:
-            data = sk.recv(65536)
-            if not data:
-                out(notifications=seen, eof=True)
-                break
-            r = rpc.criu_resp()
-            r.ParseFromString(data)
-            if r.type != rpc.NOTIFY:
-                out(notifications=seen, resp=resp_json(r))
-                break
-            seen.append(r.notify.script + (":%d" % r.notify.pid if r.notify.HasField("pid") else ""))
-            ans = rpc.criu_req()
-            ans.type = rpc.NOTIFY
-            ans.notify_success = r.notify.script != refuse
-            sk.send(ans.SerializeToString())
-        sk.close()
-        os.waitpid(child, 0)
+        seen, r, _ = swrk_session(target, req, refuse, with_pid=True)
+        if r is None:
+            out(notifications=seen, eof=True)
+        else:
+            out(notifications=seen, resp=resp_json(r))
     elif action == "console":
         # args: images dir, "refuse" to refuse orphan-pts-master once first, or "noctty"
         mode = args[1] if len(args) > 1 else ""

@@ -51,7 +51,14 @@ public final class GhostFiles {
 
     /** Saves the contents of unlinked {@code fd} (once per inode) and remaps reg file {@code fileId} to them. */
     void dump(OpenFd fd, String path, int fileId, DumpFiles files) {
-        Stat st = fd.stat();
+        dump("/proc/" + fd.pid() + "/fd/" + fd.fd(), fd.describe(), fd.stat(), path, fileId, files);
+    }
+
+    /**
+     * As {@link #dump(OpenFd, String, int, DumpFiles)} for the unlinked file reached through
+     * {@code proc} (an fd, or a /proc/PID/map_files link of a mapping of it), {@code who} naming it in errors.
+     */
+    void dump(String proc, String who, Stat st, String path, int fileId, DumpFiles files) {
         String key = st.dev() + ":" + st.ino();
         Integer id = byInode.get(key);
         if (id == null) {
@@ -59,18 +66,18 @@ public final class GhostFiles {
             // st_blocks, not st_size: a sparse file costs only its data (CRIU checks the same)
             if (st.blocks() * 512 > limit) {
                 throw new CriuException(String.format("Can't dump ghost file %s of %d bytes (%s): larger than --ghost-limit %d, increase the limit",
-                        path, st.blocks() * 512, fd.describe(), limit));
+                        path, st.blocks() * 512, who, limit));
             }
             id = nextId++;
             byInode.put(key, id);
-            write(fd, st, id, files);
-            LOG.info("ghost file %#x for %s (%s, %d bytes)", id, path, fd.describe(), st.size());
+            write(proc, who, st, id, files);
+            LOG.info("ghost file %#x for %s (%s, %d bytes)", id, path, who, st.size());
         }
         files.addImageEntry(ImageType.REMAP_FPATH, RemapFilePathEntry.newBuilder().setOrigId(fileId).setRemapId(id)
                 .setRemapType(RemapType.GHOST).build(), null);
     }
 
-    private static void write(OpenFd fd, Stat st, int id, DumpFiles files) {
+    private static void write(String proc, String who, Stat st, int id, DumpFiles files) {
         GhostFileEntry.Builder g = GhostFileEntry.newBuilder().setUid(st.uid()).setGid(st.gid()).setMode(st.mode())
                 .setDev((int) st.dev()).setIno(st.ino())
                 .setAtim(timeval(st.atimeNs())).setMtim(timeval(st.mtimeNs()));
@@ -80,7 +87,7 @@ public final class GhostFiles {
         // Read now, while the task is frozen; through /proc so that a file the task opened
         // write-only, or one without read permission, can still be read. A removed directory
         // and an unlinked FIFO have only their entry (the FIFO's bytes go to fifo-data.img).
-        List<Chunk> chunks = st.isReg() ? read(fd, st.size(), chunked) : List.of();
+        List<Chunk> chunks = st.isReg() ? read(proc, who, st.size(), chunked) : List.of();
         files.atWrite(dir -> {
             try (ImageWriter w = dir.create(ImageType.GHOST_FILE, id)) {
                 w.write(entry);
@@ -96,13 +103,12 @@ public final class GhostFiles {
         return Timeval.newBuilder().setTvSec(ns / 1_000_000_000L).setTvUsec(ns % 1_000_000_000L / 1000).build();
     }
 
-    private static List<Chunk> read(OpenFd fd, long size, boolean chunked) {
-        String proc = "/proc/" + fd.pid() + "/fd/" + fd.fd();
+    private static List<Chunk> read(String proc, String who, long size, boolean chunked) {
         int lfd = Sys.open(proc, Linux.O_RDONLY, 0);
         try {
             List<Chunk> out = new ArrayList<>();
             if (!chunked) {
-                out.add(new Chunk(0, pread(lfd, 0, size, fd)));
+                out.add(new Chunk(0, pread(lfd, 0, size, who)));
                 return out;
             }
             long hole = 0;
@@ -117,7 +123,7 @@ public final class GhostFiles {
                 } else {
                     hole = Sys.check("lseek(" + proc + ", SEEK_HOLE)", Nr.LSEEK, lfd, data, SEEK_HOLE);
                 }
-                out.add(new Chunk(data, pread(lfd, data, hole - data, fd)));
+                out.add(new Chunk(data, pread(lfd, data, hole - data, who)));
             }
             return out;
         } finally {
@@ -125,13 +131,13 @@ public final class GhostFiles {
         }
     }
 
-    private static byte[] pread(int lfd, long off, long len, OpenFd fd) {
+    private static byte[] pread(int lfd, long off, long len, String who) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment buf = a.allocate(Math.max(1, len));
             long done = 0;
             while (done < len) {
                 long n = Sys.pread(lfd, buf.asSlice(done), len - done, off + done);
-                if (n == 0) throw new CriuException("Ghost file of " + fd.describe() + " shrank while being read at offset " + (off + done));
+                if (n == 0) throw new CriuException("Ghost file of " + who + " shrank while being read at offset " + (off + done));
                 done += n;
             }
             return buf.asSlice(0, len).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);

@@ -32,6 +32,11 @@ final class LinkRemaps {
     private LinkRemaps() {}
 
     static void dump(OpenFd fd, String path, int fileId, DumpFiles files) {
+        dump("/proc/" + fd.pid() + "/fd/" + fd.fd(), fd.describe(), path, fileId, files);
+    }
+
+    /** As {@link #dump(OpenFd, String, int, DumpFiles)} for the file reached through {@code proc} (an fd or a map_files link). */
+    static void dump(String proc, String who, String path, int fileId, DumpFiles files) {
         String dir = path.substring(0, Math.max(1, path.lastIndexOf('/')));
         int lid = files.addFile(id -> {
             String link = (dir.equals("/") ? "" : dir) + "/link_remap." + id;
@@ -39,15 +44,14 @@ final class LinkRemaps {
             return FileEntry.newBuilder().setType(FdTypes.REG).setId(id).setReg(reg).build();
         });
         String link = (dir.equals("/") ? "" : dir) + "/link_remap." + lid;
-        String proc = "/proc/" + fd.pid() + "/fd/" + fd.fd();
         try (Arena a = Arena.ofConfined()) {
             Sys.check("linkat(" + proc + ", " + link + ")", Nr.LINKAT, Linux.AT_FDCWD, a.allocateFrom(proc).address(),
                     Linux.AT_FDCWD, a.allocateFrom(link).address(), AT_SYMLINK_FOLLOW);
         } catch (ErrnoException ex) {
-            throw new CriuException(ex.errno(), "Can't link remap " + fd.describe() + " to " + link + ": " + ex.getMessage(), ex);
+            throw new CriuException(ex.errno(), "Can't link remap " + who + " to " + link + ": " + ex.getMessage(), ex);
         }
         files.addImageEntry(ImageType.REMAP_FPATH, RemapFilePathEntry.newBuilder().setOrigId(fileId).setRemapId(lid)
                 .setRemapType(RemapType.LINKED).build(), null);
-        LOG.info("link remap %s -> %s for %s", path, link, fd.describe());
+        LOG.info("link remap %s -> %s for %s", path, link, who);
     }
 }

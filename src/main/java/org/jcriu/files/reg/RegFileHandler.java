@@ -87,6 +87,29 @@ public final class RegFileHandler implements FileHandler {
         return (st.isReg() || st.isDir() || st.isFifo()) && fd.link().startsWith("/") && fd.link().endsWith(DELETED) && st.nlink() == 0;
     }
 
+    /**
+     * The mapped file of a mapping whose file's name is gone (smaps "PATH (deleted)"), reached
+     * through {@code proc} (its /proc/PID/map_files link): as CRIU, a reg file under its old name
+     * remapped to a ghost file that holds the contents when no link is left (shared writes
+     * included: they are in the file), so restore maps a re-created copy, unlinked again once the
+     * tree is restored; with --link-remap, to a new hard link when another one keeps the file.
+     */
+    public FileEntry dumpUnlinkedMapping(String proc, String who, String path, Stat st, int flags, int id, DumpFiles files) {
+        if (st.nlink() > 0) {
+            // another hard link keeps it: linked back at restore through a link made now (--link-remap)
+            if (!files.options().linkRemap) {
+                throw new CriuException("Can't dump " + who + ": the file was unlinked but has " + st.nlink()
+                        + " other hard link(s); dump with --link-remap to link it back at restore");
+            }
+            LinkRemaps.dump(proc, who, path, id, files);
+        } else {
+            GhostFiles.of(files).dump(proc, who, st, path, id, files);
+        }
+        RegFileEntry.Builder b = RegFileEntry.newBuilder().setId(id).setFlags(flags).setPos(0).setFown(NO_OWNER).setName(path)
+                .setMode(st.mode()).setSize(st.size());
+        return FileEntry.newBuilder().setType(FdTypes.REG).setId(id).setReg(b).build();
+    }
+
     /** A file referenced by path (mapping, exe, cwd, root): position 0. */
     public FileEntry dumpPath(String path, Stat st, int flags, int id, Options opts) {
         return FileEntry.newBuilder().setType(FdTypes.REG).setId(id).setReg(entry(path, st, flags, id, opts, 0, "file " + path)).build();

@@ -75,7 +75,9 @@ final class Remaps {
         }
         made.put(id, p);
         String path = p;
-        r.whenDone(() -> unlink(id, path));
+        // once the whole tree is restored, not after this task's fds: a mapping made before and
+        // the fds and mappings of later tasks must all reach this one inode, as at dump
+        r.whenTreeDone(() -> unlink(id, path));
         return p;
     }
 
@@ -109,7 +111,20 @@ final class Remaps {
                 return orig;
             }
         }
+        // already linked back there for another file id of the same inode (a shared and a
+        // private mapping of it are two reg files, each with its own link remap)
+        if (sameInode(orig, link)) return orig;
         return link;
+    }
+
+    private static boolean sameInode(String a, String b) {
+        try {
+            var x = Sys.stat(a);
+            var y = Sys.stat(b);
+            return x.dev() == y.dev() && x.ino() == y.ino();
+        } catch (org.jcriu.sys.ErrnoException e) {
+            return false;
+        }
     }
 
     private static void unlinkPath(String path) {

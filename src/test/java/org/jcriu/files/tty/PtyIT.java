@@ -15,8 +15,11 @@ import org.jcriu.image.proto.FdTypes;
 import org.jcriu.image.proto.FileEntry;
 import org.jcriu.image.proto.TtyInfoEntry;
 import org.jcriu.image.proto.TtyType;
+import org.jcriu.testing.Crit;
+import org.jcriu.testing.Images;
 import org.jcriu.testing.Jcriu;
 import org.jcriu.testing.ProcState;
+import org.jcriu.testing.Terminal;
 import org.jcriu.testing.Workload;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,12 +41,9 @@ class PtyIT {
         return d;
     }
 
-    private static void restore(Workload w, Path d) throws IOException {
+    private static void restore(Workload w, Path d) {
         w.waitGone(Duration.ofSeconds(10));
-        Jcriu.Result r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
-        assertEquals(0, r.exit(), r.all() + "\n" + Files.readString(d.resolve("restore.log")));
-        assertTrue(w.alive(), "restored task " + w.pid() + " is not running");
-        assertEquals(0, ProcState.tracerPid(w.pid()));
+        Jcriu.restored(w, d);
     }
 
     private static List<TtyInfoEntry> infos(Path d) {
@@ -224,18 +224,14 @@ class PtyIT {
     void queuedBytesSurviveDumpAndRestore() throws Exception {
         try (Workload w = Workload.c("pty", tmp.resolve("w"), "queued")) {
             int index = ptyIndex(w.pid());
-            Path d = Files.createDirectories(tmp.resolve("imgs"));
-            Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-v4", "-o", "dump.log");
-            assertEquals(0, r.exit(), r.all());
-            w.waitGone(java.time.Duration.ofSeconds(10));
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
             java.util.Map<Integer, String> data = new java.util.HashMap<>();
             try (org.jcriu.image.ImageReader in = new org.jcriu.image.ImageDir(d).open(org.jcriu.image.ImageType.TTY_DATA)) {
                 org.jcriu.image.proto.TtyDataEntry e;
                 while ((e = in.read(org.jcriu.image.proto.TtyDataEntry.parser())) != null) data.put(e.getTtyId(), e.getData().toStringUtf8());
             }
             assertEquals(java.util.Map.of(index * 2 + 1, "abc", index * 2, "xyz"), data, "tty-data.img by tty-info id");
-            r = Jcriu.run("restore", "-D", d, "-d", "-v4", "-o", "restore.log");
-            assertEquals(0, r.exit(), r.all());
+            Jcriu.restored(w, d);
             assertEquals("PASS", w.terminateAndVerdict());
         }
     }
@@ -259,11 +255,8 @@ class PtyIT {
      */
     @Test
     void externalTerminalIsGivenBackWithInheritFd() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/script")), "script(1) not installed");
-        Path wd = tmp.resolve("w");
-        try (Workload w = Workload.start(wd, List.of("/usr/bin/script", "-qec",
-                "exec sh -c 'echo $$ > " + wd + "/ready; exec sleep 1000'", "/dev/null"), false)) {
-            w.awaitExec("sleep", 'S');
+        Terminal.assumePresent();
+        try (Workload w = Terminal.sleepingJob(tmp.resolve("w"), "")) {
             String[] st = run("stat", "-L", "-c", "%t %T %D", "/proc/" + w.pid() + "/fd/0").strip().split(" ");
             long major = Long.parseLong(st[0], 16), minor = Long.parseLong(st[1], 16);
             long rdev = (major & 0xfff) << 8 | (minor & 0xff) | (minor & ~0xffL) << 12;
@@ -281,21 +274,8 @@ class PtyIT {
             assertTrue(refused.stderr().contains("give it with --inherit-fd fd[N]:" + key), refused.stderr());
             assertFalse(w.alive());
 
-            Path name = tmp.resolve("term.name");
-            Path rc = tmp.resolve("restore.rc");
-            // The pid exists from the clone3 on; the checks below need the restore to be over.
-            String restore = "tty > " + name + "; " + String.join(" ", Jcriu.launcher()) + " restore -D " + d
-                    + " -d --inherit-fd 'fd[0]:" + key + "' -v4 -o restore.log; echo $? > " + rc + "; sleep 10";
-            Process term = new ProcessBuilder("/usr/bin/script", "-qec", restore, "/dev/null")
-                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                    .redirectOutput(tmp.resolve("term.out").toFile()).redirectErrorStream(true).start();
-            w.alsoClose(term::destroyForcibly);
-            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-            while (!(Files.exists(rc) && Files.size(rc) > 0) && System.nanoTime() < deadline) Thread.sleep(20);
-            assertTrue(Files.exists(rc), "restore did not finish: " + Files.readString(tmp.resolve("term.out")));
-            assertEquals("0", Files.readString(rc).strip(), "restore failed: " + Files.readString(tmp.resolve("term.out")));
+            String tty = Terminal.restoreIn(w, d, tmp, "", "--inherit-fd 'fd[0]:" + key + "'");
             assertTrue(w.alive(), "not restored: " + Files.readString(tmp.resolve("term.out")));
-            String tty = Files.readString(name).strip();
             assertTrue(tty.startsWith("/dev/pts/"), tty);
             for (int fd = 0; fd <= 2; fd++) {
                 assertEquals(tty, Files.readSymbolicLink(Path.of("/proc/" + w.pid() + "/fd/" + fd)).toString(), "fd " + fd);
@@ -311,26 +291,13 @@ class PtyIT {
      */
     @Test
     void shellJobTerminalGetsTheJobsTermiosAndWindowSize() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/script")), "script(1) not installed");
-        Path wd = tmp.resolve("w");
-        try (Workload w = Workload.start(wd, List.of("/usr/bin/script", "-qec",
-                "exec sh -c 'stty rows 41 cols 123 -echo; echo $$ > " + wd + "/ready; exec sleep 1000'", "/dev/null"), false)) {
-            w.awaitExec("sleep", 'S');
+        Terminal.assumePresent();
+        try (Workload w = Terminal.sleepingJob(tmp.resolve("w"), "stty rows 41 cols 123 -echo; ")) {
             Path d = dump(w, "-j");
             w.waitGone(Duration.ofSeconds(10));
-            Path name = tmp.resolve("term.name"), before = tmp.resolve("term.before"), rc = tmp.resolve("restore.rc");
-            String restore = "tty > " + name + "; stty size > " + before + "; " + String.join(" ", Jcriu.launcher()) + " restore -D " + d
-                    + " -d -j -v4 -o restore.log; echo $? > " + rc + "; sleep 10";
-            Process term = new ProcessBuilder("/usr/bin/script", "-qec", restore, "/dev/null")
-                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                    .redirectOutput(tmp.resolve("term.out").toFile()).redirectErrorStream(true).start();
-            w.alsoClose(term::destroyForcibly);
-            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-            while (!(Files.exists(rc) && Files.size(rc) > 0) && System.nanoTime() < deadline) Thread.sleep(20);
-            assertTrue(Files.exists(rc), "restore did not finish: " + Files.readString(tmp.resolve("term.out")));
-            assertEquals("0", Files.readString(rc).strip(), "restore failed: " + Files.readString(tmp.resolve("term.out")));
+            Path before = tmp.resolve("term.before");
+            String tty = Terminal.restoreIn(w, d, tmp, "stty size > " + before + "; ", "-j");
             assertTrue(w.alive());
-            String tty = Files.readString(name).strip();
             assertNotEquals("41 123", Files.readString(before).strip(), "the new terminal had the job's size already");
             assertEquals("41 123", run("stty", "-F", tty, "size").strip(), "window size of " + tty);
             assertTrue(run("stty", "-F", tty, "-a").contains("-echo"), "echo is off on " + tty);
@@ -349,14 +316,8 @@ class PtyIT {
         return Long.parseLong(s.substring(s.lastIndexOf(')') + 2).split(" ")[4]);
     }
 
-    /** Upstream crit (Debian's criu package) reads the images. */
     private static List<FileEntry> files(Path d) {
-        List<FileEntry> files = new ArrayList<>();
-        try (ImageReader r = new ImageDir(d).open(ImageType.FILES)) {
-            FileEntry e;
-            while ((e = r.read(FileEntry.parser())) != null) files.add(e);
-        }
-        return files;
+        return Images.all(d, ImageType.FILES, FileEntry.parser());
     }
 
     /** files.img rewritten as CRIU wrote it before regf_id: the tty's path as a reg entry with the tty's own id. */
@@ -378,13 +339,11 @@ class PtyIT {
         }
     }
 
+    /** Upstream crit (Debian's criu package) reads the images. */
     private static void critDecodes(Path d) throws Exception {
-        Path crit = Path.of("/usr/bin/crit");
-        if (!Files.isExecutable(crit)) return;
+        if (!Crit.present()) return;
         for (String n : List.of("files.img", "tty-info.img", "fdinfo-2.img")) {
-            Process p = new ProcessBuilder(crit.toString(), "decode", "-i", d.resolve(n).toString()).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes());
-            assertEquals(0, p.waitFor(), "crit decode " + n + ": " + out);
+            String out = Crit.decode(d.resolve(n));
             if (n.equals("tty-info.img")) assertTrue(out.contains("\"ws_col\": 111") && out.contains("\"uid\": 1234"), out);
             if (n.equals("files.img")) assertTrue(out.contains("\"type\": \"TTY\"") && out.contains("\"regf_id\""), out);
         }

@@ -14,6 +14,7 @@ import org.jcriu.testing.Crit;
 import org.jcriu.testing.Jcriu;
 import org.jcriu.testing.ProcState;
 import org.jcriu.testing.Workload;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,29 +26,10 @@ import org.junit.jupiter.api.io.TempDir;
 class UnixSocketsIT {
     @TempDir Path tmp;
 
-    private Path dump(Workload w, String... extra) throws IOException {
-        Path d = Files.createDirectories(tmp.resolve("imgs"));
-        List<String> args = new java.util.ArrayList<>(List.of("dump", "-t", String.valueOf(w.pid()), "-D", d.toString(), "-v4", "-o", "dump.log"));
-        args.addAll(List.of(extra));
-        Jcriu.Result r = Jcriu.run(args.toArray());
-        assertEquals(0, r.exit(), r.all() + tail(d.resolve("dump.log")));
-        w.waitGone(Duration.ofSeconds(10));
-        return d;
-    }
-
-    private static void restore(Workload w, Path d, String... extra) throws IOException {
-        List<String> args = new java.util.ArrayList<>(List.of("restore", "-D", d.toString(), "-d", "-v4", "-o", "restore.log"));
-        args.addAll(List.of(extra));
-        Jcriu.Result r = Jcriu.run(args.toArray());
-        assertEquals(0, r.exit(), r.all() + tail(d.resolve("restore.log")));
-        assertTrue(w.alive(), "restored task " + w.pid() + " is not running");
-        assertEquals(0, ProcState.tracerPid(w.pid()));
-    }
-
     @Test
     void unixSocketsOfEveryShapeSurvive() throws Exception {
         try (Workload w = Workload.c("unixsk", tmp.resolve("w"))) {
-            Path d = dump(w);
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
             if (Crit.present()) {
                 String files = Crit.decode(d.resolve("files.img"));
                 assertTrue(files.contains("\"UNIXSK\""), files);
@@ -58,7 +40,7 @@ class UnixSocketsIT {
                 int records = q.split("\"id_for\"").length - 1;
                 assertTrue(records >= 15, records + " records: " + q);
             }
-            restore(w, d);
+            Jcriu.restored(w, d);
             assertTrue(Files.exists(w.dir().resolve("listen.sock")), "listen.sock not re-created");
             assertEquals("PASS", w.terminateAndVerdict());
         }
@@ -81,7 +63,7 @@ class UnixSocketsIT {
     @Test
     void pipesAndFifosKeepDataCapacityAndFlags() throws Exception {
         try (Workload w = Workload.c("pipes", tmp.resolve("w"))) {
-            Path d = dump(w);
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"));
             if (Crit.present()) {
                 String pd = Crit.decode(d.resolve("pipes-data.img"));
                 assertTrue(pd.contains("\"bytes\": 65536") && pd.contains("\"size\": 1048576"), pd);
@@ -89,53 +71,52 @@ class UnixSocketsIT {
                 assertTrue(fd.contains("\"bytes\": 9"), fd);
                 assertTrue(Crit.decode(d.resolve("files.img")).contains("\"FIFO\""));
             }
-            restore(w, d);
+            Jcriu.restored(w, d);
             assertEquals("PASS", w.terminateAndVerdict());
         }
     }
 
     /** A python3 workload: {@code code} runs with DIR as sys.argv[1], then it writes ready and sleeps. */
     private Workload python(String code, String... args) {
-        Path dir = tmp.resolve("w");
-        String prog = "import os, socket, sys, time\n" + code
-                + "\nopen(sys.argv[1] + '/ready', 'w').write(str(os.getpid()))\ntime.sleep(1000)\n";
-        List<String> cmd = new java.util.ArrayList<>(List.of("python3", "-I", "-S", "-c", prog, dir.toString()));
-        cmd.addAll(List.of(args));
-        return Workload.start(dir, cmd, false);
+        return Workload.python(tmp.resolve("w"), "import socket\n" + code, null, args);
     }
 
     private void refused(Workload w, String... expect) throws IOException {
-        Path d = Files.createDirectories(tmp.resolve("imgs"));
-        Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", d, "-v4", "-o", "dump.log");
-        assertEquals(1, r.exit(), r.all());
+        Jcriu.Result r = Jcriu.dumpRefused(w, tmp.resolve("imgs"), "-v4", "-o", "dump.log");
         for (String e : expect) assertTrue(r.stderr().contains(e), "stderr lacks '" + e + "': " + r.stderr());
-        assertTrue(w.alive(), "a refused dump killed the task");
-        assertEquals(0, ProcState.tracerPid(w.pid()), "a refused dump left the task traced");
+    }
+
+    /** Sockets this test opened itself, closed after it (after its workloads are killed). */
+    private final List<Integer> fds = new java.util.ArrayList<>();
+
+    @AfterEach
+    void closeFds() {
+        for (int fd : fds) Sys.close(fd);
+    }
+
+    private int keep(int fd) {
+        fds.add(fd);
+        return fd;
+    }
+
+    /** A stream socket listening at {@code sock}, as a server outside the dumped process. */
+    private int listener(Path sock) {
+        int l = keep(Sockets.socket(Sockets.SOCK_STREAM));
+        Sockets.bind(l, sock.toString());
+        Sockets.listen(l, 4);
+        return l;
     }
 
     @Test
     void streamConnectedOutsideTheProcessIsRefused() throws Exception {
         Path sock = tmp.resolve("outside.sock");
-        int l = Sockets.socket(Sockets.SOCK_STREAM);
-        try {
-            Sockets.bind(l, sock.toString());
-            Sockets.listen(l, 4);
-            try (Workload w = python("s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[2])", sock.toString())) {
-                int a = Sockets.accept(l);
-                try {
-                    refused(w, "outside the process", "--ext-unix-sk");
-                    // CRIU's rule: half of a stream connection cannot be external even when allowed
-                    Path d = tmp.resolve("imgs2");
-                    Jcriu.Result r = Jcriu.run("dump", "-t", w.pid(), "-D", Files.createDirectories(d), "--ext-unix-sk");
-                    assertEquals(1, r.exit(), r.all());
-                    assertTrue(r.stderr().contains("half of a stream connection"), r.stderr());
-                    assertTrue(w.alive());
-                } finally {
-                    Sys.close(a);
-                }
-            }
-        } finally {
-            Sys.close(l);
+        int l = listener(sock);
+        try (Workload w = python("s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[2])", sock.toString())) {
+            keep(Sockets.accept(l));
+            refused(w, "outside the process", "--ext-unix-sk");
+            // CRIU's rule: half of a stream connection cannot be external even when allowed
+            Jcriu.Result r = Jcriu.dumpRefused(w, tmp.resolve("imgs2"), "--ext-unix-sk");
+            assertTrue(r.stderr().contains("half of a stream connection"), r.stderr());
         }
     }
 
@@ -147,52 +128,37 @@ class UnixSocketsIT {
     @Test
     void streamHalfNamedWithExternalUnixComesBackThroughInheritFd() throws Exception {
         Path sock = tmp.resolve("outside.sock");
-        int l = Sockets.socket(Sockets.SOCK_STREAM);
-        try {
-            Sockets.bind(l, sock.toString());
-            Sockets.listen(l, 4);
-            String code = "s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[2])\nimport signal\n"
-                    + "def term(*a):\n    s.settimeout(5); d = s.recv(100)\n"
-                    + "    open(sys.argv[1] + '/verdict', 'w').write('PASS' if d == b'after' else 'FAIL got %r' % d); sys.exit(0)\n"
-                    + "signal.signal(signal.SIGTERM, term)";
-            try (Workload w = python(code, sock.toString())) {
-                int a = Sockets.accept(l);
-                try {
-                    String ino = null;
-                    try (var ds = Files.newDirectoryStream(Path.of("/proc/" + w.pid() + "/fd"))) {
-                        for (Path f : ds) {
-                            String link = Files.readSymbolicLink(f).toString();
-                            if (link.startsWith("socket:[")) ino = link.substring(8, link.length() - 1);
-                        }
-                    }
-                    assertNotNull(ino, "the workload holds no socket");
-                    Path d = dump(w, "--external", "unix[" + ino + "]");
-                    Jcriu.Result no = Jcriu.run("restore", "-D", d, "-d");
-                    assertEquals(1, no.exit(), no.all());
-                    assertTrue(no.stderr().contains("--inherit-fd fd[N]:socket:[" + ino + "]"), no.stderr());
-                    // jcriu started with a new connection to the listener as its fd 5
-                    List<String> cmd = new java.util.ArrayList<>(List.of("python3", "-I", "-S", "-c",
-                            "import os, socket, subprocess, sys\ns = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])\n"
-                                    + "os.dup2(s.fileno(), 5)\nsys.exit(subprocess.call(sys.argv[2:], pass_fds=[5]))", sock.toString()));
-                    cmd.addAll(Jcriu.launcher());
-                    cmd.addAll(List.of("restore", "-D", d.toString(), "-d", "-v4", "-o", "restore.log", "--inherit-fd", "fd[5]:socket:[" + ino + "]"));
-                    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-                    String out = new String(p.getInputStream().readAllBytes());
-                    assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
-                    assertEquals(0, p.exitValue(), out + tail(d.resolve("restore.log")));
-                    int a2 = Sockets.accept(l);
-                    try {
-                        Sockets.sendTo(a2, "after".getBytes(), null, 0);
-                        assertEquals("PASS", w.terminateAndVerdict());
-                    } finally {
-                        Sys.close(a2);
-                    }
-                } finally {
-                    Sys.close(a);
+        int l = listener(sock);
+        String code = "s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[2])\nimport signal\n"
+                + "def term(*a):\n    s.settimeout(5); d = s.recv(100)\n"
+                + "    open(sys.argv[1] + '/verdict', 'w').write('PASS' if d == b'after' else 'FAIL got %r' % d); sys.exit(0)\n"
+                + "signal.signal(signal.SIGTERM, term)";
+        try (Workload w = python(code, sock.toString())) {
+            keep(Sockets.accept(l));
+            String ino = null;
+            try (var ds = Files.newDirectoryStream(Path.of("/proc/" + w.pid() + "/fd"))) {
+                for (Path f : ds) {
+                    String link = Files.readSymbolicLink(f).toString();
+                    if (link.startsWith("socket:[")) ino = link.substring(8, link.length() - 1);
                 }
             }
-        } finally {
-            Sys.close(l);
+            assertNotNull(ino, "the workload holds no socket");
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"), "--external", "unix[" + ino + "]");
+            Jcriu.Result no = Jcriu.run("restore", "-D", d, "-d");
+            assertEquals(1, no.exit(), no.all());
+            assertTrue(no.stderr().contains("--inherit-fd fd[N]:socket:[" + ino + "]"), no.stderr());
+            // jcriu started with a new connection to the listener as its fd 5
+            List<String> cmd = new java.util.ArrayList<>(List.of("python3", "-I", "-S", "-c",
+                    "import os, socket, subprocess, sys\ns = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])\n"
+                            + "os.dup2(s.fileno(), 5)\nsys.exit(subprocess.call(sys.argv[2:], pass_fds=[5]))", sock.toString()));
+            cmd.addAll(Jcriu.launcher());
+            cmd.addAll(List.of("restore", "-D", d.toString(), "-d", "-v4", "-o", "restore.log", "--inherit-fd", "fd[5]:socket:[" + ino + "]"));
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes());
+            assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
+            assertEquals(0, p.exitValue(), out + tail(d.resolve("restore.log")));
+            Sockets.sendTo(keep(Sockets.accept(l)), "after".getBytes(), null, 0);
+            assertEquals("PASS", w.terminateAndVerdict());
         }
     }
 
@@ -206,24 +172,20 @@ class UnixSocketsIT {
     @Test
     void dgramToAnOutsideNameWithExtUnixSk() throws Exception {
         Path sock = tmp.resolve("log.sock");
-        int srv = Sockets.socket(Sockets.SOCK_DGRAM);
-        try {
-            Sockets.bind(srv, sock.toString());
-            String code = "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.connect(sys.argv[2])\n"
-                    + "import signal\nsignal.signal(signal.SIGTERM, lambda *a: (s.send(b'after-restore'), open(sys.argv[1] + '/verdict', 'w').write('PASS'), sys.exit(0)))";
-            try (Workload w = python(code, sock.toString())) {
-                refused(w, "outside the process");
-                Path d = dump(w, "--ext-unix-sk");
-                Jcriu.Result no = Jcriu.run("restore", "-D", d, "-d");
-                assertEquals(1, no.exit(), no.all());
-                assertTrue(no.stderr().contains("--ext-unix-sk"), no.stderr());
-                assertFalse(w.alive(), "a failed restore left the task behind");
-                restore(w, d, "--ext-unix-sk");
-                assertEquals("PASS", w.terminateAndVerdict());
-                assertArrayEquals("after-restore".getBytes(), Sockets.recv(srv, 100));
-            }
-        } finally {
-            Sys.close(srv);
+        int srv = keep(Sockets.socket(Sockets.SOCK_DGRAM));
+        Sockets.bind(srv, sock.toString());
+        String code = "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.connect(sys.argv[2])\n"
+                + "import signal\nsignal.signal(signal.SIGTERM, lambda *a: (s.send(b'after-restore'), open(sys.argv[1] + '/verdict', 'w').write('PASS'), sys.exit(0)))";
+        try (Workload w = python(code, sock.toString())) {
+            refused(w, "outside the process");
+            Path d = Jcriu.dumpKilled(w, tmp.resolve("imgs"), "--ext-unix-sk");
+            Jcriu.Result no = Jcriu.run("restore", "-D", d, "-d");
+            assertEquals(1, no.exit(), no.all());
+            assertTrue(no.stderr().contains("--ext-unix-sk"), no.stderr());
+            assertFalse(w.alive(), "a failed restore left the task behind");
+            Jcriu.restored(w, d, "--ext-unix-sk");
+            assertEquals("PASS", w.terminateAndVerdict());
+            assertArrayEquals("after-restore".getBytes(), Sockets.recv(srv, 100));
         }
     }
 }
