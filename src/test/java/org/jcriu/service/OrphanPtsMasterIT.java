@@ -35,9 +35,12 @@ class OrphanPtsMasterIT {
     }
 
     private String console(boolean refuseFirst) throws Exception {
+        return console(refuseFirst ? "refuse" : "");
+    }
+
+    private String console(String mode) throws Exception {
         Path img = Files.createDirectories(tmp.resolve("img"));
-        String r = refuseFirst ? PyCriu.run(tmp, PyCriu.jcriu().toString(), "console", img.toString(), "refuse")
-                : PyCriu.run(tmp, PyCriu.jcriu().toString(), "console", img.toString());
+        String r = PyCriu.run(tmp, PyCriu.jcriu().toString(), "console", img.toString(), mode);
         pid = Integer.parseInt(PyCriu.field(r, "pid"));
         assertTrue(PyCriu.field(r, "before").contains("got:ping"), r);
         assertEquals("true", PyCriu.field(r.substring(r.indexOf("\"dump\"")), "success"), r + "\n" + log(img, "dump.log"));
@@ -77,6 +80,23 @@ class OrphanPtsMasterIT {
         String again = attempts[2];
         assertEquals("true", PyCriu.field(again, "success"), r + "\n" + log(img, "restore.log"));
         assertTrue(PyCriu.field(again, "echo").contains("got:hello"), r);
+    }
+
+    /**
+     * As CRIU: a slave that was nobody's controlling terminal gets no master for the client; it
+     * comes back on a new pty whose master is closed at once, so the restored shell reads end of
+     * its terminal (EIO) and ends.
+     */
+    @Test
+    void aSlaveThatWasNoControllingTerminalGetsAHungUpPty() throws Exception {
+        String r = console("noctty");
+        Path img = tmp.resolve("img");
+        String a = r.substring(r.indexOf("\"restores\""));
+        assertEquals("true", PyCriu.field(a, "success"), r + "\n" + log(img, "restore.log"));
+        assertTrue(a.contains("\"notifications\": [\"pre-restore\", \"post-restore\", \"pre-resume\", \"post-resume\"]"), r);
+        assertEquals("false", PyCriu.field(a, "got_fd"), r);
+        assertTrue(log(img, "restore.log").contains("slave on a master closed at once"), log(img, "restore.log"));
+        assertEquals("true", PyCriu.field(a, "ended"), "the shell must read EIO from its masterless pty: " + r);
     }
 
     private static String log(Path img, String name) throws Exception {

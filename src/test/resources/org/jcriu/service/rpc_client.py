@@ -124,11 +124,12 @@ def pty_users(index):
     return users
 
 
-def console(target, imgdir, refuse_first):
+def console(target, imgdir, refuse_first, ctty=True):
     """runc's container console through a checkpoint: a session leader whose stdin, stdout and
     stderr are a pty slave (its controlling terminal) whose master only we hold; dumped with
     orphan_pts_master, our master closed, restored with orphan_pts_master + notify_scripts: the
-    master of the new pty comes with the orphan-pts-master notification."""
+    master of the new pty comes with the orphan-pts-master notification. Without ctty the slave
+    is nobody's controlling terminal: criu sends no master then, the slave's pty has none."""
     import fcntl
     import struct
     import termios
@@ -138,7 +139,8 @@ def console(target, imgdir, refuse_first):
     child = os.fork()
     if child == 0:
         os.setsid()
-        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+        if ctty:
+            fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
         for i in range(3):
             os.dup2(slave, i)
         os.execv("/bin/sh", ["sh", "-c", 'while read l; do case $l in size) stty size;; *) echo "got:$l";; esac; done'])
@@ -183,6 +185,11 @@ def console(target, imgdir, refuse_first):
                 time.sleep(0.5)
                 a["alive"] = not gone(child)
                 a["pty_users"] = pty_users(index)
+            elif r and r.success and m < 0:
+                end = time.time() + 10
+                while not gone(child) and time.time() < end:
+                    time.sleep(0.05)
+                a["ended"] = gone(child)
             elif r and r.success and m >= 0:
                 master = m
                 os.write(master, b"hello\n")
@@ -311,8 +318,9 @@ def main():
         else:
             out(notifications=seen, resp=resp_json(r))
     elif action == "console":
-        # args: images dir, "refuse" to refuse orphan-pts-master once first
-        out(**console(target, args[0], len(args) > 1 and args[1] == "refuse"))
+        # args: images dir, "refuse" to refuse orphan-pts-master once first, or "noctty"
+        mode = args[1] if len(args) > 1 else ""
+        out(**console(target, args[0], mode == "refuse", mode != "noctty"))
     elif action == "raw":
         # args: hex payloads sent one per record on one connection to a service socket
         sk = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
