@@ -159,7 +159,7 @@ class CgroupIT {
             assertEquals(1, r.exit(), r.all());
             assertTrue(r.stderr().contains("doesn't exist (--manage-cgroups=none)"), r.stderr());
             assertFalse(w.alive());
-            assertFalse(t.anyExists(), "none mode must not create cgroups");
+            assertFalse(t.anyExists(), "none mode must not create cgroups: " + t.existing() + "\n" + r.all());
 
             r = restore(d, "--manage-cgroups=ignore");
             assertEquals(0, r.exit(), r.all() + tail(d.resolve("restore.log")));

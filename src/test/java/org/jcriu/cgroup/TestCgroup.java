@@ -160,6 +160,22 @@ public final class TestCgroup implements AutoCloseable {
         for (Ctl c : ctls.values()) rmTree(c.dir());
     }
 
+    /** The directories of this cgroup that exist, with the pids in each (for a failure's message). */
+    public String existing() {
+        StringBuilder b = new StringBuilder();
+        for (Ctl c : ctls.values()) {
+            if (!Files.exists(c.dir())) continue;
+            String procs;
+            try {
+                procs = Files.readString(c.dir().resolve("cgroup.procs")).strip().replace('\n', ' ');
+            } catch (IOException e) {
+                procs = "?";
+            }
+            b.append(c.dir()).append(" (procs: ").append(procs).append(") ");
+        }
+        return b.toString();
+    }
+
     public boolean anyExists() {
         return ctls.values().stream().anyMatch(c -> Files.exists(c.dir()));
     }

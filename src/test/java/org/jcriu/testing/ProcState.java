@@ -24,8 +24,28 @@ public final class ProcState {
         return v == null ? -1 : Integer.parseInt(v);
     }
 
+    /**
+     * What a test prints about a task that did not answer: its state and tracer, and per thread
+     * the blocked, pending and caught signal masks and the syscall it sits in, which tell a signal
+     * taken by the wrong thread, a mask restored wrong and a handler lost apart.
+     */
     public static String describe(int pid) {
-        return "State=" + field(pid, "State") + " TracerPid=" + field(pid, "TracerPid");
+        StringBuilder b = new StringBuilder("State=" + field(pid, "State") + " TracerPid=" + field(pid, "TracerPid")
+                + " ShdPnd=" + field(pid, "ShdPnd") + " SigCgt=" + field(pid, "SigCgt"));
+        try (var tids = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            for (Path t : tids.sorted().toList()) {
+                String status = Files.readString(t.resolve("status"));
+                String syscall = Files.readString(t.resolve("syscall")).strip();
+                b.append("; tid ").append(t.getFileName());
+                for (String line : status.split("\n")) {
+                    if (line.startsWith("SigBlk:") || line.startsWith("SigPnd:")) b.append(' ').append(line.replace("\t", ""));
+                }
+                b.append(" syscall ").append(syscall.split(" ")[0]);
+            }
+        } catch (IOException e) {
+            b.append("; ").append(e.getMessage());
+        }
+        return b.toString();
     }
 
     public static String field(int pid, String key) {
