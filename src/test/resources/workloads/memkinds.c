@@ -3,8 +3,12 @@
  * that must survive: anonymous data made PROT_NONE (only /proc/PID/mem can read it), read-only
  * anonymous data, pages only ever read (the shared zero page, not saved), a private file
  * mapping written to (copied on write: saved), a shared file mapping written to (its data is
- * the file's, not saved), and a MAP_GROWSDOWN area. On SIGTERM it checks them all.
+ * the file's, not saved), a MAP_GROWSDOWN area, and two anonymous areas that touch without
+ * being one (the second moved there by mremap, as glibc's realloc does: its page offset is not
+ * the one that would continue the first, so the kernel keeps them apart). On SIGTERM it checks
+ * them all.
  */
+#define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -58,6 +62,13 @@ int main(int argc, char **argv) {
     fill(shared + 2 * PG, PG, 44);      /* written through to the file */
     unsigned char *down = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN, -1, 0);
     fill(down, 4 * PG, 5);
+    /* 3 pages reserved, the last given back, then filled by a page moved from elsewhere */
+    unsigned char *pair = mmap(NULL, 3 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    unsigned char *moved = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    fill(moved, PG, 6);
+    munmap(pair + 2 * PG, PG);
+    if (mremap(moved, PG, PG, MREMAP_MAYMOVE | MREMAP_FIXED, pair + 2 * PG) != pair + 2 * PG) return 2;
+    fill(pair, 2 * PG, 7);
     struct sigaction sa = {0};
     sa.sa_handler = on_term;
     sigaction(SIGTERM, &sa, NULL);
@@ -77,6 +88,7 @@ int main(int argc, char **argv) {
     if (!same(priv + PG, PG, 33)) fail("private file page copied on write");
     if (!same(shared + 2 * PG, PG, 44)) fail("shared file page");
     if (!same(down, 4 * PG, 5)) fail("MAP_GROWSDOWN area");
+    if (!same(pair, 2 * PG, 7) || !same(pair + 2 * PG, PG, 6)) fail("anonymous areas moved next to each other");
     (void)sum;
     put("verdict", verdict[0] ? verdict : "PASS\n");
     return 0;

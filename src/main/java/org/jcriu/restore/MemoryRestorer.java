@@ -297,7 +297,11 @@ final class MemoryRestorer {
                 }
                 long r;
                 try {
-                    r = task.syscall(Nr.MMAP, v.start(), v.size(), prot, flags, fd, fd >= 0 ? v.pgoff() : 0);
+                    if (fd < 0 && i > 0 && joinsPrevious(vmas.get(i - 1), v)) {
+                        r = mapApart(v, prot, flags);
+                    } else {
+                        r = task.syscall(Nr.MMAP, v.start(), v.size(), prot, flags, fd, fd >= 0 ? v.pgoff() : 0);
+                    }
                 } catch (ErrnoException e) {
                     throw new CriuException(e.errno(), String.format("Can't map %s (%s): %s", v, describe(v), e.getMessage()), e);
                 }
@@ -309,6 +313,42 @@ final class MemoryRestorer {
         for (TaskImages.SharedAnon obj : img.shmem().values()) mapSharedAnon(obj);
         LOG.info("mapped %d VMAs", vmas.size());
         if (inherited != null) dropParentPages();
+    }
+
+    /**
+     * Two private anonymous VMAs that touch were two in the dumped task because the kernel could
+     * not merge them (typically one was moved by mremap, as glibc's realloc does, and kept the page
+     * offset of where it was first mapped). Mapped afresh at its address the second would get the
+     * offset that continues the first and the kernel would merge them, now or at a later mprotect:
+     * maps would show one line where the task had two.
+     */
+    private static boolean joinsPrevious(Vma prev, Vma v) {
+        return prev.end() == v.start() && anonPrivate(prev) && anonPrivate(v) && (v.flags() & Linux.MAP_GROWSDOWN) == 0
+                && prev.prot() == v.prot() && prev.flags() == v.flags() && prev.madv() == v.madv();
+    }
+
+    private static boolean anonPrivate(Vma v) {
+        return !v.special() && !v.fileBacked() && !v.is(Vma.ANON_SHARED) && !v.is(Vma.MEMFD) && !v.is(Vma.SYSVIPC)
+                && !v.is(Vma.AIORING);
+    }
+
+    /**
+     * Maps {@code v} at another address and moves it into place, so its page offset is that of the
+     * other address. The kernel keeps the offset across mremap only once the area has an anon_vma
+     * (an area never written to takes its new address's offset, mm/vma.c copy_vma), so one page is
+     * written first and dropped again after the move. A PROT_NONE placeholder taken with
+     * MAP_FIXED_NOREPLACE first keeps the guarantee every other mapping has: nothing already there
+     * is replaced.
+     */
+    private long mapApart(Vma v, int prot, int flags) {
+        long hold = task.syscall(Nr.MMAP, v.start(), v.size(), Linux.PROT_NONE,
+                Linux.MAP_PRIVATE | Linux.MAP_ANONYMOUS | Linux.MAP_FIXED_NOREPLACE, -1, 0);
+        if (hold != v.start()) throw new CriuException(String.format("%s was mapped at 0x%x", v, hold));
+        long tmp = task.syscall(Nr.MMAP, 0, v.size(), prot, flags & ~Linux.MAP_FIXED_NOREPLACE, -1, 0);
+        task.write(tmp, new byte[1]); // through /proc/PID/mem where prot has no PROT_WRITE
+        mremap(tmp, v.size(), v.start());
+        task.syscall(Nr.MADVISE, v.start(), Linux.PAGE_SIZE, MADV_DONTNEED);
+        return v.start();
     }
 
     /** Pages of the parent in kept VMAs that the child did not have: zero (or the file's) again. */
