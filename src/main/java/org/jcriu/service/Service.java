@@ -183,6 +183,7 @@ public final class Service {
     }
 
     private static int acceptLoop(int sk, Options o) {
+        Spare.prepare(o);
         while (true) {
             LOG.info("Waiting for connection...");
             int c;
@@ -213,8 +214,13 @@ public final class Service {
                 // answered; the client kept the session open
             }
             if (Fast.closed(c)) return;
-            int pid = spawnWorker(c, o);
-            reapLater(pid);
+            Spare spare = Spare.take();
+            if (spare != null && spare.handOver(c)) {
+                reapLater(spare.pid());
+            } else {
+                reapLater(spawnWorker(c, o));
+            }
+            Spare.prepare(o);
         } catch (CriuException e) {
             LOG.error("Can't serve a connection: %s", e.getMessage());
         } finally {
@@ -283,6 +289,64 @@ public final class Service {
         List<String> env = new ArrayList<>();
         for (Map.Entry<String, String> e : System.getenv().entrySet()) env.add(e.getKey() + "=" + e.getValue());
         return env;
+    }
+
+    /**
+     * A worker started before its client connects: its JVM is up, its native calls linked and its
+     * classes loaded while it waits on one end of a socketpair for the client's socket (SCM_RIGHTS),
+     * so a request pays for none of that. One at a time; a connection that finds none waiting gets
+     * a worker started for it, as before.
+     */
+    record Spare(int pid, int fd) {
+        private static Spare waiting;
+        private static boolean starting;
+
+        static synchronized Spare take() {
+            Spare s = waiting;
+            waiting = null;
+            return s;
+        }
+
+        /** Starts the next spare on a thread of its own unless one waits or is being started. */
+        static void prepare(Options o) {
+            synchronized (Spare.class) {
+                if (waiting != null || starting) return;
+                starting = true;
+            }
+            Thread.ofPlatform().daemon().name("spare-worker").start(() -> {
+                Spare s = null;
+                try {
+                    int[] sv = Sockets.socketpair(Sockets.SOCK_SEQPACKET);
+                    try {
+                        List<String> argv = jvm(Worker.class.getName(), String.valueOf(o.logLevel), Worker.SPARE);
+                        s = new Spare(Sys.posixSpawn(argv.getFirst(), argv, env(), new int[] {sv[1], -1, -1}, false), sv[0]);
+                    } finally {
+                        Sys.close(sv[1]);
+                    }
+                } catch (CriuException e) {
+                    LOG.warn("Can't start a spare worker: %s", e.getMessage());
+                } finally {
+                    synchronized (Spare.class) {
+                        waiting = s;
+                        starting = false;
+                    }
+                }
+            });
+        }
+
+        /** Gives the client's socket to this worker; false when it is gone (then it is reaped). */
+        boolean handOver(int client) {
+            try {
+                Sockets.send(fd, new byte[] {1}, client);
+                return true;
+            } catch (CriuException e) {
+                LOG.warn("Spare worker %d is gone: %s", pid, e.getMessage());
+                reapLater(pid);
+                return false;
+            } finally {
+                Sys.close(fd);
+            }
+        }
     }
 
     private static int spawnWorker(int c, Options o) {

@@ -1,6 +1,7 @@
 package org.jcriu.service;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -132,20 +133,21 @@ class ServiceIT {
                         + "',os.O_DIRECTORY)\nr.opts.notify_scripts=True\ns.send(r.SerializeToString())\n"
                         + "print(s.recv(100))\nprint(s.recv(100))").redirectErrorStream(true).start();
         try {
-            int worker = -1;
-            for (int i = 0; i < 400 && worker < 0; i++) {
-                // children are listed under the thread that spawned them
-                try (var tasks = Files.list(Path.of("/proc/" + daemonPid + "/task"))) {
-                    for (Path t : tasks.toList()) {
-                        for (String c : Files.readString(t.resolve("children")).split("\\s+")) {
-                            if (!c.isEmpty()) worker = Integer.parseInt(c);
-                        }
-                    }
+            // its first line is the pre-restore notification: a worker serves it now
+            var first = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return silent.inputReader().readLine();
+                } catch (java.io.IOException e) {
+                    return null;
                 }
-                Thread.sleep(25);
-            }
-            assertTrue(worker > 0, "no worker process for the connection");
-            new ProcessBuilder("kill", "-9", String.valueOf(worker)).start().waitFor();
+            });
+            assertTrue(first.get(30, TimeUnit.SECONDS) != null, "no notification from a worker");
+            // every worker JVM of the daemon, the one serving that client and an idle spare
+            List<ProcessHandle> workers = ProcessHandle.of(daemonPid).orElseThrow().children()
+                    .filter(c -> c.info().arguments().map(a -> String.join(" ", a).contains("service.Worker")).orElse(false))
+                    .toList();
+            assertFalse(workers.isEmpty(), "no worker process for the connection");
+            for (ProcessHandle w : workers) new ProcessBuilder("kill", "-9", String.valueOf(w.pid())).start().waitFor();
             assertTrue(silent.waitFor(30, TimeUnit.SECONDS), "the client of a killed worker must see its socket close");
             assertTrue(alive(daemonPid));
             assertEquals("true", PyCriu.field(version(), "success"));
