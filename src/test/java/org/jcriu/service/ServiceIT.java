@@ -131,7 +131,7 @@ class ServiceIT {
                 "import os,socket,pycriu\ns=socket.socket(socket.AF_UNIX,socket.SOCK_SEQPACKET)\ns.connect('" + sock + "')\n"
                         + "r=pycriu.rpc.criu_req()\nr.type=pycriu.rpc.RESTORE\nr.opts.images_dir_fd=os.open('" + tmp
                         + "',os.O_DIRECTORY)\nr.opts.notify_scripts=True\ns.send(r.SerializeToString())\n"
-                        + "print(s.recv(100))\nprint(s.recv(100))").redirectErrorStream(true).start();
+                        + "print(s.recv(100), flush=True)\nprint(s.recv(100), flush=True)").redirectErrorStream(true).start();
         try {
             // its first line is the pre-restore notification: a worker serves it now
             var first = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
