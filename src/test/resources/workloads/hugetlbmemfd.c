@@ -10,21 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "workload.h"
-
-#define HP (2UL << 20)
-
-static int huge_at(void *p) {
-    char line[256], want[64];
-    snprintf(want, sizeof want, "%lx-", (unsigned long)p);
-    FILE *f = fopen("/proc/self/smaps", "r");
-    int in = 0, huge = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (!strncmp(line, want, strlen(want))) in = 1;
-        else if (in && !strncmp(line, "KernelPageSize:", 15)) { huge = strstr(line, " 2048 kB") != NULL; break; }
-    }
-    fclose(f);
-    return huge;
-}
+#include "hugepage.h"
 
 static void fail(const char *what) {
     if (!verdict[0]) snprintf(verdict, sizeof verdict, "FAIL %s\n", what);

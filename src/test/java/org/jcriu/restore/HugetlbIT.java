@@ -90,8 +90,7 @@ class HugetlbIT {
             Jcriu.Result r = Jcriu.run("dump", "-t", parent, "-D", d, "-v4", "-o", "dump.log");
             assertEquals(0, r.exit(), r.all());
             w.waitGone(Duration.ofSeconds(10));
-            long deadline = System.nanoTime() + 10_000_000_000L;
-            while (Procs.exists(child) && System.nanoTime() < deadline) Procs.sleep(10);
+            ProcState.waitGone(child, Duration.ofSeconds(10));
 
             checkImages(d, parent, a, f, p);
             critDecodes(d, parent);
@@ -133,8 +132,7 @@ class HugetlbIT {
             Jcriu.Result r = Jcriu.run("dump", "-t", parent, "-D", d);
             assertEquals(0, r.exit(), r.all());
             w.waitGone(Duration.ofSeconds(10));
-            long deadline = System.nanoTime() + 10_000_000_000L;
-            while (Procs.exists(child) && System.nanoTime() < deadline) Procs.sleep(10);
+            ProcState.waitGone(child, Duration.ofSeconds(10));
             r = Jcriu.run("restore", "-d", "-D", d);
             assertEquals(0, r.exit(), r.all());
             assertEquals(before, hugetlbUse(parent, m) + " / " + hugetlbUse(child, m), "huge pages shared after the restore");

@@ -24,6 +24,7 @@ import org.jcriu.image.proto.MmEntry;
 import org.jcriu.image.proto.PstreeEntry;
 import org.jcriu.image.proto.VmaEntry;
 import org.jcriu.testing.Jcriu;
+import org.jcriu.testing.ProcState;
 import org.jcriu.testing.Workload;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -64,8 +65,7 @@ class MemfdVmaIT {
             Jcriu.Result r = Jcriu.run("dump", "-t", parent, "-D", d);
             assertEquals(0, r.exit(), r.all());
             w.waitGone(Duration.ofSeconds(10));
-            long deadline = System.nanoTime() + 10_000_000_000L;
-            while (Procs.exists(child) && System.nanoTime() < deadline) Procs.sleep(10);
+            ProcState.waitGone(child, Duration.ofSeconds(10));
             assertEquals(1, toCriuMemfdLayout(new ImageDir(d), name), "objects rewritten");
 
             r = Jcriu.run("restore", "-d", "-D", d);

@@ -147,8 +147,7 @@ class MemoryKindsIT {
             Jcriu.Result r = Jcriu.run("dump", "-t", parent, "-D", d);
             assertEquals(0, r.exit(), r.all());
             w.waitGone(Duration.ofSeconds(10));
-            long deadline = System.nanoTime() + 10_000_000_000L;
-            while (Procs.exists(child) && System.nanoTime() < deadline) Procs.sleep(10);
+            ProcState.waitGone(child, Duration.ofSeconds(10));
             try (var s = Files.list(d)) {
                 assertEquals(1, s.filter(p -> p.getFileName().toString().startsWith("pagemap-shmem-")).count(), "one object saved once");
             }
